@@ -1,0 +1,80 @@
+# Floe's developer loop. `make test` works on a fresh machine with only Rust
+# installed: it installs nats-server, the wasm32-wasip2 target, rustfmt,
+# clippy and cargo-nextest when they are missing, then lints, builds the
+# example actors, signs them, and runs every test.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+TARGET_DIR := $(CURDIR)/target
+# One profile for tests, binaries and benchmarks: every dependency builds once.
+PROFILE := release
+BIN := $(TARGET_DIR)/$(PROFILE)
+GUEST_TARGET_DIR := $(TARGET_DIR)/guest
+ACTORS_OUT := $(TARGET_DIR)/actors
+# Example actors are signed by a development issuer kept inside target/, so a
+# developer's own ~/.floe is never touched by the build.
+EXAMPLES_HOME := $(TARGET_DIR)/examples-home
+EXAMPLES_ISSUER := examples-issuer
+ACTORS := echo
+# Capabilities each example actor claims (empty for none).
+CAPS_echo :=
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all test deps lint build examples unit clean help
+
+all: build
+
+help:
+	@echo "make test      install what is missing, lint, build, sign examples, run all tests"
+	@echo "make examples  build and sign the example actors into target/actors"
+	@echo "make build     build floe and floe-host"
+	@echo "make lint      cargo fmt --check and clippy with warnings denied"
+
+## deps: install what the build and the tests need, only when missing.
+deps:
+	@if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ]; then \
+		echo "==> installing nats-server (Debian package)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nats-server; \
+	fi
+	@if ! rustup target list --installed | grep -qx wasm32-wasip2; then \
+		echo "==> adding the wasm32-wasip2 target"; rustup target add wasm32-wasip2; \
+	fi
+	@for c in rustfmt clippy; do \
+		if ! rustup component list --installed | grep -q "^$$c"; then rustup component add $$c; fi; \
+	done
+	@if ! $(CARGO) nextest --version >/dev/null 2>&1; then \
+		echo "==> installing cargo-nextest"; $(CARGO) install cargo-nextest --locked; \
+	fi
+
+lint: deps
+	$(CARGO) fmt --all --check
+	cd examples/actors && $(CARGO) fmt --all --check
+	$(CARGO) clippy --$(PROFILE) --workspace --all-targets -- -D warnings
+
+build: deps
+	$(CARGO) build --$(PROFILE) --workspace --bins
+
+## examples: build every guest actor for wasm32-wasip2 and sign it.
+examples: build
+	cd examples/actors && $(CARGO) build --release --target wasm32-wasip2 --target-dir $(GUEST_TARGET_DIR)
+	@mkdir -p $(ACTORS_OUT)
+	@if [ ! -f $(EXAMPLES_HOME)/keys/$(EXAMPLES_ISSUER).nk ]; then \
+		FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe keys gen --type account --save $(EXAMPLES_ISSUER) >/dev/null; \
+	fi
+	@$(foreach a,$(ACTORS),\
+		FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe claims sign \
+			$(GUEST_TARGET_DIR)/wasm32-wasip2/release/$(a).wasm \
+			--issuer $(EXAMPLES_ISSUER) --name $(a) --version 0.1.0 --revision 1 \
+			$(foreach c,$(CAPS_$(a)),--cap $(c)) \
+			--destination $(ACTORS_OUT)/$(a).wasm -o json >/dev/null && \
+		echo "signed $(ACTORS_OUT)/$(a).wasm" ;)
+
+## test: everything, from a fresh clone.
+test: lint examples
+	$(CARGO) nextest run --$(PROFILE) --workspace --no-fail-fast
+	$(CARGO) test --$(PROFILE) --workspace --doc
+
+clean:
+	$(CARGO) clean

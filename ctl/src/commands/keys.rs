@@ -1,0 +1,99 @@
+//! `floe keys gen` and `floe keys list`.
+
+use anyhow::Context as _;
+use floe_wire::{FloeHome, KeyKind};
+use serde::Serialize;
+
+use crate::cli::KeysGenArgs;
+use crate::output::{self, OutputFormat};
+
+#[derive(Debug, Serialize)]
+struct GeneratedKey {
+    #[serde(rename = "type")]
+    kind: String,
+    public_key: String,
+    seed: String,
+    saved_to: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ListedKey {
+    name: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    public_key: String,
+    path: String,
+}
+
+pub fn generate(args: &KeysGenArgs, home: &FloeHome, format: OutputFormat) -> anyhow::Result<()> {
+    let kind: KeyKind = args.kind.parse()?;
+    let pair = kind.generate();
+    let seed = pair
+        .seed()
+        .context("a freshly generated key has no seed; this is a bug in nkeys")?;
+    let saved_to = match &args.save {
+        Some(name) => Some(
+            home.keys()
+                .save(name, &pair)
+                .with_context(|| format!("cannot save the new key as `{name}`"))?,
+        ),
+        None => None,
+    };
+    let generated = GeneratedKey {
+        kind: kind.to_string(),
+        public_key: pair.public_key(),
+        seed,
+        saved_to: saved_to.map(|p| p.display().to_string()),
+    };
+    match format {
+        OutputFormat::Json => output::print_json(&generated),
+        OutputFormat::Text => {
+            let mut fields = vec![
+                ("Type", generated.kind.clone()),
+                ("Public key", generated.public_key.clone()),
+                ("Seed", generated.seed.clone()),
+            ];
+            if let Some(path) = &generated.saved_to {
+                fields.push(("Saved to", path.clone()));
+            }
+            output::print_fields(&fields)
+        }
+    }
+}
+
+pub fn list(home: &FloeHome, format: OutputFormat) -> anyhow::Result<()> {
+    let store = home.keys();
+    let keys = store.list().context("cannot list saved keys")?;
+    let listed: Vec<ListedKey> = keys
+        .into_iter()
+        .map(|k| ListedKey {
+            name: k.name,
+            kind: k.kind.map(|k| k.to_string()),
+            public_key: k.public_key,
+            path: k.path.display().to_string(),
+        })
+        .collect();
+    match format {
+        OutputFormat::Json => output::print_json(&listed),
+        OutputFormat::Text if listed.is_empty() => {
+            println!(
+                "No keys saved in {} (create one with `floe keys gen --type account --save NAME`).",
+                store.dir().display()
+            );
+            Ok(())
+        }
+        OutputFormat::Text => {
+            let rows: Vec<Vec<String>> = listed
+                .iter()
+                .map(|k| {
+                    vec![
+                        k.name.clone(),
+                        k.kind.clone().unwrap_or_else(|| "?".to_owned()),
+                        k.public_key.clone(),
+                    ]
+                })
+                .collect();
+            output::print_table(&["NAME", "TYPE", "PUBLIC KEY"], &rows)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Running the `floe` binary as a user would, with a private `$FLOE_HOME`.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+use crate::paths;
+
+/// A `floe` command line with its own temporary home directory.
+#[derive(Debug)]
+pub struct FloeCli {
+    exe: PathBuf,
+    home: TempDir,
+}
+
+/// What one run of `floe` printed and how it exited.
+#[derive(Debug)]
+pub struct CliOutput {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl FloeCli {
+    /// A CLI runner with an empty `$FLOE_HOME`.
+    pub fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            exe: paths::bin("floe")?,
+            home: tempfile::Builder::new().prefix("floe-home-").tempdir()?,
+        })
+    }
+
+    /// The `$FLOE_HOME` this runner uses.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// Runs `floe ARGS…` and captures its output. Fails the test when the
+    /// process panicked: no input may make `floe` panic.
+    pub fn run<I, S>(&self, args: I) -> CliOutput
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let output: Output = Command::new(&self.exe)
+            .args(args)
+            .env("FLOE_HOME", self.home.path())
+            .env_remove("FLOE_CLUSTER_SEED")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("the floe binary runs");
+        let out = CliOutput {
+            success: output.status.success(),
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        assert!(
+            !out.stderr.contains("panicked"),
+            "floe panicked:\n{}",
+            out.stderr
+        );
+        out
+    }
+
+    /// Runs `floe ARGS…`, requires success, and returns stdout.
+    pub fn ok<I, S>(&self, args: I) -> String
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self.run(args);
+        assert!(out.success, "floe failed:\n{}\n{}", out.stdout, out.stderr);
+        out.stdout
+    }
+
+    /// Runs `floe ARGS… -o json`, requires success, and parses stdout.
+    pub fn json<I, S>(&self, args: I) -> serde_json::Value
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut all: Vec<std::ffi::OsString> =
+            args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        all.extend(["-o".into(), "json".into()]);
+        let stdout = self.ok(all);
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
+    }
+}

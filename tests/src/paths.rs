@@ -1,0 +1,49 @@
+//! Where the artifacts tests use live: the workspace's release binaries and
+//! the example actors `make examples` signs into `target/actors`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The directory holding the binaries built in the same profile as this
+/// test (the test executable lives in `target/release/deps`).
+pub fn bin_dir() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find the test executable")?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("the test executable is not in target/PROFILE/deps")?;
+    Ok(dir.to_path_buf())
+}
+
+/// The path of a workspace binary, checked to exist.
+pub fn bin(name: &str) -> anyhow::Result<PathBuf> {
+    let path = bin_dir()?.join(name);
+    if !path.is_file() {
+        bail!(
+            "{} is missing: build the binaries first (`make test` does, or `cargo build --release --workspace --bins`)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// The signed example actor `NAME` from `target/actors`, checked to exist.
+pub fn actor(name: &str) -> anyhow::Result<PathBuf> {
+    let target = bin_dir()?
+        .parent()
+        .map(Path::to_path_buf)
+        .context("no target directory above the binaries")?;
+    let path = target.join("actors").join(format!("{name}.wasm"));
+    if !path.is_file() {
+        bail!("{} is missing: run `make examples` first", path.display());
+    }
+    Ok(path)
+}

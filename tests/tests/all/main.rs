@@ -1,0 +1,9 @@
+//! Floe's integration tests: one test binary so the workspace links once.
+//!
+//! Every test runs against real processes (nats-server, the `floe` binary)
+//! under a hard timeout. Tests whose name contains `cluster` run one at a
+//! time (see `.config/nextest.toml`).
+
+mod claims_cli;
+mod harness;
+mod keys_cli;
