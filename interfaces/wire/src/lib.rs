@@ -9,11 +9,25 @@
 //! - [`keystore`]: `$FLOE_HOME` and the seeds saved under `$FLOE_HOME/keys`.
 //! - [`claims`]: signed actor claims — the JWT embedded in a component's custom
 //!   section, signing, and [`claims::verify`].
+//! - [`lattice`]: lattice ids.
+//! - [`subject`]: every NATS subject, built and parsed in one place.
+//! - [`control`]: control-plane requests and replies (JSON).
+//! - [`events`]: the event-type enum and the CloudEvents envelope.
+//! - [`envelope`]: the invocation envelope and reply (msgpack), typed errors.
 
 pub mod claims;
+pub mod control;
+pub mod envelope;
+pub mod events;
 pub mod keys;
 pub mod keystore;
+pub mod lattice;
+pub mod subject;
 
 pub use claims::{Capability, Claims, VerifyError, VerifyPolicy, verify};
 pub use keys::{KeyError, KeyKind};
 pub use keystore::{FloeHome, KeyStore, KeyStoreError};
+pub use envelope::{Encoding, Envelope, ErrorKind, InvocationError, InvocationReply};
+pub use events::{CloudEvent, EventType};
+pub use lattice::LatticeId;
+pub use subject::{HostOp, Subject};

@@ -1,0 +1,262 @@
+//! Control-plane messages (JSON): the requests the CLI sends to hosts on
+//! `ctl.…` subjects and the replies they get.
+//!
+//! Every reply has the shape `{ "accepted": bool, "error": string|null,
+//! …payload }`; every request and reply carries the protocol version `v`.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The control protocol version this release speaks.
+pub const CONTROL_VERSION: u16 = 1;
+
+fn version() -> u16 {
+    CONTROL_VERSION
+}
+
+/// Labels and annotations: ordered string maps.
+pub type StringMap = BTreeMap<String, String>;
+
+/// A control reply: accepted with a payload, or refused with a reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ControlReply<T> {
+    #[serde(default = "version")]
+    pub v: u16,
+    pub accepted: bool,
+    pub error: Option<String>,
+    #[serde(flatten)]
+    pub payload: Option<T>,
+}
+
+impl<T> ControlReply<T> {
+    pub fn ok(payload: T) -> Self {
+        ControlReply {
+            v: CONTROL_VERSION,
+            accepted: true,
+            error: None,
+            payload: Some(payload),
+        }
+    }
+
+    pub fn refused(error: impl Into<String>) -> Self {
+        ControlReply {
+            v: CONTROL_VERSION,
+            accepted: false,
+            error: Some(error.into()),
+            payload: None,
+        }
+    }
+
+    /// The payload when accepted, else the error text.
+    pub fn into_result(self) -> Result<T, String> {
+        match (self.accepted, self.payload, self.error) {
+            (true, Some(p), _) => Ok(p),
+            (_, _, Some(e)) => Err(e),
+            (true, None, None) => Err("the host accepted but sent no payload".to_owned()),
+            (false, _, None) => Err("the host refused without a reason".to_owned()),
+        }
+    }
+}
+
+/// Parses a control message, naming what was wrong with it.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("malformed control message: {e}"))
+}
+
+/// An empty payload for replies that carry nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// `ctl.host.ping`: every host answers with its [`HostInfo`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingRequest {
+    #[serde(default = "version")]
+    pub v: u16,
+}
+
+/// What a host says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostInfo {
+    pub host_id: String,
+    pub lattice: String,
+    /// The floe-host release.
+    pub version: String,
+    pub labels: StringMap,
+    /// RFC 3339.
+    pub started_at: String,
+    pub uptime_secs: u64,
+    /// How many actors run here.
+    pub actors: usize,
+}
+
+/// `ctl.auction.actor`: hosts whose labels carry every constraint bid.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuctionRequest {
+    #[serde(default = "version")]
+    pub v: u16,
+    #[serde(default)]
+    pub constraints: StringMap,
+}
+
+/// One host's bid in an auction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuctionBid {
+    pub host_id: String,
+    pub labels: StringMap,
+    /// How many actors the host runs (fewest wins).
+    pub running: usize,
+}
+
+/// `ctl.{host}.actor.start`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartActorRequest {
+    #[serde(default = "version")]
+    pub v: u16,
+    /// Where the component is: for now an absolute file path on the host.
+    pub reference: String,
+    /// Instances that may run at once on this host (default: the host's).
+    #[serde(default)]
+    pub max_concurrent: Option<u32>,
+    #[serde(default)]
+    pub annotations: StringMap,
+}
+
+/// The reply to a start or update: what now serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorStarted {
+    pub actor_id: String,
+    pub name: String,
+    pub version: String,
+    pub revision: u32,
+    pub host_id: String,
+    /// True when the actor already ran on this host and nothing changed.
+    #[serde(default)]
+    pub already_running: bool,
+}
+
+/// `ctl.{host}.actor.stop`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopActorRequest {
+    #[serde(default = "version")]
+    pub v: u16,
+    pub actor_id: String,
+}
+
+/// `ctl.{host}.actor.scale`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleActorRequest {
+    #[serde(default = "version")]
+    pub v: u16,
+    pub actor_id: String,
+    pub max_concurrent: u32,
+}
+
+/// `ctl.{host}.actor.update`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateActorRequest {
+    #[serde(default = "version")]
+    pub v: u16,
+    pub actor_id: String,
+    pub reference: String,
+}
+
+/// `ctl.{host}.inventory`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryRequest {
+    #[serde(default = "version")]
+    pub v: u16,
+}
+
+/// Everything a host runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostInventory {
+    pub host: HostInfo,
+    pub actors: Vec<ActorDescription>,
+}
+
+/// One actor on one host, with its counters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorDescription {
+    pub actor_id: String,
+    pub name: String,
+    pub version: String,
+    pub revision: u32,
+    pub issuer: String,
+    pub reference: String,
+    pub max_concurrent: u32,
+    pub annotations: StringMap,
+    /// Calls answered successfully.
+    pub calls: u64,
+    /// Failed calls by error kind (`trapped`, `busy`, …).
+    pub failures: BTreeMap<String, u64>,
+    pub in_flight: u64,
+}
+
+/// `ctl.{host}.stop`: graceful shutdown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopHostRequest {
+    #[serde(default = "version")]
+    pub v: u16,
+    /// How long in-flight calls may take to finish (default: the host's).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+/// `ctl.{host}.label.put`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelPutRequest {
+    #[serde(default = "version")]
+    pub v: u16,
+    pub key: String,
+    pub value: String,
+}
+
+/// `ctl.{host}.label.del`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelDelRequest {
+    #[serde(default = "version")]
+    pub v: u16,
+    pub key: String,
+}
+
+/// The labels a host has after a label change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Labels {
+    pub labels: StringMap,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_have_the_documented_shape() {
+        let ok = ControlReply::ok(Labels {
+            labels: StringMap::from([("zone".to_owned(), "a".to_owned())]),
+        });
+        let json = serde_json::to_value(&ok).expect("json");
+        assert_eq!(json["accepted"], true);
+        assert!(json["error"].is_null());
+        assert_eq!(json["labels"]["zone"], "a");
+        let back: ControlReply<Labels> = serde_json::from_value(json).expect("parse");
+        assert_eq!(back.into_result().expect("ok").labels["zone"], "a");
+
+        let refused: ControlReply<Labels> = ControlReply::refused("no such actor");
+        let json = serde_json::to_value(&refused).expect("json");
+        assert_eq!(json["accepted"], false);
+        assert_eq!(json["error"], "no such actor");
+        let back: ControlReply<Labels> = serde_json::from_value(json).expect("parse");
+        assert_eq!(back.into_result(), Err("no such actor".to_owned()));
+    }
+
+    #[test]
+    fn malformed_requests_are_reported() {
+        let err = parse::<StopActorRequest>(b"{\"v\":1}").expect_err("missing field");
+        assert!(err.contains("actor_id"), "{err}");
+        assert!(parse::<StopActorRequest>(b"\xff").is_err());
+        let ok: PingRequest = parse(b"{}").expect("defaults");
+        assert_eq!(ok.v, CONTROL_VERSION);
+    }
+}

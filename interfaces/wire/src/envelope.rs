@@ -1,0 +1,299 @@
+//! The invocation envelope (msgpack): one call from an origin to a target
+//! entity on `rpc.{target}`, and its reply.
+//!
+//! Envelopes are positional msgpack arrays (rmp-serde's default), so a call
+//! costs a few dozen bytes of framing. New fields are only ever appended,
+//! with defaults, and `v` says which release wrote the message.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+
+/// The envelope format version this release writes.
+pub const ENVELOPE_VERSION: u16 = 1;
+
+/// How a payload's values are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+pub enum Encoding {
+    /// Compact positional msgpack (the default; see docs/wire-values.md).
+    #[default]
+    Msgpack,
+    /// JSON with field and case names, for people and tools.
+    Json,
+    /// WAVE text, the syntax of `wasmtime run --invoke`.
+    Wave,
+}
+
+impl From<Encoding> for u8 {
+    fn from(e: Encoding) -> u8 {
+        match e {
+            Encoding::Msgpack => 0,
+            Encoding::Json => 1,
+            Encoding::Wave => 2,
+        }
+    }
+}
+
+impl TryFrom<u8> for Encoding {
+    type Error = String;
+    fn try_from(v: u8) -> Result<Self, Self::Error> {
+        match v {
+            0 => Ok(Encoding::Msgpack),
+            1 => Ok(Encoding::Json),
+            2 => Ok(Encoding::Wave),
+            other => Err(format!("unknown payload encoding {other}")),
+        }
+    }
+}
+
+/// Who made a call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The calling entity (actor or provider id), or a client's name.
+    pub entity: String,
+    /// The link name the call went through, when routed by a link.
+    #[serde(default)]
+    pub link_name: Option<String>,
+    /// The host the caller runs on, when it runs on one.
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
+/// One invocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub v: u16,
+    pub id: uuid::Uuid,
+    pub origin: Origin,
+    pub target: String,
+    /// `ns:pkg/iface.func` (version ignored), or `func` for a top-level export.
+    pub operation: String,
+    pub payload: ByteBuf,
+    pub encoding: Encoding,
+    /// Time left for the call, relative, so no clock sync is needed.
+    pub deadline_ms: u32,
+    /// W3C `traceparent`, when traced.
+    #[serde(default)]
+    pub trace: Option<String>,
+    /// Milliseconds since the Unix epoch when sent.
+    #[serde(default)]
+    pub issued_at_ms: u64,
+    /// Lattice key id and MAC (authenticated lattices).
+    #[serde(default)]
+    pub key_id: Option<String>,
+    #[serde(default)]
+    pub mac: Option<ByteBuf>,
+}
+
+/// The reply to one invocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvocationReply {
+    pub v: u16,
+    /// The invocation id answered.
+    pub id: uuid::Uuid,
+    /// The encoded result, in the request's encoding, or why there is none.
+    pub outcome: Result<ByteBuf, InvocationError>,
+    #[serde(default)]
+    pub key_id: Option<String>,
+    #[serde(default)]
+    pub mac: Option<ByteBuf>,
+}
+
+/// Why an invocation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// No entity with that id answers.
+    NotFound,
+    /// The target exports no such function.
+    NoSuchOperation,
+    /// The arguments do not fit the function's parameters.
+    BadArguments,
+    /// The caller may not make this call.
+    Unauthorized,
+    /// Every instance was busy and the queue was full or the wait ran out.
+    Busy,
+    /// The guest trapped (a panic, an out-of-bounds access, memory exhausted).
+    Trapped,
+    /// The deadline passed.
+    TimedOut,
+    /// No link routes this import.
+    NoLink,
+    /// The host failed; not the caller's or the guest's fault.
+    Internal,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::NotFound,
+        ErrorKind::NoSuchOperation,
+        ErrorKind::BadArguments,
+        ErrorKind::Unauthorized,
+        ErrorKind::Busy,
+        ErrorKind::Trapped,
+        ErrorKind::TimedOut,
+        ErrorKind::NoLink,
+        ErrorKind::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::NoSuchOperation => "no_such_operation",
+            ErrorKind::BadArguments => "bad_arguments",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Trapped => "trapped",
+            ErrorKind::TimedOut => "timed_out",
+            ErrorKind::NoLink => "no_link",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// Position in [`ErrorKind::ALL`], for counter arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A typed invocation error with an optional cause chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct InvocationError {
+    pub kind: ErrorKind,
+    pub message: String,
+    #[serde(default)]
+    #[source]
+    pub cause: Option<Box<InvocationError>>,
+}
+
+impl InvocationError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        InvocationError {
+            kind,
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// The message followed by every cause, `: `-separated.
+    pub fn chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut next = self.cause.as_deref();
+        while let Some(cause) = next {
+            out.push_str(": caused by ");
+            out.push_str(&cause.to_string());
+            next = cause.cause.as_deref();
+        }
+        out
+    }
+}
+
+/// Why bytes are not an envelope or reply.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("malformed envelope: {0}")]
+    Decode(#[from] rmp_serde::decode::Error),
+    #[error("cannot encode envelope: {0}")]
+    Encode(#[from] rmp_serde::encode::Error),
+    #[error("unsupported envelope version {0} (this host speaks {ENVELOPE_VERSION})")]
+    Version(u16),
+}
+
+impl Envelope {
+    pub fn encode(&self) -> Result<Vec<u8>, EnvelopeError> {
+        Ok(rmp_serde::to_vec(self)?)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        let envelope: Envelope = rmp_serde::from_slice(bytes)?;
+        if envelope.v == 0 || envelope.v > ENVELOPE_VERSION {
+            return Err(EnvelopeError::Version(envelope.v));
+        }
+        Ok(envelope)
+    }
+}
+
+impl InvocationReply {
+    pub fn encode(&self) -> Result<Vec<u8>, EnvelopeError> {
+        Ok(rmp_serde::to_vec(self)?)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        Ok(rmp_serde::from_slice(bytes)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Envelope {
+        Envelope {
+            v: ENVELOPE_VERSION,
+            id: uuid::Uuid::now_v7(),
+            origin: Origin {
+                entity: "cli".to_owned(),
+                link_name: None,
+                host: None,
+            },
+            target: "MABC".to_owned(),
+            operation: "floe:examples/echo.echo".to_owned(),
+            payload: ByteBuf::from(vec![0x91, 0xa2, b'h', b'i']),
+            encoding: Encoding::Msgpack,
+            deadline_ms: 10_000,
+            trace: None,
+            issued_at_ms: 1,
+            key_id: None,
+            mac: None,
+        }
+    }
+
+    #[test]
+    fn envelopes_and_replies_round_trip() {
+        let env = sample();
+        let bytes = env.encode().expect("encode");
+        assert!(bytes.len() < 100, "compact: {} bytes", bytes.len());
+        assert_eq!(Envelope::decode(&bytes).expect("decode"), env);
+        let mut err = InvocationError::new(ErrorKind::Trapped, "wasm trap: unreachable");
+        err.cause = Some(Box::new(InvocationError::new(ErrorKind::Busy, "inner")));
+        for outcome in [Ok(ByteBuf::from(vec![1, 2])), Err(err)] {
+            let reply = InvocationReply {
+                v: ENVELOPE_VERSION,
+                id: env.id,
+                outcome,
+                key_id: None,
+                mac: None,
+            };
+            let back = InvocationReply::decode(&reply.encode().expect("enc")).expect("dec");
+            assert_eq!(back, reply);
+        }
+    }
+
+    #[test]
+    fn garbage_and_future_versions_are_refused() {
+        assert!(Envelope::decode(b"").is_err());
+        assert!(Envelope::decode(b"\x93\x01\x02").is_err());
+        let mut env = sample();
+        env.v = ENVELOPE_VERSION + 1;
+        let bytes = env.encode().expect("encode");
+        assert!(matches!(
+            Envelope::decode(&bytes),
+            Err(EnvelopeError::Version(_))
+        ));
+        let e = InvocationError {
+            kind: ErrorKind::NoLink,
+            message: "a".into(),
+            cause: Some(Box::new(InvocationError::new(ErrorKind::TimedOut, "b"))),
+        };
+        assert_eq!(e.chain(), "no_link: a: caused by timed_out: b");
+    }
+}

@@ -1,0 +1,147 @@
+//! Lattice events: the one enum of event types and the CloudEvents 1.0
+//! envelope they travel in on `evt.{type}`.
+
+use serde::{Deserialize, Serialize};
+
+/// Every event a Floe process publishes. Add here; never spell one by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    HostStarted,
+    HostHeartbeat,
+    HostStopped,
+    HostLost,
+    ActorStarted,
+    ActorStartFailed,
+    ActorScaled,
+    ActorUpdated,
+    ActorStopped,
+    ProviderStarted,
+    ProviderStartFailed,
+    ProviderHealthChanged,
+    ProviderRestarted,
+    ProviderStopped,
+    LinkPut,
+    LinkDeleted,
+    AppDeployed,
+    AppReconciling,
+    AppFailed,
+    AppDeleted,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 20] = [
+        EventType::HostStarted,
+        EventType::HostHeartbeat,
+        EventType::HostStopped,
+        EventType::HostLost,
+        EventType::ActorStarted,
+        EventType::ActorStartFailed,
+        EventType::ActorScaled,
+        EventType::ActorUpdated,
+        EventType::ActorStopped,
+        EventType::ProviderStarted,
+        EventType::ProviderStartFailed,
+        EventType::ProviderHealthChanged,
+        EventType::ProviderRestarted,
+        EventType::ProviderStopped,
+        EventType::LinkPut,
+        EventType::LinkDeleted,
+        EventType::AppDeployed,
+        EventType::AppReconciling,
+        EventType::AppFailed,
+        EventType::AppDeleted,
+    ];
+
+    /// The snake_case name used in subjects and as the CloudEvent type suffix.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventType::HostStarted => "host_started",
+            EventType::HostHeartbeat => "host_heartbeat",
+            EventType::HostStopped => "host_stopped",
+            EventType::HostLost => "host_lost",
+            EventType::ActorStarted => "actor_started",
+            EventType::ActorStartFailed => "actor_start_failed",
+            EventType::ActorScaled => "actor_scaled",
+            EventType::ActorUpdated => "actor_updated",
+            EventType::ActorStopped => "actor_stopped",
+            EventType::ProviderStarted => "provider_started",
+            EventType::ProviderStartFailed => "provider_start_failed",
+            EventType::ProviderHealthChanged => "provider_health_changed",
+            EventType::ProviderRestarted => "provider_restarted",
+            EventType::ProviderStopped => "provider_stopped",
+            EventType::LinkPut => "link_put",
+            EventType::LinkDeleted => "link_deleted",
+            EventType::AppDeployed => "app_deployed",
+            EventType::AppReconciling => "app_reconciling",
+            EventType::AppFailed => "app_failed",
+            EventType::AppDeleted => "app_deleted",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// The CloudEvent `type` attribute: `dev.floe.{name}`.
+    pub fn cloud_event_type(self) -> String {
+        format!("dev.floe.{}", self.name())
+    }
+}
+
+/// A CloudEvents 1.0 event in structured JSON mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CloudEvent {
+    pub specversion: String,
+    pub id: String,
+    /// The publishing entity (a host id).
+    pub source: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// RFC 3339 time.
+    pub time: String,
+    pub datacontenttype: String,
+    pub data: serde_json::Value,
+}
+
+impl CloudEvent {
+    /// A new event of `kind` from `source` at `time` (RFC 3339).
+    pub fn new(kind: EventType, source: &str, time: String, data: serde_json::Value) -> Self {
+        CloudEvent {
+            specversion: "1.0".to_owned(),
+            id: uuid::Uuid::now_v7().to_string(),
+            source: source.to_owned(),
+            kind: kind.cloud_event_type(),
+            time,
+            datacontenttype: "application/json".to_owned(),
+            data,
+        }
+    }
+
+    /// The event type, when it is one Floe knows.
+    pub fn event_type(&self) -> Option<EventType> {
+        self.kind
+            .strip_prefix("dev.floe.")
+            .and_then(EventType::from_name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_round_trip() {
+        let mut names: Vec<&str> = EventType::ALL.iter().map(|e| e.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EventType::ALL.len());
+        for e in EventType::ALL {
+            assert_eq!(EventType::from_name(e.name()), Some(e));
+            let json = serde_json::to_string(&e).expect("json");
+            assert_eq!(json, format!("\"{}\"", e.name()));
+        }
+        let ev = CloudEvent::new(EventType::ActorStarted, "N1", "t".into(), serde_json::json!({}));
+        assert_eq!(ev.event_type(), Some(EventType::ActorStarted));
+    }
+}
