@@ -16,9 +16,10 @@ ACTORS_OUT := $(TARGET_DIR)/actors
 # developer's own ~/.floe is never touched by the build.
 EXAMPLES_HOME := $(TARGET_DIR)/examples-home
 EXAMPLES_ISSUER := examples-issuer
-ACTORS := echo
+ACTORS := echo misbehave
 # Capabilities each example actor claims (empty for none).
 CAPS_echo :=
+CAPS_misbehave :=
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -70,6 +71,11 @@ examples: build
 			$(foreach c,$(CAPS_$(a)),--cap $(c)) \
 			--destination $(ACTORS_OUT)/$(a).wasm -o json >/dev/null && \
 		echo "signed $(ACTORS_OUT)/$(a).wasm" ;)
+	@# echo-next: the same actor (same id) built with `--features next`, for update tests.
+	cd examples/actors && $(CARGO) build --release --target wasm32-wasip2 --target-dir $(GUEST_TARGET_DIR)/next -p echo --features next
+	@FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe claims sign $(GUEST_TARGET_DIR)/next/wasm32-wasip2/release/echo.wasm \
+		--issuer $(EXAMPLES_ISSUER) --name echo --version 0.2.0 --revision 2 --subject echo-actor \
+		--destination $(ACTORS_OUT)/echo-next.wasm -o json >/dev/null && echo "signed $(ACTORS_OUT)/echo-next.wasm"
 
 ## test: everything, from a fresh clone.
 test: lint examples

@@ -2,8 +2,10 @@
 //! `commands`; this module only says what can be typed.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use floe_wire::LatticeId;
 
 use crate::output::OutputFormat;
 
@@ -23,6 +25,26 @@ pub struct GlobalArgs {
     /// Output format: human text or JSON for scripts.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// NATS server of the lattice.
+    #[arg(
+        long,
+        global = true,
+        env = "FLOE_NATS_URL",
+        default_value = "nats://127.0.0.1:4222"
+    )]
+    pub nats_url: String,
+    /// Lattice id.
+    #[arg(long, global = true, env = "FLOE_LATTICE", default_value = "default")]
+    pub lattice: LatticeId,
+    /// NATS credentials file.
+    #[arg(long, global = true, env = "FLOE_CREDS")]
+    pub creds: Option<PathBuf>,
+    /// Deadline of each request or call (e.g. 5s, 500ms).
+    #[arg(long, global = true, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// How long to collect answers from every host (ping, auction, name lookup).
+    #[arg(long, global = true, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub window: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -33,6 +55,136 @@ pub enum Command {
     /// Sign components and inspect their claims.
     #[command(subcommand)]
     Claims(ClaimsCommand),
+    /// Show what runs on the lattice.
+    #[command(subcommand)]
+    Get(GetCommand),
+    /// Start an actor on a host.
+    #[command(subcommand)]
+    Start(StartCommand),
+    /// Stop an actor, or a host.
+    #[command(subcommand)]
+    Stop(StopCommand),
+    /// Change how many instances of an actor may run at once.
+    #[command(subcommand)]
+    Scale(ScaleCommand),
+    /// Replace a running actor with a new version of the same actor id.
+    #[command(subcommand)]
+    Update(UpdateCommand),
+    /// Call an exported function of an actor.
+    Call(CallArgs),
+    /// Set or remove a host's labels.
+    #[command(subcommand)]
+    Label(LabelCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GetCommand {
+    /// Every host on the lattice.
+    Hosts,
+    /// What a host runs (every host when none is named).
+    Inventory {
+        /// A host id or a unique prefix of one.
+        host: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StartCommand {
+    /// Start a signed actor component.
+    Actor(StartActorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StartActorArgs {
+    /// The signed component: a file path (made absolute; it must exist on the chosen host).
+    pub reference: PathBuf,
+    /// The host to start it on (default: an auction picks one).
+    #[arg(long, conflicts_with = "constraints")]
+    pub host: Option<String>,
+    /// Only hosts with this label `key=value` bid (repeatable).
+    #[arg(long = "constraint", value_parser = parse_key_value)]
+    pub constraints: Vec<(String, String)>,
+    /// Instances that may run at once on that host.
+    #[arg(long)]
+    pub max_concurrent: Option<u32>,
+    /// An annotation `key=value` kept with the actor (repeatable).
+    #[arg(long = "annotation", value_parser = parse_key_value)]
+    pub annotations: Vec<(String, String)>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StopCommand {
+    /// Stop an actor (on every host running it unless --host is given).
+    Actor {
+        /// An actor id or unique name.
+        actor: String,
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Stop a host gracefully: in-flight calls finish first.
+    Host {
+        /// A host id or a unique prefix of one.
+        host: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScaleCommand {
+    /// Set an actor's max-concurrent (on every host running it unless --host is given).
+    Actor {
+        actor: String,
+        #[arg(long)]
+        max_concurrent: u32,
+        #[arg(long)]
+        host: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpdateCommand {
+    /// Swap an actor to a new signed component of the same actor id.
+    Actor {
+        actor: String,
+        /// The new signed component (a file path).
+        reference: PathBuf,
+        #[arg(long)]
+        host: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// An actor id or unique name.
+    pub actor: String,
+    /// The function: `ns:pkg/iface.func` (or `func` for a top-level export).
+    pub operation: String,
+    /// The arguments: a JSON array of the parameters in order (WAVE with --wave).
+    pub args: Option<String>,
+    /// Take the arguments and print the result in WAVE (`"hi", [1, 2]`).
+    #[arg(long)]
+    pub wave: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabelCommand {
+    /// Set a label `key=value` on a host.
+    Put {
+        host: String,
+        #[arg(value_parser = parse_key_value)]
+        label: (String, String),
+    },
+    /// Remove a label from a host.
+    Del { host: String, key: String },
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    let (k, v) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not key=value"))?;
+    if k.trim().is_empty() {
+        return Err(format!("`{text}` has an empty key"));
+    }
+    Ok((k.trim().to_owned(), v.trim().to_owned()))
 }
 
 #[derive(Debug, Subcommand)]

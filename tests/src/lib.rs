@@ -9,9 +9,11 @@
 //!   in temp dirs, killed and reaped on drop (also when a test panics).
 //! - [`paths`]: where the workspace's binaries and signed example actors are.
 //! - [`cli`]: running the `floe` binary with its own `$FLOE_HOME`.
+//! - [`host`]: [`HostProcess`], a real `floe-host` child with small timing knobs.
 //! - [`with_timeout`]: the hard deadline every async test body runs under.
 
 pub mod cli;
+pub mod host;
 pub mod nats;
 pub mod paths;
 
@@ -19,6 +21,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use cli::{CliOutput, FloeCli};
+pub use host::{HostOptions, HostProcess};
 pub use nats::{NatsCluster, NatsServer};
 
 /// Runs `body` with a hard deadline, failing the test if it is exceeded.

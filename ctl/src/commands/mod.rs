@@ -1,12 +1,16 @@
-//! One module per subcommand, each with an `execute` over the libraries.
+//! One module per subcommand group, each with functions over the libraries.
 
+mod actors;
+mod call;
 mod claims;
+mod hosts;
 mod keys;
 
 use anyhow::Context as _;
+use floe_ctl::{ClientOptions, CtlClient};
 use floe_wire::FloeHome;
 
-use crate::cli::{ClaimsCommand, Cli, Command, KeysCommand};
+use crate::cli::{ClaimsCommand, Cli, Command, GlobalArgs, KeysCommand};
 
 /// Runs the parsed command line.
 pub fn execute(cli: Cli) -> anyhow::Result<()> {
@@ -16,7 +20,49 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::List) => keys::list(&home()?, output),
         Command::Claims(ClaimsCommand::Sign(args)) => claims::sign(&args, &home()?, output),
         Command::Claims(ClaimsCommand::Inspect(args)) => claims::inspect(&args, output),
+        lattice_command => block_on(run_lattice(lattice_command, cli.global)),
     }
+}
+
+async fn run_lattice(command: Command, global: GlobalArgs) -> anyhow::Result<()> {
+    let client = connect(&global).await?;
+    let ctx = Lattice { client, global };
+    match command {
+        Command::Get(cmd) => hosts::get(&ctx, cmd).await,
+        Command::Label(cmd) => hosts::label(&ctx, cmd).await,
+        Command::Start(cmd) => actors::start(&ctx, cmd).await,
+        Command::Stop(cmd) => actors::stop(&ctx, cmd).await,
+        Command::Scale(cmd) => actors::scale(&ctx, cmd).await,
+        Command::Update(cmd) => actors::update(&ctx, cmd).await,
+        Command::Call(args) => call::call(&ctx, &args).await,
+        Command::Keys(_) | Command::Claims(_) => {
+            anyhow::bail!("keys and claims commands need no lattice")
+        }
+    }
+}
+
+/// A connected client and the global flags, for lattice commands.
+pub struct Lattice {
+    pub client: CtlClient,
+    pub global: GlobalArgs,
+}
+
+async fn connect(global: &GlobalArgs) -> anyhow::Result<CtlClient> {
+    Ok(CtlClient::connect(&ClientOptions {
+        nats_url: global.nats_url.clone(),
+        lattice: global.lattice.clone(),
+        creds: global.creds.clone(),
+        timeout: global.timeout,
+    })
+    .await?)
+}
+
+fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(future)
 }
 
 fn home() -> anyhow::Result<FloeHome> {

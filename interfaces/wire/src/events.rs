@@ -141,7 +141,12 @@ mod tests {
             let json = serde_json::to_string(&e).expect("json");
             assert_eq!(json, format!("\"{}\"", e.name()));
         }
-        let ev = CloudEvent::new(EventType::ActorStarted, "N1", "t".into(), serde_json::json!({}));
+        let ev = CloudEvent::new(
+            EventType::ActorStarted,
+            "N1",
+            "t".into(),
+            serde_json::json!({}),
+        );
         assert_eq!(ev.event_type(), Some(EventType::ActorStarted));
     }
 }

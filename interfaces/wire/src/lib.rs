@@ -25,9 +25,9 @@ pub mod lattice;
 pub mod subject;
 
 pub use claims::{Capability, Claims, VerifyError, VerifyPolicy, verify};
-pub use keys::{KeyError, KeyKind};
-pub use keystore::{FloeHome, KeyStore, KeyStoreError};
 pub use envelope::{Encoding, Envelope, ErrorKind, InvocationError, InvocationReply};
 pub use events::{CloudEvent, EventType};
+pub use keys::{KeyError, KeyKind};
+pub use keystore::{FloeHome, KeyStore, KeyStoreError};
 pub use lattice::LatticeId;
 pub use subject::{HostOp, Subject};

@@ -81,8 +81,10 @@ pub enum Subject {
     Auction(AuctionKind),
     /// `ctl.{host}.{op}`: request/reply to one host.
     Host { host: String, op: HostOp },
-    /// `ctl.*.{op}` for a host's own wildcard subscription.
+    /// `ctl.*.{op}`: one operation on any host (for observers).
     AnyHost(HostOp),
+    /// `ctl.{host}.>`: everything addressed to one host (its subscription).
+    HostAll { host: String },
     /// `rpc.{entity}`: invocations of one actor or provider.
     Rpc { entity: String },
     /// `evt.{type}`: CloudEvents.
@@ -148,6 +150,7 @@ impl fmt::Display for Subject {
             Subject::Auction(kind) => write!(f, "ctl.auction.{}", kind.token()),
             Subject::Host { host, op } => write!(f, "ctl.{host}.{}", op.tokens()),
             Subject::AnyHost(op) => write!(f, "ctl.*.{}", op.tokens()),
+            Subject::HostAll { host } => write!(f, "ctl.{host}.>"),
             Subject::Rpc { entity } => write!(f, "rpc.{entity}"),
             Subject::Event(kind) => write!(f, "evt.{}", kind.name()),
             Subject::AllEvents => f.write_str("evt.>"),

@@ -6,4 +6,6 @@
 
 mod claims_cli;
 mod harness;
+mod hosts;
 mod keys_cli;
+mod lattice;

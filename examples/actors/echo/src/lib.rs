@@ -18,6 +18,16 @@ impl Guest for Echo {
         b.reverse();
         b
     }
+
+    fn version() -> String {
+        // `make examples` also builds this actor with `--features next` to
+        // sign a second version of the same actor for update tests.
+        if cfg!(feature = "next") {
+            "0.2.0".to_owned()
+        } else {
+            "0.1.0".to_owned()
+        }
+    }
 }
 
 export!(Echo);

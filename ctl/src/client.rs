@@ -1,0 +1,461 @@
+//! [`CtlClient`]: every control request of the lattice protocol as a typed
+//! method, plus invocations. Subjects come from `floe_wire::subject`, bodies
+//! from `floe_wire::control` and `floe_wire::envelope`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use floe_wire::control::{
+    self, ActorStarted, AuctionBid, AuctionRequest, ControlReply, Empty, HostInfo, HostInventory,
+    InventoryRequest, LabelDelRequest, LabelPutRequest, Labels, PingRequest, ScaleActorRequest,
+    StartActorRequest, StopActorRequest, StopHostRequest, StringMap, UpdateActorRequest,
+};
+use floe_wire::envelope::{ENVELOPE_VERSION, Origin};
+use floe_wire::subject::AuctionKind;
+use floe_wire::{Encoding, Envelope, HostOp, InvocationError, InvocationReply, LatticeId, Subject};
+use futures::StreamExt as _;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// How to reach a lattice.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub nats_url: String,
+    pub lattice: LatticeId,
+    pub creds: Option<PathBuf>,
+    /// Deadline of each request and call.
+    pub timeout: Duration,
+}
+
+/// Why a control request or call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CtlError {
+    #[error(
+        "cannot connect to NATS at {url}: {reason} (is a lattice running? start one with `make up`, or pass --nats-url)"
+    )]
+    Connect { url: String, reason: String },
+    #[error("request on {subject} failed: {reason}")]
+    Request { subject: String, reason: String },
+    #[error(
+        "no host answered on {subject} within {waited:?} (is the host still running? see `floe get hosts`)"
+    )]
+    Timeout { subject: String, waited: Duration },
+    #[error("{0}")]
+    Refused(String),
+    #[error("malformed reply on {subject}: {reason}")]
+    Malformed { subject: String, reason: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("`{name}` matches several {what}: {candidates}; pass an id instead")]
+    Ambiguous {
+        name: String,
+        what: &'static str,
+        candidates: String,
+    },
+    #[error("{}", .0.chain())]
+    Invocation(InvocationError),
+}
+
+/// A connected control client for one lattice.
+#[derive(Debug, Clone)]
+pub struct CtlClient {
+    nats: async_nats::Client,
+    lattice: LatticeId,
+    timeout: Duration,
+}
+
+impl CtlClient {
+    pub async fn connect(options: &ClientOptions) -> Result<Self, CtlError> {
+        let err = |reason: String| CtlError::Connect {
+            url: options.nats_url.clone(),
+            reason,
+        };
+        let connect_options = match &options.creds {
+            Some(path) => async_nats::ConnectOptions::with_credentials_file(path.clone())
+                .await
+                .map_err(|e| err(format!("cannot read credentials {}: {e}", path.display())))?,
+            None => async_nats::ConnectOptions::new(),
+        }
+        .name("floe")
+        .connection_timeout(options.timeout.min(Duration::from_secs(5)));
+        let nats = connect_options
+            .connect(options.nats_url.as_str())
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Self::from_client(
+            nats,
+            options.lattice.clone(),
+            options.timeout,
+        ))
+    }
+
+    /// A client over an existing connection.
+    pub fn from_client(nats: async_nats::Client, lattice: LatticeId, timeout: Duration) -> Self {
+        CtlClient {
+            nats,
+            lattice,
+            timeout,
+        }
+    }
+
+    pub fn lattice(&self) -> &LatticeId {
+        &self.lattice
+    }
+
+    /// Every host that answers within `window`.
+    pub async fn ping_hosts(&self, window: Duration) -> Result<Vec<HostInfo>, CtlError> {
+        let mut hosts: Vec<HostInfo> = self
+            .gather(Subject::HostPing, &PingRequest::default(), window)
+            .await?;
+        hosts.sort_by(|a, b| a.host_id.cmp(&b.host_id));
+        Ok(hosts)
+    }
+
+    /// Bids of the hosts whose labels carry every constraint.
+    pub async fn auction_actor(
+        &self,
+        constraints: StringMap,
+        window: Duration,
+    ) -> Result<Vec<AuctionBid>, CtlError> {
+        let req = AuctionRequest {
+            constraints,
+            ..AuctionRequest::default()
+        };
+        self.gather(Subject::Auction(AuctionKind::Actor), &req, window)
+            .await
+    }
+
+    /// Picks the bid with the fewest running actors, ties at random.
+    pub fn pick(bids: &[AuctionBid]) -> Option<&AuctionBid> {
+        let fewest = bids.iter().map(|b| b.running).min()?;
+        let best: Vec<&AuctionBid> = bids.iter().filter(|b| b.running == fewest).collect();
+        best.get(fastrand::usize(..best.len())).copied()
+    }
+
+    pub async fn inventory(&self, host: &str) -> Result<HostInventory, CtlError> {
+        self.host_request(host, HostOp::Inventory, &InventoryRequest::default())
+            .await
+    }
+
+    /// The inventory of every host that answers a ping within `window`.
+    pub async fn inventories(&self, window: Duration) -> Result<Vec<HostInventory>, CtlError> {
+        let hosts = self.ping_hosts(window).await?;
+        let requests = hosts.iter().map(|h| self.inventory(&h.host_id));
+        let mut out = Vec::new();
+        for result in futures::future::join_all(requests).await {
+            match result {
+                Ok(inv) => out.push(inv),
+                // A host that stopped between ping and inventory is skipped.
+                Err(CtlError::Timeout { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn start_actor(
+        &self,
+        host: &str,
+        req: StartActorRequest,
+    ) -> Result<ActorStarted, CtlError> {
+        self.host_request(host, HostOp::ActorStart, &req).await
+    }
+
+    pub async fn update_actor(
+        &self,
+        host: &str,
+        actor_id: &str,
+        reference: &str,
+    ) -> Result<ActorStarted, CtlError> {
+        let req = UpdateActorRequest {
+            v: control::CONTROL_VERSION,
+            actor_id: actor_id.to_owned(),
+            reference: reference.to_owned(),
+        };
+        self.host_request(host, HostOp::ActorUpdate, &req).await
+    }
+
+    pub async fn scale_actor(
+        &self,
+        host: &str,
+        actor_id: &str,
+        max_concurrent: u32,
+    ) -> Result<(), CtlError> {
+        let req = ScaleActorRequest {
+            v: control::CONTROL_VERSION,
+            actor_id: actor_id.to_owned(),
+            max_concurrent,
+        };
+        self.host_request::<_, Empty>(host, HostOp::ActorScale, &req)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn stop_actor(&self, host: &str, actor_id: &str) -> Result<(), CtlError> {
+        let req = StopActorRequest {
+            v: control::CONTROL_VERSION,
+            actor_id: actor_id.to_owned(),
+        };
+        self.host_request::<_, Empty>(host, HostOp::ActorStop, &req)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn stop_host(&self, host: &str) -> Result<(), CtlError> {
+        self.host_request::<_, Empty>(host, HostOp::Stop, &StopHostRequest::default())
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn put_label(
+        &self,
+        host: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<StringMap, CtlError> {
+        let req = LabelPutRequest {
+            v: control::CONTROL_VERSION,
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
+        self.host_request::<_, Labels>(host, HostOp::LabelPut, &req)
+            .await
+            .map(|l| l.labels)
+    }
+
+    pub async fn del_label(&self, host: &str, key: &str) -> Result<StringMap, CtlError> {
+        let req = LabelDelRequest {
+            v: control::CONTROL_VERSION,
+            key: key.to_owned(),
+        };
+        self.host_request::<_, Labels>(host, HostOp::LabelDel, &req)
+            .await
+            .map(|l| l.labels)
+    }
+
+    /// Invokes `operation` on `actor` (an id) and returns the encoded result.
+    /// Fails at once with `not_found` when no host runs the actor.
+    pub async fn call(
+        &self,
+        actor: &str,
+        operation: &str,
+        payload: Vec<u8>,
+        encoding: Encoding,
+    ) -> Result<Vec<u8>, CtlError> {
+        let subject = Subject::Rpc {
+            entity: actor.to_owned(),
+        }
+        .render(&self.lattice);
+        let envelope = Envelope {
+            v: ENVELOPE_VERSION,
+            id: uuid::Uuid::now_v7(),
+            origin: Origin {
+                entity: "floe".to_owned(),
+                link_name: None,
+                host: None,
+            },
+            target: actor.to_owned(),
+            operation: operation.to_owned(),
+            payload: payload.into(),
+            encoding,
+            deadline_ms: u32::try_from(self.timeout.as_millis()).unwrap_or(u32::MAX),
+            trace: None,
+            issued_at_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            key_id: None,
+            mac: None,
+        };
+        let bytes = envelope.encode().map_err(|e| CtlError::Request {
+            subject: subject.clone(),
+            reason: e.to_string(),
+        })?;
+        // Wait a little longer than the deadline the host enforces, so its
+        // typed `timed_out` arrives rather than a bare NATS timeout.
+        let wait = self.timeout + Duration::from_millis(500);
+        let request = async_nats::Request::new()
+            .payload(bytes.into())
+            .timeout(Some(wait));
+        let reply = self
+            .nats
+            .send_request(subject.clone(), request)
+            .await
+            .map_err(|e| match e.kind() {
+                async_nats::RequestErrorKind::NoResponders => CtlError::NotFound(format!(
+                    "not_found: no host runs actor {actor} (see `floe get inventory`)"
+                )),
+                async_nats::RequestErrorKind::TimedOut => CtlError::Timeout {
+                    subject: subject.clone(),
+                    waited: wait,
+                },
+                _ => CtlError::Request {
+                    subject: subject.clone(),
+                    reason: e.to_string(),
+                },
+            })?;
+        let reply = InvocationReply::decode(&reply.payload).map_err(|e| CtlError::Malformed {
+            subject,
+            reason: e.to_string(),
+        })?;
+        reply
+            .outcome
+            .map(|b| b.into_vec())
+            .map_err(CtlError::Invocation)
+    }
+
+    /// Turns an actor id or unique name into an id, searching the
+    /// inventories of hosts that answer within `window`.
+    pub async fn resolve_actor(
+        &self,
+        name_or_id: &str,
+        window: Duration,
+    ) -> Result<String, CtlError> {
+        if floe_wire::keys::parse_public(name_or_id, floe_wire::KeyKind::Actor).is_ok() {
+            return Ok(name_or_id.to_owned());
+        }
+        let mut ids: Vec<String> = self
+            .inventories(window)
+            .await?
+            .into_iter()
+            .flat_map(|inv| inv.actors)
+            .filter(|a| a.name == name_or_id)
+            .map(|a| a.actor_id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        match ids.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(CtlError::NotFound(format!(
+                "no running actor is named `{name_or_id}` (see `floe get inventory`)"
+            ))),
+            _ => Err(CtlError::Ambiguous {
+                name: name_or_id.to_owned(),
+                what: "actors",
+                candidates: ids.join(", "),
+            }),
+        }
+    }
+
+    /// Turns a host id or a unique prefix of one into an id.
+    pub async fn resolve_host(
+        &self,
+        id_or_prefix: &str,
+        window: Duration,
+    ) -> Result<String, CtlError> {
+        if floe_wire::keys::parse_public(id_or_prefix, floe_wire::KeyKind::Host).is_ok() {
+            return Ok(id_or_prefix.to_owned());
+        }
+        let ids: Vec<String> = self
+            .ping_hosts(window)
+            .await?
+            .into_iter()
+            .map(|h| h.host_id)
+            .filter(|id| id.starts_with(id_or_prefix))
+            .collect();
+        match ids.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(CtlError::NotFound(format!(
+                "no host's id starts with `{id_or_prefix}` (see `floe get hosts`)"
+            ))),
+            _ => Err(CtlError::Ambiguous {
+                name: id_or_prefix.to_owned(),
+                what: "hosts",
+                candidates: ids.join(", "),
+            }),
+        }
+    }
+
+    async fn host_request<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        host: &str,
+        op: HostOp,
+        req: &Req,
+    ) -> Result<Resp, CtlError> {
+        let subject = Subject::Host {
+            host: host.to_owned(),
+            op,
+        }
+        .render(&self.lattice);
+        let body = serde_json::to_vec(req).map_err(|e| CtlError::Request {
+            subject: subject.clone(),
+            reason: e.to_string(),
+        })?;
+        let request = async_nats::Request::new()
+            .payload(body.into())
+            .timeout(Some(self.timeout));
+        let reply = self
+            .nats
+            .send_request(subject.clone(), request)
+            .await
+            .map_err(|e| match e.kind() {
+                async_nats::RequestErrorKind::NoResponders => CtlError::NotFound(format!(
+                    "no host {host} on lattice {} (see `floe get hosts`)",
+                    self.lattice
+                )),
+                async_nats::RequestErrorKind::TimedOut => CtlError::Timeout {
+                    subject: subject.clone(),
+                    waited: self.timeout,
+                },
+                _ => CtlError::Request {
+                    subject: subject.clone(),
+                    reason: e.to_string(),
+                },
+            })?;
+        let reply: ControlReply<Resp> =
+            control::parse(&reply.payload).map_err(|reason| CtlError::Malformed {
+                subject: subject.clone(),
+                reason,
+            })?;
+        reply.into_result().map_err(CtlError::Refused)
+    }
+
+    async fn gather<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        subject: Subject,
+        req: &Req,
+        window: Duration,
+    ) -> Result<Vec<Resp>, CtlError> {
+        let subject = subject.render(&self.lattice);
+        let fail = |reason: String| CtlError::Request {
+            subject: subject.clone(),
+            reason,
+        };
+        let body = serde_json::to_vec(req).map_err(|e| fail(e.to_string()))?;
+        let inbox = self.nats.new_inbox();
+        let mut replies = self
+            .nats
+            .subscribe(inbox.clone())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        self.nats
+            .publish_with_reply(subject.clone(), inbox, body.into())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        self.nats.flush().await.map_err(|e| fail(e.to_string()))?;
+        let deadline = Instant::now() + window;
+        let mut out = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, replies.next()).await {
+                Ok(Some(msg)) => match control::parse::<ControlReply<Resp>>(&msg.payload) {
+                    Ok(reply) => {
+                        if let Ok(payload) = reply.into_result() {
+                            out.push(payload);
+                        }
+                    }
+                    Err(reason) => tracing_free_warn(&subject, &reason),
+                },
+                Ok(None) | Err(_) => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A reply that does not parse is skipped; scatter-gather tolerates one bad
+/// peer. (The CLI has no logger; stay quiet unless asked.)
+fn tracing_free_warn(subject: &str, reason: &str) {
+    if std::env::var_os("FLOE_DEBUG").is_some() {
+        eprintln!("warning: skipping a malformed reply on {subject}: {reason}");
+    }
+}

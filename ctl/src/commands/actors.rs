@@ -1,0 +1,197 @@
+//! `floe start|stop|scale|update actor` and `floe stop host`.
+
+use std::path::Path;
+
+use anyhow::{Context as _, anyhow};
+use floe_ctl::CtlClient;
+use floe_wire::control::{CONTROL_VERSION, StartActorRequest};
+use serde_json::json;
+
+use super::Lattice;
+use crate::cli::{ScaleCommand, StartCommand, StopCommand, UpdateCommand};
+use crate::output::{self, OutputFormat};
+
+pub async fn start(ctx: &Lattice, cmd: StartCommand) -> anyhow::Result<()> {
+    let StartCommand::Actor(args) = cmd;
+    let reference = absolute(&args.reference)?;
+    let host = match &args.host {
+        Some(h) => ctx.client.resolve_host(h, ctx.global.window).await?,
+        None => {
+            let constraints = args.constraints.iter().cloned().collect();
+            let bids = ctx
+                .client
+                .auction_actor(constraints, ctx.global.window)
+                .await?;
+            CtlClient::pick(&bids)
+                .map(|b| b.host_id.clone())
+                .ok_or_else(|| {
+                    anyhow!(
+                        "no host fits {} (see `floe get hosts` for labels, or start a host with matching --label)",
+                        describe_constraints(&args.constraints)
+                    )
+                })?
+        }
+    };
+    let req = StartActorRequest {
+        v: CONTROL_VERSION,
+        reference: reference.clone(),
+        max_concurrent: args.max_concurrent,
+        annotations: args.annotations.iter().cloned().collect(),
+    };
+    let started = ctx
+        .client
+        .start_actor(&host, req)
+        .await
+        .with_context(|| format!("cannot start {reference} on host {host}"))?;
+    match ctx.global.output {
+        OutputFormat::Json => output::print_json(&started),
+        OutputFormat::Text => {
+            let verb = if started.already_running {
+                "already runs"
+            } else {
+                "started"
+            };
+            println!(
+                "Actor {} {} ({}) {verb} on host {}",
+                started.name, started.version, started.actor_id, started.host_id
+            );
+            Ok(())
+        }
+    }
+}
+
+pub async fn stop(ctx: &Lattice, cmd: StopCommand) -> anyhow::Result<()> {
+    match cmd {
+        StopCommand::Host { host } => {
+            let id = ctx.client.resolve_host(&host, ctx.global.window).await?;
+            ctx.client.stop_host(&id).await?;
+            report(
+                ctx,
+                json!({ "stopped_host": id }),
+                &format!("Host {id} is stopping (in-flight calls finish first)"),
+            )
+        }
+        StopCommand::Actor { actor, host } => {
+            let (actor, hosts) = targets(ctx, &actor, host.as_deref()).await?;
+            for h in &hosts {
+                ctx.client
+                    .stop_actor(h, &actor)
+                    .await
+                    .with_context(|| format!("on host {h}"))?;
+            }
+            report(
+                ctx,
+                json!({ "actor_id": actor, "hosts": hosts }),
+                &format!("Actor {actor} stopped on {} host(s)", hosts.len()),
+            )
+        }
+    }
+}
+
+pub async fn scale(ctx: &Lattice, cmd: ScaleCommand) -> anyhow::Result<()> {
+    let ScaleCommand::Actor {
+        actor,
+        max_concurrent,
+        host,
+    } = cmd;
+    let (actor, hosts) = targets(ctx, &actor, host.as_deref()).await?;
+    for h in &hosts {
+        ctx.client
+            .scale_actor(h, &actor, max_concurrent)
+            .await
+            .with_context(|| format!("on host {h}"))?;
+    }
+    report(
+        ctx,
+        json!({ "actor_id": actor, "hosts": hosts, "max_concurrent": max_concurrent }),
+        &format!(
+            "Actor {actor} scaled to {max_concurrent} on {} host(s)",
+            hosts.len()
+        ),
+    )
+}
+
+pub async fn update(ctx: &Lattice, cmd: UpdateCommand) -> anyhow::Result<()> {
+    let UpdateCommand::Actor {
+        actor,
+        reference,
+        host,
+    } = cmd;
+    let reference = absolute(&reference)?;
+    let (actor, hosts) = targets(ctx, &actor, host.as_deref()).await?;
+    let mut updated = Vec::new();
+    for h in &hosts {
+        updated.push(
+            ctx.client
+                .update_actor(h, &actor, &reference)
+                .await
+                .with_context(|| format!("cannot update on host {h}"))?,
+        );
+    }
+    let version = updated
+        .first()
+        .map(|u| u.version.clone())
+        .unwrap_or_default();
+    report(
+        ctx,
+        json!({ "actor_id": actor, "hosts": hosts, "version": version }),
+        &format!(
+            "Actor {actor} updated to {version} on {} host(s)",
+            hosts.len()
+        ),
+    )
+}
+
+/// The actor id and the hosts to act on: `--host`, else every host running it.
+async fn targets(
+    ctx: &Lattice,
+    actor: &str,
+    host: Option<&str>,
+) -> anyhow::Result<(String, Vec<String>)> {
+    let window = ctx.global.window;
+    let actor = ctx.client.resolve_actor(actor, window).await?;
+    if let Some(h) = host {
+        return Ok((actor, vec![ctx.client.resolve_host(h, window).await?]));
+    }
+    let hosts: Vec<String> = ctx
+        .client
+        .inventories(window)
+        .await?
+        .into_iter()
+        .filter(|inv| inv.actors.iter().any(|a| a.actor_id == actor))
+        .map(|inv| inv.host.host_id)
+        .collect();
+    if hosts.is_empty() {
+        anyhow::bail!("no host runs actor {actor} (see `floe get inventory`)");
+    }
+    Ok((actor, hosts))
+}
+
+fn report(ctx: &Lattice, json: serde_json::Value, text: &str) -> anyhow::Result<()> {
+    match ctx.global.output {
+        OutputFormat::Json => output::print_json(&json),
+        OutputFormat::Text => {
+            println!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn absolute(path: &Path) -> anyhow::Result<String> {
+    let abs = std::fs::canonicalize(path)
+        .with_context(|| format!("cannot find {}; check the path", path.display()))?;
+    abs.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("{} is not valid UTF-8; rename it", abs.display()))
+}
+
+fn describe_constraints(constraints: &[(String, String)]) -> String {
+    if constraints.is_empty() {
+        return "(no host answered the auction)".to_owned();
+    }
+    constraints
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

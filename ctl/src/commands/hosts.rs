@@ -1,0 +1,111 @@
+//! `floe get hosts`, `floe get inventory`, `floe label put|del`.
+
+use floe_wire::control::{HostInventory, StringMap};
+
+use super::Lattice;
+use crate::cli::{GetCommand, LabelCommand};
+use crate::output::{self, OutputFormat};
+
+pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
+    let window = ctx.global.window;
+    match cmd {
+        GetCommand::Hosts => {
+            let hosts = ctx.client.ping_hosts(window).await?;
+            if ctx.global.output == OutputFormat::Json {
+                return output::print_json(&hosts);
+            }
+            if hosts.is_empty() {
+                println!(
+                    "No host answered on lattice `{}` within {window:?} (start one with `make up` or `floe-host`).",
+                    ctx.client.lattice()
+                );
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = hosts
+                .iter()
+                .map(|h| {
+                    vec![
+                        h.host_id.clone(),
+                        format_uptime(h.uptime_secs),
+                        h.actors.to_string(),
+                        h.version.clone(),
+                        format_labels(&h.labels),
+                    ]
+                })
+                .collect();
+            output::print_table(&["HOST", "UPTIME", "ACTORS", "VERSION", "LABELS"], &rows)
+        }
+        GetCommand::Inventory { host } => {
+            let inventories = match host {
+                Some(host) => {
+                    let id = ctx.client.resolve_host(&host, window).await?;
+                    vec![ctx.client.inventory(&id).await?]
+                }
+                None => ctx.client.inventories(window).await?,
+            };
+            match ctx.global.output {
+                OutputFormat::Json => output::print_json(&inventories),
+                OutputFormat::Text => print_inventories(&inventories),
+            }
+        }
+    }
+}
+
+pub async fn label(ctx: &Lattice, cmd: LabelCommand) -> anyhow::Result<()> {
+    let window = ctx.global.window;
+    let labels = match cmd {
+        LabelCommand::Put { host, label } => {
+            let id = ctx.client.resolve_host(&host, window).await?;
+            ctx.client.put_label(&id, &label.0, &label.1).await?
+        }
+        LabelCommand::Del { host, key } => {
+            let id = ctx.client.resolve_host(&host, window).await?;
+            ctx.client.del_label(&id, &key).await?
+        }
+    };
+    match ctx.global.output {
+        OutputFormat::Json => output::print_json(&labels),
+        OutputFormat::Text => {
+            println!("Labels now: {}", format_labels(&labels));
+            Ok(())
+        }
+    }
+}
+
+fn print_inventories(inventories: &[HostInventory]) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for inv in inventories {
+        for a in &inv.actors {
+            let failures: u64 = a.failures.values().sum();
+            rows.push(vec![
+                inv.host.host_id.clone(),
+                a.name.clone(),
+                a.actor_id.clone(),
+                a.version.clone(),
+                a.max_concurrent.to_string(),
+                a.calls.to_string(),
+                failures.to_string(),
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        println!("No actors running (start one with `floe start actor FILE`).");
+        return Ok(());
+    }
+    output::print_table(
+        &["HOST", "NAME", "ACTOR", "VERSION", "MAX", "CALLS", "FAILED"],
+        &rows,
+    )
+}
+
+fn format_labels(labels: &StringMap) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn format_uptime(secs: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
+}

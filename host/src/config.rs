@@ -1,0 +1,109 @@
+//! The host's configuration: one struct, every field a flag with a
+//! documented default and an environment variable (`FLOE_…`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use floe_wire::LatticeId;
+
+/// How a `floe-host` runs. Defaults suit one host on a laptop; tests set the
+/// timing knobs small.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HostConfig {
+    /// NATS server(s) to join, comma-separated.
+    #[arg(long, env = "FLOE_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+    /// The lattice to join.
+    #[arg(long, env = "FLOE_LATTICE", default_value = "default")]
+    pub lattice: LatticeId,
+    /// A label `key=value` for placement (repeatable).
+    #[arg(long = "label", env = "FLOE_LABELS", value_delimiter = ',', value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// Accept only actors signed by these issuers (`A…`; repeatable). Empty: any issuer.
+    #[arg(
+        long = "allowed-issuer",
+        env = "FLOE_ALLOWED_ISSUERS",
+        value_delimiter = ','
+    )]
+    pub allowed_issuers: Vec<String>,
+    /// NATS credentials file.
+    #[arg(long, env = "FLOE_CREDS")]
+    pub creds: Option<PathBuf>,
+    /// A stable host id: a saved host key name or a host seed (default: a new key each start).
+    #[arg(long, env = "FLOE_HOST_KEY", value_name = "NAME|SEED")]
+    pub host_key: Option<String>,
+    /// How often to publish a heartbeat.
+    #[arg(long, env = "FLOE_HEARTBEAT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub heartbeat: Duration,
+    /// Linear memory one actor instance may grow to (e.g. 64MiB).
+    #[arg(long, env = "FLOE_MAX_MEMORY_PER_INSTANCE", default_value = "64MiB", value_parser = parse_size)]
+    pub max_memory_per_instance: u64,
+    /// The longest any invocation may run; callers may ask for less.
+    #[arg(long, env = "FLOE_INVOCATION_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub invocation_timeout: Duration,
+    /// Instances of one actor that may run at once, unless its start says otherwise.
+    #[arg(long, env = "FLOE_MAX_CONCURRENT", default_value_t = 64)]
+    pub max_concurrent: u32,
+    /// Calls that may wait for an instance, per actor, before new ones fail `busy`.
+    #[arg(long, env = "FLOE_QUEUE_DEPTH", default_value_t = 1024)]
+    pub queue_depth: usize,
+    /// Instance slots in the pooling allocator (all actors together).
+    #[arg(long, env = "FLOE_MAX_INSTANCES", default_value_t = 1000)]
+    pub max_instances: u32,
+    /// How long a graceful stop waits for in-flight calls.
+    #[arg(long, env = "FLOE_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// Where compiled code is cached (default: $FLOE_HOME/cache/compiled).
+    #[arg(long, env = "FLOE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    let (k, v) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not key=value"))?;
+    let k = k.trim();
+    if k.is_empty() || k.contains(char::is_whitespace) {
+        return Err(format!("`{k}` is not a valid label key"));
+    }
+    Ok((k.to_owned(), v.trim().to_owned()))
+}
+
+/// Parses sizes like `64MiB`, `512KiB`, `1GiB`, `1048576`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (try 64MiB)"))?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" => 1 << 10,
+        "MiB" | "M" => 1 << 20,
+        "GiB" | "G" => 1 << 30,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        other => return Err(format!("unknown size unit `{other}` (use KiB, MiB or GiB)")),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_labels_parse() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5PiB").is_err());
+        assert_eq!(parse_label("zone=a"), Ok(("zone".into(), "a".into())));
+        assert!(parse_label("zone").is_err());
+    }
+}

@@ -1,0 +1,232 @@
+//! The host itself: its identity, its connection, the shared state every
+//! task reaches through `Arc<HostCore>`, and the lifecycle from joining the
+//! lattice to a graceful stop.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use floe_wire::claims::VerifyPolicy;
+use floe_wire::control::{HostInfo, StringMap};
+use floe_wire::keys::KeyKind;
+use floe_wire::{CloudEvent, EventType, FloeHome, LatticeId, Subject};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::actors::ActorTable;
+use crate::config::HostConfig;
+use crate::runtime::{Runtime, RuntimeLimits};
+use crate::{control, heartbeat};
+
+/// Why a host could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("cannot find Floe's home directory: {0}")]
+    Home(#[from] floe_wire::KeyStoreError),
+    #[error(
+        "cannot connect to NATS at {url}: {reason} (is nats-server running? `floe up` starts one)"
+    )]
+    Connect { url: String, reason: String },
+    #[error("cannot read NATS credentials {path}: {reason}")]
+    Creds { path: String, reason: String },
+    #[error("cannot subscribe to {subject}: {reason}")]
+    Subscribe { subject: String, reason: String },
+    #[error(transparent)]
+    Runtime(#[from] crate::runtime::RuntimeError),
+}
+
+/// State shared by every task of one host.
+#[derive(Debug)]
+pub struct HostCore {
+    pub id: String,
+    pub lattice: LatticeId,
+    pub config: HostConfig,
+    pub nats: async_nats::Client,
+    pub runtime: Runtime,
+    pub actors: ActorTable,
+    pub policy: VerifyPolicy,
+    /// Cancelled when the host should stop (signal or `ctl.{id}.stop`).
+    pub shutdown: CancellationToken,
+    /// Every task the host spawns, so a stop can wait for them.
+    pub tracker: TaskTracker,
+    labels: Mutex<StringMap>,
+    started_at: SystemTime,
+    started: Instant,
+}
+
+/// A running host.
+#[derive(Debug)]
+pub struct Host {
+    core: Arc<HostCore>,
+}
+
+impl Host {
+    /// Joins the lattice: connects, builds the engine, answers control
+    /// requests, and announces itself.
+    pub async fn start(config: HostConfig, shutdown: CancellationToken) -> Result<Self, HostError> {
+        let home = FloeHome::from_env()?;
+        let key = match &config.host_key {
+            Some(name_or_seed) => home.keys().resolve(name_or_seed, KeyKind::Host)?.0,
+            None => KeyKind::Host.generate(),
+        };
+        let id = key.public_key();
+        let nats = connect(&config, &id).await?;
+        let runtime = Runtime::new(RuntimeLimits {
+            max_instances: config.max_instances,
+            max_memory_per_instance: config.max_memory_per_instance,
+            cache_dir: Some(
+                config
+                    .cache_dir
+                    .clone()
+                    .unwrap_or_else(|| home.root().join("cache").join("compiled")),
+            ),
+        })?;
+        if config.allowed_issuers.is_empty() {
+            tracing::warn!("no --allowed-issuer set: actors signed by any issuer are accepted");
+        }
+        let mut labels: StringMap = config.labels.iter().cloned().collect();
+        labels.insert("floe.os".into(), std::env::consts::OS.into());
+        labels.insert("floe.arch".into(), std::env::consts::ARCH.into());
+        let core = Arc::new(HostCore {
+            id,
+            lattice: config.lattice.clone(),
+            policy: VerifyPolicy {
+                allowed_issuers: config.allowed_issuers.clone(),
+                ..VerifyPolicy::default()
+            },
+            config,
+            nats,
+            runtime,
+            actors: ActorTable::default(),
+            shutdown,
+            tracker: TaskTracker::new(),
+            labels: Mutex::new(labels),
+            started_at: SystemTime::now(),
+            started: Instant::now(),
+        });
+        control::serve(&core).await?;
+        heartbeat::spawn(&core);
+        core.publish(EventType::HostStarted, &core.info()).await;
+        tracing::info!(host = %core.id, lattice = %core.lattice, "host started");
+        Ok(Host { core })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.core.id
+    }
+
+    /// Serves until the shutdown token is cancelled, then stops gracefully:
+    /// no new calls are taken, in-flight calls finish (up to the shutdown
+    /// timeout), and `host_stopped` is published.
+    pub async fn run_until_stopped(self) {
+        let core = self.core;
+        core.shutdown.cancelled().await;
+        tracing::info!(host = %core.id, "stopping: draining in-flight calls");
+        for actor in core.actors.all() {
+            actor.stop.cancel();
+        }
+        core.tracker.close();
+        if tokio::time::timeout(core.config.shutdown_timeout, core.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight calls did not finish within the shutdown timeout");
+        }
+        core.publish(EventType::HostStopped, &core.info()).await;
+        let _ = core.nats.flush().await;
+        tracing::info!(host = %core.id, "host stopped");
+    }
+}
+
+/// Starts a host and serves until `shutdown` is cancelled.
+pub async fn run(config: HostConfig, shutdown: CancellationToken) -> Result<(), HostError> {
+    let host = Host::start(config, shutdown).await?;
+    host.run_until_stopped().await;
+    Ok(())
+}
+
+async fn connect(config: &HostConfig, id: &str) -> Result<async_nats::Client, HostError> {
+    let mut options = match &config.creds {
+        Some(path) => async_nats::ConnectOptions::with_credentials_file(path.clone())
+            .await
+            .map_err(|e| HostError::Creds {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?,
+        None => async_nats::ConnectOptions::new(),
+    };
+    options = options
+        .name(format!("floe-host {id}"))
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(5));
+    let urls = config.nats_url.clone();
+    let connect = options.connect(urls.as_str());
+    // retry_on_initial_connect waits forever; bound the first attempt so a
+    // mistyped URL fails with a clear error instead of hanging.
+    match tokio::time::timeout(Duration::from_secs(10), connect).await {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(HostError::Connect {
+            url: urls,
+            reason: e.to_string(),
+        }),
+        Err(_) => Err(HostError::Connect {
+            url: urls,
+            reason: "no answer within 10 s".to_owned(),
+        }),
+    }
+}
+
+impl HostCore {
+    pub fn labels(&self) -> StringMap {
+        self.labels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn update_labels(&self, change: impl FnOnce(&mut StringMap)) -> StringMap {
+        let mut labels = self
+            .labels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        change(&mut labels);
+        labels.clone()
+    }
+
+    pub fn info(&self) -> HostInfo {
+        HostInfo {
+            host_id: self.id.clone(),
+            lattice: self.lattice.to_string(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            labels: self.labels(),
+            started_at: humantime::format_rfc3339_seconds(self.started_at).to_string(),
+            uptime_secs: self.started.elapsed().as_secs(),
+            actors: self.actors.len(),
+        }
+    }
+
+    /// Publishes an event; failures are logged, never fatal.
+    pub async fn publish(&self, kind: EventType, data: &impl Serialize) {
+        let data = serde_json::to_value(data).unwrap_or(serde_json::Value::Null);
+        let event = CloudEvent::new(kind, &self.id, now_rfc3339(), data);
+        let subject = Subject::Event(kind).render(&self.lattice);
+        match serde_json::to_vec(&event) {
+            Ok(bytes) => {
+                if let Err(e) = self.nats.publish(subject, bytes.into()).await {
+                    tracing::warn!(event = kind.name(), error = %e, "cannot publish event");
+                }
+            }
+            Err(e) => tracing::warn!(event = kind.name(), error = %e, "cannot encode event"),
+        }
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,30 @@
+//! floe-host: joins a NATS lattice and runs signed WebAssembly actors.
+//!
+//! The binary `floe-host` parses a [`HostConfig`] and calls [`run`]; tests
+//! and benchmarks start a [`Host`] in-process the same way.
+//!
+//! # Layout
+//! - [`config`]: every flag, with defaults and `FLOE_…` environment variables.
+//! - `host`: identity, connection, shared state, graceful stop.
+//! - `control`: the control interface (ping, auction, per-host operations).
+//! - `lifecycle`: start, update, scale, stop of actors.
+//! - `actors`: the running actors, their concurrency gates and counters.
+//! - `rpc`: invocations on `rpc.{actor}` and their replies.
+//! - `heartbeat`: the periodic heartbeat event.
+//! - `reference`: artifact references to bytes.
+//! - [`runtime`]: wasmtime engine, compile cache, loaded actors, one call.
+//! - [`codec`]: payloads (msgpack, JSON, WAVE) to component values and back.
+
+mod actors;
+pub mod codec;
+pub mod config;
+mod control;
+mod heartbeat;
+mod host;
+mod lifecycle;
+mod reference;
+mod rpc;
+pub mod runtime;
+
+pub use config::HostConfig;
+pub use host::{Host, HostError, run};

@@ -1,0 +1,135 @@
+//! Serving invocations: one queue subscription on `rpc.{actor}` per actor
+//! (queue group = actor id, so NATS balances calls across every host running
+//! it), one task per call, typed error replies, and draining on stop.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use floe_wire::envelope::ENVELOPE_VERSION;
+use floe_wire::{Envelope, ErrorKind, InvocationError, InvocationReply, Subject};
+use futures::StreamExt as _;
+use serde_bytes::ByteBuf;
+
+use crate::actors::ActorHandle;
+use crate::host::HostCore;
+
+/// Subscribes `rpc.{actor}` and waits until the server has registered the
+/// subscription, so the actor serves when this returns.
+pub async fn subscribe(core: &Arc<HostCore>, handle: &Arc<ActorHandle>) -> Result<(), String> {
+    let subject = Subject::Rpc {
+        entity: handle.id.clone(),
+    }
+    .render(&core.lattice);
+    let sub = core
+        .nats
+        .queue_subscribe(subject.clone(), handle.id.clone())
+        .await
+        .map_err(|e| format!("cannot subscribe to {subject}: {e}"))?;
+    core.nats
+        .flush()
+        .await
+        .map_err(|e| format!("cannot register the subscription to {subject}: {e}"))?;
+    core.tracker.spawn(serve(core.clone(), handle.clone(), sub));
+    Ok(())
+}
+
+async fn serve(core: Arc<HostCore>, handle: Arc<ActorHandle>, mut sub: async_nats::Subscriber) {
+    loop {
+        tokio::select! {
+            _ = handle.stop.cancelled() => break,
+            msg = sub.next() => match msg {
+                Some(msg) => spawn_call(&core, &handle, msg),
+                None => return,
+            },
+        }
+    }
+    // Unsubscribe, then answer what the server already delivered.
+    if let Err(e) = sub.drain().await {
+        tracing::warn!(actor = %handle.id, error = %e, "cannot drain subscription");
+    }
+    while let Some(msg) = sub.next().await {
+        spawn_call(&core, &handle, msg);
+    }
+}
+
+fn spawn_call(core: &Arc<HostCore>, handle: &Arc<ActorHandle>, msg: async_nats::Message) {
+    core.tracker
+        .spawn(answer(core.clone(), handle.clone(), msg));
+}
+
+async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::Message) {
+    let Some(reply_to) = msg.reply.clone() else {
+        tracing::debug!(actor = %handle.id, "dropping an invocation without a reply subject");
+        return;
+    };
+    let (id, outcome) = match Envelope::decode(&msg.payload) {
+        Ok(envelope) => (envelope.id, call(&core, &handle, &envelope).await),
+        Err(e) => {
+            tracing::warn!(actor = %handle.id, error = %e, "malformed envelope");
+            (
+                uuid::Uuid::nil(),
+                Err(InvocationError::new(ErrorKind::BadArguments, e.to_string())),
+            )
+        }
+    };
+    handle.record(outcome.as_ref().map(|_| ()).map_err(|e| e.kind));
+    if let Err(e) = &outcome
+        && matches!(
+            e.kind,
+            ErrorKind::Trapped | ErrorKind::TimedOut | ErrorKind::Internal
+        )
+    {
+        tracing::warn!(actor = %handle.id, invocation = %id, kind = %e.kind, "{}", e.message);
+    }
+    let reply = InvocationReply {
+        v: ENVELOPE_VERSION,
+        id,
+        outcome: outcome.map(ByteBuf::from),
+        key_id: None,
+        mac: None,
+    };
+    match reply.encode() {
+        Ok(bytes) => {
+            if let Err(e) = core.nats.publish(reply_to, bytes.into()).await {
+                tracing::warn!(actor = %handle.id, invocation = %id, error = %e, "cannot send reply");
+            }
+        }
+        Err(e) => {
+            tracing::error!(actor = %handle.id, invocation = %id, error = %e, "cannot encode reply")
+        }
+    }
+}
+
+async fn call(
+    core: &HostCore,
+    handle: &ActorHandle,
+    envelope: &Envelope,
+) -> Result<Vec<u8>, InvocationError> {
+    if envelope.target != handle.id {
+        return Err(InvocationError::new(
+            ErrorKind::NotFound,
+            format!(
+                "this subscription serves {}, not {}",
+                handle.id, envelope.target
+            ),
+        ));
+    }
+    let limit = core.config.invocation_timeout;
+    let deadline = match envelope.deadline_ms {
+        0 => limit,
+        ms => Duration::from_millis(u64::from(ms)).min(limit),
+    };
+    let started = Instant::now();
+    let _slot = handle.acquire(deadline).await?;
+    let remaining = deadline.saturating_sub(started.elapsed());
+    let loaded = handle.current();
+    loaded
+        .invoke(
+            &core.runtime,
+            &envelope.operation,
+            envelope.encoding,
+            &envelope.payload,
+            remaining,
+        )
+        .await
+}

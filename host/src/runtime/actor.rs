@@ -1,0 +1,271 @@
+//! A loaded actor — verified claims, compiled component, `InstancePre` and
+//! export table — and one invocation on a fresh instance.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use floe_wire::{Claims, Encoding, ErrorKind, InvocationError};
+use sha2::{Digest, Sha256};
+use wasmtime::Store;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Type, Val};
+
+use super::engine::Runtime;
+use super::imports::{self, ImportError};
+use super::state::InstanceState;
+use crate::codec;
+
+/// One exported function, resolved once at load.
+#[derive(Debug, Clone)]
+struct ExportedFunc {
+    index: ComponentExportIndex,
+    params: Vec<(String, Type)>,
+    results: Vec<Type>,
+}
+
+/// An actor ready to serve: everything but the per-call instance.
+pub struct LoadedActor {
+    pub claims: Claims,
+    pub reference: String,
+    /// `sha256` hex of the artifact.
+    pub digest: String,
+    pub compiled_from_cache: bool,
+    pre: InstancePre<InstanceState>,
+    exports: HashMap<String, ExportedFunc>,
+}
+
+impl std::fmt::Debug for LoadedActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedActor")
+            .field("actor", &self.claims.sub)
+            .field("reference", &self.reference)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an actor cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot compile the component: {0}")]
+    Compile(String),
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("cannot link the component: {0}")]
+    Link(String),
+}
+
+impl LoadedActor {
+    /// Compiles (or loads from cache), checks imports against claims, links
+    /// WASI, and resolves the exports. CPU-heavy: call from a blocking task.
+    pub fn load(
+        runtime: &Runtime,
+        bytes: &[u8],
+        claims: Claims,
+        reference: String,
+    ) -> Result<Self, LoadError> {
+        let digest = hex(&Sha256::digest(bytes));
+        let (component, compiled_from_cache) = runtime
+            .cache
+            .load_or_compile(&runtime.engine, bytes, &digest)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let ty = component.component_type();
+        imports::check(ty.imports(&runtime.engine).map(|(name, _)| name), &claims)?;
+        let mut linker = Linker::<InstanceState>::new(&runtime.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let exports = export_table(runtime, &component);
+        Ok(LoadedActor {
+            claims,
+            reference,
+            digest,
+            compiled_from_cache,
+            pre,
+            exports,
+        })
+    }
+
+    /// The operations this actor answers, sorted.
+    pub fn operations(&self) -> Vec<String> {
+        let mut ops: Vec<String> = self.exports.keys().cloned().collect();
+        ops.sort();
+        ops
+    }
+
+    /// Runs `operation` on a fresh instance within `deadline`.
+    pub async fn invoke(
+        &self,
+        runtime: &Runtime,
+        operation: &str,
+        encoding: Encoding,
+        payload: &[u8],
+        deadline: Duration,
+    ) -> Result<Vec<u8>, InvocationError> {
+        let func = self.exports.get(&operation_key(operation)).ok_or_else(|| {
+            InvocationError::new(
+                ErrorKind::NoSuchOperation,
+                format!(
+                    "actor {} exports no `{operation}` (it exports: {})",
+                    self.claims.floe.name,
+                    self.operations().join(", ")
+                ),
+            )
+        })?;
+        let params = codec::decode_params(encoding, payload, &func.params)
+            .map_err(|e| InvocationError::new(ErrorKind::BadArguments, e.to_string()))?;
+        let started = Instant::now();
+        let mut store = Store::new(
+            &runtime.engine,
+            InstanceState::new(runtime.limits.max_memory_per_instance),
+        );
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(runtime.ticks_for(deadline));
+        store.epoch_deadline_trap();
+        let call = async {
+            let instance = self.pre.instantiate_async(&mut store).await?;
+            let f = instance
+                .get_func(&mut store, func.index)
+                .ok_or_else(|| wasmtime::Error::msg("export vanished after instantiation"))?;
+            let mut results = vec![Val::Bool(false); func.results.len()];
+            f.call_async(&mut store, &params, &mut results).await?;
+            Ok::<_, wasmtime::Error>(results)
+        };
+        let outcome = match tokio::time::timeout(deadline, call).await {
+            Ok(Ok(results)) => Ok(results),
+            Ok(Err(e)) => Err(trap_error(&e, &store, deadline)),
+            Err(_) => Err(InvocationError::new(
+                ErrorKind::TimedOut,
+                format!("no answer within {} ms", deadline.as_millis()),
+            )),
+        };
+        log_output(&store, &self.claims.sub, started);
+        let results = outcome?;
+        codec::encode_results(encoding, &results, &func.results)
+            .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))
+    }
+}
+
+/// Maps a wasmtime failure to a typed error carrying the trap and whatever
+/// the guest wrote to stderr (a Rust guest's panic message lands there).
+fn trap_error(
+    e: &wasmtime::Error,
+    store: &Store<InstanceState>,
+    deadline: Duration,
+) -> InvocationError {
+    let interrupted = matches!(
+        e.downcast_ref::<wasmtime::Trap>(),
+        Some(wasmtime::Trap::Interrupt)
+    );
+    if interrupted {
+        return InvocationError::new(
+            ErrorKind::TimedOut,
+            format!(
+                "the guest ran past its deadline of {} ms and was interrupted",
+                deadline.as_millis()
+            ),
+        );
+    }
+    let mut message = format!("{e:#}");
+    let stderr = store.data().stderr.contents();
+    let stderr = String::from_utf8_lossy(&stderr);
+    let stderr = stderr.trim();
+    if !stderr.is_empty() {
+        message.push_str("; guest stderr: ");
+        message.push_str(stderr);
+    }
+    InvocationError::new(ErrorKind::Trapped, message)
+}
+
+fn log_output(store: &Store<InstanceState>, actor: &str, started: Instant) {
+    for (stream, pipe) in [
+        ("stdout", &store.data().stdout),
+        ("stderr", &store.data().stderr),
+    ] {
+        let bytes = pipe.contents();
+        if bytes.is_empty() {
+            continue;
+        }
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            tracing::info!(
+                actor,
+                stream,
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "{line}"
+            );
+        }
+    }
+}
+
+/// `ns:pkg/iface.func` without any `@version`; top-level functions by name.
+pub fn operation_key(operation: &str) -> String {
+    match operation.rsplit_once('.') {
+        Some((iface, func)) if iface.contains('/') => {
+            format!("{}.{func}", imports::unversioned(iface))
+        }
+        _ => operation.to_owned(),
+    }
+}
+
+fn export_table(runtime: &Runtime, component: &Component) -> HashMap<String, ExportedFunc> {
+    let engine = &runtime.engine;
+    let mut table = HashMap::new();
+    for (name, ext) in component.component_type().exports(engine) {
+        match ext.ty {
+            ComponentItem::ComponentFunc(f) => {
+                if let Some(index) = component.get_export_index(None, name) {
+                    table.insert(name.to_owned(), exported(index, &f));
+                }
+            }
+            ComponentItem::ComponentInstance(inst) => {
+                let Some(inst_index) = component.get_export_index(None, name) else {
+                    continue;
+                };
+                for (fname, fext) in inst.exports(engine) {
+                    if let ComponentItem::ComponentFunc(f) = fext.ty
+                        && let Some(index) = component.get_export_index(Some(&inst_index), fname)
+                    {
+                        let key = format!("{}.{fname}", imports::unversioned(name));
+                        table.insert(key, exported(index, &f));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    table
+}
+
+fn exported(
+    index: ComponentExportIndex,
+    f: &wasmtime::component::types::ComponentFunc,
+) -> ExportedFunc {
+    ExportedFunc {
+        index,
+        params: codec::func_params(f),
+        results: codec::func_results(f),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::operation_key;
+
+    #[test]
+    fn operations_ignore_versions() {
+        assert_eq!(
+            operation_key("floe:examples/echo.echo"),
+            "floe:examples/echo.echo"
+        );
+        assert_eq!(
+            operation_key("floe:examples/echo@0.1.0.echo"),
+            "floe:examples/echo.echo"
+        );
+        assert_eq!(operation_key("run"), "run");
+    }
+}

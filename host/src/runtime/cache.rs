@@ -1,0 +1,115 @@
+//! Compiled code cached on disk, keyed by the artifact's sha256 and the
+//! engine's compatibility hash, so a restart does not recompile.
+//!
+//! Deserializing compiled code is `unsafe`: whoever can write the cache can
+//! run native code in the host, bypassing claims. So the cache directory is
+//! created mode 0700, and a directory that others can write is refused.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use super::engine::RuntimeError;
+
+#[derive(Debug)]
+pub struct CompileCache {
+    dir: Option<PathBuf>,
+}
+
+impl CompileCache {
+    pub fn open(engine: &Engine, root: Option<PathBuf>) -> Result<Self, RuntimeError> {
+        let Some(root) = root else {
+            return Ok(CompileCache { dir: None });
+        };
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let dir = root.join(format!("{:016x}", hasher.finish()));
+        create_private_dir(&dir).map_err(|reason| RuntimeError::Cache {
+            path: dir.clone(),
+            reason,
+        })?;
+        Ok(CompileCache { dir: Some(dir) })
+    }
+
+    /// The component for `bytes` (whose sha256 hex is `digest`): from the
+    /// cache when present, else compiled and stored.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        digest: &str,
+    ) -> Result<(Component, bool), wasmtime::Error> {
+        let Some(dir) = &self.dir else {
+            return Ok((Component::new(engine, bytes)?, false));
+        };
+        let path = dir.join(format!("{digest}.cwasm"));
+        if path.is_file() {
+            match deserialize(engine, &path) {
+                Ok(component) => return Ok((component, true)),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "discarding unusable cache entry");
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        let component = Component::new(engine, bytes)?;
+        if let Err(e) = store(&component, dir, &path) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot cache compiled code");
+        }
+        Ok((component, false))
+    }
+}
+
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, path: &Path) -> Result<Component, wasmtime::Error> {
+    // SAFETY: the file lives in a directory this process created with mode
+    // 0700 and checked is not writable by anyone else (`create_private_dir`),
+    // and it was written by `store` from code this engine compiled.
+    // wasmtime also checks the engine compatibility header.
+    unsafe { Component::deserialize_file(engine, path) }
+}
+
+fn store(component: &Component, dir: &Path, path: &Path) -> Result<(), String> {
+    let bytes = component.serialize().map_err(|e| e.to_string())?;
+    let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        e.to_string()
+    })
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| e.to_string())?;
+    for d in [dir, dir.parent().unwrap_or(dir)] {
+        let meta = std::fs::metadata(d).map_err(|e| e.to_string())?;
+        if meta.permissions().mode() & 0o022 != 0 {
+            return Err(format!(
+                "{} is writable by group or others; run `chmod go-w {}`",
+                d.display(),
+                d.display()
+            ));
+        }
+        // The directory must belong to the user running the host
+        // (`/proc/self` is owned by this process's effective user).
+        if let Ok(me) = std::fs::metadata("/proc/self")
+            && me.uid() != meta.uid()
+        {
+            return Err(format!("{} belongs to another user", d.display()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())
+}

@@ -1,0 +1,126 @@
+//! The host's single wasmtime `Engine`: pooling allocator sized from the
+//! configuration, copy-on-write memory images, epoch interruption driven by
+//! a ticker thread, and the shared compile cache.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::cache::CompileCache;
+
+/// How often the epoch advances: the granularity of invocation deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Limits that size the engine and every instance.
+#[derive(Debug, Clone)]
+pub struct RuntimeLimits {
+    /// Pool slots for component instances, across all actors.
+    pub max_instances: u32,
+    /// Linear memory one instance may grow to, in bytes.
+    pub max_memory_per_instance: u64,
+    /// Where compiled code is cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot configure the wasm engine: {0}")]
+    Engine(String),
+    #[error("cannot prepare the compile cache at {path}: {reason}")]
+    Cache { path: PathBuf, reason: String },
+}
+
+/// The engine, its limits and its cache; cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) engine: Engine,
+    pub(crate) limits: RuntimeLimits,
+    pub(crate) cache: Arc<CompileCache>,
+    ticker: Arc<Ticker>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    pub fn new(limits: RuntimeLimits) -> Result<Self, RuntimeError> {
+        let engine = Engine::new(&engine_config(&limits))
+            .map_err(|e| RuntimeError::Engine(e.to_string()))?;
+        let cache = CompileCache::open(&engine, limits.cache_dir.clone())?;
+        let ticker = Ticker::start(engine.clone());
+        Ok(Runtime {
+            engine,
+            limits,
+            cache: Arc::new(cache),
+            ticker: Arc::new(ticker),
+        })
+    }
+
+    /// Epoch ticks that cover `deadline` (at least one).
+    pub fn ticks_for(&self, deadline: Duration) -> u64 {
+        let _ = &self.ticker;
+        (deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
+    }
+}
+
+fn engine_config(limits: &RuntimeLimits) -> Config {
+    let slots = limits.max_instances.max(1);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(slots)
+        // A component instance holds several core instances (the module and
+        // the shims wit-component adds); memories and tables are per module.
+        .total_core_instances(slots.saturating_mul(4))
+        .total_memories(slots.saturating_mul(2))
+        .total_tables(slots.saturating_mul(4))
+        .total_stacks(slots)
+        .max_memory_size(usize::try_from(limits.max_memory_per_instance).unwrap_or(usize::MAX))
+        // Keep a little of each slot resident so a recycled slot does not
+        // fault in its first pages again (fewer madvise calls too).
+        .linear_memory_keep_resident(64 << 10)
+        .table_keep_resident(16 << 10);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .memory_init_cow(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+}
+
+impl Ticker {
+    fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let spawned = std::thread::Builder::new()
+            .name("floe-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the epoch ticker; deadlines will not interrupt guests");
+        }
+        Ticker { stop }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,52 @@
+//! What one instance's `Store` holds: a WASI context that grants nothing
+//! dangerous (no environment, no preopened directories, no network
+//! addresses), memory limits, and captured stdout/stderr for the host log.
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// The most output one invocation keeps for the log (per stream).
+const OUTPUT_CAPACITY: usize = 64 << 10;
+
+pub struct InstanceState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limits: StoreLimits,
+    pub(crate) stdout: MemoryOutputPipe,
+    pub(crate) stderr: MemoryOutputPipe,
+}
+
+impl InstanceState {
+    pub fn new(max_memory: u64) -> Self {
+        let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        // Defaults grant no env, args, preopens, stdin, or socket addresses.
+        let wasi = WasiCtx::builder()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_ip_name_lookup(false)
+            .build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(max_memory).unwrap_or(usize::MAX))
+            .trap_on_grow_failure(false)
+            .build();
+        InstanceState {
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl WasiView for InstanceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}

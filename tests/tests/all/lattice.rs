@@ -1,0 +1,98 @@
+//! Shared setup for tests that need a lattice: a NATS server, hosts, and a
+//! control client.
+
+use std::time::Duration;
+
+use floe_ctl::CtlClient;
+use floe_tests::{HostOptions, HostProcess, NatsServer, paths};
+use floe_wire::Encoding;
+use floe_wire::control::{CONTROL_VERSION, StartActorRequest};
+
+pub struct Lattice {
+    pub nats: NatsServer,
+    pub name: String,
+    pub client: CtlClient,
+    pub cache: tempfile::TempDir,
+}
+
+impl Lattice {
+    pub async fn new() -> Lattice {
+        let nats = NatsServer::start().await.expect("nats-server starts");
+        let name = format!("t{}", uuid::Uuid::new_v4().simple());
+        let conn = nats.connect().await.expect("connect");
+        let client = CtlClient::from_client(
+            conn,
+            name.parse().expect("lattice"),
+            Duration::from_secs(10),
+        );
+        let cache = tempfile::tempdir().expect("cache dir");
+        Lattice {
+            nats,
+            name,
+            client,
+            cache,
+        }
+    }
+
+    pub async fn host(&self, labels: &[(&str, &str)], args: &[&str]) -> HostProcess {
+        HostProcess::start(
+            self.nats.url(),
+            &self.name,
+            HostOptions {
+                labels: labels
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+                args: args.iter().map(|a| (*a).to_owned()).collect(),
+                cache_dir: Some(self.cache.path().to_owned()),
+            },
+        )
+        .await
+        .expect("floe-host starts")
+    }
+
+    /// Starts the example actor `name` on `host` and returns its id.
+    pub async fn start(&self, host: &HostProcess, name: &str) -> String {
+        let path = paths::actor(name).expect("example actor");
+        let req = StartActorRequest {
+            v: CONTROL_VERSION,
+            reference: path.display().to_string(),
+            max_concurrent: None,
+            annotations: Default::default(),
+        };
+        let started = self
+            .client
+            .start_actor(host.id(), req)
+            .await
+            .unwrap_or_else(|e| panic!("{name} starts: {e}\nhost log:\n{}", host.log()));
+        started.actor_id
+    }
+
+    /// Calls with JSON arguments and parses the JSON result.
+    pub async fn call_json(
+        &self,
+        actor: &str,
+        operation: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, floe_ctl::CtlError> {
+        let bytes = self
+            .client
+            .call(
+                actor,
+                operation,
+                serde_json::to_vec(&args).expect("json"),
+                Encoding::Json,
+            )
+            .await?;
+        Ok(serde_json::from_slice(&bytes).expect("result is JSON"))
+    }
+
+    /// A client with a different per-call timeout.
+    pub async fn client_with_timeout(&self, timeout: Duration) -> CtlClient {
+        let conn = self.nats.connect().await.expect("connect");
+        CtlClient::from_client(conn, self.name.parse().expect("lattice"), timeout)
+    }
+}
+
+pub const ECHO: &str = "floe:examples/echo.echo";
+pub const VERSION: &str = "floe:examples/echo.version";
