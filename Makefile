@@ -23,15 +23,17 @@ CAPS_misbehave :=
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all test deps lint build examples unit clean help
+.PHONY: all test deps lint build examples up bench clean help
 
 all: build
 
 help:
+	@echo "make up        start a local lattice (nats-server, a host, the echo actor)"
 	@echo "make test      install what is missing, lint, build, sign examples, run all tests"
 	@echo "make examples  build and sign the example actors into target/actors"
 	@echo "make build     build floe and floe-host"
 	@echo "make lint      cargo fmt --check and clippy with warnings denied"
+	@echo "make bench     benchmark report (Floe vs raw NATS), see docs/benchmarks.md"
 
 ## deps: install what the build and the tests need, only when missing.
 deps:
@@ -81,6 +83,14 @@ examples: build
 test: lint examples
 	$(CARGO) nextest run --$(PROFILE) --workspace --no-fail-fast
 	$(CARGO) test --$(PROFILE) --workspace --doc
+
+## bench: Floe against raw NATS on one nats-server (not part of `make test`).
+bench: examples
+	$(BIN)/floe-bench | tee $(TARGET_DIR)/bench-report.md.stdout
+
+## up: a local lattice with the echo demo; Ctrl-C stops it.
+up: examples
+	scripts/up.sh
 
 clean:
 	$(CARGO) clean

@@ -50,14 +50,6 @@ impl HostProcess {
         let mut cmd = Command::new(paths::bin("floe-host")?);
         cmd.args(["--nats-url", nats_url, "--lattice", lattice])
             .args(["--host-key", &seed])
-            .args([
-                "--heartbeat",
-                "1s",
-                "--max-instances",
-                "64",
-                "--shutdown-timeout",
-                "5s",
-            ])
             .env("FLOE_HOME", home.path())
             .env("RUST_LOG", "info")
             .env_remove("FLOE_CLUSTER_SEED")
@@ -69,6 +61,16 @@ impl HostProcess {
         }
         if let Some(dir) = &options.cache_dir {
             cmd.arg("--cache-dir").arg(dir);
+        }
+        // Small timing knobs and pools, unless the test sets its own.
+        for (flag, value) in [
+            ("--heartbeat", "1s"),
+            ("--max-instances", "64"),
+            ("--shutdown-timeout", "5s"),
+        ] {
+            if !options.args.iter().any(|a| a == flag) {
+                cmd.args([flag, value]);
+            }
         }
         cmd.args(&options.args);
         let child = cmd.spawn().context("cannot start floe-host")?;

@@ -27,7 +27,7 @@ struct ExportedFunc {
 pub struct LoadedActor {
     pub claims: Claims,
     pub reference: String,
-    /// `sha256` hex of the artifact.
+    /// `sha256` hex of the code (without its claims section).
     pub digest: String,
     pub compiled_from_cache: bool,
     pre: InstancePre<InstanceState>,
@@ -63,7 +63,13 @@ impl LoadedActor {
         claims: Claims,
         reference: String,
     ) -> Result<Self, LoadError> {
-        let digest = hex(&Sha256::digest(bytes));
+        // Key compiled code by the verified hash of the code without its
+        // claims: the same code signed for several actors compiles once.
+        let digest = claims
+            .floe
+            .hash
+            .strip_prefix("sha256:")
+            .map_or_else(|| hex(&Sha256::digest(bytes)), str::to_owned);
         let (component, compiled_from_cache) = runtime
             .cache
             .load_or_compile(&runtime.engine, bytes, &digest)
@@ -92,6 +98,19 @@ impl LoadedActor {
         let mut ops: Vec<String> = self.exports.keys().cloned().collect();
         ops.sort();
         ops
+    }
+
+    /// Creates a store and a fresh instance, then drops both: what every
+    /// call pays before the guest runs. For benchmarks.
+    pub async fn instantiate_once(&self, runtime: &Runtime) -> Result<(), wasmtime::Error> {
+        let mut store = Store::new(
+            &runtime.engine,
+            InstanceState::new(runtime.limits.max_memory_per_instance),
+        );
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(runtime.ticks_for(Duration::from_secs(10)));
+        self.pre.instantiate_async(&mut store).await?;
+        Ok(())
     }
 
     /// Runs `operation` on a fresh instance within `deadline`.

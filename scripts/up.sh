@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `make up`: a working lattice on this machine with the echo demo.
+# Uses the NATS at $FLOE_NATS_URL (default nats://127.0.0.1:4222) when one
+# answers, else starts nats-server with JetStream; then starts a floe-host
+# and the signed echo actor, prints a call to try, and stops everything it
+# started on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=target/release
+NATS_URL=${FLOE_NATS_URL:-nats://127.0.0.1:4222}
+LATTICE=${FLOE_LATTICE:-default}
+export FLOE_HOME=${FLOE_HOME:-$HOME/.floe}
+RUN_DIR=$FLOE_HOME/up
+mkdir -p "$RUN_DIR"
+pids=()
+
+cleanup() {
+    trap - INT TERM EXIT
+    echo
+    echo "Stopping what make up started..."
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    echo "Stopped."
+}
+trap cleanup INT TERM EXIT
+
+hostport=${NATS_URL#nats://}
+host=${hostport%%:*}
+port=${hostport##*:}
+if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+    echo "Using the NATS server at $NATS_URL"
+else
+    nats=$(command -v nats-server || echo /usr/sbin/nats-server)
+    [ -x "$nats" ] || { echo "error: nats-server is not installed; run 'make test' once or 'apt-get install -y nats-server'" >&2; exit 1; }
+    echo "Starting nats-server (JetStream) on $host:$port, data in $RUN_DIR/nats"
+    "$nats" -js -a "$host" -p "$port" -sd "$RUN_DIR/nats" >"$RUN_DIR/nats.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && break; sleep 0.05; done
+fi
+
+echo "Starting floe-host on lattice '$LATTICE' (log: $RUN_DIR/host.log)"
+RUST_LOG=${RUST_LOG:-info} "$BIN/floe-host" --nats-url "$NATS_URL" --lattice "$LATTICE" >"$RUN_DIR/host.log" 2>&1 &
+pids+=($!)
+
+for _ in $(seq 100); do
+    if "$BIN/floe" get hosts --nats-url "$NATS_URL" --lattice "$LATTICE" --window 200ms -o json 2>/dev/null | grep -q host_id; then break; fi
+    sleep 0.1
+done
+"$BIN/floe" start actor target/actors/echo.wasm --nats-url "$NATS_URL" --lattice "$LATTICE"
+
+cat <<MSG
+
+The lattice is up. Try:
+
+  $BIN/floe call echo floe:examples/echo.echo '["hello, floe"]'
+  $BIN/floe call echo floe:examples/echo.reverse '[[1, 2, 3]]'
+  $BIN/floe get inventory
+
+Press Ctrl-C to stop everything make up started.
+MSG
+wait "${pids[@]}"

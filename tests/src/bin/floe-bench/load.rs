@@ -1,0 +1,304 @@
+//! Figures through NATS against a real `floe-host` process, next to raw NATS
+//! request/reply with the same payload; then start times and memory.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use floe_ctl::CtlClient;
+use floe_tests::{HostProcess, NatsServer};
+use floe_wire::control::{CONTROL_VERSION, StartActorRequest};
+use floe_wire::envelope::{ENVELOPE_VERSION, Origin};
+use floe_wire::{Encoding, Envelope, KeyKind};
+
+use crate::inhost::payload;
+use crate::stats::percentile;
+use crate::{Report, us, variants};
+
+const OP: &str = "floe:examples/echo.echo";
+
+pub async fn measure(
+    nats: &NatsServer,
+    lattice: &str,
+    host: &HostProcess,
+    echo: &[u8],
+    report: &mut Report,
+    quick: bool,
+) -> anyhow::Result<()> {
+    let client = CtlClient::from_client(
+        nats.connect().await?,
+        lattice.parse()?,
+        Duration::from_secs(10),
+    );
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("echo.wasm");
+    std::fs::write(&path, echo)?;
+    let actor = client
+        .start_actor(host.id(), start_request(&path))
+        .await?
+        .actor_id;
+
+    // Raw NATS: a responder process echoing an envelope-sized payload.
+    let raw_subject = "bench.raw";
+    let mut responder = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["--responder", nats.url(), raw_subject])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    wait_ready(&mut responder).await?;
+    let raw = nats.connect().await?;
+    let body = envelope_bytes(&actor);
+
+    let n = if quick { 1_000 } else { 5_000 };
+    let floe_call = |c: CtlClient, a: String| async move {
+        c.call(&a, OP, payload(), Encoding::Msgpack)
+            .await
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    };
+    let raw_call = |c: async_nats::Client, b: Vec<u8>| async move {
+        c.request(raw_subject, b.into())
+            .await
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    };
+
+    let floe_p50 = latency(n, || floe_call(client.clone(), actor.clone())).await?;
+    let raw_p50 = latency(n, || raw_call(raw.clone(), body.clone())).await?;
+    report.row(
+        "call p50 through NATS, 1 in flight: Floe",
+        us(floe_p50),
+        &format!("{n} calls, 100-byte string"),
+    );
+    report.row(
+        "call p50 through NATS, 1 in flight: raw NATS",
+        us(raw_p50),
+        "same payload size, responder in its own process",
+    );
+    report.row(
+        "latency ratio Floe / raw",
+        format!("{:.2}×", floe_p50.as_secs_f64() / raw_p50.as_secs_f64()),
+        "target ≤ 1.3×",
+    );
+
+    let secs = if quick { 2 } else { 5 };
+    let floe_rate = throughput(256, secs, || floe_call(client.clone(), actor.clone())).await?;
+    let raw_rate = throughput(256, secs, || raw_call(raw.clone(), body.clone())).await?;
+    report.row(
+        "throughput, 256 in flight: Floe",
+        format!("{floe_rate:.0} req/s"),
+        &format!("{secs} s, fresh instance per call"),
+    );
+    report.row(
+        "throughput, 256 in flight: raw NATS",
+        format!("{raw_rate:.0} req/s"),
+        "same payload size",
+    );
+    report.row(
+        "throughput ratio Floe / raw",
+        format!("{:.2}×", floe_rate / raw_rate),
+        "target ≥ 0.35×",
+    );
+    client.stop_actor(host.id(), &actor).await?;
+    Ok(())
+}
+
+pub async fn starts_and_memory(
+    nats: &NatsServer,
+    lattice: &str,
+    host: &HostProcess,
+    echo: &[u8],
+    report: &mut Report,
+    quick: bool,
+) -> anyhow::Result<()> {
+    let client = CtlClient::from_client(
+        nats.connect().await?,
+        lattice.parse()?,
+        Duration::from_secs(60),
+    );
+    let dir = tempfile::tempdir()?;
+    let issuer = KeyKind::Account.generate();
+
+    // Start to first call, uncached (new code) and cached (same code again).
+    let (id, bytes) = variants::sign_new(echo, &issuer, true)?;
+    let path = dir.path().join("uncached.wasm");
+    std::fs::write(&path, bytes)?;
+    let uncached = start_to_first_call(&client, host, &path, &id).await?;
+    client.stop_actor(host.id(), &id).await?;
+    let cached = start_to_first_call(&client, host, &path, &id).await?;
+    client.stop_actor(host.id(), &id).await?;
+    report.row(
+        "start → first call, uncached code",
+        format!("{:.1} ms", ms(uncached)),
+        "target ≤ 100 ms",
+    );
+    report.row(
+        "start → first call, cached code",
+        format!("{:.1} ms", ms(cached)),
+        "target ≤ 10 ms",
+    );
+
+    // 100 distinct actors: distinct code (each compiles), then distinct ids
+    // sharing code (compile cache hits).
+    for (distinct_code, label) in [
+        (true, "distinct code, each compiled"),
+        (false, "same code, distinct ids"),
+    ] {
+        let mut paths = Vec::new();
+        for i in 0..100 {
+            let (id, bytes) = variants::sign_new(echo, &issuer, distinct_code)?;
+            let p = dir.path().join(format!("many-{distinct_code}-{i}.wasm"));
+            std::fs::write(&p, bytes)?;
+            paths.push((id, p));
+        }
+        let started = Instant::now();
+        for (_, p) in &paths {
+            client.start_actor(host.id(), start_request(p)).await?;
+        }
+        report.row(
+            &format!("100 actors started ({label})"),
+            format!("{:.2} s", started.elapsed().as_secs_f64()),
+            "sequential starts; target ≤ 2 s",
+        );
+        for (id, _) in &paths {
+            client.stop_actor(host.id(), id).await?;
+        }
+    }
+
+    // RSS per idle actor at 1,000 actors.
+    let count = if quick { 200 } else { 1_000 };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kib(host.pid())?;
+    for i in 0..count {
+        let (_, bytes) = variants::sign_new(echo, &issuer, false)?;
+        let p = dir.path().join(format!("idle-{i}.wasm"));
+        std::fs::write(&p, bytes)?;
+        client.start_actor(host.id(), start_request(&p)).await?;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kib(host.pid())?;
+    report.row(
+        &format!("RSS per idle actor at {count} actors"),
+        format!(
+            "{:.1} KiB",
+            (after.saturating_sub(before)) as f64 / count as f64
+        ),
+        &format!("host RSS {before} KiB → {after} KiB; target ≤ 100 KiB"),
+    );
+    Ok(())
+}
+
+async fn start_to_first_call(
+    client: &CtlClient,
+    host: &HostProcess,
+    path: &std::path::Path,
+    id: &str,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    client.start_actor(host.id(), start_request(path)).await?;
+    loop {
+        if client
+            .call(id, OP, payload(), Encoding::Msgpack)
+            .await
+            .is_ok()
+        {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            anyhow::bail!("no successful call within 10 s of starting {id}");
+        }
+    }
+}
+
+fn start_request(path: &std::path::Path) -> StartActorRequest {
+    StartActorRequest {
+        v: CONTROL_VERSION,
+        reference: path.display().to_string(),
+        max_concurrent: None,
+        annotations: Default::default(),
+    }
+}
+
+/// p50 of `n` sequential calls after a warm-up.
+async fn latency<F, Fut>(n: usize, call: F) -> anyhow::Result<Duration>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    for _ in 0..200 {
+        call().await?;
+    }
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        call().await?;
+        samples.push(t.elapsed());
+    }
+    Ok(percentile(&mut samples, 0.5))
+}
+
+/// Completed calls per second with `in_flight` calls kept outstanding.
+async fn throughput<F, Fut>(in_flight: usize, secs: u64, call: F) -> anyhow::Result<f64>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    use futures::StreamExt as _;
+    // Keep exactly `in_flight` calls outstanding until the time is up.
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut pending = futures::stream::FuturesUnordered::new();
+    for _ in 0..in_flight {
+        pending.push(tokio::spawn(call()));
+    }
+    let mut done = 0u64;
+    let started = Instant::now();
+    while let Some(result) = pending.next().await {
+        result.context("a call task panicked")??;
+        done += 1;
+        if Instant::now() < deadline {
+            pending.push(tokio::spawn(call()));
+        }
+    }
+    Ok(done as f64 / started.elapsed().as_secs_f64())
+}
+
+fn envelope_bytes(actor: &str) -> Vec<u8> {
+    Envelope {
+        v: ENVELOPE_VERSION,
+        id: uuid::Uuid::now_v7(),
+        origin: Origin::default(),
+        target: actor.to_owned(),
+        operation: OP.to_owned(),
+        payload: payload().into(),
+        encoding: Encoding::Msgpack,
+        deadline_ms: 10_000,
+        trace: None,
+        issued_at_ms: 0,
+        key_id: None,
+        mac: None,
+    }
+    .encode()
+    .unwrap_or_default()
+}
+
+async fn wait_ready(child: &mut tokio::process::Child) -> anyhow::Result<()> {
+    use tokio::io::AsyncBufReadExt as _;
+    let stdout = child.stdout.take().context("responder stdout")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await??;
+    anyhow::ensure!(line.as_deref() == Some("ready"), "responder did not start");
+    Ok(())
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .context("no VmRSS in /proc/PID/status")
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}

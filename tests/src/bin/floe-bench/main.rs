@@ -1,0 +1,95 @@
+//! `floe-bench` (run by `make bench`): measures Floe against raw NATS on one
+//! nats-server in one run and prints a Markdown report.
+//!
+//! Sections: in-host instantiate and call (in-process runtime), invocation
+//! latency and throughput through NATS against a real `floe-host` process,
+//! the same for raw NATS request/reply with the same payload (responder in
+//! its own process, like the host), actor start times, and memory per idle
+//! actor. `floe-bench --responder URL SUBJECT` is the raw responder.
+
+mod inhost;
+mod load;
+mod responder;
+mod stats;
+mod variants;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use floe_tests::{HostOptions, HostProcess, NatsServer, paths};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--responder") {
+        let (url, subject) = (args.get(2).context("URL")?, args.get(3).context("SUBJECT")?);
+        return responder::serve(url, subject).await;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let mut report = Report::default();
+    let echo = std::fs::read(paths::actor("echo")?)?;
+
+    eprintln!("== in-host figures");
+    inhost::measure(&echo, &mut report, quick).await?;
+
+    let nats = NatsServer::start().await?;
+    let lattice = "bench";
+    let cache = tempfile::tempdir()?;
+    let host = HostProcess::start(
+        nats.url(),
+        lattice,
+        HostOptions {
+            args: [
+                "--max-concurrent",
+                "512",
+                "--max-instances",
+                "1200",
+                "--queue-depth",
+                "4096",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            cache_dir: Some(cache.path().to_owned()),
+            ..HostOptions::default()
+        },
+    )
+    .await?;
+    eprintln!("== through NATS");
+    load::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
+    eprintln!("== starts and memory");
+    load::starts_and_memory(&nats, lattice, &host, &echo, &mut report, quick).await?;
+    drop(host);
+
+    let text = report.render();
+    println!("{text}");
+    let out = paths::bin_dir()?.join("../bench-report.md");
+    std::fs::write(&out, &text)?;
+    eprintln!("report written to {}", out.display());
+    Ok(())
+}
+
+/// Rows of the report, in order.
+#[derive(Debug, Default)]
+pub struct Report {
+    rows: Vec<(String, String, String)>,
+}
+
+impl Report {
+    pub fn row(&mut self, what: &str, value: String, note: &str) {
+        eprintln!("  {what}: {value} {note}");
+        self.rows.push((what.to_owned(), value, note.to_owned()));
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::from("| measure | value | notes |\n| --- | --- | --- |\n");
+        for (what, value, note) in &self.rows {
+            out.push_str(&format!("| {what} | {value} | {note} |\n"));
+        }
+        out
+    }
+}
+
+/// Formats a duration in µs with one decimal.
+pub fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
