@@ -55,7 +55,7 @@ async fn start_inner(
         return Err(e);
     }
     let reply = started(core, &handle, false);
-    tracing::info!(actor = %reply.actor_id, name = %reply.name, "actor started");
+    tracing::info!(actor = %reply.actor_id, name = %reply.name, code = ?handle.current().origin, "actor started");
     core.publish(EventType::ActorStarted, &reply).await;
     Ok(reply)
 }

@@ -12,15 +12,19 @@ pub fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// The directory holding the binaries built in the same profile as this
-/// test (the test executable lives in `target/release/deps`).
+/// The directory holding the binaries built in the same profile as the
+/// running executable: a test lives in `target/release/deps`, a binary such
+/// as `floe-bench` in `target/release`.
 pub fn bin_dir() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find the test executable")?;
-    let dir = exe
+    let exe = std::env::current_exe().context("cannot find the running executable")?;
+    let mut dir = exe
         .parent()
-        .and_then(Path::parent)
-        .context("the test executable is not in target/PROFILE/deps")?;
-    Ok(dir.to_path_buf())
+        .context("the executable has no directory")?
+        .to_path_buf();
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.pop();
+    }
+    Ok(dir)
 }
 
 /// The path of a workspace binary, checked to exist.

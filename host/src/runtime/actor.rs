@@ -1,27 +1,19 @@
-//! A loaded actor — verified claims, compiled component, `InstancePre` and
-//! export table — and one invocation on a fresh instance.
+//! A loaded actor — verified claims and its (shared) compiled code — and
+//! one invocation on a fresh instance.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use floe_wire::{Claims, Encoding, ErrorKind, InvocationError};
 use sha2::{Digest, Sha256};
 use wasmtime::Store;
-use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Type, Val};
+use wasmtime::component::Val;
 
+use super::code::{CodeError, CodeOrigin, CompiledCode};
 use super::engine::Runtime;
 use super::imports::{self, ImportError};
 use super::state::InstanceState;
 use crate::codec;
-
-/// One exported function, resolved once at load.
-#[derive(Debug, Clone)]
-struct ExportedFunc {
-    index: ComponentExportIndex,
-    params: Vec<(String, Type)>,
-    results: Vec<Type>,
-}
 
 /// An actor ready to serve: everything but the per-call instance.
 pub struct LoadedActor {
@@ -29,9 +21,9 @@ pub struct LoadedActor {
     pub reference: String,
     /// `sha256` hex of the code (without its claims section).
     pub digest: String,
-    pub compiled_from_cache: bool,
-    pre: InstancePre<InstanceState>,
-    exports: HashMap<String, ExportedFunc>,
+    /// Whether the code was shared, read from the disk cache, or compiled.
+    pub origin: CodeOrigin,
+    code: Arc<CompiledCode>,
 }
 
 impl std::fmt::Debug for LoadedActor {
@@ -46,17 +38,15 @@ impl std::fmt::Debug for LoadedActor {
 /// Why an actor cannot be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot compile the component: {0}")]
-    Compile(String),
+    #[error(transparent)]
+    Code(#[from] CodeError),
     #[error(transparent)]
     Import(#[from] ImportError),
-    #[error("cannot link the component: {0}")]
-    Link(String),
 }
 
 impl LoadedActor {
-    /// Compiles (or loads from cache), checks imports against claims, links
-    /// WASI, and resolves the exports. CPU-heavy: call from a blocking task.
+    /// Finds or compiles the code, and checks its imports against the
+    /// claims. CPU-heavy when compiling: call from a blocking task.
     pub fn load(
         runtime: &Runtime,
         bytes: &[u8],
@@ -70,32 +60,24 @@ impl LoadedActor {
             .hash
             .strip_prefix("sha256:")
             .map_or_else(|| hex(&Sha256::digest(bytes)), str::to_owned);
-        let (component, compiled_from_cache) = runtime
-            .cache
-            .load_or_compile(&runtime.engine, bytes, &digest)
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        let ty = component.component_type();
+        let (code, origin) =
+            runtime
+                .code
+                .get_or_load(&runtime.engine, &runtime.cache, bytes, &digest)?;
+        let ty = code.component.component_type();
         imports::check(ty.imports(&runtime.engine).map(|(name, _)| name), &claims)?;
-        let mut linker = Linker::<InstanceState>::new(&runtime.engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let exports = export_table(runtime, &component);
         Ok(LoadedActor {
             claims,
             reference,
             digest,
-            compiled_from_cache,
-            pre,
-            exports,
+            origin,
+            code,
         })
     }
 
     /// The operations this actor answers, sorted.
     pub fn operations(&self) -> Vec<String> {
-        let mut ops: Vec<String> = self.exports.keys().cloned().collect();
+        let mut ops: Vec<String> = self.code.exports.keys().cloned().collect();
         ops.sort();
         ops
     }
@@ -109,7 +91,7 @@ impl LoadedActor {
         );
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(runtime.ticks_for(Duration::from_secs(10)));
-        self.pre.instantiate_async(&mut store).await?;
+        self.code.pre.instantiate_async(&mut store).await?;
         Ok(())
     }
 
@@ -122,16 +104,20 @@ impl LoadedActor {
         payload: &[u8],
         deadline: Duration,
     ) -> Result<Vec<u8>, InvocationError> {
-        let func = self.exports.get(&operation_key(operation)).ok_or_else(|| {
-            InvocationError::new(
-                ErrorKind::NoSuchOperation,
-                format!(
-                    "actor {} exports no `{operation}` (it exports: {})",
-                    self.claims.floe.name,
-                    self.operations().join(", ")
-                ),
-            )
-        })?;
+        let func = self
+            .code
+            .exports
+            .get(&operation_key(operation))
+            .ok_or_else(|| {
+                InvocationError::new(
+                    ErrorKind::NoSuchOperation,
+                    format!(
+                        "actor {} exports no `{operation}` (it exports: {})",
+                        self.claims.floe.name,
+                        self.operations().join(", ")
+                    ),
+                )
+            })?;
         let params = codec::decode_params(encoding, payload, &func.params)
             .map_err(|e| InvocationError::new(ErrorKind::BadArguments, e.to_string()))?;
         let started = Instant::now();
@@ -143,7 +129,7 @@ impl LoadedActor {
         store.set_epoch_deadline(runtime.ticks_for(deadline));
         store.epoch_deadline_trap();
         let call = async {
-            let instance = self.pre.instantiate_async(&mut store).await?;
+            let instance = self.code.pre.instantiate_async(&mut store).await?;
             let f = instance
                 .get_func(&mut store, func.index)
                 .ok_or_else(|| wasmtime::Error::msg("export vanished after instantiation"))?;
@@ -224,46 +210,6 @@ pub fn operation_key(operation: &str) -> String {
             format!("{}.{func}", imports::unversioned(iface))
         }
         _ => operation.to_owned(),
-    }
-}
-
-fn export_table(runtime: &Runtime, component: &Component) -> HashMap<String, ExportedFunc> {
-    let engine = &runtime.engine;
-    let mut table = HashMap::new();
-    for (name, ext) in component.component_type().exports(engine) {
-        match ext.ty {
-            ComponentItem::ComponentFunc(f) => {
-                if let Some(index) = component.get_export_index(None, name) {
-                    table.insert(name.to_owned(), exported(index, &f));
-                }
-            }
-            ComponentItem::ComponentInstance(inst) => {
-                let Some(inst_index) = component.get_export_index(None, name) else {
-                    continue;
-                };
-                for (fname, fext) in inst.exports(engine) {
-                    if let ComponentItem::ComponentFunc(f) = fext.ty
-                        && let Some(index) = component.get_export_index(Some(&inst_index), fname)
-                    {
-                        let key = format!("{}.{fname}", imports::unversioned(name));
-                        table.insert(key, exported(index, &f));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    table
-}
-
-fn exported(
-    index: ComponentExportIndex,
-    f: &wasmtime::component::types::ComponentFunc,
-) -> ExportedFunc {
-    ExportedFunc {
-        index,
-        params: codec::func_params(f),
-        results: codec::func_results(f),
     }
 }
 

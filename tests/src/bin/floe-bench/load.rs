@@ -177,7 +177,7 @@ pub async fn starts_and_memory(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kib(host.pid())?;
     report.row(
-        &format!("RSS per idle actor at {count} actors"),
+        &format!("RSS per idle actor at {count} actors (same code, distinct ids)"),
         format!(
             "{:.1} KiB",
             (after.saturating_sub(before)) as f64 / count as f64

@@ -1,0 +1,164 @@
+//! Compiled code shared by every actor with the same code: the component,
+//! its `InstancePre` on the host's one WASI linker, and its export table.
+//!
+//! Actors hold their code through an `Arc`; the registry keeps only weak
+//! references, so the same code signed for a thousand actor ids is compiled,
+//! linked and held once, and code that no actor uses any more is freed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use wasmtime::Engine;
+use wasmtime::component::types::{ComponentFunc, ComponentItem};
+use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Type};
+
+use super::cache::CompileCache;
+use super::state::InstanceState;
+use crate::codec;
+
+/// One exported function, resolved once per code.
+#[derive(Debug, Clone)]
+pub struct ExportedFunc {
+    pub index: ComponentExportIndex,
+    pub params: Vec<(String, Type)>,
+    pub results: Vec<Type>,
+}
+
+/// Where a load found its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeOrigin {
+    /// Already loaded for another actor.
+    Shared,
+    /// Deserialized from the on-disk compile cache.
+    DiskCache,
+    /// Compiled now.
+    Compiled,
+}
+
+/// Code ready to instantiate.
+pub struct CompiledCode {
+    pub component: Component,
+    pub pre: InstancePre<InstanceState>,
+    pub exports: HashMap<String, ExportedFunc>,
+}
+
+impl std::fmt::Debug for CompiledCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledCode")
+            .field("exports", &self.exports.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why code could not be compiled or linked.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeError {
+    #[error("cannot compile the component: {0}")]
+    Compile(String),
+    #[error("cannot link the component: {0}")]
+    Link(String),
+}
+
+/// The live code of one engine, by code digest.
+pub struct CodeRegistry {
+    linker: Linker<InstanceState>,
+    live: Mutex<HashMap<String, Weak<CompiledCode>>>,
+}
+
+impl std::fmt::Debug for CodeRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeRegistry").finish_non_exhaustive()
+    }
+}
+
+impl CodeRegistry {
+    /// A registry whose code links against WASI 0.2 (import class 1).
+    pub fn new(engine: &Engine) -> Result<Self, CodeError> {
+        let mut linker = Linker::new(engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+        Ok(CodeRegistry {
+            linker,
+            live: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The code for `bytes` (whose code digest is `digest`): shared when
+    /// another actor holds it, else from the disk cache or compiled.
+    pub fn get_or_load(
+        &self,
+        engine: &Engine,
+        disk: &CompileCache,
+        bytes: &[u8],
+        digest: &str,
+    ) -> Result<(Arc<CompiledCode>, CodeOrigin), CodeError> {
+        if let Some(code) = self.lock().get(digest).and_then(Weak::upgrade) {
+            return Ok((code, CodeOrigin::Shared));
+        }
+        let (component, cached) = disk
+            .load_or_compile(engine, bytes, digest)
+            .map_err(|e| CodeError::Compile(format!("{e:#}")))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+        let exports = export_table(engine, &component);
+        let code = Arc::new(CompiledCode {
+            component,
+            pre,
+            exports,
+        });
+        let mut live = self.lock();
+        live.retain(|_, weak| weak.strong_count() > 0);
+        live.insert(digest.to_owned(), Arc::downgrade(&code));
+        let origin = if cached {
+            CodeOrigin::DiskCache
+        } else {
+            CodeOrigin::Compiled
+        };
+        Ok((code, origin))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Weak<CompiledCode>>> {
+        // Plain data: a panic elsewhere cannot leave it inconsistent.
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn export_table(engine: &Engine, component: &Component) -> HashMap<String, ExportedFunc> {
+    let mut table = HashMap::new();
+    for (name, ext) in component.component_type().exports(engine) {
+        match ext.ty {
+            ComponentItem::ComponentFunc(f) => {
+                if let Some(index) = component.get_export_index(None, name) {
+                    table.insert(name.to_owned(), exported(index, &f));
+                }
+            }
+            ComponentItem::ComponentInstance(inst) => {
+                let Some(inst_index) = component.get_export_index(None, name) else {
+                    continue;
+                };
+                for (fname, fext) in inst.exports(engine) {
+                    if let ComponentItem::ComponentFunc(f) = fext.ty
+                        && let Some(index) = component.get_export_index(Some(&inst_index), fname)
+                    {
+                        let key = format!("{}.{fname}", super::imports::unversioned(name));
+                        table.insert(key, exported(index, &f));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    table
+}
+
+fn exported(index: ComponentExportIndex, f: &ComponentFunc) -> ExportedFunc {
+    ExportedFunc {
+        index,
+        params: codec::func_params(f),
+        results: codec::func_results(f),
+    }
+}
