@@ -1,6 +1,7 @@
 //! `floe-host`: parse flags, set up logging, run until SIGINT/SIGTERM or a
 //! control-plane stop.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -24,6 +25,7 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());

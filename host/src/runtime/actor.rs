@@ -6,14 +6,18 @@ use std::time::{Duration, Instant};
 
 use floe_wire::{Claims, Encoding, ErrorKind, InvocationError};
 use sha2::{Digest, Sha256};
-use wasmtime::Store;
 use wasmtime::component::Val;
+use wasmtime::{Store, UpdateDeadline};
 
 use super::code::{CodeError, CodeOrigin, CompiledCode};
 use super::engine::Runtime;
 use super::imports::{self, ImportError};
 use super::state::InstanceState;
 use crate::codec;
+
+/// Epoch ticks a guest may run before it yields to the executor (and its
+/// deadline is checked).
+const YIELD_EVERY_TICKS: u64 = 2;
 
 /// An actor ready to serve: everything but the per-call instance.
 pub struct LoadedActor {
@@ -126,8 +130,18 @@ impl LoadedActor {
             InstanceState::new(runtime.limits.max_memory_per_instance),
         );
         store.limiter(|state| &mut state.limits);
-        store.set_epoch_deadline(runtime.ticks_for(deadline));
-        store.epoch_deadline_trap();
+        // A guest that computes for long yields its thread to the executor
+        // every few ticks, so it never starves other calls sharing the
+        // worker; once its own deadline has passed it is interrupted.
+        let deadline_at = started + deadline;
+        store.set_epoch_deadline(YIELD_EVERY_TICKS);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline_at {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(YIELD_EVERY_TICKS))
+            }
+        });
         let call = async {
             let instance = self.code.pre.instantiate_async(&mut store).await?;
             let f = instance

@@ -5,6 +5,7 @@
 //! time (see `.config/nextest.toml`).
 
 mod claims_cli;
+mod cli_lattice;
 mod harness;
 mod hosts;
 mod keys_cli;

@@ -31,6 +31,10 @@ async fn main() -> anyhow::Result<()> {
 
     eprintln!("== in-host figures");
     inhost::measure(&echo, &mut report, quick).await?;
+    if args.iter().any(|a| a == "--inhost-only") {
+        println!("{}", report.render());
+        return Ok(());
+    }
 
     let nats = NatsServer::start().await?;
     let lattice = "bench";

@@ -1,0 +1,230 @@
+//! The `floe` CLI against a real lattice: names instead of ids, WAVE,
+//! labels, annotations, scaling, the busy limit, and the compile cache.
+
+use std::time::Duration;
+
+use floe_tests::{FloeCli, paths, with_timeout};
+use floe_wire::ErrorKind;
+use floe_wire::control::{CONTROL_VERSION, StartActorRequest};
+use serde_json::json;
+
+use crate::lattice::{ECHO, Lattice};
+
+const LIMIT: Duration = Duration::from_secs(100);
+
+fn lattice_args(lattice: &Lattice) -> Vec<String> {
+    [
+        "--nats-url",
+        lattice.nats.url(),
+        "--lattice",
+        &lattice.name,
+        "--window",
+        "300ms",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_works_with_names_wave_labels_and_annotations() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice.host(&[("zone", "a")], &[]).await;
+        let cli = FloeCli::new().expect("cli");
+        let args = lattice_args(&lattice);
+        let with = |extra: &[&str]| -> Vec<String> {
+            extra
+                .iter()
+                .map(|s| (*s).to_owned())
+                .chain(args.iter().cloned())
+                .collect()
+        };
+        let echo = paths::actor("echo").expect("echo");
+        let started = cli.json(with(&[
+            "start",
+            "actor",
+            echo.to_str().expect("utf8"),
+            "--host",
+            &host.id()[..12],
+            "--max-concurrent",
+            "3",
+            "--annotation",
+            "owner=team-a",
+        ]));
+        assert_eq!(started["name"], "echo");
+        let again = cli.json(with(&[
+            "start",
+            "actor",
+            echo.to_str().expect("utf8"),
+            "--host",
+            host.id(),
+        ]));
+        assert_eq!(
+            again["already_running"], true,
+            "starting twice is a no-op that says so"
+        );
+
+        // Calls by name, JSON and WAVE.
+        let out = cli.ok(with(&["call", "echo", ECHO, "[\"by name\"]"]));
+        assert_eq!(out.trim(), "\"by name\"");
+        let out = cli.ok(with(&[
+            "call",
+            "echo",
+            "floe:examples/echo.reverse",
+            "[[1, 2, 3]]",
+        ]));
+        assert_eq!(out.trim(), "[3,2,1]");
+        let out = cli.ok(with(&["call", "echo", ECHO, "--wave", "\"wave\""]));
+        assert_eq!(out.trim(), "\"wave\"");
+        let bad = cli.run(with(&["call", "echo", ECHO, "not json"]));
+        assert!(!bad.success);
+        assert!(bad.stderr.contains("JSON array"), "{}", bad.stderr);
+        let wrong = cli.run(with(&["call", "echo", ECHO, "[1]"]));
+        assert!(!wrong.success);
+        assert!(wrong.stderr.contains("bad_arguments"), "{}", wrong.stderr);
+        let unknown = cli.run(with(&["call", "nobody-by-this-name", ECHO, "[\"x\"]"]));
+        assert!(!unknown.success);
+        assert!(
+            unknown.stderr.contains("no running actor is named"),
+            "{}",
+            unknown.stderr
+        );
+
+        // Inventory shows annotations, max-concurrent and counters.
+        let inv = cli.json(with(&["get", "inventory"]));
+        let actor = &inv[0]["actors"][0];
+        assert_eq!(actor["annotations"]["owner"], "team-a", "{inv}");
+        assert_eq!(actor["max_concurrent"], 3);
+        assert_eq!(actor["calls"], 3);
+        assert_eq!(actor["failures"]["bad_arguments"], 1);
+
+        cli.ok(with(&["scale", "actor", "echo", "--max-concurrent", "5"]));
+        let inv = lattice
+            .client
+            .inventory(host.id())
+            .await
+            .expect("inventory");
+        assert_eq!(inv.actors[0].max_concurrent, 5);
+
+        // Labels.
+        let labels = cli.json(with(&["label", "put", host.id(), "tier=gold"]));
+        assert_eq!(labels["tier"], "gold");
+        assert_eq!(labels["zone"], "a");
+        let labels = cli.json(with(&["label", "del", host.id(), "zone"]));
+        assert!(labels.get("zone").is_none(), "{labels}");
+        let hosts = cli.json(with(&["get", "hosts"]));
+        assert_eq!(hosts[0]["labels"]["tier"], "gold");
+
+        cli.ok(with(&["stop", "actor", "echo"]));
+        let inv = lattice
+            .client
+            .inventory(host.id())
+            .await
+            .expect("inventory");
+        assert!(inv.actors.is_empty());
+        let gone = cli.run(with(&["call", "echo", ECHO, "[\"x\"]"]));
+        assert!(!gone.success);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_beyond_max_concurrent_and_a_full_queue_are_busy() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice
+            .host(&[], &["--queue-depth", "0", "--invocation-timeout", "2s"])
+            .await;
+        let req = StartActorRequest {
+            v: CONTROL_VERSION,
+            reference: paths::actor("misbehave")
+                .expect("misbehave")
+                .display()
+                .to_string(),
+            max_concurrent: Some(1),
+            annotations: Default::default(),
+        };
+        let bad = lattice
+            .client
+            .start_actor(host.id(), req)
+            .await
+            .expect("start")
+            .actor_id;
+        let slow = lattice
+            .client_with_timeout(Duration::from_millis(1500))
+            .await;
+        let spin = {
+            let slow = slow.clone();
+            let bad = bad.clone();
+            tokio::spawn(async move {
+                slow.call(
+                    &bad,
+                    "floe:examples/misbehave.spin",
+                    b"[]".to_vec(),
+                    floe_wire::Encoding::Json,
+                )
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let busy = lattice
+            .call_json(&bad, "floe:examples/misbehave.ok", json!([1]))
+            .await
+            .map(|v| panic!("expected busy, got {v}; host log:\n{}", host.log()))
+            .expect_err("the only instance is busy and nothing may wait");
+        match &busy {
+            floe_ctl::CtlError::Invocation(e) => assert_eq!(e.kind, ErrorKind::Busy, "{e}"),
+            other => panic!("expected busy, got {other}"),
+        }
+        let _ = spin.await;
+
+        lattice
+            .client
+            .scale_actor(host.id(), &bad, 2)
+            .await
+            .expect("scale");
+        let spin = {
+            let bad = bad.clone();
+            tokio::spawn(async move {
+                slow.call(
+                    &bad,
+                    "floe:examples/misbehave.spin",
+                    b"[]".to_vec(),
+                    floe_wire::Encoding::Json,
+                )
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let ok = lattice
+            .call_json(&bad, "floe:examples/misbehave.ok", json!([1]))
+            .await
+            .expect("a second instance is free after scaling to 2");
+        assert_eq!(ok, json!(2));
+        let _ = spin.await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_host_reuses_compiled_code() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let mut first = lattice.host(&[], &[]).await;
+        lattice.start(&first, "echo").await;
+        assert!(first.log().contains("code=Compiled"), "{}", first.log());
+        first.kill();
+        // Same cache directory (the lattice fixture shares one), new process.
+        let second = lattice.host(&[], &[]).await;
+        let echo = lattice.start(&second, "echo").await;
+        assert!(second.log().contains("code=DiskCache"), "{}", second.log());
+        assert_eq!(
+            lattice
+                .call_json(&echo, ECHO, json!(["cached"]))
+                .await
+                .expect("call"),
+            json!("cached")
+        );
+    })
+    .await;
+}
