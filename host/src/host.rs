@@ -18,6 +18,9 @@ use crate::config::HostConfig;
 use crate::runtime::{Runtime, RuntimeLimits};
 use crate::{control, heartbeat};
 
+/// How long a stopping host tries to publish `host_stopped`.
+const FAREWELL_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Why a host could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
@@ -132,8 +135,14 @@ impl Host {
         {
             tracing::warn!("in-flight calls did not finish within the shutdown timeout");
         }
-        core.publish(EventType::HostStopped, &core.info()).await;
-        let _ = core.nats.flush().await;
+        // Say goodbye if NATS is still there; never hang on a lost server.
+        let goodbye = async {
+            core.publish(EventType::HostStopped, &core.info()).await;
+            core.nats.flush().await
+        };
+        if !matches!(tokio::time::timeout(FAREWELL_TIMEOUT, goodbye).await, Ok(Ok(()))) {
+            tracing::warn!("could not publish host_stopped: NATS is unreachable");
+        }
         tracing::info!(host = %core.id, "host stopped");
     }
 }

@@ -43,12 +43,23 @@ async fn serve(core: Arc<HostCore>, handle: Arc<ActorHandle>, mut sub: async_nat
             },
         }
     }
-    // Unsubscribe, then answer what the server already delivered.
-    if let Err(e) = sub.drain().await {
-        tracing::warn!(actor = %handle.id, error = %e, "cannot drain subscription");
-    }
-    while let Some(msg) = sub.next().await {
-        spawn_call(&core, &handle, msg);
+    // Unsubscribe, then answer what the server already delivered. Both
+    // steps are bounded: with the server gone, a drain never completes.
+    let limit = core.config.shutdown_timeout;
+    let drained = async {
+        if core.nats.connection_state() != async_nats::connection::State::Connected {
+            return;
+        }
+        if let Err(e) = sub.drain().await {
+            tracing::warn!(actor = %handle.id, error = %e, "cannot drain subscription");
+            return;
+        }
+        while let Some(msg) = sub.next().await {
+            spawn_call(&core, &handle, msg);
+        }
+    };
+    if tokio::time::timeout(limit, drained).await.is_err() {
+        tracing::warn!(actor = %handle.id, "subscription did not drain within the shutdown timeout");
     }
 }
 
