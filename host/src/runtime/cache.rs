@@ -57,8 +57,15 @@ impl CompileCache {
         let component = Component::new(engine, bytes)?;
         if let Err(e) = store(&component, dir, &path) {
             tracing::warn!(path = %path.display(), error = %e, "cannot cache compiled code");
+            return Ok((component, false));
         }
-        Ok((component, false))
+        // Serve from the file just written: its code is mapped from the page
+        // cache and only the pages a call touches become resident, where the
+        // freshly compiled copy would stay resident in anonymous memory.
+        match deserialize(engine, &path) {
+            Ok(mapped) => Ok((mapped, false)),
+            Err(_) => Ok((component, false)),
+        }
     }
 }
 
