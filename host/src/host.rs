@@ -140,7 +140,10 @@ impl Host {
             core.publish(EventType::HostStopped, &core.info()).await;
             core.nats.flush().await
         };
-        if !matches!(tokio::time::timeout(FAREWELL_TIMEOUT, goodbye).await, Ok(Ok(()))) {
+        if !matches!(
+            tokio::time::timeout(FAREWELL_TIMEOUT, goodbye).await,
+            Ok(Ok(()))
+        ) {
             tracing::warn!("could not publish host_stopped: NATS is unreachable");
         }
         tracing::info!(host = %core.id, "host stopped");
