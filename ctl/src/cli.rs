@@ -40,10 +40,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "FLOE_CREDS")]
     pub creds: Option<PathBuf>,
     /// Deadline of each request or call (e.g. 5s, 500ms).
-    #[arg(long, global = true, default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, global = true, default_value = "10s", value_parser = floe_wire::duration::parse_flag_duration)]
     pub timeout: Duration,
     /// How long to collect answers from every host (ping, auction, name lookup).
-    #[arg(long, global = true, default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, global = true, default_value = "1s", value_parser = floe_wire::duration::parse_flag_duration)]
     pub window: Duration,
 }
 

@@ -17,6 +17,10 @@ use futures::StreamExt as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// The least time a start or update is given: compiling a large component
+/// takes seconds.
+pub const START_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How to reach a lattice.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -145,20 +149,34 @@ impl CtlClient {
         for result in futures::future::join_all(requests).await {
             match result {
                 Ok(inv) => out.push(inv),
-                // A host that stopped between ping and inventory is skipped.
-                Err(CtlError::Timeout { .. }) => {}
+                // A host that stopped between ping and inventory, or that
+                // speaks a newer protocol, is skipped like a silent one.
+                Err(
+                    CtlError::Timeout { .. } | CtlError::NotFound(_) | CtlError::Malformed { .. },
+                ) => {}
                 Err(e) => return Err(e),
             }
         }
         Ok(out)
     }
 
+    /// Starts an actor; the reply comes once it serves, which may include
+    /// compiling it (seconds for a large component), so the wait is at least
+    /// [`START_TIMEOUT`].
     pub async fn start_actor(
         &self,
         host: &str,
         req: StartActorRequest,
     ) -> Result<ActorStarted, CtlError> {
-        self.host_request(host, HostOp::ActorStart, &req).await
+        let slow = self.with_timeout(self.timeout.max(START_TIMEOUT));
+        slow.host_request(host, HostOp::ActorStart, &req).await
+    }
+
+    fn with_timeout(&self, timeout: Duration) -> CtlClient {
+        CtlClient {
+            timeout,
+            ..self.clone()
+        }
     }
 
     pub async fn update_actor(
@@ -172,7 +190,8 @@ impl CtlClient {
             actor_id: actor_id.to_owned(),
             reference: reference.to_owned(),
         };
-        self.host_request(host, HostOp::ActorUpdate, &req).await
+        let slow = self.with_timeout(self.timeout.max(START_TIMEOUT));
+        slow.host_request(host, HostOp::ActorUpdate, &req).await
     }
 
     pub async fn scale_actor(
@@ -431,7 +450,10 @@ impl CtlClient {
             .publish_with_reply(subject.clone(), inbox, body.into())
             .await
             .map_err(|e| fail(e.to_string()))?;
-        self.nats.flush().await.map_err(|e| fail(e.to_string()))?;
+        tokio::time::timeout(window, self.nats.flush())
+            .await
+            .map_err(|_| fail("NATS did not acknowledge the request in time".to_owned()))?
+            .map_err(|e| fail(e.to_string()))?;
         let deadline = Instant::now() + window;
         let mut out = Vec::new();
         loop {

@@ -21,18 +21,63 @@ pub struct ActorHandle {
     pub id: String,
     pub annotations: StringMap,
     current: Mutex<Arc<LoadedActor>>,
-    gate: Mutex<Gate>,
+    gate: Gate,
     waiting: AtomicUsize,
     queue_depth: usize,
     stats: Stats,
     /// Cancelled to stop serving (drains the subscription).
     pub stop: CancellationToken,
+    /// Cancelled by the serving task once it takes no more calls.
+    pub drained: CancellationToken,
+}
+
+/// One semaphore for the actor's whole life, so calls already waiting see
+/// a scale-up at once. Shrinking forgets free permits now and the rest as
+/// they come back (`debt`).
+#[derive(Debug)]
+struct Gate {
+    permits: Arc<Semaphore>,
+    sizes: Mutex<GateSize>,
 }
 
 #[derive(Debug)]
-struct Gate {
+struct GateSize {
     max: u32,
-    permits: Arc<Semaphore>,
+    debt: u32,
+}
+
+impl Gate {
+    fn new(max: u32) -> Self {
+        Gate {
+            permits: Arc::new(Semaphore::new(max as usize)),
+            sizes: Mutex::new(GateSize { max, debt: 0 }),
+        }
+    }
+
+    fn resize(&self, max: u32) {
+        let mut size = lock(&self.sizes);
+        if max >= size.max {
+            let mut grow = max - size.max;
+            let paid = grow.min(size.debt);
+            size.debt -= paid;
+            grow -= paid;
+            self.permits.add_permits(grow as usize);
+        } else {
+            let shrink = size.max - max;
+            let forgotten = self.permits.forget_permits(shrink as usize) as u32;
+            size.debt += shrink - forgotten;
+        }
+        size.max = max;
+    }
+
+    /// Returns a permit, or forgets it while the gate owes permits.
+    fn release(&self, permit: OwnedSemaphorePermit) {
+        let mut size = lock(&self.sizes);
+        if size.debt > 0 {
+            size.debt -= 1;
+            permit.forget();
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -45,13 +90,17 @@ struct Stats {
 /// Holds a slot in an actor's concurrency gate and its in-flight count.
 #[derive(Debug)]
 pub struct Slot<'a> {
-    _permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
+    gate: &'a Gate,
     stats: &'a Stats,
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
         self.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if let Some(permit) = self.permit.take() {
+            self.gate.release(permit);
+        }
     }
 }
 
@@ -72,14 +121,12 @@ impl ActorHandle {
             id: loaded.claims.sub.clone(),
             annotations,
             current: Mutex::new(Arc::new(loaded)),
-            gate: Mutex::new(Gate {
-                max: max_concurrent.max(1),
-                permits: Arc::new(Semaphore::new(max_concurrent.max(1) as usize)),
-            }),
+            gate: Gate::new(max_concurrent.max(1)),
             waiting: AtomicUsize::new(0),
             queue_depth,
             stats: Stats::default(),
             stop: CancellationToken::new(),
+            drained: CancellationToken::new(),
         }
     }
 
@@ -94,22 +141,19 @@ impl ActorHandle {
     }
 
     pub fn max_concurrent(&self) -> u32 {
-        lock(&self.gate).max
+        lock(&self.gate.sizes).max
     }
 
-    /// Changes how many instances may run at once. Calls holding a slot of
-    /// the old gate finish; new calls use the new one.
+    /// Changes how many instances may run at once. Waiting calls get new
+    /// slots at once; when shrinking, running calls finish and their slots
+    /// are retired as they return.
     pub fn scale(&self, max_concurrent: u32) {
-        let max = max_concurrent.max(1);
-        *lock(&self.gate) = Gate {
-            max,
-            permits: Arc::new(Semaphore::new(max as usize)),
-        };
+        self.gate.resize(max_concurrent.max(1));
     }
 
     /// Waits for a free instance slot within `deadline`, or fails `busy`.
     pub async fn acquire(&self, deadline: Duration) -> Result<Slot<'_>, InvocationError> {
-        let permits = lock(&self.gate).permits.clone();
+        let permits = self.gate.permits.clone();
         let permit = match permits.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => {
@@ -136,7 +180,8 @@ impl ActorHandle {
         };
         self.stats.in_flight.fetch_add(1, Ordering::Relaxed);
         Ok(Slot {
-            _permit: permit,
+            permit: Some(permit),
+            gate: &self.gate,
             stats: &self.stats,
         })
     }
@@ -203,6 +248,18 @@ impl ActorTable {
         lock(&self.actors).remove(id)
     }
 
+    /// Removes `handle` only if it is still the one in force for its id (a
+    /// stop and a new start may have replaced it meanwhile).
+    pub fn remove_exact(&self, handle: &Arc<ActorHandle>) {
+        let mut actors = lock(&self.actors);
+        if actors
+            .get(&handle.id)
+            .is_some_and(|h| Arc::ptr_eq(h, handle))
+        {
+            actors.remove(&handle.id);
+        }
+    }
+
     pub fn all(&self) -> Vec<Arc<ActorHandle>> {
         let mut all: Vec<_> = lock(&self.actors).values().cloned().collect();
         all.sort_by(|a, b| a.id.cmp(&b.id));
@@ -211,5 +268,38 @@ impl ActorTable {
 
     pub fn len(&self) -> usize {
         lock(&self.actors).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_gate_grows_for_waiters_and_shrinks_as_slots_return() {
+        let gate = Gate::new(1);
+        let first = gate.permits.clone().try_acquire_owned().expect("one free");
+        let waiter = tokio::spawn({
+            let permits = gate.permits.clone();
+            async move { permits.acquire_owned().await }
+        });
+        tokio::task::yield_now().await;
+        gate.resize(2);
+        let second = tokio::time::timeout(Duration::from_secs(1), waiter)
+            .await
+            .expect("a waiting call gets the new slot at once")
+            .expect("task")
+            .expect("permit");
+        // Shrink to 1 while both slots are taken: the next returned slot is retired.
+        gate.resize(1);
+        gate.release(first);
+        assert_eq!(
+            gate.permits.available_permits(),
+            0,
+            "the returned slot was retired"
+        );
+        gate.release(second);
+        assert_eq!(gate.permits.available_permits(), 1);
+        assert_eq!(lock(&gate.sizes).debt, 0);
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use floe_wire::LatticeId;
+use floe_wire::duration::parse_flag_duration;
 
 /// How a `floe-host` runs. Defaults suit one host on a laptop; tests set the
 /// timing knobs small.
@@ -23,7 +24,8 @@ pub struct HostConfig {
     #[arg(
         long = "allowed-issuer",
         env = "FLOE_ALLOWED_ISSUERS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = parse_issuer
     )]
     pub allowed_issuers: Vec<String>,
     /// NATS credentials file.
@@ -33,13 +35,13 @@ pub struct HostConfig {
     #[arg(long, env = "FLOE_HOST_KEY", value_name = "NAME|SEED")]
     pub host_key: Option<String>,
     /// How often to publish a heartbeat.
-    #[arg(long, env = "FLOE_HEARTBEAT", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "FLOE_HEARTBEAT", default_value = "5s", value_parser = parse_flag_duration)]
     pub heartbeat: Duration,
     /// Linear memory one actor instance may grow to (e.g. 64MiB).
     #[arg(long, env = "FLOE_MAX_MEMORY_PER_INSTANCE", default_value = "64MiB", value_parser = parse_size)]
     pub max_memory_per_instance: u64,
     /// The longest any invocation may run; callers may ask for less.
-    #[arg(long, env = "FLOE_INVOCATION_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "FLOE_INVOCATION_TIMEOUT", default_value = "10s", value_parser = parse_flag_duration)]
     pub invocation_timeout: Duration,
     /// Instances of one actor that may run at once, unless its start says otherwise.
     #[arg(long, env = "FLOE_MAX_CONCURRENT", default_value_t = 64)]
@@ -51,11 +53,17 @@ pub struct HostConfig {
     #[arg(long, env = "FLOE_MAX_INSTANCES", default_value_t = 1000)]
     pub max_instances: u32,
     /// How long a graceful stop waits for in-flight calls.
-    #[arg(long, env = "FLOE_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "FLOE_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_flag_duration)]
     pub shutdown_timeout: Duration,
     /// Where compiled code is cached (default: $FLOE_HOME/cache/compiled).
     #[arg(long, env = "FLOE_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+}
+
+fn parse_issuer(text: &str) -> Result<String, String> {
+    floe_wire::keys::parse_public(text.trim(), floe_wire::KeyKind::Account)
+        .map(|_| text.trim().to_owned())
+        .map_err(|e| e.to_string())
 }
 
 fn parse_label(text: &str) -> Result<(String, String), String> {
@@ -105,5 +113,10 @@ mod tests {
         assert!(parse_size("5PiB").is_err());
         assert_eq!(parse_label("zone=a"), Ok(("zone".into(), "a".into())));
         assert!(parse_label("zone").is_err());
+        assert!(parse_issuer("Anot-a-key").is_err());
+        let account = floe_wire::KeyKind::Account.generate().public_key();
+        assert_eq!(parse_issuer(&account), Ok(account.clone()));
+        let actor = floe_wire::KeyKind::Actor.generate().public_key();
+        assert!(parse_issuer(&actor).is_err(), "only account keys issue");
     }
 }

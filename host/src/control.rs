@@ -49,10 +49,13 @@ pub async fn serve(core: &Arc<HostCore>) -> Result<(), HostError> {
             }
         });
     }
-    core.nats.flush().await.map_err(|e| HostError::Subscribe {
-        subject: "control subjects".to_owned(),
-        reason: e.to_string(),
-    })?;
+    let flushed = tokio::time::timeout(crate::rpc::FLUSH_TIMEOUT, core.nats.flush()).await;
+    if !matches!(flushed, Ok(Ok(()))) {
+        return Err(HostError::Subscribe {
+            subject: "the control subjects".to_owned(),
+            reason: "NATS did not confirm the subscriptions".to_owned(),
+        });
+    }
     Ok(())
 }
 
@@ -76,6 +79,9 @@ async fn respond(core: &Arc<HostCore>, msg: &async_nats::Message) -> Option<Vec<
         Ok(s) => s,
         Err(e) => return Some(json(&ControlReply::<Empty>::refused(e.to_string()))),
     };
+    if let Err(e) = control::check_version(payload) {
+        return Some(json(&ControlReply::<Empty>::refused(e)));
+    }
     match subject {
         Subject::HostPing => Some(json(&ControlReply::ok(core.info()))),
         Subject::Auction(AuctionKind::Actor) => {
@@ -114,31 +120,37 @@ async fn dispatch(core: &Arc<HostCore>, op: HostOp, payload: &[u8]) -> Vec<u8> {
             host: core.info(),
             actors: core.actors.all().iter().map(|a| a.describe()).collect(),
         })),
-        HostOp::Stop => reply(run(payload, |r: StopHostRequest| async move {
-            tracing::info!(timeout_ms = ?r.timeout_ms, "stop requested over the control interface");
-            core.shutdown.cancel();
-            Ok(Empty {})
-        })
-        .await),
-        HostOp::LabelPut => reply(run(payload, |r: LabelPutRequest| async move {
-            if r.key.trim().is_empty() || r.key.contains(char::is_whitespace) {
-                return Err(format!("`{}` is not a valid label key", r.key));
-            }
-            Ok(Labels {
-                labels: core.update_labels(|l| {
-                    l.insert(r.key, r.value);
-                }),
+        HostOp::Stop => reply(
+            run(payload, |_: StopHostRequest| async move {
+                tracing::info!("stop requested over the control interface");
+                core.shutdown.cancel();
+                Ok(Empty {})
             })
-        })
-        .await),
-        HostOp::LabelDel => reply(run(payload, |r: LabelDelRequest| async move {
-            Ok(Labels {
-                labels: core.update_labels(|l| {
-                    l.remove(&r.key);
-                }),
+            .await,
+        ),
+        HostOp::LabelPut => reply(
+            run(payload, |r: LabelPutRequest| async move {
+                if r.key.trim().is_empty() || r.key.contains(char::is_whitespace) {
+                    return Err(format!("`{}` is not a valid label key", r.key));
+                }
+                Ok(Labels {
+                    labels: core.update_labels(|l| {
+                        l.insert(r.key, r.value);
+                    }),
+                })
             })
-        })
-        .await),
+            .await,
+        ),
+        HostOp::LabelDel => reply(
+            run(payload, |r: LabelDelRequest| async move {
+                Ok(Labels {
+                    labels: core.update_labels(|l| {
+                        l.remove(&r.key);
+                    }),
+                })
+            })
+            .await,
+        ),
     }
 }
 

@@ -50,9 +50,16 @@ async fn start_inner(
         // Started concurrently by another request: that one is in force.
         Err(existing) => return Ok(started(core, &existing, true)),
     };
-    if let Err(e) = rpc::subscribe(core, &handle).await {
-        core.actors.remove(&handle.id);
+    if let Err(e) = refuse_while_stopping(core) {
+        core.actors.remove_exact(&handle);
         return Err(e);
+    }
+    if let Err(e) = rpc::subscribe(core, &handle).await {
+        core.actors.remove_exact(&handle);
+        return Err(e);
+    }
+    if handle.stop.is_cancelled() {
+        return Err(format!("actor {} was stopped while it started", handle.id));
     }
     let reply = started(core, &handle, false);
     tracing::info!(actor = %reply.actor_id, name = %reply.name, code = ?handle.current().origin, "actor started");
@@ -105,6 +112,13 @@ pub async fn stop(core: &Arc<HostCore>, req: StopActorRequest) -> Result<Empty, 
         .remove(&req.actor_id)
         .ok_or_else(|| format!("actor {} does not run on this host", req.actor_id))?;
     handle.stop.cancel();
+    // Reply once the actor takes no more calls (its subscription drained).
+    if tokio::time::timeout(core.config.shutdown_timeout, handle.drained.cancelled())
+        .await
+        .is_err()
+    {
+        tracing::warn!(actor = %req.actor_id, "subscription did not drain in time");
+    }
     tracing::info!(actor = %req.actor_id, "actor stopped");
     core.publish(
         EventType::ActorStopped,
@@ -112,6 +126,13 @@ pub async fn stop(core: &Arc<HostCore>, req: StopActorRequest) -> Result<Empty, 
     )
     .await;
     Ok(Empty {})
+}
+
+fn refuse_while_stopping(core: &HostCore) -> Result<(), String> {
+    if core.shutdown.is_cancelled() {
+        return Err("the host is stopping; start the actor on another host".to_owned());
+    }
+    Ok(())
 }
 
 async fn fetch_and_verify(core: &HostCore, reference: &str) -> Result<(Vec<u8>, Claims), String> {

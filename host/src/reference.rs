@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use tokio::io::AsyncReadExt as _;
+
 /// Largest artifact a host reads (a Python component is ~18 MB).
 const MAX_ARTIFACT: u64 = 256 << 20;
 
@@ -15,21 +17,29 @@ pub async fn read(reference: &str) -> Result<Vec<u8>, String> {
             "`{reference}` is not an absolute path on this host (the CLI makes paths absolute; pass one when calling the control API)"
         ));
     }
-    let meta = tokio::fs::metadata(path)
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    // Check the file actually opened (not the path again), then read at most
+    // one byte past the limit, so a growing or special file cannot make the
+    // host read without bound.
+    let meta = file
+        .metadata()
         .await
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if !meta.is_file() {
-        return Err(format!("{} is not a file", path.display()));
+        return Err(format!("{} is not a regular file", path.display()));
     }
-    if meta.len() > MAX_ARTIFACT {
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len().min(MAX_ARTIFACT)).unwrap_or(0));
+    file.take(MAX_ARTIFACT + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > MAX_ARTIFACT {
         return Err(format!(
-            "{} is {} bytes, more than the {} bytes a host accepts",
-            path.display(),
-            meta.len(),
-            MAX_ARTIFACT
+            "{} is larger than the {MAX_ARTIFACT} bytes a host accepts",
+            path.display()
         ));
     }
-    tokio::fs::read(path)
-        .await
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+    Ok(bytes)
 }

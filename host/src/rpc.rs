@@ -25,20 +25,42 @@ pub async fn subscribe(core: &Arc<HostCore>, handle: &Arc<ActorHandle>) -> Resul
         .queue_subscribe(subject.clone(), handle.id.clone())
         .await
         .map_err(|e| format!("cannot subscribe to {subject}: {e}"))?;
-    core.nats
-        .flush()
-        .await
-        .map_err(|e| format!("cannot register the subscription to {subject}: {e}"))?;
+    match tokio::time::timeout(FLUSH_TIMEOUT, core.nats.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return Err(format!(
+                "cannot register the subscription to {subject}: {e}"
+            ));
+        }
+        Err(_) => {
+            return Err(format!(
+                "NATS did not confirm the subscription to {subject} within {FLUSH_TIMEOUT:?}"
+            ));
+        }
+    }
     core.tracker.spawn(serve(core.clone(), handle.clone(), sub));
     Ok(())
 }
 
-async fn serve(core: Arc<HostCore>, handle: Arc<ActorHandle>, mut sub: async_nats::Subscriber) {
+/// How long registering a subscription may take before a start fails.
+pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+async fn serve(core: Arc<HostCore>, handle: Arc<ActorHandle>, sub: async_nats::Subscriber) {
+    take_calls(&core, &handle, sub).await;
+    handle.drained.cancel();
+}
+
+async fn take_calls(
+    core: &Arc<HostCore>,
+    handle: &Arc<ActorHandle>,
+    mut sub: async_nats::Subscriber,
+) {
     loop {
         tokio::select! {
             _ = handle.stop.cancelled() => break,
+            _ = core.shutdown.cancelled() => break,
             msg = sub.next() => match msg {
-                Some(msg) => spawn_call(&core, &handle, msg),
+                Some(msg) => spawn_call(core, handle, msg),
                 None => return,
             },
         }
@@ -55,7 +77,7 @@ async fn serve(core: Arc<HostCore>, handle: Arc<ActorHandle>, mut sub: async_nat
             return;
         }
         while let Some(msg) = sub.next().await {
-            spawn_call(&core, &handle, msg);
+            spawn_call(core, handle, msg);
         }
     };
     if tokio::time::timeout(limit, drained).await.is_err() {
@@ -74,7 +96,19 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
         return;
     };
     let (id, outcome) = match Envelope::decode(&msg.payload) {
-        Ok(envelope) => (envelope.id, call(&core, &handle, &envelope).await),
+        Ok(envelope) => {
+            // A panic inside the runtime must still produce a reply.
+            let guarded = std::panic::AssertUnwindSafe(call(&core, &handle, &envelope));
+            let outcome = futures::FutureExt::catch_unwind(guarded)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(InvocationError::new(
+                        ErrorKind::Internal,
+                        "the host failed while running this call (see its log)",
+                    ))
+                });
+            (envelope.id, outcome)
+        }
         Err(e) => {
             tracing::warn!(actor = %handle.id, error = %e, "malformed envelope");
             (
@@ -92,13 +126,7 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
     {
         tracing::warn!(actor = %handle.id, invocation = %id, kind = %e.kind, "{}", e.message);
     }
-    let reply = InvocationReply {
-        v: ENVELOPE_VERSION,
-        id,
-        outcome: outcome.map(ByteBuf::from),
-        key_id: None,
-        mac: None,
-    };
+    let reply = fit_reply(&core, id, outcome);
     match reply.encode() {
         Ok(bytes) => {
             if let Err(e) = core.nats.publish(reply_to, bytes.into()).await {
@@ -143,4 +171,32 @@ async fn call(
             remaining,
         )
         .await
+}
+
+/// The reply, or a typed error when the result would not fit in one NATS
+/// message (the caller would otherwise wait out its deadline).
+fn fit_reply(
+    core: &HostCore,
+    id: uuid::Uuid,
+    outcome: Result<Vec<u8>, InvocationError>,
+) -> InvocationReply {
+    let reply = |outcome: Result<Vec<u8>, InvocationError>| InvocationReply {
+        v: ENVELOPE_VERSION,
+        id,
+        outcome: outcome.map(ByteBuf::from),
+        key_id: None,
+        mac: None,
+    };
+    let max = core.nats.server_info().max_payload;
+    // Envelope framing is well under 1 KiB.
+    match &outcome {
+        Ok(bytes) if max > 0 && bytes.len() + 1024 > max => reply(Err(InvocationError::new(
+            ErrorKind::Internal,
+            format!(
+                "the result is {} bytes, more than this NATS server's max payload of {max} bytes",
+                bytes.len()
+            ),
+        ))),
+        _ => reply(outcome),
+    }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use floe_ctl::CtlClient;
 use floe_wire::KeyKind;
+use floe_wire::control::{CONTROL_VERSION, StartActorRequest};
 use tempfile::TempDir;
 
 use crate::paths;
@@ -159,5 +160,15 @@ impl HostProcess {
 impl Drop for HostProcess {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A start request for the component at `path` (a file on the host's machine).
+pub fn start_request(path: &std::path::Path, max_concurrent: Option<u32>) -> StartActorRequest {
+    StartActorRequest {
+        v: CONTROL_VERSION,
+        reference: path.display().to_string(),
+        max_concurrent,
+        annotations: Default::default(),
     }
 }

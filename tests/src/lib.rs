@@ -21,7 +21,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use cli::{CliOutput, FloeCli};
-pub use host::{HostOptions, HostProcess};
+pub use host::{HostOptions, HostProcess, start_request};
 pub use nats::{NatsCluster, NatsServer};
 
 /// Runs `body` with a hard deadline, failing the test if it is exceeded.

@@ -54,7 +54,12 @@ pub fn sign(args: &ClaimsSignArgs, home: &FloeHome, format: OutputFormat) -> any
     let expires = args
         .expires_in
         .as_deref()
-        .map(|d| parse_duration(d, "--expires-in").map(|d| now + d.as_secs()))
+        .map(|d| {
+            parse_duration(d, "--expires-in").and_then(|d| {
+                now.checked_add(d.as_secs())
+                    .ok_or_else(|| anyhow!("--expires-in `{d:?}` is too far in the future"))
+            })
+        })
         .transpose()?;
     let not_before = args
         .not_before
@@ -248,8 +253,19 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// RFC 3339 for times humantime can print (years 1970–9999), else raw
+/// seconds: claims are shown before they are trusted, so any value may come.
 fn format_time(secs: u64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+    const YEAR_10000: u64 = 253_402_300_800;
+    if secs >= YEAR_10000 {
+        return format!("{secs} (unix seconds)");
+    }
+    UNIX_EPOCH
+        .checked_add(Duration::from_secs(secs))
+        .map_or_else(
+            || format!("{secs} (unix seconds)"),
+            |t| humantime::format_rfc3339_seconds(t).to_string(),
+        )
 }
 
 fn parse_duration(text: &str, flag: &str) -> anyhow::Result<Duration> {
@@ -265,6 +281,8 @@ fn parse_time(text: &str, now: u64) -> anyhow::Result<u64> {
             .map_err(|_| anyhow!("--not-before: {text} is before 1970"));
     }
     humantime::parse_duration(text)
-        .map(|d| now + d.as_secs())
+        .ok()
+        .and_then(|d| now.checked_add(d.as_secs()))
+        .ok_or(())
         .map_err(|_| anyhow!("--not-before: `{text}` is neither an RFC 3339 time (2026-12-01T00:00:00Z) nor a delay (1h)"))
 }

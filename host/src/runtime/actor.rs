@@ -11,7 +11,7 @@ use wasmtime::{Store, UpdateDeadline};
 
 use super::code::{CodeError, CodeOrigin, CompiledCode};
 use super::engine::Runtime;
-use super::imports::{self, ImportError};
+use super::imports;
 use super::state::InstanceState;
 use crate::codec;
 
@@ -44,8 +44,6 @@ impl std::fmt::Debug for LoadedActor {
 pub enum LoadError {
     #[error(transparent)]
     Code(#[from] CodeError),
-    #[error(transparent)]
-    Import(#[from] ImportError),
 }
 
 impl LoadedActor {
@@ -64,12 +62,15 @@ impl LoadedActor {
             .hash
             .strip_prefix("sha256:")
             .map_or_else(|| hex(&Sha256::digest(bytes)), str::to_owned);
+        let engine = &runtime.engine;
+        let check = |component: &wasmtime::component::Component| {
+            let ty = component.component_type();
+            imports::check(ty.imports(engine).map(|(name, _)| name), &claims)
+        };
         let (code, origin) =
             runtime
                 .code
-                .get_or_load(&runtime.engine, &runtime.cache, bytes, &digest)?;
-        let ty = code.component.component_type();
-        imports::check(ty.imports(&runtime.engine).map(|(name, _)| name), &claims)?;
+                .get_or_load(engine, &runtime.cache, bytes, &digest, &check)?;
         Ok(LoadedActor {
             claims,
             reference,
@@ -233,7 +234,58 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::operation_key;
+    use super::*;
+    use crate::runtime::RuntimeLimits;
+    use floe_wire::claims::ActorMetadata;
+
+    fn claims(caps: &[&str]) -> Claims {
+        Claims {
+            iss: String::new(),
+            sub: "MTEST".into(),
+            iat: 0,
+            exp: None,
+            nbf: None,
+            jti: String::new(),
+            floe: ActorMetadata {
+                v: 1,
+                hash: "sha256:00".into(),
+                name: "kv-user".into(),
+                version: "1".into(),
+                revision: 0,
+                caps: caps.iter().map(|c| c.parse().expect("cap")).collect(),
+                tags: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn imports_are_checked_against_claims_before_linking() {
+        let runtime = Runtime::new(RuntimeLimits {
+            max_instances: 4,
+            max_memory_per_instance: 1 << 20,
+            cache_dir: None,
+        })
+        .expect("runtime");
+        let component =
+            wat::parse_str(r#"(component (import "wasi:keyvalue/store@0.2.0-draft" (instance)))"#)
+                .expect("component");
+        let err = LoadedActor::load(&runtime, &component, claims(&[]), "t".into())
+            .expect_err("unclaimed import refused");
+        let text = err.to_string();
+        assert!(text.contains("wasi:keyvalue/store@0.2.0-draft"), "{text}");
+        assert!(text.contains("--cap wasi:keyvalue/store"), "{text}");
+        // Shared code is checked again for each actor's own claims.
+        let err = LoadedActor::load(&runtime, &component, claims(&["wasi:keyvalue"]), "t".into())
+            .expect_err("claimed but unprovided");
+        assert!(
+            err.to_string()
+                .contains("no capability on this host provides"),
+            "{err}"
+        );
+        let plain = wat::parse_str("(component)").expect("component");
+        let ok = LoadedActor::load(&runtime, &plain, claims(&[]), "t".into()).expect("loads");
+        assert!(ok.operations().is_empty());
+    }
 
     #[test]
     fn operations_ignore_versions() {

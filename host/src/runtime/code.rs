@@ -13,6 +13,7 @@ use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Type};
 
 use super::cache::CompileCache;
+use super::imports::ImportError;
 use super::state::InstanceState;
 use crate::codec;
 
@@ -55,6 +56,8 @@ impl std::fmt::Debug for CompiledCode {
 pub enum CodeError {
     #[error("cannot compile the component: {0}")]
     Compile(String),
+    #[error(transparent)]
+    Import(#[from] ImportError),
     #[error("cannot link the component: {0}")]
     Link(String),
 }
@@ -84,20 +87,25 @@ impl CodeRegistry {
     }
 
     /// The code for `bytes` (whose code digest is `digest`): shared when
-    /// another actor holds it, else from the disk cache or compiled.
+    /// another actor holds it, else from the disk cache or compiled. Every
+    /// path runs `check_imports` (the claims of the actor asking) before the
+    /// code is linked or handed out, so a refusal names the import.
     pub fn get_or_load(
         &self,
         engine: &Engine,
         disk: &CompileCache,
         bytes: &[u8],
         digest: &str,
+        check_imports: &dyn Fn(&Component) -> Result<(), ImportError>,
     ) -> Result<(Arc<CompiledCode>, CodeOrigin), CodeError> {
         if let Some(code) = self.lock().get(digest).and_then(Weak::upgrade) {
+            check_imports(&code.component)?;
             return Ok((code, CodeOrigin::Shared));
         }
         let (component, cached) = disk
             .load_or_compile(engine, bytes, digest)
             .map_err(|e| CodeError::Compile(format!("{e:#}")))?;
+        check_imports(&component)?;
         let pre = self
             .linker
             .instantiate_pre(&component)

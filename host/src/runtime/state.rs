@@ -22,11 +22,15 @@ impl InstanceState {
     pub fn new(max_memory: u64) -> Self {
         let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
-        // Defaults grant no env, args, preopens, stdin, or socket addresses.
+        // Defaults grant no env, args, preopens, stdin or socket addresses;
+        // sockets cannot even be created, so a guest cannot use up the
+        // host's file descriptors.
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .allow_ip_name_lookup(false)
+            .allow_tcp(false)
+            .allow_udp(false)
             .build();
         let limits = StoreLimitsBuilder::new()
             .memory_size(usize::try_from(max_memory).unwrap_or(usize::MAX))

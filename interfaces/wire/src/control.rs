@@ -65,6 +65,23 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     serde_json::from_slice(bytes).map_err(|e| format!("malformed control message: {e}"))
 }
 
+/// Refuses a control message written by a newer protocol than this
+/// release speaks (its `v`, when present, is checked before anything else).
+pub fn check_version(bytes: &[u8]) -> Result<(), String> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        v: u16,
+    }
+    match serde_json::from_slice::<Probe>(bytes) {
+        Ok(Probe { v }) if v > CONTROL_VERSION => Err(format!(
+            "unsupported control protocol version {v} (this host speaks {CONTROL_VERSION}); upgrade the host"
+        )),
+        // Malformed bodies are reported by the typed parse that follows.
+        _ => Ok(()),
+    }
+}
+
 /// An empty payload for replies that carry nothing else.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Empty {}
@@ -194,14 +211,12 @@ pub struct ActorDescription {
     pub in_flight: u64,
 }
 
-/// `ctl.{host}.stop`: graceful shutdown.
+/// `ctl.{host}.stop`: graceful shutdown (in-flight calls get the host's
+/// `--shutdown-timeout` to finish).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StopHostRequest {
     #[serde(default = "version")]
     pub v: u16,
-    /// How long in-flight calls may take to finish (default: the host's).
-    #[serde(default)]
-    pub timeout_ms: Option<u64>,
 }
 
 /// `ctl.{host}.label.put`.
@@ -258,5 +273,12 @@ mod tests {
         assert!(parse::<StopActorRequest>(b"\xff").is_err());
         let ok: PingRequest = parse(b"{}").expect("defaults");
         assert_eq!(ok.v, CONTROL_VERSION);
+        assert!(
+            check_version(b"{\"v\":99}")
+                .expect_err("newer")
+                .contains("version 99")
+        );
+        assert!(check_version(b"{\"v\":1}").is_ok());
+        assert!(check_version(b"{}").is_ok());
     }
 }

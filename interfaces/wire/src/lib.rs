@@ -9,6 +9,7 @@
 //! - [`keystore`]: `$FLOE_HOME` and the seeds saved under `$FLOE_HOME/keys`.
 //! - [`claims`]: signed actor claims — the JWT embedded in a component's custom
 //!   section, signing, and [`claims::verify`].
+//! - [`duration`]: parsing the duration flags every binary takes, bounded.
 //! - [`lattice`]: lattice ids.
 //! - [`subject`]: every NATS subject, built and parsed in one place.
 //! - [`control`]: control-plane requests and replies (JSON).
@@ -17,6 +18,7 @@
 
 pub mod claims;
 pub mod control;
+pub mod duration;
 pub mod envelope;
 pub mod events;
 pub mod keys;

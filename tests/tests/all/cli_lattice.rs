@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use floe_tests::{FloeCli, paths, with_timeout};
 use floe_wire::ErrorKind;
-use floe_wire::control::{CONTROL_VERSION, StartActorRequest};
 use serde_json::json;
 
-use crate::lattice::{ECHO, Lattice};
+use crate::lattice::{ECHO, Lattice, start_request};
 
 const LIMIT: Duration = Duration::from_secs(100);
 
@@ -135,15 +134,7 @@ async fn calls_beyond_max_concurrent_and_a_full_queue_are_busy() {
         let host = lattice
             .host(&[], &["--queue-depth", "0", "--invocation-timeout", "2s"])
             .await;
-        let req = StartActorRequest {
-            v: CONTROL_VERSION,
-            reference: paths::actor("misbehave")
-                .expect("misbehave")
-                .display()
-                .to_string(),
-            max_concurrent: Some(1),
-            annotations: Default::default(),
-        };
+        let req = start_request(&paths::actor("misbehave").expect("misbehave"), Some(1));
         let bad = lattice
             .client
             .start_actor(host.id(), req)
@@ -153,19 +144,7 @@ async fn calls_beyond_max_concurrent_and_a_full_queue_are_busy() {
         let slow = lattice
             .client_with_timeout(Duration::from_millis(1500))
             .await;
-        let spin = {
-            let slow = slow.clone();
-            let bad = bad.clone();
-            tokio::spawn(async move {
-                slow.call(
-                    &bad,
-                    "floe:examples/misbehave.spin",
-                    b"[]".to_vec(),
-                    floe_wire::Encoding::Json,
-                )
-                .await
-            })
-        };
+        let spin = Lattice::spawn_spin(&slow, &bad);
         tokio::time::sleep(Duration::from_millis(300)).await;
         let busy = lattice
             .call_json(&bad, "floe:examples/misbehave.ok", json!([1]))
@@ -183,18 +162,7 @@ async fn calls_beyond_max_concurrent_and_a_full_queue_are_busy() {
             .scale_actor(host.id(), &bad, 2)
             .await
             .expect("scale");
-        let spin = {
-            let bad = bad.clone();
-            tokio::spawn(async move {
-                slow.call(
-                    &bad,
-                    "floe:examples/misbehave.spin",
-                    b"[]".to_vec(),
-                    floe_wire::Encoding::Json,
-                )
-                .await
-            })
-        };
+        let spin = Lattice::spawn_spin(&slow, &bad);
         tokio::time::sleep(Duration::from_millis(300)).await;
         let ok = lattice
             .call_json(&bad, "floe:examples/misbehave.ok", json!([1]))
@@ -218,13 +186,7 @@ async fn a_restarted_host_reuses_compiled_code() {
         let second = lattice.host(&[], &[]).await;
         let echo = lattice.start(&second, "echo").await;
         assert!(second.log().contains("code=DiskCache"), "{}", second.log());
-        assert_eq!(
-            lattice
-                .call_json(&echo, ECHO, json!(["cached"]))
-                .await
-                .expect("call"),
-            json!("cached")
-        );
+        lattice.assert_echo(&echo, "cached").await;
     })
     .await;
 }

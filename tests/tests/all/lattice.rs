@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use floe_ctl::CtlClient;
+pub use floe_tests::start_request;
 use floe_tests::{HostOptions, HostProcess, NatsServer, paths};
 use floe_wire::Encoding;
-use floe_wire::control::{CONTROL_VERSION, StartActorRequest};
+use serde_json::json;
 
 pub struct Lattice {
     pub nats: NatsServer,
@@ -53,13 +54,7 @@ impl Lattice {
 
     /// Starts the example actor `name` on `host` and returns its id.
     pub async fn start(&self, host: &HostProcess, name: &str) -> String {
-        let path = paths::actor(name).expect("example actor");
-        let req = StartActorRequest {
-            v: CONTROL_VERSION,
-            reference: path.display().to_string(),
-            max_concurrent: None,
-            annotations: Default::default(),
-        };
+        let req = start_request(&paths::actor(name).expect("example actor"), None);
         let started = self
             .client
             .start_actor(host.id(), req)
@@ -87,6 +82,31 @@ impl Lattice {
         Ok(serde_json::from_slice(&bytes).expect("result is JSON"))
     }
 
+    /// Calls echo and asserts it answers `text`.
+    pub async fn assert_echo(&self, actor: &str, text: &str) {
+        let answer = self.call_json(actor, ECHO, json!([text])).await;
+        assert_eq!(answer.expect("echo answers"), json!(text));
+    }
+
+    /// Starts a `misbehave.spin` call that holds an instance until `client`'s
+    /// deadline interrupts it.
+    pub fn spawn_spin(
+        client: &CtlClient,
+        actor: &str,
+    ) -> tokio::task::JoinHandle<Result<Vec<u8>, floe_ctl::CtlError>> {
+        let (client, actor) = (client.clone(), actor.to_owned());
+        tokio::spawn(async move {
+            client
+                .call(
+                    &actor,
+                    "floe:examples/misbehave.spin",
+                    b"[]".to_vec(),
+                    Encoding::Json,
+                )
+                .await
+        })
+    }
+
     /// A client with a different per-call timeout.
     pub async fn client_with_timeout(&self, timeout: Duration) -> CtlClient {
         let conn = self.nats.connect().await.expect("connect");
@@ -96,3 +116,11 @@ impl Lattice {
 
 pub const ECHO: &str = "floe:examples/echo.echo";
 pub const VERSION: &str = "floe:examples/echo.version";
+
+/// The kind of a failed invocation, if the error is one.
+pub fn invocation_kind(e: &floe_ctl::CtlError) -> Option<floe_wire::ErrorKind> {
+    match e {
+        floe_ctl::CtlError::Invocation(inv) => Some(inv.kind),
+        _ => None,
+    }
+}

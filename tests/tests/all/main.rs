@@ -8,5 +8,6 @@ mod claims_cli;
 mod cli_lattice;
 mod harness;
 mod hosts;
+mod isolation;
 mod keys_cli;
 mod lattice;

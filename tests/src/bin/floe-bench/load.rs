@@ -5,8 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use floe_ctl::CtlClient;
-use floe_tests::{HostProcess, NatsServer};
-use floe_wire::control::{CONTROL_VERSION, StartActorRequest};
+use floe_tests::{HostProcess, NatsServer, start_request};
 use floe_wire::envelope::{ENVELOPE_VERSION, Origin};
 use floe_wire::{Encoding, Envelope, KeyKind};
 
@@ -33,7 +32,7 @@ pub async fn measure(
     let path = dir.path().join("echo.wasm");
     std::fs::write(&path, echo)?;
     let actor = client
-        .start_actor(host.id(), start_request(&path))
+        .start_actor(host.id(), start_request(&path, None))
         .await?
         .actor_id;
 
@@ -154,7 +153,9 @@ pub async fn starts_and_memory(
         let before = rss_kib(host.pid())?;
         let started = Instant::now();
         for (_, p) in &paths {
-            client.start_actor(host.id(), start_request(p)).await?;
+            client
+                .start_actor(host.id(), start_request(p, None))
+                .await?;
         }
         report.row(
             &format!("100 actors started ({label})"),
@@ -180,7 +181,9 @@ pub async fn starts_and_memory(
             let before = rss_kib(host.pid())?;
             let started = Instant::now();
             for (_, p) in &paths {
-                client.start_actor(host.id(), start_request(p)).await?;
+                client
+                    .start_actor(host.id(), start_request(p, None))
+                    .await?;
             }
             let elapsed = started.elapsed();
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -209,7 +212,9 @@ pub async fn starts_and_memory(
         let (_, bytes) = variants::sign_new(echo, &issuer, false)?;
         let p = dir.path().join(format!("idle-{i}.wasm"));
         std::fs::write(&p, bytes)?;
-        client.start_actor(host.id(), start_request(&p)).await?;
+        client
+            .start_actor(host.id(), start_request(&p, None))
+            .await?;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let after = rss_kib(host.pid())?;
@@ -231,7 +236,9 @@ async fn start_to_first_call(
     id: &str,
 ) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    client.start_actor(host.id(), start_request(path)).await?;
+    client
+        .start_actor(host.id(), start_request(path, None))
+        .await?;
     loop {
         if client
             .call(id, OP, payload(), Encoding::Msgpack)
@@ -243,15 +250,6 @@ async fn start_to_first_call(
         if started.elapsed() > Duration::from_secs(10) {
             anyhow::bail!("no successful call within 10 s of starting {id}");
         }
-    }
-}
-
-fn start_request(path: &std::path::Path) -> StartActorRequest {
-    StartActorRequest {
-        v: CONTROL_VERSION,
-        reference: path.display().to_string(),
-        max_concurrent: None,
-        annotations: Default::default(),
     }
 }
 
