@@ -188,7 +188,7 @@ fn trap_error(
         );
     }
     let mut message = format!("{e:#}");
-    let stderr = store.data().stderr.contents();
+    let (stderr, _) = store.data().stderr.contents();
     let stderr = String::from_utf8_lossy(&stderr);
     let stderr = stderr.trim();
     if !stderr.is_empty() {
@@ -203,7 +203,7 @@ fn log_output(store: &Store<InstanceState>, actor: &str, started: Instant) {
         ("stdout", &store.data().stdout),
         ("stderr", &store.data().stderr),
     ] {
-        let bytes = pipe.contents();
+        let (bytes, truncated) = pipe.contents();
         if bytes.is_empty() {
             continue;
         }
@@ -213,6 +213,14 @@ fn log_output(store: &Store<InstanceState>, actor: &str, started: Instant) {
                 stream,
                 elapsed_us = started.elapsed().as_micros() as u64,
                 "{line}"
+            );
+        }
+        if truncated {
+            tracing::info!(
+                actor,
+                stream,
+                "(output beyond {} bytes dropped)",
+                bytes.len()
             );
         }
     }

@@ -8,6 +8,7 @@
 //! - `code`: compiled code in memory, shared by actors with the same code.
 //! - `imports`: the import classes of DESIGN.md and the claims check.
 //! - `state`: what one instance's `Store` holds (WASI context, limits, output).
+//! - `output`: a guest's captured stdout/stderr, capped, never refusing a write.
 //! - `actor`: a loaded actor (`InstancePre`, export table) and one invocation.
 
 mod actor;
@@ -15,6 +16,7 @@ mod cache;
 mod code;
 mod engine;
 mod imports;
+mod output;
 mod state;
 
 pub use actor::{LoadError, LoadedActor};

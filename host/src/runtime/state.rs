@@ -4,24 +4,26 @@
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-/// The most output one invocation keeps for the log (per stream).
+use super::output::CappedOutput;
+
+/// The most output one invocation keeps for the log (per stream); the rest
+/// is dropped, never refused.
 const OUTPUT_CAPACITY: usize = 64 << 10;
 
 pub struct InstanceState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: StoreLimits,
-    pub(crate) stdout: MemoryOutputPipe,
-    pub(crate) stderr: MemoryOutputPipe,
+    pub(crate) stdout: CappedOutput,
+    pub(crate) stderr: CappedOutput,
 }
 
 impl InstanceState {
     pub fn new(max_memory: u64) -> Self {
-        let stdout = MemoryOutputPipe::new(OUTPUT_CAPACITY);
-        let stderr = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        let stdout = CappedOutput::new(OUTPUT_CAPACITY);
+        let stderr = CappedOutput::new(OUTPUT_CAPACITY);
         // Defaults grant no env, args, preopens, stdin or socket addresses;
         // sockets cannot even be created, so a guest cannot use up the
         // host's file descriptors.

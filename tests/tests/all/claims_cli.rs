@@ -320,3 +320,46 @@ fn sign_refuses_bad_keys_and_capabilities() {
     assert!(!out.success, "an actor seed cannot issue");
     assert!(out.stderr.contains("account"), "{}", out.stderr);
 }
+
+#[test]
+fn inspect_survives_extreme_times_in_claims() {
+    // Claims are shown before they are trusted: any number may be there.
+    let cli = FloeCli::new().expect("cli");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let echo = std::fs::read(paths::actor("echo").expect("echo")).expect("read");
+    let issuer = floe_wire::KeyKind::Account.generate();
+    let signed = claims::sign(
+        &echo,
+        &claims::SignRequest {
+            issuer: &issuer,
+            subject: floe_wire::KeyKind::Actor.generate().public_key(),
+            name: "far-future".to_owned(),
+            version: "1".to_owned(),
+            revision: 0,
+            caps: vec![],
+            tags: vec![],
+            now: u64::MAX - 1,
+            not_before: None,
+            expires: Some(u64::MAX),
+        },
+    )
+    .expect("sign");
+    let path = dir.path().join("far.wasm");
+    std::fs::write(&path, signed).expect("write");
+    let out = cli.run(["claims", "inspect", path.to_str().expect("utf8")]);
+    assert!(out.stdout.contains("unix seconds"), "{}", out.stdout);
+    let huge = cli.run([
+        "claims",
+        "sign",
+        path.to_str().expect("utf8"),
+        "--issuer",
+        &issuer.seed().expect("seed"),
+        "--name",
+        "x",
+        "--version",
+        "1",
+        "--expires-in",
+        "18446744073709551615s",
+    ]);
+    assert!(!huge.success, "an expiry past the end of time is refused");
+}

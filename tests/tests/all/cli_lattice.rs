@@ -121,6 +121,21 @@ async fn the_cli_works_with_names_wave_labels_and_annotations() {
             .await
             .expect("inventory");
         assert!(inv.actors.is_empty());
+        // Once `stop` has replied the actor takes no calls: the very next
+        // one finds nobody (by id; the name no longer resolves either).
+        let stopped = lattice
+            .client
+            .call(
+                started["actor_id"].as_str().expect("id"),
+                ECHO,
+                b"[\"x\"]".to_vec(),
+                floe_wire::Encoding::Json,
+            )
+            .await;
+        assert!(
+            matches!(stopped, Err(floe_ctl::CtlError::NotFound(_))),
+            "{stopped:?}"
+        );
         let gone = cli.run(with(&["call", "echo", ECHO, "[\"x\"]"]));
         assert!(!gone.success);
     })

@@ -290,3 +290,38 @@ async fn malformed_messages_get_error_replies() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chatty_guests_and_oversized_results_get_answers() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice.host(&[], &[]).await;
+        let bad = lattice.start(&host, "misbehave").await;
+        // 2,000 lines of 100 bytes: far beyond the 64 KiB kept for the log.
+        let lines = lattice
+            .call_json(&bad, "floe:examples/misbehave.chatter", json!([2000]))
+            .await
+            .expect("output beyond the cap is dropped, not refused");
+        assert_eq!(lines, json!(2000));
+        assert!(
+            host.log().contains("output beyond"),
+            "the truncation is logged"
+        );
+        // A result larger than the server's 1 MiB max payload: a typed
+        // error at once, not a caller left waiting for its deadline.
+        let started = Instant::now();
+        let err = lattice
+            .call_json(&bad, "floe:examples/misbehave.big", json!([1200]))
+            .await
+            .expect_err("too large for one NATS message");
+        assert_eq!(invocation_kind(&err), Some(ErrorKind::Internal), "{err}");
+        assert!(err.to_string().contains("max payload"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let fits = lattice
+            .call_json(&bad, "floe:examples/misbehave.big", json!([1]))
+            .await
+            .expect("a small result fits");
+        assert_eq!(fits.as_array().map(Vec::len), Some(1024));
+    })
+    .await;
+}

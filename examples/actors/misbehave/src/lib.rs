@@ -49,6 +49,18 @@ impl Guest for Misbehave {
     fn ok(n: u32) -> u32 {
         n.wrapping_add(1)
     }
+
+    fn chatter(lines: u32) -> u32 {
+        let line = "x".repeat(99);
+        for _ in 0..lines {
+            println!("{line}");
+        }
+        lines
+    }
+
+    fn big(kib: u32) -> Vec<u8> {
+        vec![7u8; (kib as usize) << 10]
+    }
 }
 
 export!(Misbehave);
