@@ -3,24 +3,9 @@
 use std::sync::Arc;
 
 use floe_wire::EventType;
-use serde::Serialize;
+use floe_wire::events::{ActorSummary, HeartbeatData};
 
 use crate::host::HostCore;
-
-#[derive(Debug, Serialize)]
-struct Heartbeat {
-    #[serde(flatten)]
-    host: floe_wire::control::HostInfo,
-    actors_running: Vec<ActorSummary>,
-}
-
-#[derive(Debug, Serialize)]
-struct ActorSummary {
-    actor_id: String,
-    name: String,
-    version: String,
-    max_concurrent: u32,
-}
 
 pub fn spawn(core: &Arc<HostCore>) {
     let core = core.clone();
@@ -47,7 +32,7 @@ pub fn spawn(core: &Arc<HostCore>) {
                     }
                 })
                 .collect();
-            let beat = Heartbeat {
+            let beat = HeartbeatData {
                 host: core.info(),
                 actors_running,
             };

@@ -18,6 +18,9 @@ use crate::config::HostConfig;
 use crate::runtime::{Runtime, RuntimeLimits};
 use crate::{control, heartbeat};
 
+/// Components read and compiled at once (compiling uses every core anyway).
+const CONCURRENT_LOADS: usize = 2;
+
 /// How long a stopping host tries to publish `host_stopped`.
 const FAREWELL_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -52,6 +55,9 @@ pub struct HostCore {
     pub shutdown: CancellationToken,
     /// Every task the host spawns, so a stop can wait for them.
     pub tracker: TaskTracker,
+    /// Bounds how many components are read and compiled at once, so a burst
+    /// of starts cannot exhaust the host's memory.
+    pub loads: tokio::sync::Semaphore,
     labels: Mutex<StringMap>,
     started_at: SystemTime,
     started: Instant,
@@ -103,6 +109,7 @@ impl Host {
             actors: ActorTable::default(),
             shutdown,
             tracker: TaskTracker::new(),
+            loads: tokio::sync::Semaphore::new(CONCURRENT_LOADS),
             labels: Mutex::new(labels),
             started_at: SystemTime::now(),
             started: Instant::now(),

@@ -9,7 +9,7 @@ use floe_wire::claims::{self, Claims};
 use floe_wire::control::{
     ActorStarted, Empty, ScaleActorRequest, StartActorRequest, StopActorRequest, UpdateActorRequest,
 };
-use serde_json::json;
+use floe_wire::events::{ActorScaledData, ActorStartFailedData, ActorStoppedData};
 
 use crate::actors::ActorHandle;
 use crate::host::{HostCore, unix_now};
@@ -22,7 +22,11 @@ pub async fn start(core: &Arc<HostCore>, req: StartActorRequest) -> Result<Actor
         tracing::warn!(reference = %req.reference, error = %e, "actor start refused");
         core.publish(
             EventType::ActorStartFailed,
-            &json!({ "reference": req.reference, "error": e, "host_id": core.id }),
+            &ActorStartFailedData {
+                reference: req.reference.clone(),
+                host_id: core.id.clone(),
+                error: e.clone(),
+            },
         )
         .await;
     }
@@ -100,7 +104,11 @@ pub async fn scale(core: &Arc<HostCore>, req: ScaleActorRequest) -> Result<Empty
     handle.scale(req.max_concurrent);
     core.publish(
         EventType::ActorScaled,
-        &json!({ "actor_id": req.actor_id, "max_concurrent": req.max_concurrent, "host_id": core.id }),
+        &ActorScaledData {
+            actor_id: req.actor_id.clone(),
+            host_id: core.id.clone(),
+            max_concurrent: req.max_concurrent,
+        },
     )
     .await;
     Ok(Empty {})
@@ -122,7 +130,10 @@ pub async fn stop(core: &Arc<HostCore>, req: StopActorRequest) -> Result<Empty, 
     tracing::info!(actor = %req.actor_id, "actor stopped");
     core.publish(
         EventType::ActorStopped,
-        &json!({ "actor_id": req.actor_id, "host_id": core.id }),
+        &ActorStoppedData {
+            actor_id: req.actor_id.clone(),
+            host_id: core.id.clone(),
+        },
     )
     .await;
     Ok(Empty {})
@@ -137,6 +148,7 @@ fn refuse_while_stopping(core: &HostCore) -> Result<(), String> {
 
 async fn fetch_and_verify(core: &HostCore, reference: &str) -> Result<(Vec<u8>, Claims), String> {
     let bytes = reference::read(reference).await?;
+    // (Reading is bounded per file; `load` bounds how many compile at once.)
     let claims = claims::verify(&bytes, unix_now(), &core.policy)
         .map_err(|e| format!("{reference} refused: {e}"))?;
     Ok((bytes, claims))
@@ -148,6 +160,11 @@ async fn load(
     claims: Claims,
     reference: String,
 ) -> Result<LoadedActor, String> {
+    let _turn = core
+        .loads
+        .acquire()
+        .await
+        .map_err(|_| "the host is stopping".to_owned())?;
     let runtime = core.runtime.clone();
     let name = claims.floe.name.clone();
     tokio::task::spawn_blocking(move || LoadedActor::load(&runtime, &bytes, claims, reference))

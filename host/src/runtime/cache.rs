@@ -45,7 +45,7 @@ impl CompileCache {
             return Ok((Component::new(engine, bytes)?, false));
         };
         let path = dir.join(format!("{digest}.cwasm"));
-        if path.is_file() {
+        if path.is_file() && file_is_ours(&path) {
             match deserialize(engine, &path) {
                 Ok(component) => return Ok((component, true)),
                 Err(e) => {
@@ -69,6 +69,24 @@ impl CompileCache {
     }
 }
 
+/// A cache entry is used only if this user wrote it and nobody else can.
+#[cfg(unix)]
+fn file_is_ours(path: &Path) -> bool {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (Ok(meta), Ok(me)) = (
+        std::fs::symlink_metadata(path),
+        owner_uid(Path::new("/proc/self")),
+    ) else {
+        return false;
+    };
+    meta.is_file() && meta.uid() == me && meta.permissions().mode() & 0o022 == 0
+}
+
+#[cfg(not(unix))]
+fn file_is_ours(_: &Path) -> bool {
+    true
+}
+
 #[allow(unsafe_code)]
 fn deserialize(engine: &Engine, path: &Path) -> Result<Component, wasmtime::Error> {
     // SAFETY: the file lives in a directory this process created with mode
@@ -90,28 +108,50 @@ fn store(component: &Component, dir: &Path, path: &Path) -> Result<(), String> {
 
 #[cfg(unix)]
 fn create_private_dir(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
         .map_err(|e| e.to_string())?;
-    for d in [dir, dir.parent().unwrap_or(dir)] {
-        let meta = std::fs::metadata(d).map_err(|e| e.to_string())?;
-        if meta.permissions().mode() & 0o022 != 0 {
-            return Err(format!(
-                "{} is writable by group or others; run `chmod go-w {}`",
-                d.display(),
-                d.display()
-            ));
-        }
-        // The directory must belong to the user running the host
-        // (`/proc/self` is owned by this process's effective user).
-        if let Ok(me) = std::fs::metadata("/proc/self")
-            && me.uid() != meta.uid()
-        {
-            return Err(format!("{} belongs to another user", d.display()));
-        }
+    // Whoever can write to the directory or to any directory above it could
+    // swap in native code; every one of them must be ours or root's and not
+    // writable by others (a sticky directory such as /tmp is allowed above).
+    let me = owner_uid(Path::new("/proc/self"))?;
+    let canonical = std::fs::canonicalize(dir).map_err(|e| e.to_string())?;
+    for d in canonical.ancestors() {
+        check_trusted(d, me, d == canonical)?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn owner_uid(path: &Path) -> Result<u32, String> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).map(|m| m.uid()).map_err(|e| {
+        format!(
+            "cannot tell which user runs the host ({}): {e}",
+            path.display()
+        )
+    })
+}
+
+#[cfg(unix)]
+fn check_trusted(dir: &Path, me: u32, is_cache: bool) -> Result<(), String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(dir).map_err(|e| e.to_string())?;
+    let mode = meta.permissions().mode();
+    if meta.uid() != me && meta.uid() != 0 {
+        return Err(format!("{} belongs to another user", dir.display()));
+    }
+    let writable_by_others = mode & 0o022 != 0;
+    let sticky = mode & 0o1000 != 0;
+    if writable_by_others && (is_cache || !sticky) {
+        return Err(format!(
+            "{} is writable by group or others; run `chmod go-w {}` or choose another --cache-dir",
+            dir.display(),
+            dir.display()
+        ));
     }
     Ok(())
 }
@@ -119,4 +159,26 @@ fn create_private_dir(dir: &Path) -> Result<(), String> {
 #[cfg(not(unix))]
 fn create_private_dir(dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn a_cache_others_can_write_is_refused() {
+        let engine = Engine::default();
+        let root = tempfile::tempdir().expect("tempdir");
+        assert!(CompileCache::open(&engine, Some(root.path().join("ok"))).is_ok());
+        let open = root.path().join("open");
+        std::fs::create_dir(&open).expect("mkdir");
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let err = CompileCache::open(&engine, Some(open.join("cache"))).expect_err("refused");
+        assert!(
+            err.to_string().contains("writable by group or others"),
+            "{err}"
+        );
+    }
 }

@@ -1,5 +1,7 @@
-//! Lattice events: the one enum of event types and the CloudEvents 1.0
-//! envelope they travel in on `evt.{type}`.
+//! Lattice events: the one enum of event types, the CloudEvents 1.0
+//! envelope they travel in on `evt.{type}`, and the `data` of each.
+//! `host_started`/`host_stopped` carry a `HostInfo`, `actor_started`/
+//! `actor_updated` an `ActorStarted` (both in `control`).
 
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +89,46 @@ impl EventType {
     pub fn cloud_event_type(self) -> String {
         format!("dev.floe.{}", self.name())
     }
+}
+
+/// `data` of `actor_stopped`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorStoppedData {
+    pub actor_id: String,
+    pub host_id: String,
+}
+
+/// `data` of `actor_scaled`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorScaledData {
+    pub actor_id: String,
+    pub host_id: String,
+    pub max_concurrent: u32,
+}
+
+/// `data` of `actor_start_failed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorStartFailedData {
+    pub reference: String,
+    pub host_id: String,
+    pub error: String,
+}
+
+/// `data` of `host_heartbeat`: the host's summary and what it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatData {
+    #[serde(flatten)]
+    pub host: crate::control::HostInfo,
+    pub actors_running: Vec<ActorSummary>,
+}
+
+/// One actor in a heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorSummary {
+    pub actor_id: String,
+    pub name: String,
+    pub version: String,
+    pub max_concurrent: u32,
 }
 
 /// A CloudEvents 1.0 event in structured JSON mode.
