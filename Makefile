@@ -16,10 +16,12 @@ ACTORS_OUT := $(TARGET_DIR)/actors
 # developer's own ~/.floe is never touched by the build.
 EXAMPLES_HOME := $(TARGET_DIR)/examples-home
 EXAMPLES_ISSUER := examples-issuer
-ACTORS := echo misbehave
+ACTORS := echo misbehave greeter front
 # Capabilities each example actor claims (empty for none).
 CAPS_echo :=
 CAPS_misbehave :=
+CAPS_greeter :=
+CAPS_front := acme:greet/greeter
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -75,6 +75,45 @@ pub enum Command {
     /// Set or remove a host's labels.
     #[command(subcommand)]
     Label(LabelCommand),
+    /// Wire an actor's imports to the entity that answers them.
+    #[command(subcommand)]
+    Link(LinkCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Route SOURCE's imports of INTERFACES to TARGET (applied at once on every host).
+    Put(LinkPutArgs),
+    /// Remove a link.
+    Del {
+        /// The source actor (id or unique name).
+        source: String,
+        /// The WIT package, `ns:pkg`.
+        package: String,
+        #[arg(long, default_value = "default")]
+        link_name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LinkPutArgs {
+    /// The importing actor (id or unique name).
+    pub source: String,
+    /// The entity that answers (id or unique name).
+    pub target: String,
+    /// `ns:pkg/iface[,iface…]`: interfaces of one package.
+    pub interfaces: String,
+    #[arg(long, default_value = "default")]
+    pub link_name: String,
+    /// Configuration for the source side, `key=value` (repeatable).
+    #[arg(long = "source-config", value_parser = parse_key_value)]
+    pub source_config: Vec<(String, String)>,
+    /// Configuration for the target side, `key=value` (repeatable).
+    #[arg(long = "target-config", value_parser = parse_key_value)]
+    pub target_config: Vec<(String, String)>,
+    /// An annotation `key=value` (repeatable).
+    #[arg(long = "annotation", value_parser = parse_key_value)]
+    pub annotations: Vec<(String, String)>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +125,8 @@ pub enum GetCommand {
         /// A host id or a unique prefix of one.
         host: Option<String>,
     },
+    /// Every link of the lattice.
+    Links,
 }
 
 #[derive(Debug, Subcommand)]

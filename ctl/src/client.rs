@@ -12,7 +12,10 @@ use floe_wire::control::{
 };
 use floe_wire::envelope::{ENVELOPE_VERSION, Origin};
 use floe_wire::subject::AuctionKind;
-use floe_wire::{Encoding, Envelope, HostOp, InvocationError, InvocationReply, LatticeId, Subject};
+use floe_wire::{
+    CloudEvent, Encoding, Envelope, EventType, HostOp, InvocationError, InvocationReply, LatticeId,
+    Link, Subject,
+};
 use futures::StreamExt as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -320,6 +323,65 @@ impl CtlClient {
             .outcome
             .map(|b| b.into_vec())
             .map_err(CtlError::Invocation)
+    }
+
+    /// Stores a link in the lattice bucket (every host applies it at once)
+    /// and announces it with a `link_put` event.
+    pub async fn put_link(&self, link: &Link) -> Result<(), CtlError> {
+        let store = self.bucket().await?;
+        floe_lattice::put_link(&store, link)
+            .await
+            .map_err(|e| CtlError::Refused(e.to_string()))?;
+        self.announce(EventType::LinkPut, link).await;
+        Ok(())
+    }
+
+    /// Deletes a link; fails with `NotFound` when there was none.
+    pub async fn delete_link(
+        &self,
+        source: &str,
+        package: &str,
+        link_name: &str,
+    ) -> Result<(), CtlError> {
+        let store = self.bucket().await?;
+        let existed = floe_lattice::delete_link(&store, source, package, link_name)
+            .await
+            .map_err(|e| CtlError::Refused(e.to_string()))?;
+        if !existed {
+            return Err(CtlError::NotFound(format!(
+                "no link `{link_name}` for {package} from {source} (see `floe get links`)"
+            )));
+        }
+        let deleted =
+            serde_json::json!({ "source": source, "package": package, "link_name": link_name });
+        self.announce(EventType::LinkDeleted, &deleted).await;
+        Ok(())
+    }
+
+    /// Every link of the lattice.
+    pub async fn links(&self) -> Result<Vec<Link>, CtlError> {
+        let store = self.bucket().await?;
+        floe_lattice::list_links(&store)
+            .await
+            .map_err(|e| CtlError::Refused(e.to_string()))
+    }
+
+    async fn bucket(&self) -> Result<async_nats::jetstream::kv::Store, CtlError> {
+        floe_lattice::open_bucket(&self.nats, &self.lattice)
+            .await
+            .map_err(|e| CtlError::Refused(e.to_string()))
+    }
+
+    /// Publishes an event on behalf of the CLI; best effort.
+    async fn announce(&self, kind: EventType, data: &impl Serialize) {
+        let data = serde_json::to_value(data).unwrap_or(serde_json::Value::Null);
+        let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        let event = CloudEvent::new(kind, "floe", time, data);
+        if let Ok(bytes) = serde_json::to_vec(&event) {
+            let subject = Subject::Event(kind).render(&self.lattice);
+            let _ = self.nats.publish(subject, bytes.into()).await;
+            let _ = tokio::time::timeout(Duration::from_secs(2), self.nats.flush()).await;
+        }
     }
 
     /// Turns an actor id or unique name into an id, searching the

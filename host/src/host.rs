@@ -39,6 +39,10 @@ pub enum HostError {
     Subscribe { subject: String, reason: String },
     #[error(transparent)]
     Runtime(#[from] crate::runtime::RuntimeError),
+    #[error(transparent)]
+    Bucket(#[from] floe_lattice::BucketError),
+    #[error("cannot read the lattice's links: {reason}")]
+    Links { reason: String },
 }
 
 /// State shared by every task of one host.
@@ -55,6 +59,10 @@ pub struct HostCore {
     pub shutdown: CancellationToken,
     /// Every task the host spawns, so a stop can wait for them.
     pub tracker: TaskTracker,
+    /// Links known to this host, followed from the lattice bucket.
+    pub links: Arc<crate::links::LinkTable>,
+    /// Sends link-routed imports to their targets.
+    pub router: Arc<dyn crate::runtime::Router>,
     /// Bounds how many components are read and compiled at once, so a burst
     /// of starts cannot exhaust the host's memory.
     pub loads: tokio::sync::Semaphore,
@@ -93,6 +101,14 @@ impl Host {
         if config.allowed_issuers.is_empty() {
             tracing::warn!("no --allowed-issuer set: actors signed by any issuer are accepted");
         }
+        let links = Arc::new(crate::links::LinkTable::default());
+        let router: Arc<dyn crate::runtime::Router> = Arc::new(crate::routing::LinkRouter {
+            nats: nats.clone(),
+            lattice: config.lattice.clone(),
+            host_id: id.clone(),
+            links: links.clone(),
+        });
+        let bucket = floe_lattice::open_bucket(&nats, &config.lattice).await?;
         let mut labels: StringMap = config.labels.iter().cloned().collect();
         labels.insert("floe.os".into(), std::env::consts::OS.into());
         labels.insert("floe.arch".into(), std::env::consts::ARCH.into());
@@ -109,11 +125,16 @@ impl Host {
             actors: ActorTable::default(),
             shutdown,
             tracker: TaskTracker::new(),
+            links,
+            router,
             loads: tokio::sync::Semaphore::new(CONCURRENT_LOADS),
             labels: Mutex::new(labels),
             started_at: SystemTime::now(),
             started: Instant::now(),
         });
+        crate::links::follow(&core, bucket)
+            .await
+            .map_err(|reason| HostError::Links { reason })?;
         control::serve(&core).await?;
         heartbeat::spawn(&core);
         core.publish(EventType::HostStarted, &core.info()).await;

@@ -11,6 +11,8 @@
 //! - `actors`: the running actors, their concurrency gates and counters.
 //! - `rpc`: invocations on `rpc.{actor}` and their replies.
 //! - `heartbeat`: the periodic heartbeat event.
+//! - `links`: the links this host knows, followed from the lattice KV bucket.
+//! - `routing`: the router that sends link-routed imports over NATS.
 //! - `reference`: artifact references to bytes.
 //! - [`runtime`]: wasmtime engine, compile cache, loaded actors, one call.
 //! - [`codec`]: payloads (msgpack, JSON, WAVE) to component values and back.
@@ -22,7 +24,9 @@ mod control;
 mod heartbeat;
 mod host;
 mod lifecycle;
+mod links;
 mod reference;
+mod routing;
 mod rpc;
 pub mod runtime;
 

@@ -169,6 +169,7 @@ async fn call(
             envelope.encoding,
             &envelope.payload,
             remaining,
+            Some(&core.router),
         )
         .await
 }

@@ -35,6 +35,7 @@ pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
                 .collect();
             output::print_table(&["HOST", "UPTIME", "ACTORS", "VERSION", "LABELS"], &rows)
         }
+        GetCommand::Links => super::links::list(ctx).await,
         GetCommand::Inventory { host } => {
             let inventories = match host {
                 Some(host) => {

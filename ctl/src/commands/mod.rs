@@ -5,6 +5,7 @@ mod call;
 mod claims;
 mod hosts;
 mod keys;
+mod links;
 
 use anyhow::Context as _;
 use floe_ctl::{ClientOptions, CtlClient};
@@ -28,8 +29,9 @@ async fn run_lattice(command: Command, global: GlobalArgs) -> anyhow::Result<()>
     let client = connect(&global).await?;
     let ctx = Lattice { client, global };
     match command {
-        Command::Get(cmd) => hosts::get(&ctx, cmd).await,
         Command::Label(cmd) => hosts::label(&ctx, cmd).await,
+        Command::Link(cmd) => links::link(&ctx, cmd).await,
+        Command::Get(cmd) => hosts::get(&ctx, cmd).await,
         Command::Start(cmd) => actors::start(&ctx, cmd).await,
         Command::Stop(cmd) => actors::stop(&ctx, cmd).await,
         Command::Scale(cmd) => actors::scale(&ctx, cmd).await,

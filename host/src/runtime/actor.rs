@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 use floe_wire::{Claims, Encoding, ErrorKind, InvocationError};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Val;
+use wasmtime::component::types::ComponentItem;
 use wasmtime::{Store, UpdateDeadline};
 
 use super::code::{CodeError, CodeOrigin, CompiledCode};
 use super::engine::Runtime;
 use super::imports;
+use super::route::{CallerContext, Router};
 use super::state::InstanceState;
 use crate::codec;
 
@@ -65,7 +67,16 @@ impl LoadedActor {
         let engine = &runtime.engine;
         let check = |component: &wasmtime::component::Component| {
             let ty = component.component_type();
-            imports::check(ty.imports(engine).map(|(name, _)| name), &claims)
+            let imports = ty.imports(engine).map(|(name, ext)| imports::Import {
+                name,
+                uses_resources: match &ext.ty {
+                    ComponentItem::ComponentInstance(instance) => instance
+                        .exports(engine)
+                        .any(|(_, e)| matches!(e.ty, ComponentItem::Resource(_))),
+                    _ => false,
+                },
+            });
+            imports::check(imports, &claims)
         };
         let (code, origin) =
             runtime
@@ -108,6 +119,7 @@ impl LoadedActor {
         encoding: Encoding,
         payload: &[u8],
         deadline: Duration,
+        router: Option<&Arc<dyn Router>>,
     ) -> Result<Vec<u8>, InvocationError> {
         let func = self
             .code
@@ -131,10 +143,20 @@ impl LoadedActor {
             InstanceState::new(runtime.limits.max_memory_per_instance),
         );
         store.limiter(|state| &mut state.limits);
+        let deadline_at = started + deadline;
+        let caller = router.map(|router| {
+            Arc::new(CallerContext {
+                actor_id: self.claims.sub.clone(),
+                link_name: floe_wire::link::DEFAULT_LINK_NAME.to_owned(),
+                deadline_at,
+                router: router.clone(),
+                failure: std::sync::Mutex::new(None),
+            })
+        });
+        store.data_mut().caller = caller.clone();
         // A guest that computes for long yields its thread to the executor
         // every few ticks, so it never starves other calls sharing the
         // worker; once its own deadline has passed it is interrupted.
-        let deadline_at = started + deadline;
         store.set_epoch_deadline(YIELD_EVERY_TICKS);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline_at {
@@ -154,7 +176,12 @@ impl LoadedActor {
         };
         let outcome = match tokio::time::timeout(deadline, call).await {
             Ok(Ok(results)) => Ok(results),
-            Ok(Err(e)) => Err(trap_error(&e, &store, deadline)),
+            // A failed routed call aborts the guest; report that failure
+            // (naming the interface and link, with the callee's cause).
+            Ok(Err(e)) => Err(caller
+                .as_ref()
+                .and_then(|c| c.take_failure())
+                .unwrap_or_else(|| trap_error(&e, &store, deadline))),
             Err(_) => Err(InvocationError::new(
                 ErrorKind::TimedOut,
                 format!("no answer within {} ms", deadline.as_millis()),

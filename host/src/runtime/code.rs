@@ -64,7 +64,10 @@ pub enum CodeError {
 
 /// The live code of one engine, by code digest.
 pub struct CodeRegistry {
-    linker: Linker<InstanceState>,
+    /// The host's one linker: WASI, plus every routed import seen so far
+    /// (its functions take their types at call time, so one definition
+    /// serves every component importing that interface).
+    linker: Mutex<Linker<InstanceState>>,
     live: Mutex<HashMap<String, Weak<CompiledCode>>>,
 }
 
@@ -81,7 +84,7 @@ impl CodeRegistry {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
         Ok(CodeRegistry {
-            linker,
+            linker: Mutex::new(linker),
             live: Mutex::new(HashMap::new()),
         })
     }
@@ -106,10 +109,16 @@ impl CodeRegistry {
             .load_or_compile(engine, bytes, digest)
             .map_err(|e| CodeError::Compile(format!("{e:#}")))?;
         check_imports(&component)?;
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+        let pre = {
+            let mut linker = self
+                .linker
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            define_routed(&mut linker, engine, &component)?;
+            linker
+                .instantiate_pre(&component)
+                .map_err(|e| CodeError::Link(format!("{e:#}")))?
+        };
         let exports = export_table(engine, &component);
         let code = Arc::new(CompiledCode {
             component,
@@ -133,6 +142,32 @@ impl CodeRegistry {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Defines the component's link-routed imports that the linker lacks.
+fn define_routed(
+    linker: &mut Linker<InstanceState>,
+    engine: &Engine,
+    component: &Component,
+) -> Result<(), CodeError> {
+    let ty = component.component_type();
+    for (name, ext) in ty.imports(engine) {
+        let ComponentItem::ComponentInstance(instance) = ext.ty else {
+            continue;
+        };
+        if super::imports::class_of(name) != super::imports::ImportClass::Routed {
+            continue;
+        }
+        let mut scope = linker.root();
+        let mut instance_linker = match scope.instance(name) {
+            Ok(i) => i,
+            // Already defined for another component.
+            Err(_) => continue,
+        };
+        super::route::define(&mut instance_linker, engine, name, &instance)
+            .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+    }
+    Ok(())
 }
 
 fn export_table(engine: &Engine, component: &Component) -> HashMap<String, ExportedFunc> {

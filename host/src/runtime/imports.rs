@@ -3,10 +3,10 @@
 //!
 //! 1. WASI 0.2 (io, clocks, random, cli, filesystem, sockets): always linked,
 //!    with a context that grants nothing dangerous.
-//! 2. Host-provided capabilities (keyvalue, config, logging, Floe's own):
-//!    need a claim (config and logging excepted) — not provided by this
-//!    release yet.
-//! 3. Everything else: routed by link — not provided by this release yet.
+//! 2. Host-provided capabilities (keyvalue, config, logging, http): need a
+//!    claim — not provided by this release yet, so refused by name.
+//! 3. Everything else: routed by link to another entity; needs a claim, and
+//!    an interface that uses resources cannot cross the wire.
 
 use floe_wire::Claims;
 
@@ -20,6 +20,37 @@ const ALWAYS_LINKED: &[&str] = &[
     "wasi:sockets",
 ];
 
+/// Host-provided packages (class 2), not yet implemented by this release.
+const HOST_PROVIDED: &[&str] = &["wasi:keyvalue", "wasi:config", "wasi:logging", "wasi:http"];
+
+/// How an import is satisfied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportClass {
+    Wasi,
+    HostProvided,
+    Routed,
+}
+
+/// The class of the import `ns:pkg/iface[@version]`.
+pub fn class_of(import: &str) -> ImportClass {
+    let package = package_of(import);
+    if ALWAYS_LINKED.contains(&package) {
+        ImportClass::Wasi
+    } else if HOST_PROVIDED.contains(&package) {
+        ImportClass::HostProvided
+    } else {
+        ImportClass::Routed
+    }
+}
+
+/// One import as the check sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Import<'a> {
+    pub name: &'a str,
+    /// The imported interface declares resource types.
+    pub uses_resources: bool,
+}
+
 /// Why an actor's imports keep it from starting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImportError {
@@ -29,6 +60,10 @@ pub enum ImportError {
     Unclaimed { import: String, capability: String },
     #[error("imports {import}, which no capability on this host provides yet")]
     Unavailable { import: String },
+    #[error(
+        "imports {import}, which uses resources: a resource cannot cross the wire to a linked entity"
+    )]
+    UsesResources { import: String },
 }
 
 /// `ns:pkg/iface` of an import name, without its version.
@@ -43,23 +78,34 @@ fn package_of(name: &str) -> &str {
 
 /// Checks every import of a component against its claims.
 pub fn check<'a>(
-    imports: impl IntoIterator<Item = &'a str>,
+    imports: impl IntoIterator<Item = Import<'a>>,
     claims: &Claims,
 ) -> Result<(), ImportError> {
     for import in imports {
-        let package = package_of(import);
-        if ALWAYS_LINKED.contains(&package) {
+        let name = import.name;
+        let class = class_of(name);
+        if class == ImportClass::Wasi {
             continue;
         }
-        if !claims.grants(import) {
+        if !claims.grants(name) {
             return Err(ImportError::Unclaimed {
-                import: import.to_owned(),
-                capability: unversioned(import).to_owned(),
+                import: name.to_owned(),
+                capability: unversioned(name).to_owned(),
             });
         }
-        return Err(ImportError::Unavailable {
-            import: import.to_owned(),
-        });
+        match class {
+            ImportClass::HostProvided => {
+                return Err(ImportError::Unavailable {
+                    import: name.to_owned(),
+                });
+            }
+            ImportClass::Routed if import.uses_resources => {
+                return Err(ImportError::UsesResources {
+                    import: name.to_owned(),
+                });
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -91,18 +137,36 @@ mod tests {
 
     #[test]
     fn wasi_is_always_linked_and_the_rest_needs_a_claim() {
-        let wasi = ["wasi:io/streams@0.2.0", "wasi:cli/stdout@0.2.3"];
+        let plain = |name| Import {
+            name,
+            uses_resources: false,
+        };
+        let wasi = [
+            plain("wasi:io/streams@0.2.0"),
+            plain("wasi:cli/stdout@0.2.3"),
+        ];
         assert_eq!(check(wasi, &claims(&[])), Ok(()));
-        let err = check(["wasi:keyvalue/store@0.2.0-draft"], &claims(&[])).unwrap_err();
+        let kv = [plain("wasi:keyvalue/store@0.2.0-draft")];
+        let err = check(kv, &claims(&[])).expect_err("unclaimed");
         assert!(
             err.to_string().contains("--cap wasi:keyvalue/store"),
             "{err}"
         );
-        let err = check(
-            ["wasi:keyvalue/store@0.2.0-draft"],
-            &claims(&["wasi:keyvalue"]),
-        )
-        .unwrap_err();
+        let err = check(kv, &claims(&["wasi:keyvalue"])).expect_err("not provided yet");
         assert!(matches!(err, ImportError::Unavailable { .. }));
+        let greet = [plain("acme:greet/greeter@0.1.0")];
+        assert!(
+            check(greet, &claims(&[])).is_err(),
+            "routed imports need a claim"
+        );
+        assert_eq!(check(greet, &claims(&["acme:greet"])), Ok(()));
+        let with_resources = [Import {
+            name: "acme:files/handle",
+            uses_resources: true,
+        }];
+        assert!(matches!(
+            check(with_resources, &claims(&["acme:files"])),
+            Err(ImportError::UsesResources { .. })
+        ));
     }
 }

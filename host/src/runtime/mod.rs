@@ -9,6 +9,7 @@
 //! - `imports`: the import classes of DESIGN.md and the claims check.
 //! - `state`: what one instance's `Store` holds (WASI context, limits, output).
 //! - `output`: a guest's captured stdout/stderr, capped, never refusing a write.
+//! - `route`: imports routed by link (dynamic functions over a `Router`).
 //! - `actor`: a loaded actor (`InstancePre`, export table) and one invocation.
 
 mod actor;
@@ -17,8 +18,10 @@ mod code;
 mod engine;
 mod imports;
 mod output;
+mod route;
 mod state;
 
 pub use actor::{LoadError, LoadedActor};
 pub use code::CodeOrigin;
 pub use engine::{EPOCH_TICK, Runtime, RuntimeError, RuntimeLimits};
+pub use route::{RoutedCall, Router};

@@ -6,7 +6,10 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use std::sync::Arc;
+
 use super::output::CappedOutput;
+use super::route::CallerContext;
 
 /// The most output one invocation keeps for the log (per stream); the rest
 /// is dropped, never refused.
@@ -18,6 +21,8 @@ pub struct InstanceState {
     pub(crate) limits: StoreLimits,
     pub(crate) stdout: CappedOutput,
     pub(crate) stderr: CappedOutput,
+    /// The invocation this instance serves, for imports routed by link.
+    pub(crate) caller: Option<Arc<CallerContext>>,
 }
 
 impl InstanceState {
@@ -44,6 +49,7 @@ impl InstanceState {
             limits,
             stdout,
             stderr,
+            caller: None,
         }
     }
 }

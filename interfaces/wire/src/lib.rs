@@ -11,6 +11,7 @@
 //!   section, signing, and [`claims::verify`].
 //! - [`duration`]: parsing the duration flags every binary takes, bounded.
 //! - [`lattice`]: lattice ids.
+//! - [`link`]: links (which entity answers an import) and their KV keys.
 //! - [`subject`]: every NATS subject, built and parsed in one place.
 //! - [`control`]: control-plane requests and replies (JSON).
 //! - [`events`]: the event-type enum and the CloudEvents envelope.
@@ -24,6 +25,7 @@ pub mod events;
 pub mod keys;
 pub mod keystore;
 pub mod lattice;
+pub mod link;
 pub mod subject;
 
 pub use claims::{Capability, Claims, VerifyError, VerifyPolicy, verify};
@@ -32,4 +34,5 @@ pub use events::{CloudEvent, EventType};
 pub use keys::{KeyError, KeyKind};
 pub use keystore::{FloeHome, KeyStore, KeyStoreError};
 pub use lattice::LatticeId;
+pub use link::Link;
 pub use subject::{HostOp, Subject};

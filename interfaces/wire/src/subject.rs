@@ -12,6 +12,11 @@ use crate::lattice::LatticeId;
 /// The first token of every Floe subject.
 pub const PREFIX: &str = "floe";
 
+/// The JetStream KV bucket holding a lattice's links, config and apps.
+pub fn kv_bucket(lattice: &LatticeId) -> String {
+    format!("{PREFIX}-{lattice}")
+}
+
 /// A control operation addressed to one host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HostOp {

@@ -11,3 +11,4 @@ mod hosts;
 mod isolation;
 mod keys_cli;
 mod lattice;
+mod links;

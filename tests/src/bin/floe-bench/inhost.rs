@@ -62,6 +62,7 @@ pub async fn measure(echo: &[u8], report: &mut Report, quick: bool) -> anyhow::R
                 Encoding::Msgpack,
                 &payload,
                 Duration::from_secs(5),
+                None,
             )
             .await?;
         samples.push(t.elapsed());

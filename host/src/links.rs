@@ -1,0 +1,91 @@
+//! The links this host knows, kept current from the lattice's KV bucket:
+//! read whole at start (so links put before the host started apply at once),
+//! then watched, so a `link put` or `link del` applies to running actors
+//! without restarting anything.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use async_nats::jetstream::kv::{self, Operation};
+use floe_wire::Link;
+use floe_wire::link::{LINK_KEY_PREFIX, link_key};
+use futures::StreamExt as _;
+
+use crate::host::HostCore;
+
+/// Links by KV key.
+#[derive(Debug, Default)]
+pub struct LinkTable {
+    links: RwLock<HashMap<String, Link>>,
+}
+
+impl LinkTable {
+    /// The link for (source, package, link name), if any.
+    pub fn find(&self, source: &str, package: &str, link_name: &str) -> Option<Link> {
+        self.read()
+            .get(&link_key(source, package, link_name))
+            .cloned()
+    }
+
+    fn apply(&self, key: &str, operation: Operation, value: &[u8]) {
+        let mut links = self
+            .links
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match operation {
+            Operation::Put => match serde_json::from_slice::<Link>(value) {
+                Ok(link) if link.key() == key => {
+                    tracing::info!(source = %link.source, target = %link.target, package = %link.package, name = %link.link_name, "link applied");
+                    links.insert(key.to_owned(), link);
+                }
+                Ok(_) => tracing::warn!(key, "ignoring a link stored under another link's key"),
+                Err(e) => tracing::warn!(key, error = %e, "ignoring a malformed link"),
+            },
+            Operation::Delete | Operation::Purge => {
+                if links.remove(key).is_some() {
+                    tracing::info!(key, "link removed");
+                }
+            }
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Link>> {
+        // Plain data: a panic elsewhere cannot leave it inconsistent.
+        self.links
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Loads every link, then follows changes until the host stops.
+pub async fn follow(core: &Arc<HostCore>, store: kv::Store) -> Result<(), String> {
+    let links = floe_lattice::list_links(&store)
+        .await
+        .map_err(|e| e.to_string())?;
+    for link in links {
+        let value = serde_json::to_vec(&link).map_err(|e| e.to_string())?;
+        core.links.apply(&link.key(), Operation::Put, &value);
+    }
+    let mut watch = store
+        .watch(format!("{LINK_KEY_PREFIX}>"))
+        .await
+        .map_err(|e| format!("cannot watch links: {e}"))?;
+    let core = core.clone();
+    let tracker = core.tracker.clone();
+    tracker.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = core.shutdown.cancelled() => return,
+                entry = watch.next() => match entry {
+                    Some(Ok(entry)) => core.links.apply(&entry.key, entry.operation, &entry.value),
+                    Some(Err(e)) => tracing::warn!(error = %e, "link watch error"),
+                    None => {
+                        tracing::warn!("the link watch ended; links will not update until the host restarts");
+                        return;
+                    }
+                },
+            }
+        }
+    });
+    Ok(())
+}

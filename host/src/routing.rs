@@ -1,0 +1,110 @@
+//! The host's [`Router`]: a routed import becomes an envelope to the link's
+//! target on `rpc.{target}`, with the caller's remaining deadline, and the
+//! reply (or a typed error) comes back. Never a hang: the request waits at
+//! most the deadline.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use floe_wire::envelope::{ENVELOPE_VERSION, Origin};
+use floe_wire::{
+    Encoding, Envelope, ErrorKind, InvocationError, InvocationReply, LatticeId, Subject,
+};
+use futures::future::BoxFuture;
+
+use crate::links::LinkTable;
+use crate::runtime::{RoutedCall, Router};
+
+/// Routes calls through the links this host knows.
+#[derive(Debug)]
+pub struct LinkRouter {
+    pub nats: async_nats::Client,
+    pub lattice: LatticeId,
+    pub host_id: String,
+    pub links: Arc<LinkTable>,
+}
+
+impl Router for LinkRouter {
+    fn call<'a>(&'a self, call: RoutedCall<'a>) -> BoxFuture<'a, Result<Vec<u8>, InvocationError>> {
+        Box::pin(self.route(call))
+    }
+}
+
+impl LinkRouter {
+    async fn route(&self, call: RoutedCall<'_>) -> Result<Vec<u8>, InvocationError> {
+        let interface = call.import.split('@').next().unwrap_or(call.import);
+        let package = interface.split('/').next().unwrap_or(interface);
+        let link = self
+            .links
+            .find(call.source, package, call.link_name)
+            .filter(|l| l.covers(call.import))
+            .ok_or_else(|| {
+                InvocationError::new(
+                    ErrorKind::NoLink,
+                    format!(
+                        "no link `{}` routes {interface} for {} (add one with `floe link put {} TARGET {interface}`)",
+                        call.link_name, call.source, call.source
+                    ),
+                )
+            })?;
+        if call.deadline.is_zero() {
+            return Err(InvocationError::new(
+                ErrorKind::TimedOut,
+                "no time left for the call",
+            ));
+        }
+        let envelope = Envelope {
+            v: ENVELOPE_VERSION,
+            id: uuid::Uuid::now_v7(),
+            origin: Origin {
+                entity: call.source.to_owned(),
+                link_name: Some(call.link_name.to_owned()),
+                host: Some(self.host_id.clone()),
+            },
+            target: link.target.clone(),
+            operation: format!("{interface}.{}", call.function),
+            payload: call.payload.into(),
+            encoding: Encoding::Msgpack,
+            deadline_ms: u32::try_from(call.deadline.as_millis()).unwrap_or(u32::MAX),
+            trace: None,
+            issued_at_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            key_id: None,
+            mac: None,
+        };
+        let bytes = envelope
+            .encode()
+            .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))?;
+        let subject = Subject::Rpc {
+            entity: link.target.clone(),
+        }
+        .render(&self.lattice);
+        let request = async_nats::Request::new()
+            .payload(bytes.into())
+            .timeout(Some(call.deadline));
+        let reply = self
+            .nats
+            .send_request(subject, request)
+            .await
+            .map_err(|e| match e.kind() {
+                async_nats::RequestErrorKind::NoResponders => InvocationError::new(
+                    ErrorKind::NotFound,
+                    format!("no host runs {}, the target of the link", link.target),
+                ),
+                async_nats::RequestErrorKind::TimedOut => InvocationError::new(
+                    ErrorKind::TimedOut,
+                    format!(
+                        "{} did not answer within {} ms",
+                        link.target,
+                        call.deadline.as_millis()
+                    ),
+                ),
+                _ => InvocationError::new(ErrorKind::Internal, e.to_string()),
+            })?;
+        let reply = InvocationReply::decode(&reply.payload).map_err(|e| {
+            InvocationError::new(ErrorKind::Internal, format!("malformed reply: {e}"))
+        })?;
+        reply.outcome.map(|b| b.into_vec())
+    }
+}

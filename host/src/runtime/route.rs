@@ -1,0 +1,160 @@
+//! Imports routed by link (DESIGN.md import class 3): dynamic functions that
+//! encode the arguments with the component's own types, hand them to the
+//! host's [`Router`] (which sends an envelope to the link's target), and
+//! decode the reply. The runtime knows nothing of NATS; the router does.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use floe_wire::{Encoding, ErrorKind, InvocationError};
+use futures::future::BoxFuture;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{LinkerInstance, Val};
+
+use super::imports;
+use super::state::InstanceState;
+use crate::codec;
+
+/// One call of a routed import.
+#[derive(Debug)]
+pub struct RoutedCall<'a> {
+    /// The calling actor.
+    pub source: &'a str,
+    /// The import, `ns:pkg/iface[@version]`.
+    pub import: &'a str,
+    pub function: &'a str,
+    pub link_name: &'a str,
+    /// The arguments, msgpack.
+    pub payload: Vec<u8>,
+    /// Time left of the caller's own deadline.
+    pub deadline: std::time::Duration,
+}
+
+/// Sends routed calls to whatever a link names.
+pub trait Router: Send + Sync + std::fmt::Debug + 'static {
+    fn call<'a>(&'a self, call: RoutedCall<'a>) -> BoxFuture<'a, Result<Vec<u8>, InvocationError>>;
+}
+
+/// What a routed import needs to know about the invocation it runs in.
+pub struct CallerContext {
+    pub actor_id: String,
+    pub link_name: String,
+    pub deadline_at: Instant,
+    pub router: Arc<dyn Router>,
+    /// The first routed call that failed, reported to the original caller.
+    pub failure: Mutex<Option<InvocationError>>,
+}
+
+impl std::fmt::Debug for CallerContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallerContext")
+            .field("actor_id", &self.actor_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallerContext {
+    pub fn take_failure(&self) -> Option<InvocationError> {
+        self.failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    fn record(&self, error: InvocationError) {
+        let mut slot = self
+            .failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.get_or_insert(error);
+    }
+}
+
+/// Defines every function of the imported instance `import` (of type
+/// `instance`) as a routed call, skipping those already defined.
+pub fn define(
+    linker: &mut LinkerInstance<'_, InstanceState>,
+    engine: &wasmtime::Engine,
+    import: &str,
+    instance: &wasmtime::component::types::ComponentInstance,
+) -> wasmtime::Result<()> {
+    for (function, ext) in instance.exports(engine) {
+        if !matches!(ext.ty, ComponentItem::ComponentFunc(_)) {
+            continue;
+        }
+        let (import, function) = (Arc::<str>::from(import), Arc::<str>::from(function));
+        let name = function.clone();
+        linker.func_new_async(&name, move |store, ty, params, results| {
+            let (import, function) = (import.clone(), function.clone());
+            let caller = store.data().caller.clone();
+            Box::new(async move {
+                let Some(caller) = caller else {
+                    return Err(wasmtime::Error::msg(
+                        "a routed import was called outside an invocation",
+                    ));
+                };
+                match routed(&caller, &import, &function, &ty, params).await {
+                    Ok(value) => {
+                        if let (Some(slot), Some(value)) = (results.first_mut(), value) {
+                            *slot = value;
+                        }
+                        Ok(())
+                    }
+                    Err(error) => {
+                        let text = error.chain();
+                        caller.record(error);
+                        Err(wasmtime::Error::msg(text))
+                    }
+                }
+            })
+        })?;
+    }
+    Ok(())
+}
+
+async fn routed(
+    caller: &CallerContext,
+    import: &str,
+    function: &str,
+    ty: &wasmtime::component::types::ComponentFunc,
+    params: &[Val],
+) -> Result<Option<Val>, InvocationError> {
+    let interface = imports::unversioned(import);
+    let wrap = |cause: InvocationError| InvocationError {
+        kind: cause.kind,
+        message: format!(
+            "call of {interface}.{function} through link `{}` failed",
+            caller.link_name
+        ),
+        cause: Some(Box::new(cause)),
+    };
+    let payload = codec::encode_params(Encoding::Msgpack, params, &codec::func_params(ty))
+        .map_err(|e| InvocationError::new(ErrorKind::BadArguments, e.to_string()))
+        .map_err(wrap)?;
+    let deadline = caller.deadline_at.saturating_duration_since(Instant::now());
+    let reply = caller
+        .router
+        .call(RoutedCall {
+            source: &caller.actor_id,
+            import,
+            function,
+            link_name: &caller.link_name,
+            payload,
+            deadline,
+        })
+        .await
+        .map_err(|e| {
+            if e.kind == ErrorKind::NoLink {
+                e
+            } else {
+                wrap(e)
+            }
+        })?;
+    let result_type = ty.results().next();
+    codec::decode_result(Encoding::Msgpack, &reply, result_type.as_ref()).map_err(|e| {
+        wrap(InvocationError::new(
+            ErrorKind::BadArguments,
+            format!("the reply does not fit: {e}"),
+        ))
+    })
+}

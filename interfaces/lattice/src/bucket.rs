@@ -1,0 +1,81 @@
+//! The lattice's JetStream KV bucket (`floe-{lattice}`): links now; config
+//! and applications later. Opened get-then-create, so any process may be
+//! first; replicated as far as the NATS cluster allows (up to 3).
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, kv, stream};
+use floe_wire::LatticeId;
+use floe_wire::subject::kv_bucket;
+
+/// How long to keep trying while JetStream is still forming.
+const FORMING_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot open the lattice's KV bucket {bucket}: {reason} (is JetStream enabled on the NATS server? start it with -js)"
+)]
+pub struct BucketError {
+    pub bucket: String,
+    pub reason: String,
+}
+
+/// The stream behind a KV bucket, as the KV conventions define it. Created
+/// directly: async-nats' `create_key_value` first reads the account info,
+/// whose reply from nats-server 2.9 (Debian's) it cannot parse.
+fn kv_stream_config(bucket: &str, lattice: &LatticeId, replicas: usize) -> stream::Config {
+    stream::Config {
+        name: format!("KV_{bucket}"),
+        description: Some(format!(
+            "Floe lattice {lattice}: links, config, applications"
+        )),
+        subjects: vec![format!("$KV.{bucket}.>")],
+        max_messages_per_subject: 1,
+        storage: stream::StorageType::File,
+        allow_rollup: true,
+        deny_delete: true,
+        deny_purge: false,
+        allow_direct: true,
+        num_replicas: replicas,
+        discard: stream::DiscardPolicy::New,
+        ..stream::Config::default()
+    }
+}
+
+/// Opens the bucket of `lattice`, creating it when missing.
+pub async fn open_bucket(
+    client: &async_nats::Client,
+    lattice: &LatticeId,
+) -> Result<kv::Store, BucketError> {
+    let js = jetstream::new(client.clone());
+    let bucket = kv_bucket(lattice);
+    let deadline = Instant::now() + FORMING_TIMEOUT;
+    let mut last_error = String::new();
+    while Instant::now() < deadline {
+        if let Ok(store) = js.get_key_value(bucket.clone()).await {
+            return Ok(store);
+        }
+        for replicas in [3, 1] {
+            match js
+                .create_stream(kv_stream_config(&bucket, lattice, replicas))
+                .await
+            {
+                Ok(_) => {
+                    if let Ok(store) = js.get_key_value(bucket.clone()).await {
+                        return Ok(store);
+                    }
+                }
+                Err(e) => last_error = e.to_string(),
+            }
+            // Another process may have created it meanwhile.
+            if let Ok(store) = js.get_key_value(bucket.clone()).await {
+                return Ok(store);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err(BucketError {
+        bucket,
+        reason: last_error,
+    })
+}
