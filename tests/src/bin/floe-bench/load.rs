@@ -15,6 +15,13 @@ use crate::{Report, us, variants};
 
 const OP: &str = "floe:examples/echo.echo";
 
+/// Raw NATS request/reply figures of the run, for other sections' ratios.
+#[derive(Debug, Clone, Copy)]
+pub struct Baseline {
+    pub raw_p50: Duration,
+    pub raw_rate: f64,
+}
+
 pub async fn measure(
     nats: &NatsServer,
     lattice: &str,
@@ -22,7 +29,7 @@ pub async fn measure(
     echo: &[u8],
     report: &mut Report,
     quick: bool,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Baseline> {
     let client = CtlClient::from_client(
         nats.connect().await?,
         lattice.parse()?,
@@ -98,7 +105,7 @@ pub async fn measure(
         "target ≥ 0.35×",
     );
     client.stop_actor(host.id(), &actor).await?;
-    Ok(())
+    Ok(Baseline { raw_p50, raw_rate })
 }
 
 pub async fn starts_and_memory(
@@ -254,7 +261,7 @@ async fn start_to_first_call(
 }
 
 /// p50 of `n` sequential calls after a warm-up.
-async fn latency<F, Fut>(n: usize, call: F) -> anyhow::Result<Duration>
+pub async fn latency<F, Fut>(n: usize, call: F) -> anyhow::Result<Duration>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
@@ -272,7 +279,7 @@ where
 }
 
 /// Completed calls per second with `in_flight` calls kept outstanding.
-async fn throughput<F, Fut>(in_flight: usize, secs: u64, call: F) -> anyhow::Result<f64>
+pub async fn throughput<F, Fut>(in_flight: usize, secs: u64, call: F) -> anyhow::Result<f64>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,

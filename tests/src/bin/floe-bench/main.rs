@@ -8,6 +8,7 @@
 //! actor. `floe-bench --responder URL SUBJECT` is the raw responder.
 
 mod inhost;
+mod linked;
 mod load;
 mod responder;
 mod stats;
@@ -59,7 +60,9 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     eprintln!("== through NATS");
-    load::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
+    let baseline = load::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
+    eprintln!("== linked, across two hosts");
+    linked::measure(&nats, lattice, &host, baseline, &mut report, quick).await?;
     eprintln!("== starts and memory");
     load::starts_and_memory(&nats, lattice, &host, &echo, &mut report, quick).await?;
     drop(host);
