@@ -3,14 +3,14 @@
 //! from `floe_wire::control` and `floe_wire::envelope`.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use floe_wire::control::{
     self, ActorStarted, AuctionBid, AuctionRequest, ControlReply, Empty, HostInfo, HostInventory,
     InventoryRequest, LabelDelRequest, LabelPutRequest, Labels, PingRequest, ScaleActorRequest,
     StartActorRequest, StopActorRequest, StopHostRequest, StringMap, UpdateActorRequest,
 };
-use floe_wire::envelope::{ENVELOPE_VERSION, Origin};
+use floe_wire::envelope::Origin;
 use floe_wire::subject::AuctionKind;
 use floe_wire::{
     CloudEvent, Encoding, Envelope, EventType, HostOp, InvocationError, InvocationReply, LatticeId,
@@ -268,26 +268,12 @@ impl CtlClient {
             entity: actor.to_owned(),
         }
         .render(&self.lattice);
-        let envelope = Envelope {
-            v: ENVELOPE_VERSION,
-            id: uuid::Uuid::now_v7(),
-            origin: Origin {
-                entity: "floe".to_owned(),
-                link_name: None,
-                host: None,
-            },
-            target: actor.to_owned(),
-            operation: operation.to_owned(),
-            payload: payload.into(),
-            encoding,
-            deadline_ms: u32::try_from(self.timeout.as_millis()).unwrap_or(u32::MAX),
-            trace: None,
-            issued_at_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-            key_id: None,
-            mac: None,
+        let origin = Origin {
+            entity: "floe".to_owned(),
+            link_name: None,
+            host: None,
         };
+        let envelope = Envelope::request(origin, actor, operation, payload, encoding, self.timeout);
         let bytes = envelope.encode().map_err(|e| CtlError::Request {
             subject: subject.clone(),
             reason: e.to_string(),

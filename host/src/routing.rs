@@ -4,9 +4,8 @@
 //! most the deadline.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use floe_wire::envelope::{ENVELOPE_VERSION, Origin};
+use floe_wire::envelope::Origin;
 use floe_wire::{
     Encoding, Envelope, ErrorKind, InvocationError, InvocationReply, LatticeId, Subject,
 };
@@ -53,26 +52,20 @@ impl LinkRouter {
                 "no time left for the call",
             ));
         }
-        let envelope = Envelope {
-            v: ENVELOPE_VERSION,
-            id: uuid::Uuid::now_v7(),
-            origin: Origin {
-                entity: call.source.to_owned(),
-                link_name: Some(call.link_name.to_owned()),
-                host: Some(self.host_id.clone()),
-            },
-            target: link.target.clone(),
-            operation: format!("{interface}.{}", call.function),
-            payload: call.payload.into(),
-            encoding: Encoding::Msgpack,
-            deadline_ms: u32::try_from(call.deadline.as_millis()).unwrap_or(u32::MAX),
-            trace: None,
-            issued_at_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-            key_id: None,
-            mac: None,
+        let origin = Origin {
+            entity: call.source.to_owned(),
+            link_name: Some(call.link_name.to_owned()),
+            host: Some(self.host_id.clone()),
         };
+        let operation = format!("{interface}.{}", call.function);
+        let envelope = Envelope::request(
+            origin,
+            &link.target,
+            &operation,
+            call.payload,
+            Encoding::Msgpack,
+            call.deadline,
+        );
         let bytes = envelope
             .encode()
             .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))?;

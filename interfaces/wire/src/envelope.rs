@@ -209,6 +209,34 @@ pub enum EnvelopeError {
 }
 
 impl Envelope {
+    /// A new invocation of `operation` on `target`, issued now, with
+    /// `deadline` left for it (saturating at `u32::MAX` ms).
+    pub fn request(
+        origin: Origin,
+        target: &str,
+        operation: &str,
+        payload: Vec<u8>,
+        encoding: Encoding,
+        deadline: std::time::Duration,
+    ) -> Self {
+        Envelope {
+            v: ENVELOPE_VERSION,
+            id: uuid::Uuid::now_v7(),
+            origin,
+            target: target.to_owned(),
+            operation: operation.to_owned(),
+            payload: ByteBuf::from(payload),
+            encoding,
+            deadline_ms: u32::try_from(deadline.as_millis()).unwrap_or(u32::MAX),
+            trace: None,
+            issued_at_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            key_id: None,
+            mac: None,
+        }
+    }
+
     pub fn encode(&self) -> Result<Vec<u8>, EnvelopeError> {
         Ok(rmp_serde::to_vec(self)?)
     }

@@ -123,6 +123,21 @@ pub fn link_key(source: &str, package: &str, link_name: &str) -> String {
 }
 
 impl Link {
+    /// A link named `default` with no config or annotations.
+    pub fn new(source: &str, target: &str, package: &str, interfaces: &[&str]) -> Self {
+        Link {
+            v: LINK_VERSION,
+            source: source.to_owned(),
+            target: target.to_owned(),
+            package: package.to_owned(),
+            interfaces: interfaces.iter().map(|i| (*i).to_owned()).collect(),
+            link_name: DEFAULT_LINK_NAME.to_owned(),
+            source_config: StringMap::new(),
+            target_config: StringMap::new(),
+            annotations: StringMap::new(),
+        }
+    }
+
     pub fn key(&self) -> String {
         link_key(&self.source, &self.package, &self.link_name)
     }
@@ -163,17 +178,7 @@ mod tests {
 
     #[test]
     fn keys_are_valid_nats_keys_and_links_cover_versions() {
-        let link = Link {
-            v: LINK_VERSION,
-            source: "MSRC".into(),
-            target: "MTGT".into(),
-            package: "acme:greet".into(),
-            interfaces: vec!["greeter".into()],
-            link_name: DEFAULT_LINK_NAME.into(),
-            source_config: StringMap::new(),
-            target_config: StringMap::new(),
-            annotations: StringMap::new(),
-        };
+        let link = Link::new("MSRC", "MTGT", "acme:greet", &["greeter"]);
         let key = link.key();
         assert_eq!(key, "link.MSRC.acme=greet.default");
         assert!(

@@ -6,24 +6,14 @@ use std::time::{Duration, Instant};
 
 use floe_ctl::{CtlClient, CtlError};
 use floe_tests::{HostOptions, HostProcess, NatsCluster, paths, start_request, with_timeout};
-use floe_wire::link::{LINK_VERSION, Link};
+use floe_wire::Link;
 use floe_wire::{Encoding, ErrorKind};
 use serde_json::json;
 
 const WELCOME: &str = "acme:greet/front.welcome";
 
 fn greeter_link(front: &str, greeter: &str) -> Link {
-    Link {
-        v: LINK_VERSION,
-        source: front.to_owned(),
-        target: greeter.to_owned(),
-        package: "acme:greet".to_owned(),
-        interfaces: vec!["greeter".to_owned()],
-        link_name: "default".to_owned(),
-        source_config: Default::default(),
-        target_config: Default::default(),
-        annotations: Default::default(),
-    }
+    Link::new(front, greeter, "acme:greet", &["greeter"])
 }
 
 async fn welcome(

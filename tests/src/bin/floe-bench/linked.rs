@@ -7,7 +7,7 @@ use std::time::Duration;
 use floe_ctl::CtlClient;
 use floe_tests::{HostOptions, HostProcess, NatsServer, paths, start_request};
 use floe_wire::Encoding;
-use floe_wire::link::{LINK_VERSION, Link};
+use floe_wire::Link;
 
 use crate::load::{Baseline, latency, throughput};
 use crate::{Report, us};
@@ -45,17 +45,7 @@ pub async fn measure(
         .await?
         .actor_id;
     client
-        .put_link(&Link {
-            v: LINK_VERSION,
-            source: front.clone(),
-            target: greeter,
-            package: "acme:greet".to_owned(),
-            interfaces: vec!["greeter".to_owned()],
-            link_name: "default".to_owned(),
-            source_config: Default::default(),
-            target_config: Default::default(),
-            annotations: Default::default(),
-        })
+        .put_link(&Link::new(&front, &greeter, "acme:greet", &["greeter"]))
         .await?;
     // welcome(["Ada"], false): msgpack [["Ada"], false]
     let args = vec![0x92, 0x91, 0xa3, b'A', b'd', b'a', 0xc2];

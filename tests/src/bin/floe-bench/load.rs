@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use floe_ctl::CtlClient;
 use floe_tests::{HostProcess, NatsServer, start_request};
-use floe_wire::envelope::{ENVELOPE_VERSION, Origin};
+use floe_wire::envelope::Origin;
 use floe_wire::{Encoding, Envelope, KeyKind};
 
 use crate::inhost::payload;
@@ -304,20 +304,14 @@ where
 }
 
 fn envelope_bytes(actor: &str) -> Vec<u8> {
-    Envelope {
-        v: ENVELOPE_VERSION,
-        id: uuid::Uuid::now_v7(),
-        origin: Origin::default(),
-        target: actor.to_owned(),
-        operation: OP.to_owned(),
-        payload: payload().into(),
-        encoding: Encoding::Msgpack,
-        deadline_ms: 10_000,
-        trace: None,
-        issued_at_ms: 0,
-        key_id: None,
-        mac: None,
-    }
+    Envelope::request(
+        Origin::default(),
+        actor,
+        OP,
+        payload(),
+        Encoding::Msgpack,
+        Duration::from_secs(10),
+    )
     .encode()
     .unwrap_or_default()
 }
