@@ -57,8 +57,15 @@ impl LinkTable {
     }
 }
 
-/// Loads every link, then follows changes until the host stops.
+/// Loads every link, then follows changes until the host stops. The watch
+/// starts first (replaying each key's latest value, then every change), so
+/// no change between the snapshot and the watch is lost; applying both is
+/// idempotent.
 pub async fn follow(core: &Arc<HostCore>, store: kv::Store) -> Result<(), String> {
+    let mut watch = store
+        .watch_with_history(format!("{LINK_KEY_PREFIX}>"))
+        .await
+        .map_err(|e| format!("cannot watch links: {e}"))?;
     let links = floe_lattice::list_links(&store)
         .await
         .map_err(|e| e.to_string())?;
@@ -66,10 +73,6 @@ pub async fn follow(core: &Arc<HostCore>, store: kv::Store) -> Result<(), String
         let value = serde_json::to_vec(&link).map_err(|e| e.to_string())?;
         core.links.apply(&link.key(), Operation::Put, &value);
     }
-    let mut watch = store
-        .watch(format!("{LINK_KEY_PREFIX}>"))
-        .await
-        .map_err(|e| format!("cannot watch links: {e}"))?;
     let core = core.clone();
     let tracker = core.tracker.clone();
     tracker.spawn(async move {
