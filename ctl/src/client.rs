@@ -377,21 +377,28 @@ impl CtlClient {
         name_or_id: &str,
         window: Duration,
     ) -> Result<String, CtlError> {
-        if floe_wire::keys::parse_public(name_or_id, floe_wire::KeyKind::Actor).is_ok() {
+        if is_actor_id(name_or_id) {
             return Ok(name_or_id.to_owned());
         }
-        let mut ids: Vec<String> = self
-            .inventories(window)
-            .await?
-            .into_iter()
-            .flat_map(|inv| inv.actors)
+        Self::actor_in(&self.inventories(window).await?, name_or_id)
+    }
+
+    /// Resolves an actor id or unique name against inventories already
+    /// gathered (so a command that needs them too asks the lattice once).
+    pub fn actor_in(inventories: &[HostInventory], name_or_id: &str) -> Result<String, CtlError> {
+        if is_actor_id(name_or_id) {
+            return Ok(name_or_id.to_owned());
+        }
+        let mut ids: Vec<&str> = inventories
+            .iter()
+            .flat_map(|inv| &inv.actors)
             .filter(|a| a.name == name_or_id)
-            .map(|a| a.actor_id)
+            .map(|a| a.actor_id.as_str())
             .collect();
-        ids.sort();
+        ids.sort_unstable();
         ids.dedup();
         match ids.as_slice() {
-            [one] => Ok(one.clone()),
+            [one] => Ok((*one).to_owned()),
             [] => Err(CtlError::NotFound(format!(
                 "no running actor is named `{name_or_id}` (see `floe get inventory`)"
             ))),
@@ -520,6 +527,10 @@ impl CtlClient {
         }
         Ok(out)
     }
+}
+
+fn is_actor_id(text: &str) -> bool {
+    floe_wire::keys::parse_public(text, floe_wire::KeyKind::Actor).is_ok()
 }
 
 /// A reply that does not parse is skipped; scatter-gather tolerates one bad

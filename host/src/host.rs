@@ -63,6 +63,10 @@ pub struct HostCore {
     pub links: Arc<crate::links::LinkTable>,
     /// Sends link-routed imports to their targets.
     pub router: Arc<dyn crate::runtime::Router>,
+    /// The NATS server's largest message, read from the server's INFO once
+    /// the connection is up and then cached (replies larger than this
+    /// become typed errors rather than lost messages).
+    max_payload: std::sync::atomic::AtomicUsize,
     /// Bounds how many components are read and compiled at once, so a burst
     /// of starts cannot exhaust the host's memory.
     pub loads: tokio::sync::Semaphore,
@@ -127,6 +131,7 @@ impl Host {
             tracker: TaskTracker::new(),
             links,
             router,
+            max_payload: std::sync::atomic::AtomicUsize::new(0),
             loads: tokio::sync::Semaphore::new(CONCURRENT_LOADS),
             labels: Mutex::new(labels),
             started_at: SystemTime::now(),
@@ -231,6 +236,18 @@ impl HostCore {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         change(&mut labels);
         labels.clone()
+    }
+
+    /// The server's max payload; 0 while it is not known yet.
+    pub fn max_payload(&self) -> usize {
+        use std::sync::atomic::Ordering;
+        let known = self.max_payload.load(Ordering::Relaxed);
+        if known != 0 {
+            return known;
+        }
+        let read = self.nats.server_info().max_payload;
+        self.max_payload.store(read, Ordering::Relaxed);
+        read
     }
 
     pub fn info(&self) -> HostInfo {

@@ -188,7 +188,7 @@ fn fit_reply(
         key_id: None,
         mac: None,
     };
-    let max = core.nats.server_info().max_payload;
+    let max = core.max_payload();
     // Envelope framing is well under 1 KiB.
     match &outcome {
         Ok(bytes) if max > 0 && bytes.len() + 1024 > max => reply(Err(InvocationError::new(

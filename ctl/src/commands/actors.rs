@@ -149,14 +149,14 @@ async fn targets(
     host: Option<&str>,
 ) -> anyhow::Result<(String, Vec<String>)> {
     let window = ctx.global.window;
-    let actor = ctx.client.resolve_actor(actor, window).await?;
     if let Some(h) = host {
+        let actor = ctx.client.resolve_actor(actor, window).await?;
         return Ok((actor, vec![ctx.client.resolve_host(h, window).await?]));
     }
-    let hosts: Vec<String> = ctx
-        .client
-        .inventories(window)
-        .await?
+    // One sweep of the lattice both resolves the name and finds the hosts.
+    let inventories = ctx.client.inventories(window).await?;
+    let actor = CtlClient::actor_in(&inventories, actor)?;
+    let hosts: Vec<String> = inventories
         .into_iter()
         .filter(|inv| inv.actors.iter().any(|a| a.actor_id == actor))
         .map(|inv| inv.host.host_id)

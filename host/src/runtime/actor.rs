@@ -144,7 +144,9 @@ impl LoadedActor {
         );
         store.limiter(|state| &mut state.limits);
         let deadline_at = started + deadline;
-        let caller = router.map(|router| {
+        // Only code with routed imports needs to know who calls and how long
+        // is left; everything else skips this per-call allocation.
+        let caller = router.filter(|_| self.code.routes).map(|router| {
             Arc::new(CallerContext {
                 actor_id: self.claims.sub.clone(),
                 link_name: floe_wire::link::DEFAULT_LINK_NAME.to_owned(),
@@ -271,27 +273,7 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::runtime::RuntimeLimits;
-    use floe_wire::claims::ActorMetadata;
-
-    fn claims(caps: &[&str]) -> Claims {
-        Claims {
-            iss: String::new(),
-            sub: "MTEST".into(),
-            iat: 0,
-            exp: None,
-            nbf: None,
-            jti: String::new(),
-            floe: ActorMetadata {
-                v: 1,
-                hash: "sha256:00".into(),
-                name: "kv-user".into(),
-                version: "1".into(),
-                revision: 0,
-                caps: caps.iter().map(|c| c.parse().expect("cap")).collect(),
-                tags: vec![],
-            },
-        }
-    }
+    use crate::runtime::imports::test_claims;
 
     #[test]
     fn imports_are_checked_against_claims_before_linking() {
@@ -304,21 +286,26 @@ mod tests {
         let component =
             wat::parse_str(r#"(component (import "wasi:keyvalue/store@0.2.0-draft" (instance)))"#)
                 .expect("component");
-        let err = LoadedActor::load(&runtime, &component, claims(&[]), "t".into())
+        let err = LoadedActor::load(&runtime, &component, test_claims(&[]), "t".into())
             .expect_err("unclaimed import refused");
         let text = err.to_string();
         assert!(text.contains("wasi:keyvalue/store@0.2.0-draft"), "{text}");
         assert!(text.contains("--cap wasi:keyvalue/store"), "{text}");
         // Shared code is checked again for each actor's own claims.
-        let err = LoadedActor::load(&runtime, &component, claims(&["wasi:keyvalue"]), "t".into())
-            .expect_err("claimed but unprovided");
+        let err = LoadedActor::load(
+            &runtime,
+            &component,
+            test_claims(&["wasi:keyvalue"]),
+            "t".into(),
+        )
+        .expect_err("claimed but unprovided");
         assert!(
             err.to_string()
                 .contains("no capability on this host provides"),
             "{err}"
         );
         let plain = wat::parse_str("(component)").expect("component");
-        let ok = LoadedActor::load(&runtime, &plain, claims(&[]), "t".into()).expect("loads");
+        let ok = LoadedActor::load(&runtime, &plain, test_claims(&[]), "t".into()).expect("loads");
         assert!(ok.operations().is_empty());
     }
 

@@ -41,6 +41,9 @@ pub struct CompiledCode {
     pub component: Component,
     pub pre: InstancePre<InstanceState>,
     pub exports: HashMap<String, ExportedFunc>,
+    /// Whether the code imports anything routed by link (calls of code that
+    /// does not need no routing context).
+    pub routes: bool,
 }
 
 impl std::fmt::Debug for CompiledCode {
@@ -109,21 +112,23 @@ impl CodeRegistry {
             .load_or_compile(engine, bytes, digest)
             .map_err(|e| CodeError::Compile(format!("{e:#}")))?;
         check_imports(&component)?;
-        let pre = {
+        let (pre, routes) = {
             let mut linker = self
                 .linker
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            define_routed(&mut linker, engine, &component)?;
-            linker
+            let routes = define_routed(&mut linker, engine, &component)?;
+            let pre = linker
                 .instantiate_pre(&component)
-                .map_err(|e| CodeError::Link(format!("{e:#}")))?
+                .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+            (pre, routes)
         };
         let exports = export_table(engine, &component);
         let code = Arc::new(CompiledCode {
             component,
             pre,
             exports,
+            routes,
         });
         let mut live = self.lock();
         live.retain(|_, weak| weak.strong_count() > 0);
@@ -144,12 +149,14 @@ impl CodeRegistry {
     }
 }
 
-/// Defines the component's link-routed imports that the linker lacks.
+/// Defines the component's link-routed imports that the linker lacks, and
+/// says whether it has any.
 fn define_routed(
     linker: &mut Linker<InstanceState>,
     engine: &Engine,
     component: &Component,
-) -> Result<(), CodeError> {
+) -> Result<bool, CodeError> {
+    let mut routes = false;
     let ty = component.component_type();
     for (name, ext) in ty.imports(engine) {
         let ComponentItem::ComponentInstance(instance) = ext.ty else {
@@ -158,6 +165,7 @@ fn define_routed(
         if super::imports::class_of(name) != super::imports::ImportClass::Routed {
             continue;
         }
+        routes = true;
         let mut scope = linker.root();
         let mut instance_linker = match scope.instance(name) {
             Ok(i) => i,
@@ -167,7 +175,7 @@ fn define_routed(
         super::route::define(&mut instance_linker, engine, name, &instance)
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
     }
-    Ok(())
+    Ok(routes)
 }
 
 fn export_table(engine: &Engine, component: &Component) -> HashMap<String, ExportedFunc> {

@@ -45,7 +45,8 @@ pub struct Runtime {
     pub(crate) limits: RuntimeLimits,
     pub(crate) cache: Arc<CompileCache>,
     pub(crate) code: Arc<CodeRegistry>,
-    ticker: Arc<Ticker>,
+    /// Kept alive with the runtime; the ticker stops when the last clone drops.
+    _ticker: Arc<Ticker>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -68,13 +69,12 @@ impl Runtime {
             limits,
             cache: Arc::new(cache),
             code: Arc::new(code),
-            ticker: Arc::new(ticker),
+            _ticker: Arc::new(ticker),
         })
     }
 
     /// Epoch ticks that cover `deadline` (at least one).
     pub fn ticks_for(&self, deadline: Duration) -> u64 {
-        let _ = &self.ticker;
         (deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64 + 1
     }
 }

@@ -110,30 +110,34 @@ pub fn check<'a>(
     Ok(())
 }
 
+/// Claims granting `caps`, for tests across the runtime.
+#[cfg(test)]
+pub(crate) fn test_claims(caps: &[&str]) -> Claims {
+    Claims {
+        iss: String::new(),
+        sub: "MTEST".into(),
+        iat: 0,
+        exp: None,
+        nbf: None,
+        jti: String::new(),
+        floe: floe_wire::claims::ActorMetadata {
+            v: 1,
+            hash: "sha256:00".into(),
+            name: "test".into(),
+            version: "1".into(),
+            revision: 0,
+            caps: caps
+                .iter()
+                .map(|c| c.parse().expect("test capability"))
+                .collect(),
+            tags: vec![],
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use floe_wire::claims::ActorMetadata;
-
-    fn claims(caps: &[&str]) -> Claims {
-        Claims {
-            iss: String::new(),
-            sub: String::new(),
-            iat: 0,
-            exp: None,
-            nbf: None,
-            jti: String::new(),
-            floe: ActorMetadata {
-                v: 1,
-                hash: String::new(),
-                name: "t".into(),
-                version: "1".into(),
-                revision: 0,
-                caps: caps.iter().map(|c| c.parse().expect("cap")).collect(),
-                tags: vec![],
-            },
-        }
-    }
 
     #[test]
     fn wasi_is_always_linked_and_the_rest_needs_a_claim() {
@@ -145,27 +149,27 @@ mod tests {
             plain("wasi:io/streams@0.2.0"),
             plain("wasi:cli/stdout@0.2.3"),
         ];
-        assert_eq!(check(wasi, &claims(&[])), Ok(()));
+        assert_eq!(check(wasi, &test_claims(&[])), Ok(()));
         let kv = [plain("wasi:keyvalue/store@0.2.0-draft")];
-        let err = check(kv, &claims(&[])).expect_err("unclaimed");
+        let err = check(kv, &test_claims(&[])).expect_err("unclaimed");
         assert!(
             err.to_string().contains("--cap wasi:keyvalue/store"),
             "{err}"
         );
-        let err = check(kv, &claims(&["wasi:keyvalue"])).expect_err("not provided yet");
+        let err = check(kv, &test_claims(&["wasi:keyvalue"])).expect_err("not provided yet");
         assert!(matches!(err, ImportError::Unavailable { .. }));
         let greet = [plain("acme:greet/greeter@0.1.0")];
         assert!(
-            check(greet, &claims(&[])).is_err(),
+            check(greet, &test_claims(&[])).is_err(),
             "routed imports need a claim"
         );
-        assert_eq!(check(greet, &claims(&["acme:greet"])), Ok(()));
+        assert_eq!(check(greet, &test_claims(&["acme:greet"])), Ok(()));
         let with_resources = [Import {
             name: "acme:files/handle",
             uses_resources: true,
         }];
         assert!(matches!(
-            check(with_resources, &claims(&["acme:files"])),
+            check(with_resources, &test_claims(&["acme:files"])),
             Err(ImportError::UsesResources { .. })
         ));
     }
