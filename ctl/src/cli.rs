@@ -39,6 +39,10 @@ pub struct GlobalArgs {
     /// NATS credentials file.
     #[arg(long, global = true, env = "FLOE_CREDS")]
     pub creds: Option<PathBuf>,
+    /// The lattice's cluster seed (`SC…`, or the name of a saved key).
+    /// Default: $FLOE_CLUSTER_SEED, else $FLOE_HOME/keys/cluster.nk.
+    #[arg(long, global = true, value_name = "NAME|SEED")]
+    pub cluster_seed: Option<String>,
     /// Deadline of each request or call (e.g. 5s, 500ms).
     #[arg(long, global = true, default_value = "10s", value_parser = floe_wire::duration::parse_flag_duration)]
     pub timeout: Duration,

@@ -3,8 +3,11 @@
 //! from `floe_wire::control` and `floe_wire::envelope`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use floe_lattice::{LatticeAuth, RequestFailure};
+use floe_wire::auth::{ClusterSeed, ReplayPolicy};
 use floe_wire::control::{
     self, ActorStarted, AuctionBid, AuctionRequest, ControlReply, Empty, HostInfo, HostInventory,
     InventoryRequest, LabelDelRequest, LabelPutRequest, Labels, PingRequest, ScaleActorRequest,
@@ -30,6 +33,9 @@ pub struct ClientOptions {
     pub nats_url: String,
     pub lattice: LatticeId,
     pub creds: Option<PathBuf>,
+    /// The cluster seed (or the name of a saved one); when `None`, found in
+    /// `FLOE_CLUSTER_SEED` or `$FLOE_HOME/keys/cluster.nk`.
+    pub cluster_seed: Option<String>,
     /// Deadline of each request and call.
     pub timeout: Duration,
 }
@@ -61,18 +67,61 @@ pub enum CtlError {
     },
     #[error("{}", .0.chain())]
     Invocation(InvocationError),
+    #[error(
+        "no cluster seed for lattice {lattice}: every message on a lattice is authenticated with a key derived from it. \
+         Pass --cluster-seed SC… or set FLOE_CLUSTER_SEED (the host that generated it logged where it saved it, \
+         by default $FLOE_HOME/keys/cluster.nk on its machine)"
+    )]
+    NoSeed { lattice: LatticeId },
+    #[error("cannot read the cluster seed: {0}")]
+    Seed(String),
+    #[error(
+        "{0} (is this client using the same cluster seed as the lattice's hosts? see `--cluster-seed`)"
+    )]
+    Unauthorized(String),
+}
+
+impl CtlError {
+    fn from_request(e: RequestFailure, what: impl FnOnce() -> String) -> Self {
+        match e {
+            RequestFailure::NoResponders(_) => CtlError::NotFound(what()),
+            RequestFailure::TimedOut { subject, waited } => CtlError::Timeout { subject, waited },
+            RequestFailure::Nats { subject, reason } => CtlError::Request { subject, reason },
+            e @ RequestFailure::Unauthorized { .. } => CtlError::Unauthorized(e.to_string()),
+        }
+    }
+}
+
+/// The lattice key of `lattice` from the seed given or found (flag,
+/// `FLOE_CLUSTER_SEED`, `$FLOE_HOME`). A client never generates a seed: one
+/// that does not match the hosts' would only make every request fail.
+pub fn find_auth(lattice: &LatticeId, seed: Option<&str>) -> Result<LatticeAuth, CtlError> {
+    let home = floe_wire::FloeHome::from_env().map_err(|e| CtlError::Seed(e.to_string()))?;
+    let seed = ClusterSeed::find(seed, &home)
+        .map_err(|e| CtlError::Seed(e.to_string()))?
+        .ok_or_else(|| CtlError::NoSeed {
+            lattice: lattice.clone(),
+        })?;
+    Ok(LatticeAuth::from_seeds(
+        lattice.clone(),
+        seed.expose(),
+        &[],
+        ReplayPolicy::default(),
+    ))
 }
 
 /// A connected control client for one lattice.
 #[derive(Debug, Clone)]
 pub struct CtlClient {
     nats: async_nats::Client,
+    auth: Arc<LatticeAuth>,
     lattice: LatticeId,
     timeout: Duration,
 }
 
 impl CtlClient {
     pub async fn connect(options: &ClientOptions) -> Result<Self, CtlError> {
+        let auth = find_auth(&options.lattice, options.cluster_seed.as_deref())?;
         let err = |reason: String| CtlError::Connect {
             url: options.nats_url.clone(),
             reason,
@@ -89,20 +138,26 @@ impl CtlClient {
             .connect(options.nats_url.as_str())
             .await
             .map_err(|e| err(e.to_string()))?;
-        Ok(Self::from_client(
-            nats,
-            options.lattice.clone(),
-            options.timeout,
-        ))
+        Ok(Self::from_client(nats, Arc::new(auth), options.timeout))
     }
 
-    /// A client over an existing connection.
-    pub fn from_client(nats: async_nats::Client, lattice: LatticeId, timeout: Duration) -> Self {
+    /// A client over an existing connection, for the lattice `auth` keys.
+    pub fn from_client(
+        nats: async_nats::Client,
+        auth: Arc<LatticeAuth>,
+        timeout: Duration,
+    ) -> Self {
         CtlClient {
             nats,
-            lattice,
+            lattice: auth.lattice().clone(),
+            auth,
             timeout,
         }
+    }
+
+    /// The MAC this client seals and verifies with.
+    pub fn auth(&self) -> &LatticeAuth {
+        &self.auth
     }
 
     pub fn lattice(&self) -> &LatticeId {
@@ -281,25 +336,14 @@ impl CtlClient {
         // Wait a little longer than the deadline the host enforces, so its
         // typed `timed_out` arrives rather than a bare NATS timeout.
         let wait = self.timeout + Duration::from_millis(500);
-        let request = async_nats::Request::new()
-            .payload(bytes.into())
-            .timeout(Some(wait));
         let reply = self
-            .nats
-            .send_request(subject.clone(), request)
+            .auth
+            .request(&self.nats, subject.clone(), bytes.into(), wait)
             .await
-            .map_err(|e| match e.kind() {
-                async_nats::RequestErrorKind::NoResponders => CtlError::NotFound(format!(
-                    "not_found: no host runs actor {actor} (see `floe get inventory`)"
-                )),
-                async_nats::RequestErrorKind::TimedOut => CtlError::Timeout {
-                    subject: subject.clone(),
-                    waited: wait,
-                },
-                _ => CtlError::Request {
-                    subject: subject.clone(),
-                    reason: e.to_string(),
-                },
+            .map_err(|e| {
+                CtlError::from_request(e, || {
+                    format!("not_found: no host runs actor {actor} (see `floe get inventory`)")
+                })
             })?;
         let reply = InvocationReply::decode(&reply.payload).map_err(|e| CtlError::Malformed {
             subject,
@@ -315,7 +359,7 @@ impl CtlClient {
     /// and announces it with a `link_put` event.
     pub async fn put_link(&self, link: &Link) -> Result<(), CtlError> {
         let store = self.bucket().await?;
-        floe_lattice::put_link(&store, link)
+        floe_lattice::put_link(&store, &self.auth, link)
             .await
             .map_err(|e| CtlError::Refused(e.to_string()))?;
         self.announce(EventType::LinkPut, link).await;
@@ -330,7 +374,7 @@ impl CtlClient {
         link_name: &str,
     ) -> Result<(), CtlError> {
         let store = self.bucket().await?;
-        let existed = floe_lattice::delete_link(&store, source, package, link_name)
+        let existed = floe_lattice::delete_link(&store, &self.auth, source, package, link_name)
             .await
             .map_err(|e| CtlError::Refused(e.to_string()))?;
         if !existed {
@@ -347,7 +391,7 @@ impl CtlClient {
     /// Every link of the lattice.
     pub async fn links(&self) -> Result<Vec<Link>, CtlError> {
         let store = self.bucket().await?;
-        floe_lattice::list_links(&store)
+        floe_lattice::list_links(&store, &self.auth)
             .await
             .map_err(|e| CtlError::Refused(e.to_string()))
     }
@@ -365,7 +409,7 @@ impl CtlClient {
         let event = CloudEvent::new(kind, "floe", time, data);
         if let Ok(bytes) = serde_json::to_vec(&event) {
             let subject = Subject::Event(kind).render(&self.lattice);
-            let _ = self.nats.publish(subject, bytes.into()).await;
+            let _ = self.auth.publish(&self.nats, subject, bytes.into()).await;
             let _ = tokio::time::timeout(Duration::from_secs(2), self.nats.flush()).await;
         }
     }
@@ -454,26 +498,17 @@ impl CtlClient {
             subject: subject.clone(),
             reason: e.to_string(),
         })?;
-        let request = async_nats::Request::new()
-            .payload(body.into())
-            .timeout(Some(self.timeout));
         let reply = self
-            .nats
-            .send_request(subject.clone(), request)
+            .auth
+            .request(&self.nats, subject.clone(), body.into(), self.timeout)
             .await
-            .map_err(|e| match e.kind() {
-                async_nats::RequestErrorKind::NoResponders => CtlError::NotFound(format!(
-                    "no host {host} on lattice {} (see `floe get hosts`)",
-                    self.lattice
-                )),
-                async_nats::RequestErrorKind::TimedOut => CtlError::Timeout {
-                    subject: subject.clone(),
-                    waited: self.timeout,
-                },
-                _ => CtlError::Request {
-                    subject: subject.clone(),
-                    reason: e.to_string(),
-                },
+            .map_err(|e| {
+                CtlError::from_request(e, || {
+                    format!(
+                        "no host {host} on lattice {} (see `floe get hosts`)",
+                        self.lattice
+                    )
+                })
             })?;
         let reply: ControlReply<Resp> =
             control::parse(&reply.payload).map_err(|reason| CtlError::Malformed {
@@ -501,8 +536,8 @@ impl CtlClient {
             .subscribe(inbox.clone())
             .await
             .map_err(|e| fail(e.to_string()))?;
-        self.nats
-            .publish_with_reply(subject.clone(), inbox, body.into())
+        self.auth
+            .publish_with_reply(&self.nats, subject.clone(), inbox, body.into())
             .await
             .map_err(|e| fail(e.to_string()))?;
         tokio::time::timeout(window, self.nats.flush())
@@ -514,6 +549,9 @@ impl CtlClient {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, replies.next()).await {
+                Ok(Some(msg)) if self.auth.verify(&msg).is_err() => {
+                    tracing_free_warn(&subject, "its lattice MAC does not verify");
+                }
                 Ok(Some(msg)) => match control::parse::<ControlReply<Resp>>(&msg.payload) {
                     Ok(reply) => {
                         if let Ok(payload) = reply.into_result() {
@@ -537,6 +575,6 @@ fn is_actor_id(text: &str) -> bool {
 /// peer. (The CLI has no logger; stay quiet unless asked.)
 fn tracing_free_warn(subject: &str, reason: &str) {
     if std::env::var_os("FLOE_DEBUG").is_some() {
-        eprintln!("warning: skipping a malformed reply on {subject}: {reason}");
+        eprintln!("warning: skipping a reply on {subject}: {reason}");
     }
 }

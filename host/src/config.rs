@@ -34,6 +34,27 @@ pub struct HostConfig {
     /// A stable host id: a saved host key name or a host seed (default: a new key each start).
     #[arg(long, env = "FLOE_HOST_KEY", value_name = "NAME|SEED")]
     pub host_key: Option<String>,
+    /// The cluster seed (`SC…`, or the name of a saved key) whose lattice key
+    /// authenticates every message. Default: $FLOE_CLUSTER_SEED, else the
+    /// seed saved in $FLOE_HOME/keys/cluster.nk, else a new one saved there.
+    #[arg(long, value_name = "NAME|SEED", hide_env_values = true)]
+    pub cluster_seed: Option<String>,
+    /// Also accept messages sealed under this cluster seed (repeatable), while
+    /// a seed is rotated: hosts first accept the new seed, then switch to it.
+    #[arg(
+        long = "accept-cluster-seed",
+        env = "FLOE_ACCEPT_CLUSTER_SEEDS",
+        value_delimiter = ',',
+        value_name = "NAME|SEED",
+        hide_env_values = true
+    )]
+    pub accept_cluster_seeds: Vec<String>,
+    /// Messages issued longer ago than this are refused (replay protection).
+    #[arg(long, env = "FLOE_AUTH_WINDOW", default_value = "60s", value_parser = parse_flag_duration)]
+    pub auth_window: Duration,
+    /// How far ahead of this host's clock a sender's clock may run.
+    #[arg(long, env = "FLOE_AUTH_SKEW", default_value = "30s", value_parser = parse_flag_duration)]
+    pub auth_skew: Duration,
     /// How often to publish a heartbeat.
     #[arg(long, env = "FLOE_HEARTBEAT", default_value = "5s", value_parser = parse_flag_duration)]
     pub heartbeat: Duration,

@@ -63,10 +63,20 @@ async fn handle(core: Arc<HostCore>, msg: async_nats::Message) {
     let Some(reply_to) = msg.reply.clone() else {
         return;
     };
-    let Some(body) = respond(&core, &msg).await else {
-        return;
+    let body = match core.auth.verify(&msg) {
+        Ok(()) => match respond(&core, &msg).await {
+            Some(body) => body,
+            None => return,
+        },
+        Err(e) => json(&ControlReply::<Empty>::refused(format!(
+            "unauthorized: {e}"
+        ))),
     };
-    if let Err(e) = core.nats.publish(reply_to, body.into()).await {
+    if let Err(e) = core
+        .auth
+        .publish(&core.nats, reply_to.to_string(), body.into())
+        .await
+    {
         tracing::warn!(subject = %msg.subject, error = %e, "cannot send control reply");
     }
 }

@@ -5,6 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use floe_lattice::LatticeAuth;
+use floe_wire::auth::{ClusterSeed, ReplayPolicy, SeedOrigin};
 use floe_wire::claims::VerifyPolicy;
 use floe_wire::control::{HostInfo, StringMap};
 use floe_wire::keys::KeyKind;
@@ -43,6 +45,10 @@ pub enum HostError {
     Bucket(#[from] floe_lattice::BucketError),
     #[error("cannot read the lattice's links: {reason}")]
     Links { reason: String },
+    #[error(
+        "cannot find or save the cluster seed: {0} (pass --cluster-seed SC… or set FLOE_CLUSTER_SEED)"
+    )]
+    Seed(floe_wire::KeyStoreError),
 }
 
 /// State shared by every task of one host.
@@ -61,6 +67,8 @@ pub struct HostCore {
     pub tracker: TaskTracker,
     /// Links known to this host, followed from the lattice bucket.
     pub links: Arc<crate::links::LinkTable>,
+    /// Seals what this host publishes and verifies what it receives.
+    pub auth: Arc<LatticeAuth>,
     /// Sends link-routed imports to their targets.
     pub router: Arc<dyn crate::runtime::Router>,
     /// The NATS server's largest message, read from the server's INFO once
@@ -91,6 +99,7 @@ impl Host {
             None => KeyKind::Host.generate(),
         };
         let id = key.public_key();
+        let auth = Arc::new(lattice_auth(&config, &home)?);
         let nats = connect(&config, &id).await?;
         let runtime = Runtime::new(RuntimeLimits {
             max_instances: config.max_instances,
@@ -108,7 +117,7 @@ impl Host {
         let links = Arc::new(crate::links::LinkTable::default());
         let router: Arc<dyn crate::runtime::Router> = Arc::new(crate::routing::LinkRouter {
             nats: nats.clone(),
-            lattice: config.lattice.clone(),
+            auth: auth.clone(),
             host_id: id.clone(),
             links: links.clone(),
         });
@@ -129,6 +138,7 @@ impl Host {
             actors: ActorTable::default(),
             shutdown,
             tracker: TaskTracker::new(),
+            auth,
             links,
             router,
             max_payload: std::sync::atomic::AtomicUsize::new(0),
@@ -188,6 +198,41 @@ pub async fn run(config: HostConfig, shutdown: CancellationToken) -> Result<(), 
     let host = Host::start(config, shutdown).await?;
     host.run_until_stopped().await;
     Ok(())
+}
+
+/// The lattice key from the cluster seed (found or generated, DESIGN.md
+/// order), plus the seeds still accepted during a rotation.
+fn lattice_auth(config: &HostConfig, home: &FloeHome) -> Result<LatticeAuth, HostError> {
+    let seed = ClusterSeed::find_or_generate(config.cluster_seed.as_deref(), home)
+        .map_err(HostError::Seed)?;
+    let accepted = config
+        .accept_cluster_seeds
+        .iter()
+        .map(|s| ClusterSeed::parse(s, home, SeedOrigin::Flag).map(|c| c.expose().to_owned()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(HostError::Seed)?;
+    let auth = LatticeAuth::from_seeds(
+        config.lattice.clone(),
+        seed.expose(),
+        &accepted,
+        ReplayPolicy {
+            window: config.auth_window,
+            skew: config.auth_skew,
+            ..ReplayPolicy::default()
+        },
+    );
+    match &seed.origin {
+        SeedOrigin::Generated(path) => tracing::warn!(
+            key_id = auth.key_id(),
+            "no cluster seed was given: generated one and saved it in {}. Every other host and \
+             client of lattice {} needs the same seed: pass --cluster-seed, set FLOE_CLUSTER_SEED, \
+             or copy that file to their $FLOE_HOME/keys/",
+            path.display(),
+            config.lattice
+        ),
+        origin => tracing::info!(key_id = auth.key_id(), from = %origin, "lattice key ready"),
+    }
+    Ok(auth)
 }
 
 async fn connect(config: &HostConfig, id: &str) -> Result<async_nats::Client, HostError> {
@@ -259,6 +304,7 @@ impl HostCore {
             started_at: humantime::format_rfc3339_seconds(self.started_at).to_string(),
             uptime_secs: self.started.elapsed().as_secs(),
             actors: self.actors.len(),
+            rejected: self.auth.rejected_by_reason(),
         }
     }
 
@@ -269,7 +315,7 @@ impl HostCore {
         let subject = Subject::Event(kind).render(&self.lattice);
         match serde_json::to_vec(&event) {
             Ok(bytes) => {
-                if let Err(e) = self.nats.publish(subject, bytes.into()).await {
+                if let Err(e) = self.auth.publish(&self.nats, subject, bytes.into()).await {
                     tracing::warn!(event = kind.name(), error = %e, "cannot publish event");
                 }
             }

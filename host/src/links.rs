@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use async_nats::jetstream::kv::{self, Operation};
+use async_nats::jetstream::kv;
+use floe_lattice::LinkChange;
 use floe_wire::Link;
 use floe_wire::link::{LINK_KEY_PREFIX, link_key};
 use futures::StreamExt as _;
@@ -27,25 +28,29 @@ impl LinkTable {
             .cloned()
     }
 
-    fn apply(&self, key: &str, operation: Operation, value: &[u8]) {
+    fn apply(&self, key: &str, change: LinkChange) {
         let mut links = self
             .links
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match operation {
-            Operation::Put => match serde_json::from_slice::<Link>(value) {
-                Ok(link) if link.key() == key => {
-                    tracing::info!(source = %link.source, target = %link.target, package = %link.package, name = %link.link_name, "link applied");
-                    links.insert(key.to_owned(), link);
-                }
-                Ok(_) => tracing::warn!(key, "ignoring a link stored under another link's key"),
-                Err(e) => tracing::warn!(key, error = %e, "ignoring a malformed link"),
-            },
-            Operation::Delete | Operation::Purge => {
+        match change {
+            LinkChange::Put(link) => {
+                tracing::info!(source = %link.source, target = %link.target, package = %link.package, name = %link.link_name, "link applied");
+                links.insert(key.to_owned(), link);
+            }
+            LinkChange::Removed => {
                 if links.remove(key).is_some() {
                     tracing::info!(key, "link removed");
                 }
             }
+        }
+    }
+
+    /// Applies one entry of the bucket; one that is not authentic is ignored.
+    fn apply_entry(&self, auth: &floe_lattice::LatticeAuth, entry: &kv::Entry) {
+        match floe_lattice::read_entry(auth, entry) {
+            Ok(change) => self.apply(&entry.key, change),
+            Err(e) => tracing::warn!("ignoring a link entry: {e}"),
         }
     }
 
@@ -66,12 +71,11 @@ pub async fn follow(core: &Arc<HostCore>, store: kv::Store) -> Result<(), String
         .watch_with_history(format!("{LINK_KEY_PREFIX}>"))
         .await
         .map_err(|e| format!("cannot watch links: {e}"))?;
-    let links = floe_lattice::list_links(&store)
+    let links = floe_lattice::list_links(&store, &core.auth)
         .await
         .map_err(|e| e.to_string())?;
     for link in links {
-        let value = serde_json::to_vec(&link).map_err(|e| e.to_string())?;
-        core.links.apply(&link.key(), Operation::Put, &value);
+        core.links.apply(&link.key(), LinkChange::Put(link));
     }
     let core = core.clone();
     let tracker = core.tracker.clone();
@@ -80,7 +84,7 @@ pub async fn follow(core: &Arc<HostCore>, store: kv::Store) -> Result<(), String
             tokio::select! {
                 _ = core.shutdown.cancelled() => return,
                 entry = watch.next() => match entry {
-                    Some(Ok(entry)) => core.links.apply(&entry.key, entry.operation, &entry.value),
+                    Some(Ok(entry)) => core.links.apply_entry(&core.auth, &entry),
                     Some(Err(e)) => tracing::warn!(error = %e, "link watch error"),
                     None => {
                         tracing::warn!("the link watch ended; links will not update until the host restarts");

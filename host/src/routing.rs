@@ -5,10 +5,9 @@
 
 use std::sync::Arc;
 
+use floe_lattice::{LatticeAuth, RequestFailure};
 use floe_wire::envelope::Origin;
-use floe_wire::{
-    Encoding, Envelope, ErrorKind, InvocationError, InvocationReply, LatticeId, Subject,
-};
+use floe_wire::{Encoding, Envelope, ErrorKind, InvocationError, InvocationReply, Subject};
 use futures::future::BoxFuture;
 
 use crate::links::LinkTable;
@@ -18,7 +17,8 @@ use crate::runtime::{RoutedCall, Router};
 #[derive(Debug)]
 pub struct LinkRouter {
     pub nats: async_nats::Client,
-    pub lattice: LatticeId,
+    /// Seals the request and checks the reply (the lattice is the auth's).
+    pub auth: Arc<LatticeAuth>,
     pub host_id: String,
     pub links: Arc<LinkTable>,
 }
@@ -72,20 +72,17 @@ impl LinkRouter {
         let subject = Subject::Rpc {
             entity: link.target.clone(),
         }
-        .render(&self.lattice);
-        let request = async_nats::Request::new()
-            .payload(bytes.into())
-            .timeout(Some(call.deadline));
+        .render(self.auth.lattice());
         let reply = self
-            .nats
-            .send_request(subject, request)
+            .auth
+            .request(&self.nats, subject, bytes.into(), call.deadline)
             .await
-            .map_err(|e| match e.kind() {
-                async_nats::RequestErrorKind::NoResponders => InvocationError::new(
+            .map_err(|e| match e {
+                RequestFailure::NoResponders(_) => InvocationError::new(
                     ErrorKind::NotFound,
                     format!("no host runs {}, the target of the link", link.target),
                 ),
-                async_nats::RequestErrorKind::TimedOut => InvocationError::new(
+                RequestFailure::TimedOut { .. } => InvocationError::new(
                     ErrorKind::TimedOut,
                     format!(
                         "{} did not answer within {} ms",
@@ -93,7 +90,13 @@ impl LinkRouter {
                         call.deadline.as_millis()
                     ),
                 ),
-                _ => InvocationError::new(ErrorKind::Internal, e.to_string()),
+                RequestFailure::Unauthorized { source, .. } => InvocationError::new(
+                    ErrorKind::Unauthorized,
+                    format!("the reply from {} was refused: {source}", link.target),
+                ),
+                RequestFailure::Nats { reason, .. } => {
+                    InvocationError::new(ErrorKind::Internal, reason)
+                }
             })?;
         let reply = InvocationReply::decode(&reply.payload).map_err(|e| {
             InvocationError::new(ErrorKind::Internal, format!("malformed reply: {e}"))

@@ -95,7 +95,17 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
         tracing::debug!(actor = %handle.id, "dropping an invocation without a reply subject");
         return;
     };
-    let (id, outcome) = match Envelope::decode(&msg.payload) {
+    let decoded = core
+        .auth
+        .verify(&msg)
+        .map_err(|e| InvocationError::new(ErrorKind::Unauthorized, format!("refused: {e}")))
+        .and_then(|()| {
+            Envelope::decode(&msg.payload).map_err(|e| {
+                tracing::warn!(actor = %handle.id, error = %e, "malformed envelope");
+                InvocationError::new(ErrorKind::BadArguments, e.to_string())
+            })
+        });
+    let (id, outcome) = match decoded {
         Ok(envelope) => {
             // A panic inside the runtime must still produce a reply.
             let guarded = std::panic::AssertUnwindSafe(call(&core, &handle, &envelope));
@@ -109,13 +119,7 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
                 });
             (envelope.id, outcome)
         }
-        Err(e) => {
-            tracing::warn!(actor = %handle.id, error = %e, "malformed envelope");
-            (
-                uuid::Uuid::nil(),
-                Err(InvocationError::new(ErrorKind::BadArguments, e.to_string())),
-            )
-        }
+        Err(e) => (uuid::Uuid::nil(), Err(e)),
     };
     handle.record(outcome.as_ref().map(|_| ()).map_err(|e| e.kind));
     if let Err(e) = &outcome
@@ -129,7 +133,11 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
     let reply = fit_reply(&core, id, outcome);
     match reply.encode() {
         Ok(bytes) => {
-            if let Err(e) = core.nats.publish(reply_to, bytes.into()).await {
+            if let Err(e) = core
+                .auth
+                .publish(&core.nats, reply_to.to_string(), bytes.into())
+                .await
+            {
                 tracing::warn!(actor = %handle.id, invocation = %id, error = %e, "cannot send reply");
             }
         }
@@ -185,8 +193,6 @@ fn fit_reply(
         v: ENVELOPE_VERSION,
         id,
         outcome: outcome.map(ByteBuf::from),
-        key_id: None,
-        mac: None,
     };
     let max = core.max_payload();
     // Envelope framing is well under 1 KiB.

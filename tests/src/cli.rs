@@ -13,6 +13,8 @@ use crate::paths;
 pub struct FloeCli {
     exe: PathBuf,
     home: TempDir,
+    /// `FLOE_CLUSTER_SEED` for every run, when set.
+    cluster_seed: Option<String>,
 }
 
 /// What one run of `floe` printed and how it exited.
@@ -30,6 +32,16 @@ impl FloeCli {
         Ok(Self {
             exe: paths::bin("floe")?,
             home: tempfile::Builder::new().prefix("floe-home-").tempdir()?,
+            cluster_seed: None,
+        })
+    }
+
+    /// A CLI runner holding the cluster seed of the test lattice `lattice`
+    /// (in `FLOE_CLUSTER_SEED`, as a user would export it).
+    pub fn for_lattice(lattice: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            cluster_seed: Some(crate::seed_for(lattice)),
+            ..Self::new()?
         })
     }
 
@@ -45,13 +57,16 @@ impl FloeCli {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let output: Output = Command::new(&self.exe)
+        let mut command = Command::new(&self.exe);
+        command
             .args(args)
             .env("FLOE_HOME", self.home.path())
             .env_remove("FLOE_CLUSTER_SEED")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("the floe binary runs");
+            .env("NO_COLOR", "1");
+        if let Some(seed) = &self.cluster_seed {
+            command.env("FLOE_CLUSTER_SEED", seed);
+        }
+        let output: Output = command.output().expect("the floe binary runs");
         let out = CliOutput {
             success: output.status.success(),
             code: output.status.code(),

@@ -7,7 +7,6 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use floe_ctl::CtlClient;
 use floe_wire::KeyKind;
 use floe_wire::control::{CONTROL_VERSION, StartActorRequest};
 use tempfile::TempDir;
@@ -73,6 +72,9 @@ impl HostProcess {
                 cmd.args([flag, value]);
             }
         }
+        if !options.args.iter().any(|a| a == "--cluster-seed") {
+            cmd.args(["--cluster-seed", &crate::seed_for(lattice)]);
+        }
         cmd.args(&options.args);
         let child = cmd.spawn().context("cannot start floe-host")?;
         let mut host = HostProcess {
@@ -87,7 +89,7 @@ impl HostProcess {
 
     async fn wait_until_serving(&mut self, nats_url: &str, lattice: &str) -> anyhow::Result<()> {
         let nats = async_nats::connect(nats_url).await?;
-        let client = CtlClient::from_client(nats, lattice.parse()?, Duration::from_secs(2));
+        let client = crate::client(nats, lattice, Duration::from_secs(2));
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait()? {

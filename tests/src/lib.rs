@@ -10,12 +10,14 @@
 //! - [`paths`]: where the workspace's binaries and signed example actors are.
 //! - [`cli`]: running the `floe` binary with its own `$FLOE_HOME`.
 //! - [`host`]: [`HostProcess`], a real `floe-host` child with small timing knobs.
+//! - [`seed`]: the cluster seed of each test lattice, and clients holding it.
 //! - [`with_timeout`]: the hard deadline every async test body runs under.
 
 pub mod cli;
 pub mod host;
 pub mod nats;
 pub mod paths;
+pub mod seed;
 
 use std::future::Future;
 use std::time::Duration;
@@ -23,6 +25,7 @@ use std::time::Duration;
 pub use cli::{CliOutput, FloeCli};
 pub use host::{HostOptions, HostProcess, start_request};
 pub use nats::{NatsCluster, NatsServer};
+pub use seed::{auth_for, client, seed_for};
 
 /// Runs `body` with a hard deadline, failing the test if it is exceeded.
 /// (nextest also kills any test after its own timeout; this one gives a

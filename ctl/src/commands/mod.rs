@@ -54,6 +54,7 @@ async fn connect(global: &GlobalArgs) -> anyhow::Result<CtlClient> {
         nats_url: global.nats_url.clone(),
         lattice: global.lattice.clone(),
         creds: global.creds.clone(),
+        cluster_seed: global.cluster_seed.clone(),
         timeout: global.timeout,
     })
     .await?)

@@ -149,7 +149,7 @@ impl LoadedActor {
         let caller = router.filter(|_| self.code.routes).map(|router| {
             Arc::new(CallerContext {
                 actor_id: self.claims.sub.clone(),
-                link_name: floe_wire::link::DEFAULT_LINK_NAME.to_owned(),
+                link_name: std::sync::Mutex::new(floe_wire::link::DEFAULT_LINK_NAME.to_owned()),
                 deadline_at,
                 router: router.clone(),
                 failure: std::sync::Mutex::new(None),

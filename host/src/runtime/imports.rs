@@ -4,7 +4,9 @@
 //! 1. WASI 0.2 (io, clocks, random, cli, filesystem, sockets): always linked,
 //!    with a context that grants nothing dangerous.
 //! 2. Host-provided capabilities (keyvalue, config, logging, http): need a
-//!    claim — not provided by this release yet, so refused by name.
+//!    claim — not provided by this release yet, so refused by name. Floe's
+//!    own small host interfaces (`floe:host`, e.g. choosing the link name)
+//!    are always granted.
 //! 3. Everything else: routed by link to another entity; needs a claim, and
 //!    an interface that uses resources cannot cross the wire.
 
@@ -20,12 +22,16 @@ const ALWAYS_LINKED: &[&str] = &[
     "wasi:sockets",
 ];
 
+/// Floe's own host interfaces (class 2), granted to every actor.
+const FLOE_HOST: &[&str] = &["floe:host"];
+
 /// Host-provided packages (class 2), not yet implemented by this release.
 const HOST_PROVIDED: &[&str] = &["wasi:keyvalue", "wasi:config", "wasi:logging", "wasi:http"];
 
 /// How an import is satisfied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportClass {
+    /// Linked for every actor without a claim: WASI 0.2 and `floe:host`.
     Wasi,
     HostProvided,
     Routed,
@@ -34,7 +40,7 @@ pub enum ImportClass {
 /// The class of the import `ns:pkg/iface[@version]`.
 pub fn class_of(import: &str) -> ImportClass {
     let package = package_of(import);
-    if ALWAYS_LINKED.contains(&package) {
+    if ALWAYS_LINKED.contains(&package) || FLOE_HOST.contains(&package) {
         ImportClass::Wasi
     } else if HOST_PROVIDED.contains(&package) {
         ImportClass::HostProvided

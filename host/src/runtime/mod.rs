@@ -10,6 +10,7 @@
 //! - `state`: what one instance's `Store` holds (WASI context, limits, output).
 //! - `output`: a guest's captured stdout/stderr, capped, never refusing a write.
 //! - `route`: imports routed by link (dynamic functions over a `Router`).
+//! - `link_select`: `floe:host/link`, the guest picking its link name.
 //! - `actor`: a loaded actor (`InstancePre`, export table) and one invocation.
 
 mod actor;
@@ -17,6 +18,7 @@ mod cache;
 mod code;
 mod engine;
 mod imports;
+mod link_select;
 mod output;
 mod route;
 mod state;

@@ -38,7 +38,9 @@ pub trait Router: Send + Sync + std::fmt::Debug + 'static {
 /// What a routed import needs to know about the invocation it runs in.
 pub struct CallerContext {
     pub actor_id: String,
-    pub link_name: String,
+    /// The link name in force (`default` until the guest picks another
+    /// through `floe:host/link`).
+    pub link_name: Mutex<String>,
     pub deadline_at: Instant,
     pub router: Arc<dyn Router>,
     /// The first routed call that failed, reported to the original caller.
@@ -54,6 +56,20 @@ impl std::fmt::Debug for CallerContext {
 }
 
 impl CallerContext {
+    pub fn link_name(&self) -> String {
+        self.link_name
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_link_name(&self, name: String) {
+        *self
+            .link_name
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = name;
+    }
+
     pub fn take_failure(&self) -> Option<InvocationError> {
         self.failure
             .lock()
@@ -120,12 +136,10 @@ async fn routed(
     params: &[Val],
 ) -> Result<Option<Val>, InvocationError> {
     let interface = imports::unversioned(import);
+    let link_name = caller.link_name();
     let wrap = |cause: InvocationError| InvocationError {
         kind: cause.kind,
-        message: format!(
-            "call of {interface}.{function} through link `{}` failed",
-            caller.link_name
-        ),
+        message: format!("call of {interface}.{function} through link `{link_name}` failed"),
         cause: Some(Box::new(cause)),
     };
     let payload = codec::encode_params(Encoding::Msgpack, params, &codec::func_params(ty))
@@ -138,7 +152,7 @@ async fn routed(
             source: &caller.actor_id,
             import,
             function,
-            link_name: &caller.link_name,
+            link_name: &link_name,
             payload,
             deadline,
         })

@@ -2,12 +2,17 @@
 //! process that reads or writes it (hosts, the CLI, providers).
 //!
 //! # Layout
+//! - [`auth`]: [`LatticeAuth`], the lattice MAC on messages and KV entries.
 //! - [`bucket`]: opening the lattice's KV bucket (get, else create with as
 //!   many replicas as the cluster allows, retrying while JetStream forms).
 //! - [`links`]: reading and writing links in that bucket.
 
+pub mod auth;
 pub mod bucket;
 pub mod links;
 
+pub use auth::{LatticeAuth, RequestFailure};
 pub use bucket::{BucketError, open_bucket};
-pub use links::{LinkStoreError, delete_link, list_links, put_link};
+pub use links::{
+    LinkChange, LinkEntryError, LinkStoreError, delete_link, list_links, put_link, read_entry,
+};

@@ -1,10 +1,17 @@
-//! Links in the lattice bucket, one entry per (source, package, link name),
-//! the value the link as JSON.
+//! Links in the lattice bucket, one entry per (source, package, link name).
+//! A value is the link as JSON, sealed with the lattice MAC; deleting a link
+//! writes a sealed tombstone (an empty body), so a deletion is as authentic
+//! as a put. Entries that do not verify, raw delete markers included, are
+//! ignored and logged: someone without the lattice key can neither add nor
+//! re-route nor remove a link.
 
-use async_nats::jetstream::kv;
+use async_nats::jetstream::kv::{self, Operation};
 use floe_wire::Link;
+use floe_wire::auth::AuthError;
 use floe_wire::link::{LINK_KEY_PREFIX, link_key};
 use futures::StreamExt as _;
+
+use crate::auth::LatticeAuth;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkStoreError {
@@ -14,49 +21,109 @@ pub enum LinkStoreError {
     Read(String),
 }
 
-pub async fn put_link(store: &kv::Store, link: &Link) -> Result<(), LinkStoreError> {
+/// What one entry of the bucket says about a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkChange {
+    Put(Link),
+    Removed,
+}
+
+/// Why an entry was ignored.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkEntryError {
+    #[error("unauthenticated link entry {key}: {source}")]
+    Unauthenticated { key: String, source: AuthError },
+    #[error("malformed link entry {key}: {reason}")]
+    Malformed { key: String, reason: String },
+}
+
+/// Reads one entry (from a watch or a read) into a change, if authentic.
+pub fn read_entry(auth: &LatticeAuth, entry: &kv::Entry) -> Result<LinkChange, LinkEntryError> {
+    let key = entry.key.as_str();
+    if entry.operation != Operation::Put {
+        // Delete and purge markers carry no MAC; a real `link del` writes a
+        // sealed tombstone instead.
+        return Err(LinkEntryError::Unauthenticated {
+            key: key.to_owned(),
+            source: AuthError::Missing,
+        });
+    }
+    let stored_ms = u64::try_from(entry.created.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let body = auth
+        .open_value(key, &entry.value, stored_ms)
+        .map_err(|source| LinkEntryError::Unauthenticated {
+            key: key.to_owned(),
+            source,
+        })?;
+    if body.is_empty() {
+        return Ok(LinkChange::Removed);
+    }
+    let link: Link = serde_json::from_slice(body).map_err(|e| LinkEntryError::Malformed {
+        key: key.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if link.key() != key {
+        return Err(LinkEntryError::Malformed {
+            key: key.to_owned(),
+            reason: format!("it holds the link stored under {}", link.key()),
+        });
+    }
+    Ok(LinkChange::Put(link))
+}
+
+pub async fn put_link(
+    store: &kv::Store,
+    auth: &LatticeAuth,
+    link: &Link,
+) -> Result<(), LinkStoreError> {
     let key = link.key();
     let body = serde_json::to_vec(link).map_err(|e| LinkStoreError::Write {
         key: key.clone(),
         reason: e.to_string(),
     })?;
+    write(store, &key, auth.seal_value(&key, &body)).await
+}
+
+async fn write(store: &kv::Store, key: &str, value: Vec<u8>) -> Result<(), LinkStoreError> {
     store
-        .put(&key, body.into())
+        .put(key, value.into())
         .await
         .map(|_| ())
         .map_err(|e| LinkStoreError::Write {
-            key,
+            key: key.to_owned(),
             reason: e.to_string(),
         })
 }
 
-/// Deletes a link; returns whether it existed.
+/// Deletes a link (a sealed tombstone); returns whether it existed.
 pub async fn delete_link(
     store: &kv::Store,
+    auth: &LatticeAuth,
     source: &str,
     package: &str,
     link_name: &str,
 ) -> Result<bool, LinkStoreError> {
     let key = link_key(source, package, link_name);
-    let existed = store
-        .get(&key)
+    let current = store
+        .entry(&key)
         .await
-        .map_err(|e| LinkStoreError::Read(e.to_string()))?
-        .is_some();
+        .map_err(|e| LinkStoreError::Read(e.to_string()))?;
+    let existed = matches!(
+        current.as_ref().map(|e| read_entry(auth, e)),
+        Some(Ok(LinkChange::Put(_)))
+    );
     if existed {
-        store
-            .delete(&key)
-            .await
-            .map_err(|e| LinkStoreError::Write {
-                key,
-                reason: e.to_string(),
-            })?;
+        write(store, &key, auth.seal_value(&key, b"")).await?;
     }
     Ok(existed)
 }
 
-/// Every link in the bucket; entries that do not parse are skipped.
-pub async fn list_links(store: &kv::Store) -> Result<Vec<Link>, LinkStoreError> {
+/// Every authentic link in the bucket; other entries are skipped (and
+/// logged by `auth`).
+pub async fn list_links(
+    store: &kv::Store,
+    auth: &LatticeAuth,
+) -> Result<Vec<Link>, LinkStoreError> {
     let mut keys = store
         .keys()
         .await
@@ -67,11 +134,12 @@ pub async fn list_links(store: &kv::Store) -> Result<Vec<Link>, LinkStoreError> 
         if !key.starts_with(LINK_KEY_PREFIX) {
             continue;
         }
-        if let Some(value) = store
-            .get(&key)
+        let entry = store
+            .entry(&key)
             .await
-            .map_err(|e| LinkStoreError::Read(e.to_string()))?
-            && let Ok(link) = serde_json::from_slice::<Link>(&value)
+            .map_err(|e| LinkStoreError::Read(e.to_string()))?;
+        if let Some(entry) = entry
+            && let Ok(LinkChange::Put(link)) = read_entry(auth, &entry)
         {
             links.push(link);
         }

@@ -106,6 +106,10 @@ pub struct HostInfo {
     pub uptime_secs: u64,
     /// How many actors run here.
     pub actors: usize,
+    /// Messages this host refused because their lattice MAC did not hold
+    /// (missing, wrong key, altered, replayed), by reason.
+    #[serde(default)]
+    pub rejected: BTreeMap<String, u64>,
 }
 
 /// `ctl.auction.actor`: hosts whose labels carry every constraint bid.

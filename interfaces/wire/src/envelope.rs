@@ -77,14 +77,11 @@ pub struct Envelope {
     /// W3C `traceparent`, when traced.
     #[serde(default)]
     pub trace: Option<String>,
-    /// Milliseconds since the Unix epoch when sent.
+    /// Milliseconds since the Unix epoch when sent. (The lattice MAC, its
+    /// key id and the issued-at it vouches for travel in the message's
+    /// `Floe-Auth` header, the same for every message: see `auth`.)
     #[serde(default)]
     pub issued_at_ms: u64,
-    /// Lattice key id and MAC (authenticated lattices).
-    #[serde(default)]
-    pub key_id: Option<String>,
-    #[serde(default)]
-    pub mac: Option<ByteBuf>,
 }
 
 /// The reply to one invocation.
@@ -95,10 +92,6 @@ pub struct InvocationReply {
     pub id: uuid::Uuid,
     /// The encoded result, in the request's encoding, or why there is none.
     pub outcome: Result<ByteBuf, InvocationError>,
-    #[serde(default)]
-    pub key_id: Option<String>,
-    #[serde(default)]
-    pub mac: Option<ByteBuf>,
 }
 
 /// Why an invocation failed.
@@ -232,8 +225,6 @@ impl Envelope {
             issued_at_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-            key_id: None,
-            mac: None,
         }
     }
 
@@ -280,8 +271,6 @@ mod tests {
             deadline_ms: 10_000,
             trace: None,
             issued_at_ms: 1,
-            key_id: None,
-            mac: None,
         }
     }
 
@@ -298,8 +287,6 @@ mod tests {
                 v: ENVELOPE_VERSION,
                 id: env.id,
                 outcome,
-                key_id: None,
-                mac: None,
             };
             let back = InvocationReply::decode(&reply.encode().expect("enc")).expect("dec");
             assert_eq!(back, reply);

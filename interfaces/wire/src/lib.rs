@@ -4,6 +4,8 @@
 //! providers and tools all depend on it, so it stays small and pure.
 //!
 //! # Layout
+//! - [`auth`]: the authenticated lattice — the lattice key from the cluster
+//!   seed, the seal (MAC) on every message and KV entry, replay protection.
 //! - [`keys`]: the identity kinds (account, actor, provider, host, cluster) and
 //!   parsing of nkey public keys and seeds.
 //! - [`keystore`]: `$FLOE_HOME` and the seeds saved under `$FLOE_HOME/keys`.
@@ -17,6 +19,7 @@
 //! - [`events`]: the event-type enum and the CloudEvents envelope.
 //! - [`envelope`]: the invocation envelope and reply (msgpack), typed errors.
 
+pub mod auth;
 pub mod claims;
 pub mod control;
 pub mod duration;

@@ -12,11 +12,14 @@ use crate::lattice::{ECHO, Lattice, start_request};
 const LIMIT: Duration = Duration::from_secs(100);
 
 fn lattice_args(lattice: &Lattice) -> Vec<String> {
+    let seed = floe_tests::seed_for(&lattice.name);
     [
         "--nats-url",
         lattice.nats.url(),
         "--lattice",
         &lattice.name,
+        "--cluster-seed",
+        &seed,
         "--window",
         "300ms",
     ]

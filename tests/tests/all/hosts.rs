@@ -96,7 +96,7 @@ async fn auction_with_a_constraint_lands_on_the_labelled_host() {
         assert_eq!(bids.len(), 1, "{bids:?}");
         assert_eq!(bids[0].host_id, b.id());
 
-        let cli = FloeCli::new().expect("cli");
+        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
         let echo = paths::actor("echo").expect("echo");
         let out = cli.json([
             "start",
@@ -191,9 +191,12 @@ async fn update_under_load_fails_no_call() {
             ]
             .map(str::to_owned)
             .to_vec();
-            let out = tokio::task::spawn_blocking(move || FloeCli::new().expect("cli").json(args))
-                .await
-                .expect("cli task");
+            let name = lattice.name.clone();
+            let out = tokio::task::spawn_blocking(move || {
+                FloeCli::for_lattice(&name).expect("cli").json(args)
+            })
+            .await
+            .expect("cli task");
             assert_eq!(out["version"], "0.2.0", "{out}");
             tokio::time::sleep(Duration::from_millis(200)).await;
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -226,7 +229,7 @@ async fn hosts_stop_gracefully_on_request_and_on_sigterm() {
             .expect("subscribe");
         raw.flush().await.expect("flush");
 
-        let cli = FloeCli::new().expect("cli");
+        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
         let hosts = cli.json([
             "get",
             "hosts",

@@ -213,7 +213,7 @@ async fn calling_an_actor_nobody_runs_fails_at_once() {
         let lattice = Lattice::new().await;
         let _host = lattice.host(&[], &[]).await;
         let nobody = floe_wire::KeyKind::Actor.generate().public_key();
-        let cli = FloeCli::new().expect("cli");
+        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
         let started = Instant::now();
         let out = cli.run([
             "call",
@@ -248,8 +248,11 @@ async fn malformed_messages_get_error_replies() {
             op: HostOp::ActorStart,
         }
         .render(lattice.client.lattice());
-        let reply = raw
-            .request(subject, "{not json".into())
+        // Authentic (sealed with the lattice key) but malformed bodies: the
+        // host parses them and says what is wrong.
+        let auth = lattice.client.auth();
+        let reply = auth
+            .request(&raw, subject, "{not json".into(), Duration::from_secs(10))
             .await
             .expect("a reply");
         let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json reply");
@@ -266,8 +269,13 @@ async fn malformed_messages_get_error_replies() {
             entity: echo.clone(),
         }
         .render(lattice.client.lattice());
-        let reply = raw
-            .request(rpc, vec![0xc1, 0x00, 0xff].into())
+        let reply = auth
+            .request(
+                &raw,
+                rpc,
+                vec![0xc1, 0x00, 0xff].into(),
+                Duration::from_secs(10),
+            )
             .await
             .expect("a reply");
         let reply = floe_wire::InvocationReply::decode(&reply.payload).expect("typed reply");

@@ -21,11 +21,7 @@ impl Lattice {
         let nats = NatsServer::start().await.expect("nats-server starts");
         let name = format!("t{}", uuid::Uuid::new_v4().simple());
         let conn = nats.connect().await.expect("connect");
-        let client = CtlClient::from_client(
-            conn,
-            name.parse().expect("lattice"),
-            Duration::from_secs(10),
-        );
+        let client = floe_tests::client(conn, &name, Duration::from_secs(10));
         let cache = tempfile::tempdir().expect("cache dir");
         Lattice {
             nats,
@@ -110,7 +106,7 @@ impl Lattice {
     /// A client with a different per-call timeout.
     pub async fn client_with_timeout(&self, timeout: Duration) -> CtlClient {
         let conn = self.nats.connect().await.expect("connect");
-        CtlClient::from_client(conn, self.name.parse().expect("lattice"), timeout)
+        floe_tests::client(conn, &self.name, timeout)
     }
 }
 

@@ -50,11 +50,11 @@ async fn cluster_linked_actors_call_across_hosts_and_survive_a_server() {
         let b = HostProcess::start(cluster.servers[2].url(), &lattice, options())
             .await
             .expect("host b");
-        let client = CtlClient::from_client(
+        let client = floe_tests::client(
             async_nats::connect(cluster.servers[2].url())
                 .await
                 .expect("client"),
-            lattice.parse().expect("lattice"),
+            &lattice,
             Duration::from_secs(10),
         );
         let front = client
@@ -154,9 +154,9 @@ async fn links_put_before_a_host_starts_apply_when_it_starts() {
     with_timeout(Duration::from_secs(100), async {
         let nats = floe_tests::NatsServer::start().await.expect("nats");
         let lattice = format!("t{}", uuid::Uuid::new_v4().simple());
-        let client = CtlClient::from_client(
+        let client = floe_tests::client(
             nats.connect().await.expect("client"),
-            lattice.parse().expect("lattice"),
+            &lattice,
             Duration::from_secs(10),
         );
         let (front, greeter) = (actor_id("front"), actor_id("greeter"));
@@ -181,8 +181,39 @@ async fn links_put_before_a_host_starts_apply_when_it_starts() {
             .expect("linked from the start");
         assert_eq!(greeted, json!({"ok": ["Hello, Ada!"]}));
 
+        // The actor picks another link name through floe:host/link: a
+        // name no link has fails naming it; a link of that name routes.
+        let through = |link_name: &'static str| {
+            let client = client.clone();
+            let front = front.clone();
+            async move {
+                let args = serde_json::to_vec(&json!([link_name, ["Ada"]])).expect("json");
+                let bytes = client
+                    .call(&front, "acme:greet/front.welcome-through", args, Encoding::Json)
+                    .await?;
+                Ok::<_, CtlError>(serde_json::from_slice::<serde_json::Value>(&bytes).expect("json"))
+            }
+        };
+        let err = through("backup").await.expect_err("no link named backup");
+        assert!(
+            matches!(&err, CtlError::Invocation(e) if e.kind == ErrorKind::NoLink)
+                && err.to_string().contains("`backup`")
+                && err.to_string().contains("acme:greet/greeter"),
+            "{err}"
+        );
+        let mut backup = greeter_link(&front, &greeter);
+        backup.link_name = "backup".to_owned();
+        client.put_link(&backup).await.expect("link put backup");
+        assert_eq!(retry(|| through("backup")).await, json!({"ok": ["Hello, Ada!"]}));
+        let bad = through("not a name!").await.expect("a typed err");
+        assert!(bad["err"].as_str().is_some_and(|e| e.contains("link name")), "{bad}");
+        client
+            .delete_link(&front, "acme:greet", "backup")
+            .await
+            .expect("link del backup");
+
         // The CLI sees and removes it, by name.
-        let cli = floe_tests::FloeCli::new().expect("cli");
+        let cli = floe_tests::FloeCli::for_lattice(&lattice).expect("cli");
         let flags = [
             "--nats-url",
             nats.url(),

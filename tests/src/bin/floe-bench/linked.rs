@@ -31,11 +31,7 @@ pub async fn measure(
         },
     )
     .await?;
-    let client = CtlClient::from_client(
-        nats.connect().await?,
-        lattice.parse()?,
-        Duration::from_secs(10),
-    );
+    let client = floe_tests::client(nats.connect().await?, lattice, Duration::from_secs(10));
     let front = client
         .start_actor(host_a.id(), start_request(&paths::actor("front")?, None))
         .await?

@@ -30,11 +30,7 @@ pub async fn measure(
     report: &mut Report,
     quick: bool,
 ) -> anyhow::Result<Baseline> {
-    let client = CtlClient::from_client(
-        nats.connect().await?,
-        lattice.parse()?,
-        Duration::from_secs(10),
-    );
+    let client = floe_tests::client(nats.connect().await?, lattice, Duration::from_secs(10));
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("echo.wasm");
     std::fs::write(&path, echo)?;
@@ -116,11 +112,7 @@ pub async fn starts_and_memory(
     report: &mut Report,
     quick: bool,
 ) -> anyhow::Result<()> {
-    let client = CtlClient::from_client(
-        nats.connect().await?,
-        lattice.parse()?,
-        Duration::from_secs(60),
-    );
+    let client = floe_tests::client(nats.connect().await?, lattice, Duration::from_secs(60));
     let dir = tempfile::tempdir()?;
     let issuer = KeyKind::Account.generate();
 

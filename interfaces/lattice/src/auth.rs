@@ -1,0 +1,231 @@
+//! [`LatticeAuth`]: the lattice MAC applied to NATS traffic and KV entries.
+//! Every Floe process seals what it publishes on the lattice's subjects and
+//! verifies what it receives through this one type, which also counts and
+//! logs what it rejects.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_nats::{HeaderMap, Message};
+use bytes::Bytes;
+use floe_wire::LatticeId;
+use floe_wire::auth::{
+    AUTH_HEADER, AuthError, KeyRing, LatticeKey, ReplayGuard, ReplayPolicy, Seal, kv_context,
+    now_ms,
+};
+use floe_wire::subject::kv_bucket;
+
+/// Why a sealed request got no authentic answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestFailure {
+    #[error("no one answers on {0}")]
+    NoResponders(String),
+    #[error("no answer on {subject} within {waited:?}")]
+    TimedOut { subject: String, waited: Duration },
+    #[error("request on {subject} failed: {reason}")]
+    Nats { subject: String, reason: String },
+    #[error("the answer on {subject} was refused: {source}")]
+    Unauthorized { subject: String, source: AuthError },
+}
+
+/// Seals and verifies one lattice's messages and KV entries.
+#[derive(Debug)]
+pub struct LatticeAuth {
+    lattice: LatticeId,
+    bucket: String,
+    ring: KeyRing,
+    guard: ReplayGuard,
+    rejected: AtomicU64,
+    by_reason: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl LatticeAuth {
+    pub fn new(lattice: LatticeId, ring: KeyRing, policy: ReplayPolicy) -> Self {
+        LatticeAuth {
+            bucket: kv_bucket(&lattice),
+            lattice,
+            ring,
+            guard: ReplayGuard::new(policy),
+            rejected: AtomicU64::new(0),
+            by_reason: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Keys derived from `signing` (and `accepted`, during a rotation) seeds.
+    pub fn from_seeds(
+        lattice: LatticeId,
+        signing: &str,
+        accepted: &[String],
+        policy: ReplayPolicy,
+    ) -> Self {
+        let ring = accepted.iter().fold(
+            KeyRing::new(LatticeKey::derive(signing, &lattice)),
+            |ring, seed| ring.accept(LatticeKey::derive(seed, &lattice)),
+        );
+        Self::new(lattice, ring, policy)
+    }
+
+    pub fn lattice(&self) -> &LatticeId {
+        &self.lattice
+    }
+
+    /// The id of the key this process seals with.
+    pub fn key_id(&self) -> &str {
+        self.ring.signing().id()
+    }
+
+    pub fn key_ids(&self) -> Vec<&str> {
+        self.ring.key_ids()
+    }
+
+    /// Messages and entries rejected so far, in all.
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    /// Rejections by reason (`missing`, `bad_mac`, `replayed`, …).
+    pub fn rejected_by_reason(&self) -> BTreeMap<String, u64> {
+        self.by_reason
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect()
+    }
+
+    /// The headers that authenticate `body` sent to `subject`.
+    pub fn headers(&self, subject: &str, body: &[u8]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let token = Seal::create(&self.ring, subject, body, now_ms());
+        headers.insert(AUTH_HEADER, token.as_str());
+        headers
+    }
+
+    /// Checks a received message: its MAC, its age, and that it was not
+    /// received before. A rejection is counted and logged.
+    pub fn verify(&self, msg: &Message) -> Result<(), AuthError> {
+        let result = self.check(msg);
+        if let Err(e) = &result {
+            self.count(e, &msg.subject);
+        }
+        result
+    }
+
+    fn check(&self, msg: &Message) -> Result<(), AuthError> {
+        let token = msg
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(AUTH_HEADER))
+            .ok_or(AuthError::Missing)?;
+        let seal = Seal::open(&self.ring, token.as_str(), &msg.subject, &msg.payload)?;
+        self.guard.admit(&seal, now_ms())
+    }
+
+    fn count(&self, e: &AuthError, what: &str) {
+        let total = self.rejected.fetch_add(1, Ordering::Relaxed) + 1;
+        *self
+            .by_reason
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(e.reason())
+            .or_default() += 1;
+        // Log the first few, then every power of two: a flood of forgeries
+        // must not become a flood of log lines.
+        if total <= 16 || total.is_power_of_two() {
+            tracing::warn!(
+                on = what,
+                reason = e.reason(),
+                rejected_so_far = total,
+                "rejected: {e}"
+            );
+        }
+    }
+
+    /// Publishes `body` on `subject`, sealed.
+    pub async fn publish(
+        &self,
+        client: &async_nats::Client,
+        subject: String,
+        body: Bytes,
+    ) -> Result<(), async_nats::PublishError> {
+        let headers = self.headers(&subject, &body);
+        client.publish_with_headers(subject, headers, body).await
+    }
+
+    /// Publishes `body` on `subject` with replies to `reply`, sealed.
+    pub async fn publish_with_reply(
+        &self,
+        client: &async_nats::Client,
+        subject: String,
+        reply: String,
+        body: Bytes,
+    ) -> Result<(), async_nats::PublishError> {
+        let headers = self.headers(&subject, &body);
+        client
+            .publish_with_reply_and_headers(subject, reply, headers, body)
+            .await
+    }
+
+    /// A sealed request whose answer must be sealed too.
+    pub async fn request(
+        &self,
+        client: &async_nats::Client,
+        subject: String,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Message, RequestFailure> {
+        let headers = self.headers(&subject, &body);
+        let request = async_nats::Request::new()
+            .payload(body)
+            .headers(headers)
+            .timeout(Some(timeout));
+        let reply = client
+            .send_request(subject.clone(), request)
+            .await
+            .map_err(|e| match e.kind() {
+                async_nats::RequestErrorKind::NoResponders => {
+                    RequestFailure::NoResponders(subject.clone())
+                }
+                async_nats::RequestErrorKind::TimedOut => RequestFailure::TimedOut {
+                    subject: subject.clone(),
+                    waited: timeout,
+                },
+                _ => RequestFailure::Nats {
+                    subject: subject.clone(),
+                    reason: e.to_string(),
+                },
+            })?;
+        self.verify(&reply)
+            .map_err(|source| RequestFailure::Unauthorized { subject, source })?;
+        Ok(reply)
+    }
+
+    /// The value to store under `key` in the lattice bucket for `body`.
+    pub fn seal_value(&self, key: &str, body: &[u8]) -> Vec<u8> {
+        Seal::wrap_value(&self.ring, &kv_context(&self.bucket, key), body, now_ms())
+    }
+
+    /// The body of a value read from `key`, if authentic. `stored_ms` is when
+    /// the server stored it: an authentic value stored again long after it
+    /// was sealed (a rollback by someone replaying an old value) is refused.
+    /// A rejection is counted and logged.
+    pub fn open_value<'v>(
+        &self,
+        key: &str,
+        value: &'v [u8],
+        stored_ms: u64,
+    ) -> Result<&'v [u8], AuthError> {
+        let context = kv_context(&self.bucket, key);
+        let result = Seal::unwrap_value(&self.ring, &context, value).and_then(|(seal, body)| {
+            self.guard
+                .check_window(seal.issued_at_ms, stored_ms)
+                .map(|()| body)
+        });
+        if let Err(e) = &result {
+            self.count(e, &context);
+        }
+        result
+    }
+}
