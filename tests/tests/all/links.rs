@@ -189,9 +189,16 @@ async fn links_put_before_a_host_starts_apply_when_it_starts() {
             async move {
                 let args = serde_json::to_vec(&json!([link_name, ["Ada"]])).expect("json");
                 let bytes = client
-                    .call(&front, "acme:greet/front.welcome-through", args, Encoding::Json)
+                    .call(
+                        &front,
+                        "acme:greet/front.welcome-through",
+                        args,
+                        Encoding::Json,
+                    )
                     .await?;
-                Ok::<_, CtlError>(serde_json::from_slice::<serde_json::Value>(&bytes).expect("json"))
+                Ok::<_, CtlError>(
+                    serde_json::from_slice::<serde_json::Value>(&bytes).expect("json"),
+                )
             }
         };
         let err = through("backup").await.expect_err("no link named backup");
@@ -204,9 +211,15 @@ async fn links_put_before_a_host_starts_apply_when_it_starts() {
         let mut backup = greeter_link(&front, &greeter);
         backup.link_name = "backup".to_owned();
         client.put_link(&backup).await.expect("link put backup");
-        assert_eq!(retry(|| through("backup")).await, json!({"ok": ["Hello, Ada!"]}));
+        assert_eq!(
+            retry(|| through("backup")).await,
+            json!({"ok": ["Hello, Ada!"]})
+        );
         let bad = through("not a name!").await.expect("a typed err");
-        assert!(bad["err"].as_str().is_some_and(|e| e.contains("link name")), "{bad}");
+        assert!(
+            bad["err"].as_str().is_some_and(|e| e.contains("link name")),
+            "{bad}"
+        );
         client
             .delete_link(&front, "acme:greet", "backup")
             .await
