@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use floe_lattice::{LatticeAuth, RequestFailure};
+use floe_lattice::{LatticeAuth, RequestFailure, Requester};
 use floe_wire::auth::{ClusterSeed, ReplayPolicy};
 use floe_wire::control::{
     self, ActorStarted, AuctionBid, AuctionRequest, ControlReply, Empty, HostInfo, HostInventory,
@@ -102,10 +102,21 @@ pub fn find_auth(lattice: &LatticeId, seed: Option<&str>) -> Result<LatticeAuth,
         .ok_or_else(|| CtlError::NoSeed {
             lattice: lattice.clone(),
         })?;
+    // During a rotation, answers sealed under the other seed are accepted too.
+    let accepted = std::env::var("FLOE_ACCEPT_CLUSTER_SEEDS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            ClusterSeed::parse(s, &home, floe_wire::auth::SeedOrigin::Environment)
+                .map(|c| c.expose().to_owned())
+                .map_err(|e| CtlError::Seed(format!("FLOE_ACCEPT_CLUSTER_SEEDS: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(LatticeAuth::from_seeds(
         lattice.clone(),
         seed.expose(),
-        &[],
+        &accepted,
         ReplayPolicy::default(),
     ))
 }
@@ -115,6 +126,7 @@ pub fn find_auth(lattice: &LatticeId, seed: Option<&str>) -> Result<LatticeAuth,
 pub struct CtlClient {
     nats: async_nats::Client,
     auth: Arc<LatticeAuth>,
+    requester: Arc<Requester>,
     lattice: LatticeId,
     timeout: Duration,
 }
@@ -148,6 +160,7 @@ impl CtlClient {
         timeout: Duration,
     ) -> Self {
         CtlClient {
+            requester: Arc::new(Requester::new(nats.clone(), auth.clone())),
             nats,
             lattice: auth.lattice().clone(),
             auth,
@@ -337,8 +350,8 @@ impl CtlClient {
         // typed `timed_out` arrives rather than a bare NATS timeout.
         let wait = self.timeout + Duration::from_millis(500);
         let reply = self
-            .auth
-            .request(&self.nats, subject.clone(), bytes.into(), wait)
+            .requester
+            .request(subject.clone(), bytes.into(), wait)
             .await
             .map_err(|e| {
                 CtlError::from_request(e, || {
@@ -346,9 +359,15 @@ impl CtlClient {
                 })
             })?;
         let reply = InvocationReply::decode(&reply.payload).map_err(|e| CtlError::Malformed {
-            subject,
+            subject: subject.clone(),
             reason: e.to_string(),
         })?;
+        if reply.id != envelope.id {
+            return Err(CtlError::Malformed {
+                subject,
+                reason: format!("the reply answers invocation {}", reply.id),
+            });
+        }
         reply
             .outcome
             .map(|b| b.into_vec())
@@ -499,8 +518,8 @@ impl CtlClient {
             reason: e.to_string(),
         })?;
         let reply = self
-            .auth
-            .request(&self.nats, subject.clone(), body.into(), self.timeout)
+            .requester
+            .request(subject.clone(), body.into(), self.timeout)
             .await
             .map_err(|e| {
                 CtlError::from_request(e, || {

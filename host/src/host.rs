@@ -116,8 +116,7 @@ impl Host {
         }
         let links = Arc::new(crate::links::LinkTable::default());
         let router: Arc<dyn crate::runtime::Router> = Arc::new(crate::routing::LinkRouter {
-            nats: nats.clone(),
-            auth: auth.clone(),
+            requester: floe_lattice::Requester::new(nats.clone(), auth.clone()),
             host_id: id.clone(),
             links: links.clone(),
         });

@@ -7,17 +7,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use async_nats::jetstream::kv;
-use floe_lattice::LinkChange;
+use floe_lattice::{LinkChange, LinkEntry};
 use floe_wire::Link;
 use floe_wire::link::{LINK_KEY_PREFIX, link_key};
 use futures::StreamExt as _;
 
 use crate::host::HostCore;
 
-/// Links by KV key.
+/// Links by KV key, and when the entry in force for each key was sealed.
 #[derive(Debug, Default)]
 pub struct LinkTable {
     links: RwLock<HashMap<String, Link>>,
+    sealed_at: RwLock<HashMap<String, u64>>,
 }
 
 impl LinkTable {
@@ -28,19 +29,33 @@ impl LinkTable {
             .cloned()
     }
 
-    fn apply(&self, key: &str, change: LinkChange) {
+    /// Applies an authentic entry unless an entry sealed later was already
+    /// applied for its key (an old value stored again: a rollback).
+    fn apply(&self, entry: LinkEntry) {
+        {
+            let mut sealed_at = self
+                .sealed_at
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let latest = sealed_at.entry(entry.key.clone()).or_default();
+            if entry.issued_at_ms < *latest {
+                tracing::warn!(key = %entry.key, "ignoring a link entry older than the one in force (a replayed value)");
+                return;
+            }
+            *latest = entry.issued_at_ms;
+        }
         let mut links = self
             .links
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match change {
+        match entry.change {
             LinkChange::Put(link) => {
                 tracing::info!(source = %link.source, target = %link.target, package = %link.package, name = %link.link_name, "link applied");
-                links.insert(key.to_owned(), link);
+                links.insert(entry.key, link);
             }
             LinkChange::Removed => {
-                if links.remove(key).is_some() {
-                    tracing::info!(key, "link removed");
+                if links.remove(&entry.key).is_some() {
+                    tracing::info!(key = %entry.key, "link removed");
                 }
             }
         }
@@ -49,7 +64,7 @@ impl LinkTable {
     /// Applies one entry of the bucket; one that is not authentic is ignored.
     fn apply_entry(&self, auth: &floe_lattice::LatticeAuth, entry: &kv::Entry) {
         match floe_lattice::read_entry(auth, entry) {
-            Ok(change) => self.apply(&entry.key, change),
+            Ok(entry) => self.apply(entry),
             Err(e) => tracing::warn!("ignoring a link entry: {e}"),
         }
     }
@@ -71,11 +86,11 @@ pub async fn follow(core: &Arc<HostCore>, store: kv::Store) -> Result<(), String
         .watch_with_history(format!("{LINK_KEY_PREFIX}>"))
         .await
         .map_err(|e| format!("cannot watch links: {e}"))?;
-    let links = floe_lattice::list_links(&store, &core.auth)
+    let entries = floe_lattice::read_all(&store, &core.auth)
         .await
         .map_err(|e| e.to_string())?;
-    for link in links {
-        core.links.apply(&link.key(), LinkChange::Put(link));
+    for entry in entries {
+        core.links.apply(entry);
     }
     let core = core.clone();
     let tracker = core.tracker.clone();

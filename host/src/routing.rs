@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use floe_lattice::{LatticeAuth, RequestFailure};
+use floe_lattice::{RequestFailure, Requester};
 use floe_wire::envelope::Origin;
 use floe_wire::{Encoding, Envelope, ErrorKind, InvocationError, InvocationReply, Subject};
 use futures::future::BoxFuture;
@@ -16,9 +16,8 @@ use crate::runtime::{RoutedCall, Router};
 /// Routes calls through the links this host knows.
 #[derive(Debug)]
 pub struct LinkRouter {
-    pub nats: async_nats::Client,
-    /// Seals the request and checks the reply (the lattice is the auth's).
-    pub auth: Arc<LatticeAuth>,
+    /// Seals the request and checks the reply (the lattice is its auth's).
+    pub requester: Requester,
     pub host_id: String,
     pub links: Arc<LinkTable>,
 }
@@ -72,10 +71,10 @@ impl LinkRouter {
         let subject = Subject::Rpc {
             entity: link.target.clone(),
         }
-        .render(self.auth.lattice());
+        .render(self.requester.auth().lattice());
         let reply = self
-            .auth
-            .request(&self.nats, subject, bytes.into(), call.deadline)
+            .requester
+            .request(subject, bytes.into(), call.deadline)
             .await
             .map_err(|e| match e {
                 RequestFailure::NoResponders(_) => InvocationError::new(
@@ -101,6 +100,12 @@ impl LinkRouter {
         let reply = InvocationReply::decode(&reply.payload).map_err(|e| {
             InvocationError::new(ErrorKind::Internal, format!("malformed reply: {e}"))
         })?;
+        if reply.id != envelope.id {
+            return Err(InvocationError::new(
+                ErrorKind::Internal,
+                format!("{} answered another invocation ({})", link.target, reply.id),
+            ));
+        }
         reply.outcome.map(|b| b.into_vec())
     }
 }

@@ -95,16 +95,26 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
         tracing::debug!(actor = %handle.id, "dropping an invocation without a reply subject");
         return;
     };
-    let decoded = core
-        .auth
-        .verify(&msg)
-        .map_err(|e| InvocationError::new(ErrorKind::Unauthorized, format!("refused: {e}")))
-        .and_then(|()| {
-            Envelope::decode(&msg.payload).map_err(|e| {
-                tracing::warn!(actor = %handle.id, error = %e, "malformed envelope");
-                InvocationError::new(ErrorKind::BadArguments, e.to_string())
-            })
-        });
+    if let Err(e) = core.auth.verify(&msg) {
+        // Never run, and not counted as the actor's failure: the host's
+        // `rejected` counters say what was refused.
+        let refusal = InvocationReply {
+            v: ENVELOPE_VERSION,
+            id: uuid::Uuid::nil(),
+            outcome: Err(InvocationError::new(
+                ErrorKind::Unauthorized,
+                format!("refused: {e}"),
+            )),
+        };
+        if let Ok(bytes) = refusal.encode() {
+            refuse_unsealed(&core, &reply_to, bytes).await;
+        }
+        return;
+    }
+    let decoded = Envelope::decode(&msg.payload).map_err(|e| {
+        tracing::warn!(actor = %handle.id, error = %e, "malformed envelope");
+        InvocationError::new(ErrorKind::BadArguments, e.to_string())
+    });
     let (id, outcome) = match decoded {
         Ok(envelope) => {
             // A panic inside the runtime must still produce a reply.
@@ -144,6 +154,19 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
         Err(e) => {
             tracing::error!(actor = %handle.id, invocation = %id, error = %e, "cannot encode reply")
         }
+    }
+}
+
+/// Answers a message that failed authentication: unsealed (the host vouches
+/// for nothing it was not asked by a key holder), and only to a request
+/// inbox — the reply subject of an unauthenticated message is the sender's
+/// choice, and the host must not publish on other subjects at its bidding.
+pub async fn refuse_unsealed(core: &HostCore, reply_to: &str, body: Vec<u8>) {
+    if !reply_to.starts_with("_INBOX.") {
+        return;
+    }
+    if let Err(e) = core.nats.publish(reply_to.to_owned(), body.into()).await {
+        tracing::debug!(error = %e, "cannot send a refusal");
     }
 }
 

@@ -72,8 +72,10 @@ impl HostProcess {
                 cmd.args([flag, value]);
             }
         }
+        // In the environment, as an operator would pass it (not in argv,
+        // where any user's `ps` would show it).
         if !options.args.iter().any(|a| a == "--cluster-seed") {
-            cmd.args(["--cluster-seed", &crate::seed_for(lattice)]);
+            cmd.env("FLOE_CLUSTER_SEED", crate::seed_for(lattice));
         }
         cmd.args(&options.args);
         let child = cmd.spawn().context("cannot start floe-host")?;

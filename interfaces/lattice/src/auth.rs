@@ -6,29 +6,15 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use async_nats::{HeaderMap, Message};
 use bytes::Bytes;
 use floe_wire::LatticeId;
 use floe_wire::auth::{
     AUTH_HEADER, AuthError, KeyRing, LatticeKey, ReplayGuard, ReplayPolicy, Seal, kv_context,
-    now_ms,
+    message_context, now_ms,
 };
 use floe_wire::subject::kv_bucket;
-
-/// Why a sealed request got no authentic answer.
-#[derive(Debug, thiserror::Error)]
-pub enum RequestFailure {
-    #[error("no one answers on {0}")]
-    NoResponders(String),
-    #[error("no answer on {subject} within {waited:?}")]
-    TimedOut { subject: String, waited: Duration },
-    #[error("request on {subject} failed: {reason}")]
-    Nats { subject: String, reason: String },
-    #[error("the answer on {subject} was refused: {source}")]
-    Unauthorized { subject: String, source: AuthError },
-}
 
 /// Seals and verifies one lattice's messages and KV entries.
 #[derive(Debug)]
@@ -95,10 +81,12 @@ impl LatticeAuth {
             .collect()
     }
 
-    /// The headers that authenticate `body` sent to `subject`.
-    pub fn headers(&self, subject: &str, body: &[u8]) -> HeaderMap {
+    /// The headers that authenticate `body` sent to `subject`, with replies
+    /// to `reply` when it is a request.
+    pub fn headers(&self, subject: &str, reply: Option<&str>, body: &[u8]) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        let token = Seal::create(&self.ring, subject, body, now_ms());
+        let context = message_context(subject, reply);
+        let token = Seal::create(&self.ring, &context, body, now_ms());
         headers.insert(AUTH_HEADER, token.as_str());
         headers
     }
@@ -119,7 +107,8 @@ impl LatticeAuth {
             .as_ref()
             .and_then(|h| h.get(AUTH_HEADER))
             .ok_or(AuthError::Missing)?;
-        let seal = Seal::open(&self.ring, token.as_str(), &msg.subject, &msg.payload)?;
+        let context = message_context(&msg.subject, msg.reply.as_deref());
+        let seal = Seal::open(&self.ring, token.as_str(), &context, &msg.payload)?;
         self.guard.admit(&seal, now_ms())
     }
 
@@ -150,7 +139,7 @@ impl LatticeAuth {
         subject: String,
         body: Bytes,
     ) -> Result<(), async_nats::PublishError> {
-        let headers = self.headers(&subject, &body);
+        let headers = self.headers(&subject, None, &body);
         client.publish_with_headers(subject, headers, body).await
     }
 
@@ -162,44 +151,10 @@ impl LatticeAuth {
         reply: String,
         body: Bytes,
     ) -> Result<(), async_nats::PublishError> {
-        let headers = self.headers(&subject, &body);
+        let headers = self.headers(&subject, Some(&reply), &body);
         client
             .publish_with_reply_and_headers(subject, reply, headers, body)
             .await
-    }
-
-    /// A sealed request whose answer must be sealed too.
-    pub async fn request(
-        &self,
-        client: &async_nats::Client,
-        subject: String,
-        body: Bytes,
-        timeout: Duration,
-    ) -> Result<Message, RequestFailure> {
-        let headers = self.headers(&subject, &body);
-        let request = async_nats::Request::new()
-            .payload(body)
-            .headers(headers)
-            .timeout(Some(timeout));
-        let reply = client
-            .send_request(subject.clone(), request)
-            .await
-            .map_err(|e| match e.kind() {
-                async_nats::RequestErrorKind::NoResponders => {
-                    RequestFailure::NoResponders(subject.clone())
-                }
-                async_nats::RequestErrorKind::TimedOut => RequestFailure::TimedOut {
-                    subject: subject.clone(),
-                    waited: timeout,
-                },
-                _ => RequestFailure::Nats {
-                    subject: subject.clone(),
-                    reason: e.to_string(),
-                },
-            })?;
-        self.verify(&reply)
-            .map_err(|source| RequestFailure::Unauthorized { subject, source })?;
-        Ok(reply)
     }
 
     /// The value to store under `key` in the lattice bucket for `body`.
@@ -207,7 +162,7 @@ impl LatticeAuth {
         Seal::wrap_value(&self.ring, &kv_context(&self.bucket, key), body, now_ms())
     }
 
-    /// The body of a value read from `key`, if authentic. `stored_ms` is when
+    /// When the value was sealed, and its body, if authentic. `stored_ms` is when
     /// the server stored it: an authentic value stored again long after it
     /// was sealed (a rollback by someone replaying an old value) is refused.
     /// A rejection is counted and logged.
@@ -216,12 +171,12 @@ impl LatticeAuth {
         key: &str,
         value: &'v [u8],
         stored_ms: u64,
-    ) -> Result<&'v [u8], AuthError> {
+    ) -> Result<(u64, &'v [u8]), AuthError> {
         let context = kv_context(&self.bucket, key);
         let result = Seal::unwrap_value(&self.ring, &context, value).and_then(|(seal, body)| {
             self.guard
                 .check_window(seal.issued_at_ms, stored_ms)
-                .map(|()| body)
+                .map(|()| (seal.issued_at_ms, body))
         });
         if let Err(e) = &result {
             self.count(e, &context);

@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`auth`]: [`LatticeAuth`], the lattice MAC on messages and KV entries.
+//! - [`request`]: [`Requester`], sealed request/reply over a private inbox.
 //! - [`bucket`]: opening the lattice's KV bucket (get, else create with as
 //!   many replicas as the cluster allows, retrying while JetStream forms).
 //! - [`links`]: reading and writing links in that bucket.
@@ -10,9 +11,12 @@
 pub mod auth;
 pub mod bucket;
 pub mod links;
+pub mod request;
 
-pub use auth::{LatticeAuth, RequestFailure};
+pub use auth::LatticeAuth;
 pub use bucket::{BucketError, open_bucket};
 pub use links::{
-    LinkChange, LinkEntryError, LinkStoreError, delete_link, list_links, put_link, read_entry,
+    LinkChange, LinkEntry, LinkEntryError, LinkStoreError, delete_link, list_links, put_link,
+    read_all, read_entry,
 };
+pub use request::{RequestFailure, Requester};

@@ -3,7 +3,9 @@
 //! writes a sealed tombstone (an empty body), so a deletion is as authentic
 //! as a put. Entries that do not verify, raw delete markers included, are
 //! ignored and logged: someone without the lattice key can neither add nor
-//! re-route nor remove a link.
+//! re-route a link. (Someone who may write to the bucket's stream can still
+//! overwrite or purge entries — denial, not deception — which the NATS
+//! permissions on `$KV.floe-*` must prevent; see docs/security.md.)
 
 use async_nats::jetstream::kv::{self, Operation};
 use floe_wire::Link;
@@ -28,6 +30,16 @@ pub enum LinkChange {
     Removed,
 }
 
+/// One authentic entry: its key, what it says, and when it was sealed (a
+/// reader ignores an entry older than one it already applied for the key,
+/// so an old authentic value stored again cannot roll a link back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkEntry {
+    pub key: String,
+    pub change: LinkChange,
+    pub issued_at_ms: u64,
+}
+
 /// Why an entry was ignored.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkEntryError {
@@ -37,8 +49,8 @@ pub enum LinkEntryError {
     Malformed { key: String, reason: String },
 }
 
-/// Reads one entry (from a watch or a read) into a change, if authentic.
-pub fn read_entry(auth: &LatticeAuth, entry: &kv::Entry) -> Result<LinkChange, LinkEntryError> {
+/// Reads one entry (from a watch or a read), if authentic.
+pub fn read_entry(auth: &LatticeAuth, entry: &kv::Entry) -> Result<LinkEntry, LinkEntryError> {
     let key = entry.key.as_str();
     if entry.operation != Operation::Put {
         // Delete and purge markers carry no MAC; a real `link del` writes a
@@ -49,14 +61,19 @@ pub fn read_entry(auth: &LatticeAuth, entry: &kv::Entry) -> Result<LinkChange, L
         });
     }
     let stored_ms = u64::try_from(entry.created.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
-    let body = auth
+    let (issued_at_ms, body) = auth
         .open_value(key, &entry.value, stored_ms)
         .map_err(|source| LinkEntryError::Unauthenticated {
             key: key.to_owned(),
             source,
         })?;
+    let entry = |change| LinkEntry {
+        key: key.to_owned(),
+        change,
+        issued_at_ms,
+    };
     if body.is_empty() {
-        return Ok(LinkChange::Removed);
+        return Ok(entry(LinkChange::Removed));
     }
     let link: Link = serde_json::from_slice(body).map_err(|e| LinkEntryError::Malformed {
         key: key.to_owned(),
@@ -68,7 +85,7 @@ pub fn read_entry(auth: &LatticeAuth, entry: &kv::Entry) -> Result<LinkChange, L
             reason: format!("it holds the link stored under {}", link.key()),
         });
     }
-    Ok(LinkChange::Put(link))
+    Ok(entry(LinkChange::Put(link)))
 }
 
 pub async fn put_link(
@@ -110,7 +127,10 @@ pub async fn delete_link(
         .map_err(|e| LinkStoreError::Read(e.to_string()))?;
     let existed = matches!(
         current.as_ref().map(|e| read_entry(auth, e)),
-        Some(Ok(LinkChange::Put(_)))
+        Some(Ok(LinkEntry {
+            change: LinkChange::Put(_),
+            ..
+        }))
     );
     if existed {
         write(store, &key, auth.seal_value(&key, b"")).await?;
@@ -118,17 +138,17 @@ pub async fn delete_link(
     Ok(existed)
 }
 
-/// Every authentic link in the bucket; other entries are skipped (and
-/// logged by `auth`).
-pub async fn list_links(
+/// Every authentic link entry in the bucket, tombstones included; other
+/// entries are skipped (and logged by `auth`).
+pub async fn read_all(
     store: &kv::Store,
     auth: &LatticeAuth,
-) -> Result<Vec<Link>, LinkStoreError> {
+) -> Result<Vec<LinkEntry>, LinkStoreError> {
     let mut keys = store
         .keys()
         .await
         .map_err(|e| LinkStoreError::Read(e.to_string()))?;
-    let mut links = Vec::new();
+    let mut entries = Vec::new();
     while let Some(key) = keys.next().await {
         let key = key.map_err(|e| LinkStoreError::Read(e.to_string()))?;
         if !key.starts_with(LINK_KEY_PREFIX) {
@@ -139,11 +159,27 @@ pub async fn list_links(
             .await
             .map_err(|e| LinkStoreError::Read(e.to_string()))?;
         if let Some(entry) = entry
-            && let Ok(LinkChange::Put(link)) = read_entry(auth, &entry)
+            && let Ok(entry) = read_entry(auth, &entry)
         {
-            links.push(link);
+            entries.push(entry);
         }
     }
+    Ok(entries)
+}
+
+/// Every authentic link in the bucket.
+pub async fn list_links(
+    store: &kv::Store,
+    auth: &LatticeAuth,
+) -> Result<Vec<Link>, LinkStoreError> {
+    let mut links: Vec<Link> = read_all(store, auth)
+        .await?
+        .into_iter()
+        .filter_map(|e| match e.change {
+            LinkChange::Put(link) => Some(link),
+            LinkChange::Removed => None,
+        })
+        .collect();
     links.sort_by_key(Link::key);
     Ok(links)
 }

@@ -17,6 +17,8 @@
 //! - [`subject`]: every NATS subject, built and parsed in one place.
 //! - [`control`]: control-plane requests and replies (JSON).
 //! - [`events`]: the event-type enum and the CloudEvents envelope.
+//! - [`values`]: the msgpack mapping of WIT values, and the serde form of
+//!   it for plain Rust types.
 //! - [`envelope`]: the invocation envelope and reply (msgpack), typed errors.
 
 pub mod auth;
@@ -30,6 +32,7 @@ pub mod keystore;
 pub mod lattice;
 pub mod link;
 pub mod subject;
+pub mod values;
 
 pub use claims::{Capability, Claims, VerifyError, VerifyPolicy, verify};
 pub use envelope::{Encoding, Envelope, ErrorKind, InvocationError, InvocationReply};

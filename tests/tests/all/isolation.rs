@@ -250,9 +250,9 @@ async fn malformed_messages_get_error_replies() {
         .render(lattice.client.lattice());
         // Authentic (sealed with the lattice key) but malformed bodies: the
         // host parses them and says what is wrong.
-        let auth = lattice.client.auth();
-        let reply = auth
-            .request(&raw, subject, "{not json".into(), Duration::from_secs(10))
+        let sealed = floe_lattice::Requester::new(raw, floe_tests::auth_for(&lattice.name));
+        let reply = sealed
+            .request(subject, "{not json".into(), Duration::from_secs(10))
             .await
             .expect("a reply");
         let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json reply");
@@ -269,13 +269,8 @@ async fn malformed_messages_get_error_replies() {
             entity: echo.clone(),
         }
         .render(lattice.client.lattice());
-        let reply = auth
-            .request(
-                &raw,
-                rpc,
-                vec![0xc1, 0x00, 0xff].into(),
-                Duration::from_secs(10),
-            )
+        let reply = sealed
+            .request(rpc, vec![0xc1, 0x00, 0xff].into(), Duration::from_secs(10))
             .await
             .expect("a reply");
         let reply = floe_wire::InvocationReply::decode(&reply.payload).expect("typed reply");

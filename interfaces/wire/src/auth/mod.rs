@@ -7,10 +7,10 @@
 //! header of a message, or on the first line of a KV value. It covers the
 //! exact bytes of the body, so JSON stays JSON and msgpack stays msgpack,
 //! with no canonical form to agree on; and it covers where the bytes were
-//! sent (the subject, or the bucket and key), so an authentic message cannot
-//! be re-aimed. HMAC-SHA256 was chosen over keyed BLAKE3 so a provider in any
-//! language can speak the protocol with its standard library (docs/security.md
-//! has the measured cost of both).
+//! sent (the subject and reply subject, or the bucket and key), so an
+//! authentic message cannot be re-aimed. HMAC-SHA256 was chosen over keyed BLAKE3 so a provider in any
+//! language can speak the protocol with its standard library (`make bench`
+//! measures both; docs/benchmarks.md has the figures).
 //!
 //! # Layout
 //! - [`key`]: deriving the lattice key and its id from a cluster seed; the
@@ -27,7 +27,7 @@ pub mod seed;
 
 pub use key::{KeyRing, LatticeKey};
 pub use replay::{ReplayGuard, ReplayPolicy};
-pub use seal::{AUTH_HEADER, Seal, kv_context};
+pub use seal::{AUTH_HEADER, Seal, kv_context, message_context};
 pub use seed::{ClusterSeed, SeedOrigin};
 
 /// Why a message or KV entry was not accepted as authentic.

@@ -83,12 +83,15 @@ impl ReplayGuard {
 
     /// Admits a message once: within the window and never seen before.
     pub fn admit(&self, seal: &Seal, now_ms: u64) -> Result<(), AuthError> {
-        self.check_window(seal.issued_at_ms, now_ms)?;
         let mut seen = self
             .seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let oldest_second = now_ms.saturating_sub(millis(self.policy.window)) / 1000;
+        // The floor only rises: if this clock steps back, nonces already
+        // forgotten cannot become acceptable again.
+        let cutoff = now_ms.saturating_sub(millis(self.policy.window)) / 1000 * 1000;
+        seen.floor_ms = seen.floor_ms.max(cutoff);
+        let oldest_second = seen.floor_ms / 1000;
         while let Some(entry) = seen.by_second.first_entry() {
             if *entry.key() >= oldest_second {
                 break;
@@ -96,6 +99,7 @@ impl ReplayGuard {
             let len = entry.remove().len();
             seen.count -= len;
         }
+        self.check_window(seal.issued_at_ms, now_ms)?;
         if seal.issued_at_ms < seen.floor_ms {
             return Err(AuthError::Stale {
                 age_ms: now_ms.saturating_sub(seal.issued_at_ms),
@@ -111,7 +115,9 @@ impl ReplayGuard {
                 break;
             };
             seen.count -= nonces.len();
-            seen.floor_ms = seen.floor_ms.max((second + 1) * 1000);
+            seen.floor_ms = seen
+                .floor_ms
+                .max(second.saturating_add(1).saturating_mul(1000));
         }
         Ok(())
     }
@@ -154,6 +160,11 @@ mod tests {
         // Once out of the window a nonce is forgotten, and its message is stale.
         assert!(matches!(
             guard.admit(&seal(now, 1), now + 61_000),
+            Err(AuthError::Stale { .. })
+        ));
+        // Even if this clock then steps back: the floor never falls.
+        assert!(matches!(
+            guard.admit(&seal(now, 1), now),
             Err(AuthError::Stale { .. })
         ));
     }

@@ -11,8 +11,10 @@
 //! - `mac`: HMAC-SHA256 under the lattice key, base64url without padding,
 //!   of `"floe-mac-1\n" key_id "\n" issued_at_ms "\n" nonce "\n" context "\n" body`.
 //!
-//! The context is where the bytes go: the NATS subject of a message (a reply
-//! is sealed for the requester's inbox), or [`kv_context`] for a KV entry.
+//! The context is where the bytes go, so an authentic message cannot be
+//! re-aimed: [`message_context`] — the NATS subject and, for a request, the
+//! subject its reply must go to (a reply is sealed for the requester's
+//! inbox) — or [`kv_context`] for a KV entry. The two never coincide.
 //! A message carries its seal in the [`AUTH_HEADER`] header; a KV value is
 //! the seal, a newline, then the body.
 
@@ -31,9 +33,18 @@ const DOMAIN: &[u8] = b"floe-mac-1\n";
 const NONCE_BYTES: usize = 16;
 const MAC_BYTES: usize = 32;
 
-/// The context a KV entry is sealed for: its bucket and key.
+/// The context a message is sealed for: `msg SUBJECT`, or
+/// `msg SUBJECT REPLY` for a request (NATS subjects hold no spaces).
+pub fn message_context(subject: &str, reply: Option<&str>) -> String {
+    match reply {
+        Some(reply) => format!("msg {subject} {reply}"),
+        None => format!("msg {subject}"),
+    }
+}
+
+/// The context a KV entry is sealed for: `kv BUCKET KEY`.
 pub fn kv_context(bucket: &str, key: &str) -> String {
-    format!("$KV.{bucket}.{key}")
+    format!("kv {bucket} {key}")
 }
 
 /// A parsed, verified seal.

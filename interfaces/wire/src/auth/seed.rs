@@ -99,7 +99,21 @@ impl ClusterSeed {
             return Ok(found);
         }
         let store = home.keys();
-        let (pair, created) = store.load_or_create(SAVED_NAME, KeyKind::Cluster)?;
+        // Two hosts starting at once on one empty home: the loser of the
+        // race finds the file created (or still being written), and reads
+        // the winner's seed once it is complete.
+        let mut attempt = 0;
+        let (pair, created) = loop {
+            match store.load_or_create(SAVED_NAME, KeyKind::Cluster) {
+                Err(KeyStoreError::AlreadyExists { .. } | KeyStoreError::Corrupt { .. })
+                    if attempt < 20 =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => break other?,
+            }
+        };
         let path = store.path_of(SAVED_NAME)?;
         Ok(ClusterSeed {
             seed: pair.seed().map_err(|_| keys::KeyError::InvalidSeed)?,
