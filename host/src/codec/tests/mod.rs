@@ -6,6 +6,7 @@
 mod json;
 mod msgpack;
 mod wave;
+mod wire;
 
 use super::*;
 use serde_json::json;
