@@ -1,7 +1,8 @@
 //! `floe-bench` (run by `make bench`): measures Floe against raw NATS on one
 //! nats-server in one run and prints a Markdown report.
 //!
-//! Sections: in-host instantiate and call (in-process runtime), invocation
+//! Sections: in-host instantiate and call (in-process runtime), the lattice
+//! MAC's cost per message (HMAC-SHA256, keyed BLAKE3 for comparison), invocation
 //! latency and throughput through NATS against a real `floe-host` process,
 //! the same for raw NATS request/reply with the same payload (responder in
 //! its own process, like the host), actor start times, and memory per idle
@@ -10,6 +11,7 @@
 mod inhost;
 mod linked;
 mod load;
+mod mac;
 mod responder;
 mod stats;
 mod variants;
@@ -32,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
 
     eprintln!("== in-host figures");
     inhost::measure(&echo, &mut report, quick).await?;
+    mac::measure(&mut report, quick);
     if args.iter().any(|a| a == "--inhost-only") {
         println!("{}", report.render());
         return Ok(());
