@@ -63,14 +63,15 @@ async fn handle(core: Arc<HostCore>, msg: async_nats::Message) {
     let Some(reply_to) = msg.reply.clone() else {
         return;
     };
-    let body = match core.auth.verify(&msg) {
-        Ok(()) => match respond(&core, &msg).await {
-            Some(body) => body,
-            None => return,
-        },
-        Err(e) => json(&ControlReply::<Empty>::refused(format!(
+    if let Err(e) = core.auth.verify(&msg) {
+        let refusal = json(&ControlReply::<Empty>::refused(format!(
             "unauthorized: {e}"
-        ))),
+        )));
+        crate::rpc::refuse_unsealed(&core, &reply_to, refusal).await;
+        return;
+    }
+    let Some(body) = respond(&core, &msg).await else {
+        return;
     };
     if let Err(e) = core
         .auth

@@ -251,17 +251,20 @@ fn from_mp(mp: &Mp, ty: &WitType, at: Loc<'_>) -> Result<WitValue, ValueError> {
                 _ => WitValue::U64(n),
             }
         }
-        // Either float width is read, as writers in other languages may
-        // not choose the width WIT declares.
+        // Either float width, or an integer, is read: writers in other
+        // languages may not choose the width WIT declares.
         WitType::F32 => match mp {
             Mp::F32(x) => WitValue::F32(*x),
             #[allow(clippy::cast_possible_truncation)]
             Mp::F64(x) => WitValue::F32(*x as f32),
+            #[allow(clippy::cast_possible_truncation)]
+            Mp::Integer(_) => WitValue::F32(integer_as_f64(mp).ok_or_else(wrong)? as f32),
             _ => return Err(wrong()),
         },
         WitType::F64 => match mp {
             Mp::F64(x) => WitValue::F64(*x),
             Mp::F32(x) => WitValue::F64(f64::from(*x)),
+            Mp::Integer(_) => WitValue::F64(integer_as_f64(mp).ok_or_else(wrong)?),
             _ => return Err(wrong()),
         },
         WitType::Char => {
@@ -357,6 +360,17 @@ fn from_mp(mp: &Mp, ty: &WitType, at: Loc<'_>) -> Result<WitValue, ValueError> {
             _ => return Err(wrong()),
         },
     })
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn integer_as_f64(mp: &Mp) -> Option<f64> {
+    match mp {
+        Mp::Integer(i) => i
+            .as_i64()
+            .map(|n| n as f64)
+            .or_else(|| i.as_u64().map(|n| n as f64)),
+        _ => None,
+    }
 }
 
 fn option_from_mp(
