@@ -285,79 +285,49 @@ impl Seq {
     }
 }
 
-impl ser::SerializeSeq for Seq {
-    type Ok = Out;
-    type Error = ValueError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Out, ValueError> {
-        self.finish()
-    }
+/// The compound traits all push onto the same [`Seq`].
+macro_rules! seq_compound {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Seq {
+            type Ok = Out;
+            type Error = ValueError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
+                self.push(value)
+            }
+            fn end(self) -> Result<Out, ValueError> {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Seq {
-    type Ok = Out;
-    type Error = ValueError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Out, ValueError> {
-        self.finish()
-    }
+/// The same for struct-like compounds, whose fields are positional here.
+macro_rules! seq_struct_compound {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for Seq {
+            type Ok = Out;
+            type Error = ValueError;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                _key: &'static str,
+                value: &T,
+            ) -> Result<(), ValueError> {
+                self.push(value)
+            }
+            fn end(self) -> Result<Out, ValueError> {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTupleStruct for Seq {
-    type Ok = Out;
-    type Error = ValueError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Out, ValueError> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleVariant for Seq {
-    type Ok = Out;
-    type Error = ValueError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Out, ValueError> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeStruct for Seq {
-    type Ok = Out;
-    type Error = ValueError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _key: &'static str,
-        value: &T,
-    ) -> Result<(), ValueError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Out, ValueError> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeStructVariant for Seq {
-    type Ok = Out;
-    type Error = ValueError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _key: &'static str,
-        value: &T,
-    ) -> Result<(), ValueError> {
-        self.push(value)
-    }
-    fn end(self) -> Result<Out, ValueError> {
-        self.finish()
-    }
-}
+seq_compound!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+seq_struct_compound!(SerializeStruct, SerializeStructVariant);
 
 struct MapOut {
     entries: Vec<(Mp, Mp)>,
