@@ -137,6 +137,29 @@ pub enum GetCommand {
 pub enum StartCommand {
     /// Start a signed actor component.
     Actor(StartActorArgs),
+    /// Start a capability provider (an executable) on a host.
+    Provider(StartProviderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StartProviderArgs {
+    /// The provider executable: a path on the chosen host's machine (made absolute).
+    pub reference: PathBuf,
+    /// The host to start it on (default: an auction picks one).
+    #[arg(long, conflicts_with = "constraints")]
+    pub host: Option<String>,
+    /// Only hosts with this label `key=value` bid (repeatable).
+    #[arg(long = "constraint", value_parser = parse_key_value)]
+    pub constraints: Vec<(String, String)>,
+    /// Its identity: a provider seed (SV…) or a key saved on the host (default: one kept for the binary's name).
+    #[arg(long, value_name = "NAME|SEED")]
+    pub provider_key: Option<String>,
+    /// Config `key=value` handed to the provider (repeatable).
+    #[arg(long = "config", value_parser = parse_key_value)]
+    pub config: Vec<(String, String)>,
+    /// An annotation `key=value` kept with the provider (repeatable).
+    #[arg(long = "annotation", value_parser = parse_key_value)]
+    pub annotations: Vec<(String, String)>,
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +182,13 @@ pub struct StartActorArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum StopCommand {
+    /// Stop a provider (on every host running it unless --host is given).
+    Provider {
+        /// A provider id or unique name.
+        provider: String,
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// Stop an actor (on every host running it unless --host is given).
     Actor {
         /// An actor id or unique name.

@@ -200,6 +200,42 @@ impl CtlClient {
             .await
     }
 
+    /// Bids of the hosts that fit, for a provider.
+    pub async fn auction_provider(
+        &self,
+        constraints: StringMap,
+        window: Duration,
+    ) -> Result<Vec<AuctionBid>, CtlError> {
+        let req = AuctionRequest {
+            constraints,
+            ..AuctionRequest::default()
+        };
+        self.gather(Subject::Auction(AuctionKind::Provider), &req, window)
+            .await
+    }
+
+    /// Starts a provider; the reply comes once it answers a health check.
+    pub async fn start_provider(
+        &self,
+        host: &str,
+        req: floe_wire::control::StartProviderRequest,
+    ) -> Result<floe_wire::control::ProviderStarted, CtlError> {
+        let slow = self.with_timeout(self.timeout.max(START_TIMEOUT));
+        slow.host_request(host, HostOp::ProviderStart, &req).await
+    }
+
+    /// Stops a provider on one host and waits until it has exited.
+    pub async fn stop_provider(&self, host: &str, provider_id: &str) -> Result<(), CtlError> {
+        let req = floe_wire::control::StopProviderRequest {
+            v: control::CONTROL_VERSION,
+            provider_id: provider_id.to_owned(),
+        };
+        let slow = self.with_timeout(self.timeout.max(START_TIMEOUT));
+        slow.host_request::<_, Empty>(host, HostOp::ProviderStop, &req)
+            .await
+            .map(|_| ())
+    }
+
     /// Picks the bid with the fewest running actors, ties at random.
     pub fn pick(bids: &[AuctionBid]) -> Option<&AuctionBid> {
         let fewest = bids.iter().map(|b| b.running).min()?;

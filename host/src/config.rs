@@ -76,6 +76,16 @@ pub struct HostConfig {
     /// How long a graceful stop waits for in-flight calls.
     #[arg(long, env = "FLOE_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_flag_duration)]
     pub shutdown_timeout: Duration,
+    /// How often to check that each provider is healthy.
+    #[arg(long, env = "FLOE_PROVIDER_HEALTH_INTERVAL", default_value = "5s", value_parser = parse_flag_duration)]
+    pub provider_health_interval: Duration,
+    /// How long a starting provider has to answer its first health check.
+    #[arg(long, env = "FLOE_PROVIDER_START_TIMEOUT", default_value = "30s", value_parser = parse_flag_duration)]
+    pub provider_start_timeout: Duration,
+    /// How long a stopping provider gets after the shutdown request, and
+    /// again after SIGTERM, before SIGKILL.
+    #[arg(long, env = "FLOE_PROVIDER_SHUTDOWN_GRACE", default_value = "5s", value_parser = parse_flag_duration)]
+    pub provider_shutdown_grace: Duration,
     /// Where compiled code is cached (default: $FLOE_HOME/cache/compiled).
     #[arg(long, env = "FLOE_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,

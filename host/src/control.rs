@@ -22,6 +22,7 @@ pub async fn serve(core: &Arc<HostCore>) -> Result<(), HostError> {
     let subjects = [
         Subject::HostPing,
         Subject::Auction(AuctionKind::Actor),
+        Subject::Auction(AuctionKind::Provider),
         Subject::HostAll {
             host: core.id.clone(),
         },
@@ -95,7 +96,7 @@ async fn respond(core: &Arc<HostCore>, msg: &async_nats::Message) -> Option<Vec<
     }
     match subject {
         Subject::HostPing => Some(json(&ControlReply::ok(core.info()))),
-        Subject::Auction(AuctionKind::Actor) => {
+        Subject::Auction(kind) => {
             let req: AuctionRequest = match control::parse(payload) {
                 Ok(r) => r,
                 Err(e) => return Some(json(&ControlReply::<Empty>::refused(e))),
@@ -109,7 +110,10 @@ async fn respond(core: &Arc<HostCore>, msg: &async_nats::Message) -> Option<Vec<
                 json(&ControlReply::ok(AuctionBid {
                     host_id: core.id.clone(),
                     labels,
-                    running: core.actors.len(),
+                    running: match kind {
+                        AuctionKind::Actor => core.actors.len(),
+                        AuctionKind::Provider => core.providers.len(),
+                    },
                 }))
             })
         }
@@ -127,9 +131,12 @@ async fn dispatch(core: &Arc<HostCore>, op: HostOp, payload: &[u8]) -> Vec<u8> {
         HostOp::ActorStop => reply(run(payload, |r| lifecycle::stop(core, r)).await),
         HostOp::ActorScale => reply(run(payload, |r| lifecycle::scale(core, r)).await),
         HostOp::ActorUpdate => reply(run(payload, |r| lifecycle::update(core, r)).await),
+        HostOp::ProviderStart => reply(run(payload, |r| crate::providers::start(core, r)).await),
+        HostOp::ProviderStop => reply(run(payload, |r| crate::providers::stop(core, r)).await),
         HostOp::Inventory => reply(Ok(HostInventory {
             host: core.info(),
             actors: core.actors.all().iter().map(|a| a.describe()).collect(),
+            providers: core.providers.all().iter().map(|p| p.describe()).collect(),
         })),
         HostOp::Stop => reply(
             run(payload, |_: StopHostRequest| async move {

@@ -60,6 +60,10 @@ pub struct HostCore {
     pub nats: async_nats::Client,
     pub runtime: Runtime,
     pub actors: ActorTable,
+    /// Provider processes this host runs.
+    pub providers: crate::providers::ProviderTable,
+    /// `$FLOE_HOME`: saved keys (provider ids), the cluster seed, caches.
+    pub home: FloeHome,
     pub policy: VerifyPolicy,
     /// Cancelled when the host should stop (signal or `ctl.{id}.stop`).
     pub shutdown: CancellationToken,
@@ -135,6 +139,8 @@ impl Host {
             nats,
             runtime,
             actors: ActorTable::default(),
+            providers: crate::providers::ProviderTable::default(),
+            home: home.clone(),
             shutdown,
             tracker: TaskTracker::new(),
             auth,
@@ -170,6 +176,7 @@ impl Host {
         for actor in core.actors.all() {
             actor.stop.cancel();
         }
+        crate::providers::stop_all(&core).await;
         core.tracker.close();
         if tokio::time::timeout(core.config.shutdown_timeout, core.tracker.wait())
             .await

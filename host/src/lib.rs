@@ -9,6 +9,7 @@
 //! - `control`: the control interface (ping, auction, per-host operations).
 //! - `lifecycle`: start, update, scale, stop of actors.
 //! - `actors`: the running actors, their concurrency gates and counters.
+//! - `providers`: provider processes: spawn, health, restart, stop.
 //! - `rpc`: invocations on `rpc.{actor}` and their replies.
 //! - `heartbeat`: the periodic heartbeat event.
 //! - `links`: the links this host knows, followed from the lattice KV bucket.
@@ -25,6 +26,7 @@ mod heartbeat;
 mod host;
 mod lifecycle;
 mod links;
+mod providers;
 mod reference;
 mod routing;
 mod rpc;

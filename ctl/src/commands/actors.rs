@@ -1,37 +1,52 @@
-//! `floe start|stop|scale|update actor` and `floe stop host`.
+//! `floe start|stop|scale|update actor`, `floe start|stop provider` and
+//! `floe stop host`.
 
 use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
 use floe_ctl::CtlClient;
-use floe_wire::control::{CONTROL_VERSION, StartActorRequest};
+use floe_wire::control::{CONTROL_VERSION, StartActorRequest, StartProviderRequest};
 use serde_json::json;
 
 use super::Lattice;
-use crate::cli::{ScaleCommand, StartCommand, StopCommand, UpdateCommand};
+use crate::cli::{ScaleCommand, StartCommand, StartProviderArgs, StopCommand, UpdateCommand};
 use crate::output::{self, OutputFormat};
 
-pub async fn start(ctx: &Lattice, cmd: StartCommand) -> anyhow::Result<()> {
-    let StartCommand::Actor(args) = cmd;
-    let reference = absolute(&args.reference)?;
-    let host = match &args.host {
-        Some(h) => ctx.client.resolve_host(h, ctx.global.window).await?,
-        None => {
-            let constraints = args.constraints.iter().cloned().collect();
-            let bids = ctx
-                .client
-                .auction_actor(constraints, ctx.global.window)
-                .await?;
-            CtlClient::pick(&bids)
-                .map(|b| b.host_id.clone())
-                .ok_or_else(|| {
-                    anyhow!(
-                        "no host fits {} (see `floe get hosts` for labels, or start a host with matching --label)",
-                        describe_constraints(&args.constraints)
-                    )
-                })?
-        }
+/// The host to start on: `--host`, else the auction's pick.
+async fn placement(
+    ctx: &Lattice,
+    host: Option<&str>,
+    constraints: &[(String, String)],
+    provider: bool,
+) -> anyhow::Result<String> {
+    if let Some(h) = host {
+        return Ok(ctx.client.resolve_host(h, ctx.global.window).await?);
+    }
+    let wanted = constraints.iter().cloned().collect();
+    let bids = if provider {
+        ctx.client
+            .auction_provider(wanted, ctx.global.window)
+            .await?
+    } else {
+        ctx.client.auction_actor(wanted, ctx.global.window).await?
     };
+    CtlClient::pick(&bids)
+        .map(|b| b.host_id.clone())
+        .ok_or_else(|| {
+            anyhow!(
+                "no host fits {} (see `floe get hosts` for labels, or start a host with matching --label)",
+                describe_constraints(constraints)
+            )
+        })
+}
+
+pub async fn start(ctx: &Lattice, cmd: StartCommand) -> anyhow::Result<()> {
+    let args = match cmd {
+        StartCommand::Actor(args) => args,
+        StartCommand::Provider(args) => return start_provider(ctx, args).await,
+    };
+    let reference = absolute(&args.reference)?;
+    let host = placement(ctx, args.host.as_deref(), &args.constraints, false).await?;
     let req = StartActorRequest {
         v: CONTROL_VERSION,
         reference: reference.clone(),
@@ -60,8 +75,84 @@ pub async fn start(ctx: &Lattice, cmd: StartCommand) -> anyhow::Result<()> {
     }
 }
 
+async fn start_provider(ctx: &Lattice, args: StartProviderArgs) -> anyhow::Result<()> {
+    let reference = absolute(&args.reference)?;
+    let host = placement(ctx, args.host.as_deref(), &args.constraints, true).await?;
+    let req = StartProviderRequest {
+        v: CONTROL_VERSION,
+        reference: reference.clone(),
+        provider_key: args.provider_key.clone(),
+        config: args.config.iter().cloned().collect(),
+        annotations: args.annotations.iter().cloned().collect(),
+    };
+    let started = ctx
+        .client
+        .start_provider(&host, req)
+        .await
+        .with_context(|| format!("cannot start provider {reference} on host {host}"))?;
+    let verb = if started.already_running {
+        "already runs"
+    } else {
+        "started"
+    };
+    report(
+        ctx,
+        serde_json::to_value(&started)?,
+        &format!(
+            "Provider {} ({}) {verb} on host {}",
+            started.name, started.provider_id, started.host_id
+        ),
+    )
+}
+
 pub async fn stop(ctx: &Lattice, cmd: StopCommand) -> anyhow::Result<()> {
     match cmd {
+        StopCommand::Provider { provider, host } => {
+            let window = ctx.global.window;
+            let inventories = match &host {
+                Some(h) => {
+                    let id = ctx.client.resolve_host(h, window).await?;
+                    vec![ctx.client.inventory(&id).await?]
+                }
+                None => ctx.client.inventories(window).await?,
+            };
+            let matches = |p: &floe_wire::control::ProviderDescription| {
+                p.provider_id == provider || p.name == provider
+            };
+            let mut ids: Vec<String> = inventories
+                .iter()
+                .flat_map(|inv| inv.providers.iter().filter(|p| matches(p)))
+                .map(|p| p.provider_id.clone())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            let id = match ids.as_slice() {
+                [one] => one.clone(),
+                [] => {
+                    anyhow::bail!("no host runs provider `{provider}` (see `floe get inventory`)")
+                }
+                _ => anyhow::bail!(
+                    "`{provider}` matches several providers: {}; pass an id instead",
+                    ids.join(", ")
+                ),
+            };
+            let hosts: Vec<String> = inventories
+                .iter()
+                .filter(|inv| inv.providers.iter().any(|p| p.provider_id == id))
+                .map(|inv| inv.host.host_id.clone())
+                .collect();
+            for h in &hosts {
+                ctx.client
+                    .stop_provider(h, &id)
+                    .await
+                    .with_context(|| format!("on host {h}"))?;
+            }
+            report(
+                ctx,
+                json!({ "provider_id": id, "hosts": hosts }),
+                &format!("Provider {id} stopped on {} host(s)", hosts.len()),
+            )
+        }
         StopCommand::Host { host } => {
             let id = ctx.client.resolve_host(&host, ctx.global.window).await?;
             ctx.client.stop_host(&id).await?;

@@ -91,12 +91,37 @@ fn print_inventories(inventories: &[HostInventory]) -> anyhow::Result<()> {
     }
     if rows.is_empty() {
         println!("No actors running (start one with `floe start actor FILE`).");
-        return Ok(());
+    } else {
+        output::print_table(
+            &["HOST", "NAME", "ACTOR", "VERSION", "MAX", "CALLS", "FAILED"],
+            &rows,
+        )?;
     }
-    output::print_table(
-        &["HOST", "NAME", "ACTOR", "VERSION", "MAX", "CALLS", "FAILED"],
-        &rows,
-    )
+    let providers: Vec<Vec<String>> = inventories
+        .iter()
+        .flat_map(|inv| {
+            inv.providers.iter().map(|p| {
+                vec![
+                    inv.host.host_id.clone(),
+                    p.name.clone(),
+                    p.provider_id.clone(),
+                    serde_json::to_value(p.health)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    p.restarts.to_string(),
+                ]
+            })
+        })
+        .collect();
+    if !providers.is_empty() {
+        println!();
+        output::print_table(
+            &["HOST", "NAME", "PROVIDER", "HEALTH", "RESTARTS"],
+            &providers,
+        )?;
+    }
+    Ok(())
 }
 
 fn format_labels(labels: &StringMap) -> String {

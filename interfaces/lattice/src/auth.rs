@@ -53,6 +53,44 @@ impl LatticeAuth {
         Self::new(lattice, ring, policy)
     }
 
+    /// The keys as a provider this process starts receives them (host data).
+    pub fn key_data(&self) -> Vec<floe_wire::provider::KeyData> {
+        use base64::Engine as _;
+        self.ring
+            .keys()
+            .map(|k| floe_wire::provider::KeyData {
+                id: k.id().to_owned(),
+                key: base64::engine::general_purpose::STANDARD.encode(k.secret()),
+            })
+            .collect()
+    }
+
+    /// The MAC of a provider, from the keys in its host data.
+    pub fn from_key_data(
+        lattice: LatticeId,
+        keys: &[floe_wire::provider::KeyData],
+        policy: ReplayPolicy,
+    ) -> Result<Self, AuthError> {
+        use base64::Engine as _;
+        let mut ring: Option<KeyRing> = None;
+        for data in keys {
+            let secret: [u8; 32] = base64::engine::general_purpose::STANDARD
+                .decode(&data.key)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| {
+                    AuthError::Malformed(format!("lattice key {} is not 32 base64 bytes", data.id))
+                })?;
+            let key = LatticeKey::from_secret(secret);
+            ring = Some(match ring {
+                None => KeyRing::new(key),
+                Some(ring) => ring.accept(key),
+            });
+        }
+        let ring = ring.ok_or_else(|| AuthError::Malformed("no lattice key".to_owned()))?;
+        Ok(Self::new(lattice, ring, policy))
+    }
+
     pub fn lattice(&self) -> &LatticeId {
         &self.lattice
     }

@@ -195,6 +195,71 @@ pub struct InventoryRequest {
 pub struct HostInventory {
     pub host: HostInfo,
     pub actors: Vec<ActorDescription>,
+    #[serde(default)]
+    pub providers: Vec<ProviderDescription>,
+}
+
+/// `ctl.{host}.provider.start`: run a provider executable on this host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartProviderRequest {
+    #[serde(default = "version")]
+    pub v: u16,
+    /// An executable path on the host's machine.
+    pub reference: String,
+    /// The provider's identity: a provider seed (`SV…`) or the name of a key
+    /// saved on the host; default: the key saved under the binary's name
+    /// (created on first use), so the id survives restarts.
+    #[serde(default)]
+    pub provider_key: Option<String>,
+    #[serde(default)]
+    pub config: StringMap,
+    #[serde(default)]
+    pub annotations: StringMap,
+}
+
+/// The reply to a provider start: what now runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderStarted {
+    pub provider_id: String,
+    pub name: String,
+    pub host_id: String,
+    /// True when the provider already ran on this host.
+    #[serde(default)]
+    pub already_running: bool,
+}
+
+/// `ctl.{host}.provider.stop`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopProviderRequest {
+    #[serde(default = "version")]
+    pub v: u16,
+    pub provider_id: String,
+}
+
+/// How a provider replica is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderHealth {
+    /// Started, not yet answering health checks.
+    Starting,
+    Healthy,
+    /// Running but failing (or not answering) health checks.
+    Unhealthy,
+    /// Exited; waiting to be started again.
+    Restarting,
+}
+
+/// One provider replica on one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderDescription {
+    pub provider_id: String,
+    pub name: String,
+    pub reference: String,
+    pub health: ProviderHealth,
+    /// Times the host started it again after it exited.
+    pub restarts: u32,
+    pub pid: Option<u32>,
+    pub annotations: StringMap,
 }
 
 /// One actor on one host, with its counters.

@@ -13,6 +13,7 @@
 //!   section, signing, and [`claims::verify`].
 //! - [`duration`]: parsing the duration flags every binary takes, bounded.
 //! - [`lattice`]: lattice ids.
+//! - [`provider`]: the host data a host hands the providers it starts.
 //! - [`link`]: links (which entity answers an import) and their KV keys.
 //! - [`subject`]: every NATS subject, built and parsed in one place.
 //! - [`control`]: control-plane requests and replies (JSON).
@@ -31,6 +32,7 @@ pub mod keys;
 pub mod keystore;
 pub mod lattice;
 pub mod link;
+pub mod provider;
 pub mod subject;
 pub mod values;
 

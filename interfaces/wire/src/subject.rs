@@ -28,10 +28,12 @@ pub enum HostOp {
     Stop,
     LabelPut,
     LabelDel,
+    ProviderStart,
+    ProviderStop,
 }
 
 impl HostOp {
-    pub const ALL: [HostOp; 8] = [
+    pub const ALL: [HostOp; 10] = [
         HostOp::ActorStart,
         HostOp::ActorStop,
         HostOp::ActorScale,
@@ -40,6 +42,8 @@ impl HostOp {
         HostOp::Stop,
         HostOp::LabelPut,
         HostOp::LabelDel,
+        HostOp::ProviderStart,
+        HostOp::ProviderStop,
     ];
 
     /// The subject tokens after `ctl.{host}.`.
@@ -53,6 +57,8 @@ impl HostOp {
             HostOp::Stop => "stop",
             HostOp::LabelPut => "label.put",
             HostOp::LabelDel => "label.del",
+            HostOp::ProviderStart => "provider.start",
+            HostOp::ProviderStop => "provider.stop",
         }
     }
 
@@ -77,6 +83,22 @@ impl AuctionKind {
     }
 }
 
+/// What a host asks of its own provider replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProviderOp {
+    Health,
+    Shutdown,
+}
+
+impl ProviderOp {
+    fn token(self) -> &'static str {
+        match self {
+            ProviderOp::Health => "health",
+            ProviderOp::Shutdown => "shutdown",
+        }
+    }
+}
+
 /// A Floe subject, without its `floe.{lattice}.` prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Subject {
@@ -92,6 +114,12 @@ pub enum Subject {
     HostAll { host: String },
     /// `rpc.{entity}`: invocations of one actor or provider.
     Rpc { entity: String },
+    /// `prov.{provider}.{host}.{op}`: a host to its own provider replica.
+    Provider {
+        provider: String,
+        host: String,
+        op: ProviderOp,
+    },
     /// `evt.{type}`: CloudEvents.
     Event(EventType),
     /// `evt.>`: every event.
@@ -140,6 +168,27 @@ impl Subject {
             "rpc" if valid_token(rest) => Ok(Subject::Rpc {
                 entity: rest.to_owned(),
             }),
+            "prov" => {
+                let mut parts = rest.split('.');
+                let (Some(provider), Some(host), Some(op), None) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(unknown());
+                };
+                let op = match op {
+                    "health" => ProviderOp::Health,
+                    "shutdown" => ProviderOp::Shutdown,
+                    _ => return Err(unknown()),
+                };
+                if !valid_token(provider) || !valid_token(host) {
+                    return Err(unknown());
+                }
+                Ok(Subject::Provider {
+                    provider: provider.to_owned(),
+                    host: host.to_owned(),
+                    op,
+                })
+            }
             "evt" => EventType::from_name(rest)
                 .map(Subject::Event)
                 .ok_or_else(unknown),
@@ -157,6 +206,9 @@ impl fmt::Display for Subject {
             Subject::AnyHost(op) => write!(f, "ctl.*.{}", op.tokens()),
             Subject::HostAll { host } => write!(f, "ctl.{host}.>"),
             Subject::Rpc { entity } => write!(f, "rpc.{entity}"),
+            Subject::Provider { provider, host, op } => {
+                write!(f, "prov.{provider}.{host}.{}", op.token())
+            }
             Subject::Event(kind) => write!(f, "evt.{}", kind.name()),
             Subject::AllEvents => f.write_str("evt.>"),
         }
@@ -179,6 +231,16 @@ mod tests {
             Subject::Auction(AuctionKind::Provider),
             Subject::Rpc {
                 entity: "MABC".to_owned(),
+            },
+            Subject::Provider {
+                provider: "VABC".to_owned(),
+                host: "NXYZ".to_owned(),
+                op: ProviderOp::Health,
+            },
+            Subject::Provider {
+                provider: "VABC".to_owned(),
+                host: "NXYZ".to_owned(),
+                op: ProviderOp::Shutdown,
             },
         ];
         all.extend(HostOp::ALL.map(|op| Subject::Host {
@@ -205,6 +267,8 @@ mod tests {
             "floe.lab.rpc.",
             "floe.lab.rpc.a.b",
             "floe.lab.evt.no_such_event",
+            "floe.lab.prov.V1.N1.explode",
+            "floe.lab.prov.V1.health",
             "floe.labx.ctl.host.ping",
             "nats.lab.ctl.host.ping",
         ] {

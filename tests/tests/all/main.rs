@@ -13,3 +13,4 @@ mod isolation;
 mod keys_cli;
 mod lattice;
 mod links;
+mod providers;

@@ -21,6 +21,8 @@ pub(crate) type HmacSha256 = Hmac<Sha256>;
 #[derive(Clone)]
 pub struct LatticeKey {
     id: String,
+    /// The key itself, for handing to the providers a host starts.
+    secret: [u8; 32],
     /// The HMAC state after absorbing the key, cloned for every MAC (saves
     /// the two key-schedule compressions per message).
     keyed: HmacSha256,
@@ -40,16 +42,27 @@ impl LatticeKey {
         let mut derive = keyed(seed.trim().as_bytes());
         derive.update(b"floe-lattice-key-1\n");
         derive.update(lattice.as_str().as_bytes());
-        let key = derive.finalize().into_bytes();
+        let key: [u8; 32] = derive.finalize().into_bytes().into();
+        Self::from_secret(key)
+    }
+
+    /// A key given as its 32 bytes (as a provider receives it).
+    pub fn from_secret(secret: [u8; 32]) -> Self {
         let mut id_hash = Sha256::new();
         id_hash.update(b"floe-key-id-1\n");
-        id_hash.update(key);
+        id_hash.update(secret);
         let digest = id_hash.finalize();
         let id = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
         LatticeKey {
             id,
-            keyed: keyed(&key),
+            secret,
+            keyed: keyed(&secret),
         }
+    }
+
+    /// The key's 32 bytes: only for handing to a provider this host starts.
+    pub fn secret(&self) -> &[u8; 32] {
+        &self.secret
     }
 
     /// The key id carried next to every MAC.
@@ -98,6 +111,11 @@ impl KeyRing {
 
     pub fn signing(&self) -> &LatticeKey {
         &self.signing
+    }
+
+    /// Every key, the signing key first.
+    pub fn keys(&self) -> impl Iterator<Item = &LatticeKey> {
+        std::iter::once(&self.signing).chain(&self.accepted)
     }
 
     /// The ids of every key accepted, the signing key's first.

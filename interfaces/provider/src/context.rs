@@ -1,0 +1,124 @@
+//! [`Context`]: what a provider knows of the lattice and how it reaches it —
+//! its host data, the links where it is source or target, and calls to the
+//! actors linked to it (sealed envelopes, verified replies).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use floe_lattice::{LatticeAuth, RequestFailure, Requester};
+use floe_wire::envelope::Origin;
+use floe_wire::provider::HostData;
+use floe_wire::{Encoding, Envelope, ErrorKind, InvocationError, InvocationReply, Link, Subject};
+
+/// The provider's view of the lattice, shared by every call.
+#[derive(Debug)]
+pub struct Context {
+    data: HostData,
+    pub(crate) nats: async_nats::Client,
+    pub(crate) auth: Arc<LatticeAuth>,
+    requester: Requester,
+    /// Links where this provider is source or target, by KV key.
+    pub(crate) links: RwLock<HashMap<String, Link>>,
+}
+
+impl Context {
+    pub(crate) fn new(data: HostData, nats: async_nats::Client, auth: Arc<LatticeAuth>) -> Self {
+        Context {
+            requester: Requester::new(nats.clone(), auth.clone()),
+            data,
+            nats,
+            auth,
+            links: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn host_data(&self) -> &HostData {
+        &self.data
+    }
+
+    /// This provider's id (`V…`).
+    pub fn provider_id(&self) -> &str {
+        &self.data.provider_id
+    }
+
+    /// The config the provider was started with.
+    pub fn config(&self) -> &floe_wire::control::StringMap {
+        &self.data.config
+    }
+
+    /// The links where this provider is source or target.
+    pub fn links(&self) -> Vec<Link> {
+        let mut links: Vec<Link> = self
+            .links
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        links.sort_by_key(Link::key);
+        links
+    }
+
+    /// Invokes `operation` (`ns:pkg/iface.func`) on `target` with msgpack
+    /// parameters, through link `link_name`, waiting at most `deadline`.
+    pub async fn call(
+        &self,
+        target: &str,
+        link_name: &str,
+        operation: &str,
+        payload: Vec<u8>,
+        deadline: Duration,
+    ) -> Result<Vec<u8>, InvocationError> {
+        let origin = Origin {
+            entity: self.data.provider_id.clone(),
+            link_name: Some(link_name.to_owned()),
+            host: Some(self.data.host_id.clone()),
+        };
+        let envelope = Envelope::request(
+            origin,
+            target,
+            operation,
+            payload,
+            Encoding::Msgpack,
+            deadline,
+        );
+        let bytes = envelope
+            .encode()
+            .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))?;
+        let subject = Subject::Rpc {
+            entity: target.to_owned(),
+        }
+        .render(self.auth.lattice());
+        let reply = self
+            .requester
+            .request(subject, bytes.into(), deadline)
+            .await
+            .map_err(|e| match e {
+                RequestFailure::NoResponders(_) => {
+                    InvocationError::new(ErrorKind::NotFound, format!("nothing runs {target}"))
+                }
+                RequestFailure::TimedOut { waited, .. } => InvocationError::new(
+                    ErrorKind::TimedOut,
+                    format!("{target} did not answer within {} ms", waited.as_millis()),
+                ),
+                RequestFailure::Unauthorized { source, .. } => InvocationError::new(
+                    ErrorKind::Unauthorized,
+                    format!("the reply from {target} was refused: {source}"),
+                ),
+                RequestFailure::Nats { reason, .. } => {
+                    InvocationError::new(ErrorKind::Internal, reason)
+                }
+            })?;
+        let reply = InvocationReply::decode(&reply.payload).map_err(|e| {
+            InvocationError::new(ErrorKind::Internal, format!("malformed reply: {e}"))
+        })?;
+        if reply.id != envelope.id {
+            return Err(InvocationError::new(
+                ErrorKind::Internal,
+                format!("{target} answered another invocation"),
+            ));
+        }
+        reply.outcome.map(serde_bytes::ByteBuf::into_vec)
+    }
+}

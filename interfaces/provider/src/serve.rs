@@ -1,0 +1,287 @@
+//! The loops behind [`run`]: invocations on `rpc.{provider_id}` (queue group
+//! = provider id), health and shutdown on `prov.{provider_id}.{host_id}.…`,
+//! and the link watch; all authenticated. Stops on the host's shutdown
+//! request or SIGTERM, after answering the calls already taken.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use floe_lattice::{LatticeAuth, LinkChange};
+use floe_wire::auth::ReplayPolicy;
+use floe_wire::control::{ControlReply, Empty};
+use floe_wire::envelope::ENVELOPE_VERSION;
+use floe_wire::link::LINK_KEY_PREFIX;
+use floe_wire::provider::HostData;
+use floe_wire::subject::ProviderOp;
+use floe_wire::{
+    Encoding, Envelope, ErrorKind, InvocationError, InvocationReply, LatticeId, Subject,
+};
+use futures::StreamExt as _;
+use serde_bytes::ByteBuf;
+
+use crate::{Context, Invocation, Provider, ProviderError};
+
+/// Longest wait for calls in flight when stopping.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Reads the host data from stdin and serves until told to stop.
+pub async fn run<P: Provider>(provider: P) -> Result<(), ProviderError> {
+    let data = crate::host_data::read().await?;
+    run_with(provider, data).await
+}
+
+/// Serves with the given host data until told to stop.
+pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), ProviderError> {
+    let lattice: LatticeId = data
+        .lattice
+        .parse()
+        .map_err(|e| ProviderError::HostData(format!("lattice: {e}")))?;
+    let policy = ReplayPolicy {
+        window: Duration::from_millis(data.auth_window_ms),
+        skew: Duration::from_millis(data.auth_skew_ms),
+        ..ReplayPolicy::default()
+    };
+    let auth = LatticeAuth::from_key_data(lattice.clone(), &data.lattice_keys, policy)
+        .map_err(|e| ProviderError::HostData(e.to_string()))?;
+    let nats = connect(&data).await?;
+    let ctx = Arc::new(Context::new(data, nats.clone(), Arc::new(auth)));
+    let provider = Arc::new(provider);
+    let id = ctx.provider_id().to_owned();
+    let host = ctx.host_data().host_id.clone();
+    let subscribe = |subject: String, queue: Option<String>| {
+        let nats = nats.clone();
+        async move {
+            let result = match queue {
+                Some(q) => nats.queue_subscribe(subject.clone(), q).await,
+                None => nats.subscribe(subject.clone()).await,
+            };
+            result.map_err(|e| ProviderError::Subscribe {
+                subject,
+                reason: e.to_string(),
+            })
+        }
+    };
+    let mut calls = subscribe(
+        Subject::Rpc { entity: id.clone() }.render(&lattice),
+        Some(id.clone()),
+    )
+    .await?;
+    let own = |op| {
+        Subject::Provider {
+            provider: id.clone(),
+            host: host.clone(),
+            op,
+        }
+        .render(&lattice)
+    };
+    let mut health = subscribe(own(ProviderOp::Health), None).await?;
+    let mut shutdown = subscribe(own(ProviderOp::Shutdown), None).await?;
+    let store = floe_lattice::open_bucket(&nats, &lattice).await?;
+    let mut links = store
+        .watch_with_history(format!("{LINK_KEY_PREFIX}>"))
+        .await
+        .map_err(|e| ProviderError::Subscribe {
+            subject: "the lattice's links".to_owned(),
+            reason: e.to_string(),
+        })?;
+    let _ = nats.flush().await;
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| ProviderError::Subscribe {
+            subject: "SIGTERM".to_owned(),
+            reason: e.to_string(),
+        })?;
+    let tracker = tokio_util::task::TaskTracker::new();
+    tracing::info!(provider = %id, host = %host, "provider serving");
+    loop {
+        tokio::select! {
+            msg = calls.next() => match msg {
+                Some(msg) => {
+                    let (ctx, provider) = (ctx.clone(), provider.clone());
+                    tracker.spawn(async move { answer(&ctx, provider.as_ref(), msg).await });
+                }
+                None => break,
+            },
+            msg = health.next() => if let Some(msg) = msg {
+                let report = match ctx.auth.verify(&msg) {
+                    Ok(()) => Some(provider.health().await),
+                    Err(_) => None,
+                };
+                if let (Some(report), Some(reply)) = (report, msg.reply) {
+                    reply_json(&ctx, reply.to_string(), &ControlReply::ok(report)).await;
+                }
+            },
+            msg = shutdown.next() => if let Some(msg) = msg
+                && ctx.auth.verify(&msg).is_ok()
+            {
+                tracing::info!("shutdown requested by the host");
+                if let Some(reply) = msg.reply {
+                    reply_json(&ctx, reply.to_string(), &ControlReply::ok(Empty {})).await;
+                }
+                break;
+            },
+            entry = links.next() => match entry {
+                Some(Ok(entry)) => apply_link(&ctx, provider.as_ref(), &entry).await,
+                Some(Err(e)) => tracing::warn!(error = %e, "link watch error"),
+                None => tracing::warn!("the link watch ended"),
+            },
+            _ = sigterm.recv() => {
+                tracing::info!("SIGTERM: stopping");
+                break;
+            }
+        }
+    }
+    let _ = calls.unsubscribe().await;
+    tracker.close();
+    let _ = tokio::time::timeout(DRAIN, tracker.wait()).await;
+    provider.shutdown().await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), nats.flush()).await;
+    Ok(())
+}
+
+async fn reply_json<T: serde::Serialize>(ctx: &Context, reply: String, body: &T) {
+    if let Ok(bytes) = serde_json::to_vec(body)
+        && let Err(e) = ctx.auth.publish(&ctx.nats, reply, bytes.into()).await
+    {
+        tracing::warn!(error = %e, "cannot reply");
+    }
+}
+
+async fn apply_link<P: Provider>(
+    ctx: &Context,
+    provider: &P,
+    entry: &async_nats::jetstream::kv::Entry,
+) {
+    let entry = match floe_lattice::read_entry(&ctx.auth, entry) {
+        Ok(entry) => entry,
+        Err(e) => {
+            tracing::warn!("ignoring a link entry: {e}");
+            return;
+        }
+    };
+    let id = ctx.provider_id();
+    match entry.change {
+        LinkChange::Put(link) if link.source == id || link.target == id => {
+            ctx.links
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(entry.key, link.clone());
+            provider.link_put(ctx, &link).await;
+        }
+        LinkChange::Put(_) => {}
+        LinkChange::Removed => {
+            let removed = ctx
+                .links
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .remove(&entry.key);
+            if let Some(link) = removed {
+                provider.link_deleted(ctx, &link).await;
+            }
+        }
+    }
+}
+
+async fn answer<P: Provider>(ctx: &Context, provider: &P, msg: async_nats::Message) {
+    let Some(reply_to) = msg.reply.clone() else {
+        return;
+    };
+    if let Err(e) = ctx.auth.verify(&msg) {
+        // Refused unsealed, and only to a request inbox (docs/security.md).
+        if reply_to.starts_with("_INBOX.") {
+            let refusal = InvocationReply {
+                v: ENVELOPE_VERSION,
+                id: uuid::Uuid::nil(),
+                outcome: Err(InvocationError::new(
+                    ErrorKind::Unauthorized,
+                    format!("refused: {e}"),
+                )),
+            };
+            if let Ok(bytes) = refusal.encode() {
+                let _ = ctx.nats.publish(reply_to, bytes.into()).await;
+            }
+        }
+        return;
+    }
+    let (id, outcome) = match Envelope::decode(&msg.payload) {
+        Ok(envelope) if envelope.target != ctx.provider_id() => (
+            envelope.id,
+            Err(InvocationError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "this is provider {}, not {}",
+                    ctx.provider_id(),
+                    envelope.target
+                ),
+            )),
+        ),
+        Ok(envelope) if envelope.encoding != Encoding::Msgpack => (
+            envelope.id,
+            Err(InvocationError::new(
+                ErrorKind::BadArguments,
+                "providers take msgpack payloads (docs/wire-values.md)",
+            )),
+        ),
+        Ok(envelope) => {
+            let deadline = match envelope.deadline_ms {
+                0 => Duration::from_secs(10),
+                ms => Duration::from_millis(u64::from(ms)),
+            };
+            let call = Invocation {
+                id: envelope.id,
+                origin: envelope.origin,
+                operation: envelope.operation,
+                payload: envelope.payload.into_vec(),
+                deadline,
+            };
+            let outcome = match tokio::time::timeout(deadline, provider.invoke(ctx, call)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(InvocationError::new(
+                    ErrorKind::TimedOut,
+                    format!("no answer within {} ms", deadline.as_millis()),
+                )),
+            };
+            (envelope.id, outcome)
+        }
+        Err(e) => (
+            uuid::Uuid::nil(),
+            Err(InvocationError::new(ErrorKind::BadArguments, e.to_string())),
+        ),
+    };
+    let reply = InvocationReply {
+        v: ENVELOPE_VERSION,
+        id,
+        outcome: outcome.map(ByteBuf::from),
+    };
+    match reply.encode() {
+        Ok(bytes) => {
+            if let Err(e) = ctx
+                .auth
+                .publish(&ctx.nats, reply_to.to_string(), bytes.into())
+                .await
+            {
+                tracing::warn!(error = %e, "cannot send a reply");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot encode a reply"),
+    }
+}
+
+async fn connect(data: &HostData) -> Result<async_nats::Client, ProviderError> {
+    let err = |reason: String| ProviderError::Connect {
+        url: data.nats_url.clone(),
+        reason,
+    };
+    let options = match &data.nats_creds {
+        Some(path) => async_nats::ConnectOptions::with_credentials_file(path.clone())
+            .await
+            .map_err(|e| err(format!("credentials {path}: {e}")))?,
+        None => async_nats::ConnectOptions::new(),
+    };
+    options
+        .name(format!("floe provider {} on {}", data.name, data.host_id))
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(data.nats_url.as_str())
+        .await
+        .map_err(|e| err(e.to_string()))
+}
