@@ -16,12 +16,13 @@ ACTORS_OUT := $(TARGET_DIR)/actors
 # developer's own ~/.floe is never touched by the build.
 EXAMPLES_HOME := $(TARGET_DIR)/examples-home
 EXAMPLES_ISSUER := examples-issuer
-ACTORS := echo misbehave greeter front
+ACTORS := echo misbehave greeter front settings
 # Capabilities each example actor claims (empty for none).
 CAPS_echo :=
 CAPS_misbehave :=
 CAPS_greeter :=
 CAPS_front := acme:greet/greeter
+CAPS_settings :=
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -175,6 +175,9 @@ pub struct StartActorArgs {
     /// Instances that may run at once on that host.
     #[arg(long)]
     pub max_concurrent: Option<u32>,
+    /// Config `key=value` the actor reads through wasi:config (repeatable).
+    #[arg(long = "config", value_parser = parse_key_value)]
+    pub config: Vec<(String, String)>,
     /// An annotation `key=value` kept with the actor (repeatable).
     #[arg(long = "annotation", value_parser = parse_key_value)]
     pub annotations: Vec<(String, String)>,

@@ -482,6 +482,50 @@ impl CtlClient {
         Self::actor_in(&self.inventories(window).await?, name_or_id)
     }
 
+    /// Turns an actor or provider id, or a unique actor or provider name,
+    /// into an id (links name either kind of entity).
+    pub async fn resolve_entity(
+        &self,
+        name_or_id: &str,
+        window: Duration,
+    ) -> Result<String, CtlError> {
+        if is_actor_id(name_or_id)
+            || floe_wire::keys::parse_public(name_or_id, floe_wire::KeyKind::Provider).is_ok()
+        {
+            return Ok(name_or_id.to_owned());
+        }
+        let inventories = self.inventories(window).await?;
+        let mut ids: Vec<&str> = inventories
+            .iter()
+            .flat_map(|inv| {
+                let actors = inv
+                    .actors
+                    .iter()
+                    .filter(|a| a.name == name_or_id)
+                    .map(|a| a.actor_id.as_str());
+                let providers = inv
+                    .providers
+                    .iter()
+                    .filter(|p| p.name == name_or_id)
+                    .map(|p| p.provider_id.as_str());
+                actors.chain(providers)
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        match ids.as_slice() {
+            [one] => Ok((*one).to_owned()),
+            [] => Err(CtlError::NotFound(format!(
+                "no running actor or provider is named `{name_or_id}` (see `floe get inventory`)"
+            ))),
+            _ => Err(CtlError::Ambiguous {
+                name: name_or_id.to_owned(),
+                what: "actors and providers",
+                candidates: ids.join(", "),
+            }),
+        }
+    }
+
     /// Resolves an actor id or unique name against inventories already
     /// gathered (so a command that needs them too asks the lattice once).
     pub fn actor_in(inventories: &[HostInventory], name_or_id: &str) -> Result<String, CtlError> {

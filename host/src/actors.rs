@@ -20,6 +20,8 @@ use crate::runtime::LoadedActor;
 pub struct ActorHandle {
     pub id: String,
     pub annotations: StringMap,
+    /// What the actor reads through `wasi:config` (kept across updates).
+    pub config: Arc<crate::runtime::ActorConfig>,
     current: Mutex<Arc<LoadedActor>>,
     gate: Gate,
     waiting: AtomicUsize,
@@ -116,10 +118,12 @@ impl ActorHandle {
         max_concurrent: u32,
         queue_depth: usize,
         annotations: StringMap,
+        config: &StringMap,
     ) -> Self {
         ActorHandle {
             id: loaded.claims.sub.clone(),
             annotations,
+            config: Arc::new(crate::runtime::ActorConfig::from_map(config)),
             current: Mutex::new(Arc::new(loaded)),
             gate: Gate::new(max_concurrent.max(1)),
             waiting: AtomicUsize::new(0),

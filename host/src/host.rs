@@ -73,6 +73,8 @@ pub struct HostCore {
     pub links: Arc<crate::links::LinkTable>,
     /// Seals what this host publishes and verifies what it receives.
     pub auth: Arc<LatticeAuth>,
+    /// Publishes what actors log to their log streams.
+    pub logs: Arc<dyn crate::runtime::LogSink>,
     /// Sends link-routed imports to their targets.
     pub router: Arc<dyn crate::runtime::Router>,
     /// The NATS server's largest message, read from the server's INFO once
@@ -125,6 +127,14 @@ impl Host {
             links: links.clone(),
         });
         let bucket = floe_lattice::open_bucket(&nats, &config.lattice).await?;
+        if let Err(e) = floe_lattice::open_log_stream(&nats, &config.lattice).await {
+            tracing::warn!("actors' log lines will not be kept: {e}");
+        }
+        let logs: Arc<dyn crate::runtime::LogSink> = Arc::new(crate::logs::LogPublisher::spawn(
+            nats.clone(),
+            auth.clone(),
+            id.clone(),
+        ));
         let mut labels: StringMap = config.labels.iter().cloned().collect();
         labels.insert("floe.os".into(), std::env::consts::OS.into());
         labels.insert("floe.arch".into(), std::env::consts::ARCH.into());
@@ -143,6 +153,7 @@ impl Host {
             home: home.clone(),
             shutdown,
             tracker: TaskTracker::new(),
+            logs,
             auth,
             links,
             router,

@@ -13,6 +13,7 @@
 //! - `rpc`: invocations on `rpc.{actor}` and their replies.
 //! - `heartbeat`: the periodic heartbeat event.
 //! - `links`: the links this host knows, followed from the lattice KV bucket.
+//! - `logs`: actors' log lines published to `log.{actor}`.
 //! - `routing`: the router that sends link-routed imports over NATS.
 //! - `reference`: artifact references to bytes.
 //! - [`runtime`]: wasmtime engine, compile cache, loaded actors, one call.
@@ -26,6 +27,7 @@ mod heartbeat;
 mod host;
 mod lifecycle;
 mod links;
+mod logs;
 mod providers;
 mod reference;
 mod routing;

@@ -48,6 +48,7 @@ async fn start_inner(
         max,
         core.config.queue_depth,
         req.annotations.clone(),
+        &req.config,
     ));
     let handle = match core.actors.insert(handle) {
         Ok(h) => h,

@@ -200,7 +200,12 @@ async fn call(
             envelope.encoding,
             &envelope.payload,
             remaining,
-            Some(&core.router),
+            &crate::runtime::CallEnv {
+                invocation: envelope.id,
+                router: Some(&core.router),
+                config: &handle.config,
+                logs: Some(&core.logs),
+            },
         )
         .await
 }

@@ -174,5 +174,6 @@ pub fn start_request(path: &std::path::Path, max_concurrent: Option<u32>) -> Sta
         reference: path.display().to_string(),
         max_concurrent,
         annotations: Default::default(),
+        config: Default::default(),
     }
 }

@@ -52,6 +52,7 @@ pub async fn start(ctx: &Lattice, cmd: StartCommand) -> anyhow::Result<()> {
         reference: reference.clone(),
         max_concurrent: args.max_concurrent,
         annotations: args.annotations.iter().cloned().collect(),
+        config: args.config.iter().cloned().collect(),
     };
     let started = ctx
         .client

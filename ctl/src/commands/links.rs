@@ -15,8 +15,8 @@ pub async fn link(ctx: &Lattice, cmd: LinkCommand) -> anyhow::Result<()> {
             let (package, interfaces) = parse_interfaces(&args.interfaces)?;
             let link = Link {
                 v: LINK_VERSION,
-                source: ctx.client.resolve_actor(&args.source, window).await?,
-                target: ctx.client.resolve_actor(&args.target, window).await?,
+                source: ctx.client.resolve_entity(&args.source, window).await?,
+                target: ctx.client.resolve_entity(&args.target, window).await?,
                 package,
                 interfaces,
                 link_name: parse_link_name(&args.link_name)?,
@@ -48,7 +48,7 @@ pub async fn link(ctx: &Lattice, cmd: LinkCommand) -> anyhow::Result<()> {
             package,
             link_name,
         } => {
-            let source = ctx.client.resolve_actor(&source, window).await?;
+            let source = ctx.client.resolve_entity(&source, window).await?;
             let package = parse_package(&package)?;
             ctx.client
                 .delete_link(&source, &package, &link_name)

@@ -119,8 +119,9 @@ impl LoadedActor {
         encoding: Encoding,
         payload: &[u8],
         deadline: Duration,
-        router: Option<&Arc<dyn Router>>,
+        env: &CallEnv<'_>,
     ) -> Result<Vec<u8>, InvocationError> {
+        let router = env.router;
         let func = self
             .code
             .exports
@@ -156,6 +157,7 @@ impl LoadedActor {
             })
         });
         store.data_mut().caller = caller.clone();
+        store.data_mut().config = env.config.clone();
         // A guest that computes for long yields its thread to the executor
         // every few ticks, so it never starves other calls sharing the
         // worker; once its own deadline has passed it is interrupted.
@@ -189,11 +191,24 @@ impl LoadedActor {
                 format!("no answer within {} ms", deadline.as_millis()),
             )),
         };
-        log_output(&store, &self.claims.sub, started);
+        super::logging::emit(&store, &self.claims.sub, env.invocation, started, env.logs);
         let results = outcome?;
         codec::encode_results(encoding, &results, &func.results)
             .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))
     }
+}
+
+/// What an invocation runs with besides its payload.
+#[derive(Debug, Clone)]
+pub struct CallEnv<'a> {
+    /// The envelope's id, which every log line carries.
+    pub invocation: uuid::Uuid,
+    /// Sends imports routed by link (none: such imports fail `no_link`).
+    pub router: Option<&'a Arc<dyn Router>>,
+    /// The actor's config (`wasi:config`).
+    pub config: &'a Arc<super::state::ActorConfig>,
+    /// Where log lines go besides the host log.
+    pub logs: Option<&'a Arc<dyn super::LogSink>>,
 }
 
 /// Maps a wasmtime failure to a typed error carrying the trap and whatever
@@ -225,34 +240,6 @@ fn trap_error(
         message.push_str(stderr);
     }
     InvocationError::new(ErrorKind::Trapped, message)
-}
-
-fn log_output(store: &Store<InstanceState>, actor: &str, started: Instant) {
-    for (stream, pipe) in [
-        ("stdout", &store.data().stdout),
-        ("stderr", &store.data().stderr),
-    ] {
-        let (bytes, truncated) = pipe.contents();
-        if bytes.is_empty() {
-            continue;
-        }
-        for line in String::from_utf8_lossy(&bytes).lines() {
-            tracing::info!(
-                actor,
-                stream,
-                elapsed_us = started.elapsed().as_micros() as u64,
-                "{line}"
-            );
-        }
-        if truncated {
-            tracing::info!(
-                actor,
-                stream,
-                "(output beyond {} bytes dropped)",
-                bytes.len()
-            );
-        }
-    }
 }
 
 /// `ns:pkg/iface.func` without any `@version`; top-level functions by name.

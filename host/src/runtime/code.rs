@@ -88,6 +88,12 @@ impl CodeRegistry {
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
         super::link_select::add_to_linker(&mut linker)
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+        super::logging::add_to_linker(&mut linker)
+            .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+        wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut InstanceState| {
+            wasmtime_wasi_config::WasiConfig::from(&state.config.0)
+        })
+        .map_err(|e| CodeError::Link(format!("{e:#}")))?;
         Ok(CodeRegistry {
             linker: Mutex::new(linker),
             live: Mutex::new(HashMap::new()),

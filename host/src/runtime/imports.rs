@@ -4,9 +4,9 @@
 //! 1. WASI 0.2 (io, clocks, random, cli, filesystem, sockets): always linked,
 //!    with a context that grants nothing dangerous.
 //! 2. Host-provided capabilities (keyvalue, config, logging, http): need a
-//!    claim — not provided by this release yet, so refused by name. Floe's
-//!    own small host interfaces (`floe:host`, e.g. choosing the link name)
-//!    are always granted.
+//!    claim — not provided by this release yet, so refused by name.
+//!    `wasi:config`, `wasi:logging` and Floe's own small host interfaces
+//!    (`floe:host`, e.g. choosing the link name) are always granted.
 //! 3. Everything else: routed by link to another entity; needs a claim, and
 //!    an interface that uses resources cannot cross the wire.
 
@@ -22,16 +22,18 @@ const ALWAYS_LINKED: &[&str] = &[
     "wasi:sockets",
 ];
 
-/// Floe's own host interfaces (class 2), granted to every actor.
-const FLOE_HOST: &[&str] = &["floe:host"];
+/// Host-provided packages (class 2) granted to every actor: the config it
+/// was started with, logging, and Floe's own host interfaces.
+const FLOE_HOST: &[&str] = &["wasi:config", "wasi:logging", "floe:host"];
 
 /// Host-provided packages (class 2), not yet implemented by this release.
-const HOST_PROVIDED: &[&str] = &["wasi:keyvalue", "wasi:config", "wasi:logging", "wasi:http"];
+const HOST_PROVIDED: &[&str] = &["wasi:keyvalue", "wasi:http"];
 
 /// How an import is satisfied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportClass {
-    /// Linked for every actor without a claim: WASI 0.2 and `floe:host`.
+    /// Linked for every actor without a claim: WASI 0.2, `wasi:config`,
+    /// `wasi:logging` and `floe:host`.
     Wasi,
     HostProvided,
     Routed,

@@ -11,6 +11,7 @@
 //! - `output`: a guest's captured stdout/stderr, capped, never refusing a write.
 //! - `route`: imports routed by link (dynamic functions over a `Router`).
 //! - `link_select`: `floe:host/link`, the guest picking its link name.
+//! - `logging`: `wasi:logging` and the guest's output, to the host log and a `LogSink`.
 //! - `actor`: a loaded actor (`InstancePre`, export table) and one invocation.
 
 mod actor;
@@ -19,11 +20,14 @@ mod code;
 mod engine;
 mod imports;
 mod link_select;
+mod logging;
 mod output;
 mod route;
 mod state;
 
-pub use actor::{LoadError, LoadedActor};
+pub use actor::{CallEnv, LoadError, LoadedActor};
 pub use code::CodeOrigin;
 pub use engine::{EPOCH_TICK, Runtime, RuntimeError, RuntimeLimits};
+pub use logging::{LogLine, LogSink};
 pub use route::{RoutedCall, Router};
+pub use state::ActorConfig;

@@ -1,6 +1,7 @@
 //! What one instance's `Store` holds: a WASI context that grants nothing
 //! dangerous (no environment, no preopened directories, no network
-//! addresses), memory limits, and captured stdout/stderr for the host log.
+//! addresses), memory limits, captured stdout/stderr and `wasi:logging`
+//! lines for the log, and the actor's config for `wasi:config`.
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
@@ -15,6 +16,23 @@ use super::route::CallerContext;
 /// is dropped, never refused.
 const OUTPUT_CAPACITY: usize = 64 << 10;
 
+/// An actor's config, as `wasi:config/store` serves it.
+#[derive(Default)]
+pub struct ActorConfig(pub(crate) wasmtime_wasi_config::WasiConfigVariables);
+
+impl ActorConfig {
+    pub fn from_map(map: &floe_wire::control::StringMap) -> Self {
+        ActorConfig(map.iter().collect())
+    }
+}
+
+impl std::fmt::Debug for ActorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Config may hold secrets: never print values.
+        f.write_str("ActorConfig { .. }")
+    }
+}
+
 pub struct InstanceState {
     wasi: WasiCtx,
     table: ResourceTable,
@@ -23,6 +41,10 @@ pub struct InstanceState {
     pub(crate) stderr: CappedOutput,
     /// The invocation this instance serves, for imports routed by link.
     pub(crate) caller: Option<Arc<CallerContext>>,
+    /// The actor's config, for `wasi:config/store`.
+    pub(crate) config: Arc<ActorConfig>,
+    /// What the guest logged through `wasi:logging`.
+    pub(crate) logged: super::logging::LoggedLines,
 }
 
 impl InstanceState {
@@ -50,6 +72,8 @@ impl InstanceState {
             stdout,
             stderr,
             caller: None,
+            config: Arc::default(),
+            logged: super::logging::LoggedLines::default(),
         }
     }
 }

@@ -6,11 +6,13 @@
 //! - [`request`]: [`Requester`], sealed request/reply over a private inbox.
 //! - [`bucket`]: opening the lattice's KV bucket (get, else create with as
 //!   many replicas as the cluster allows, retrying while JetStream forms).
+//! - [`logs`]: the bounded stream of actors' log lines.
 //! - [`links`]: reading and writing links in that bucket.
 
 pub mod auth;
 pub mod bucket;
 pub mod links;
+pub mod logs;
 pub mod request;
 
 pub use auth::LatticeAuth;
@@ -19,4 +21,5 @@ pub use links::{
     LinkChange, LinkEntry, LinkEntryError, LinkStoreError, delete_link, list_links, put_link,
     read_all, read_entry,
 };
+pub use logs::open_log_stream;
 pub use request::{RequestFailure, Requester};

@@ -167,8 +167,8 @@ async fn apply_link<P: Provider>(
                 .insert(entry.key, link.clone());
             provider.link_put(ctx, &link).await;
         }
-        LinkChange::Put(_) => {}
-        LinkChange::Removed => {
+        // A link put again without this provider, or deleted: gone for it.
+        LinkChange::Put(_) | LinkChange::Removed => {
             let removed = ctx
                 .links
                 .write()

@@ -142,6 +142,9 @@ pub struct StartActorRequest {
     pub max_concurrent: Option<u32>,
     #[serde(default)]
     pub annotations: StringMap,
+    /// What the actor reads through `wasi:config/store`.
+    #[serde(default)]
+    pub config: StringMap,
 }
 
 /// The reply to a start or update: what now serves.

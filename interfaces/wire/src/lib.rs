@@ -14,6 +14,7 @@
 //! - [`duration`]: parsing the duration flags every binary takes, bounded.
 //! - [`lattice`]: lattice ids.
 //! - [`provider`]: the host data a host hands the providers it starts.
+//! - [`logline`]: the JSON line of an actor's log stream.
 //! - [`link`]: links (which entity answers an import) and their KV keys.
 //! - [`subject`]: every NATS subject, built and parsed in one place.
 //! - [`control`]: control-plane requests and replies (JSON).
@@ -32,6 +33,7 @@ pub mod keys;
 pub mod keystore;
 pub mod lattice;
 pub mod link;
+pub mod logline;
 pub mod provider;
 pub mod subject;
 pub mod values;

@@ -114,6 +114,10 @@ pub enum Subject {
     HostAll { host: String },
     /// `rpc.{entity}`: invocations of one actor or provider.
     Rpc { entity: String },
+    /// `log.{entity}`: what an actor logged, line by line (JSON).
+    Log { entity: String },
+    /// `log.>`: every actor's log lines (the log stream's subjects).
+    AllLogs,
     /// `prov.{provider}.{host}.{op}`: a host to its own provider replica.
     Provider {
         provider: String,
@@ -168,6 +172,9 @@ impl Subject {
             "rpc" if valid_token(rest) => Ok(Subject::Rpc {
                 entity: rest.to_owned(),
             }),
+            "log" if valid_token(rest) => Ok(Subject::Log {
+                entity: rest.to_owned(),
+            }),
             "prov" => {
                 let mut parts = rest.split('.');
                 let (Some(provider), Some(host), Some(op), None) =
@@ -206,6 +213,8 @@ impl fmt::Display for Subject {
             Subject::AnyHost(op) => write!(f, "ctl.*.{}", op.tokens()),
             Subject::HostAll { host } => write!(f, "ctl.{host}.>"),
             Subject::Rpc { entity } => write!(f, "rpc.{entity}"),
+            Subject::Log { entity } => write!(f, "log.{entity}"),
+            Subject::AllLogs => f.write_str("log.>"),
             Subject::Provider { provider, host, op } => {
                 write!(f, "prov.{provider}.{host}.{}", op.token())
             }
@@ -230,6 +239,9 @@ mod tests {
             Subject::Auction(AuctionKind::Actor),
             Subject::Auction(AuctionKind::Provider),
             Subject::Rpc {
+                entity: "MABC".to_owned(),
+            },
+            Subject::Log {
                 entity: "MABC".to_owned(),
             },
             Subject::Provider {

@@ -7,6 +7,7 @@
 mod auth;
 mod claims_cli;
 mod cli_lattice;
+mod config_logs;
 mod harness;
 mod hosts;
 mod isolation;

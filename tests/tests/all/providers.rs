@@ -82,11 +82,30 @@ async fn a_provider_serves_linked_actors_restarts_after_a_kill_and_stops() {
 
         // Linked like an actor; the provider decodes and encodes the
         // interface's records, variants, enums and results with plain serde.
-        lattice
-            .client
-            .put_link(&Link::new(&front, &provider, "acme:greet", &["greeter"]))
-            .await
-            .expect("link put");
+        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
+        let flags = [
+            "--nats-url",
+            lattice.nats.url(),
+            "--lattice",
+            &lattice.name,
+            "--window",
+            "300ms",
+        ];
+        // By name, like an actor.
+        cli.ok([
+            "link",
+            "put",
+            "front",
+            "greeter-native",
+            "acme:greet/greeter",
+        ]
+        .iter()
+        .chain(&flags));
+        let links = lattice.client.links().await.expect("links");
+        assert_eq!(
+            links,
+            vec![Link::new(&front, &provider, "acme:greet", &["greeter"])]
+        );
         let greeted = retry(|| welcome(&lattice, &front, "Ada", false)).await;
         assert_eq!(greeted, json!({"ok": ["Hello from native code, Ada!"]}));
         let formal = welcome(&lattice, &front, "Dr Grace", true)

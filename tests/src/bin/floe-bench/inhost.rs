@@ -36,6 +36,13 @@ pub async fn measure(echo: &[u8], report: &mut Report, quick: bool) -> anyhow::R
         "cranelift, 2 cores",
     );
     let n = if quick { 2_000 } else { 20_000 };
+    let config = std::sync::Arc::default();
+    let env = floe_host::runtime::CallEnv {
+        invocation: uuid::Uuid::nil(),
+        router: None,
+        config: &config,
+        logs: None,
+    };
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
@@ -62,7 +69,7 @@ pub async fn measure(echo: &[u8], report: &mut Report, quick: bool) -> anyhow::R
                 Encoding::Msgpack,
                 &payload,
                 Duration::from_secs(5),
-                None,
+                &env,
             )
             .await?;
         samples.push(t.elapsed());
