@@ -1,6 +1,7 @@
 # Floe's developer loop. `make test` works on a fresh machine with only Rust
 # installed: it installs nats-server, the wasm32-wasip2 target, rustfmt,
-# clippy and cargo-nextest when they are missing, then lints, builds the
+# clippy, cargo-nextest and a Python virtualenv (nats-py, msgpack) for the
+# Python example provider when they are missing, then lints, builds the
 # example actors, signs them, and runs every test.
 
 SHELL := /bin/bash
@@ -15,6 +16,8 @@ ACTORS_OUT := $(TARGET_DIR)/actors
 # Example actors are signed by a development issuer kept inside target/, so a
 # developer's own ~/.floe is never touched by the build.
 EXAMPLES_HOME := $(TARGET_DIR)/examples-home
+# A virtualenv for the Python example provider (examples/providers/python-greeter).
+PYENV := $(TARGET_DIR)/pyenv
 EXAMPLES_ISSUER := examples-issuer
 ACTORS := echo misbehave greeter front settings
 # Capabilities each example actor claims (empty for none).
@@ -52,6 +55,10 @@ deps:
 	done
 	@if ! $(CARGO) nextest --version >/dev/null 2>&1; then \
 		echo "==> installing cargo-nextest"; $(CARGO) install cargo-nextest --locked; \
+	fi
+	@if ! $(PYENV)/bin/python -c 'import nats, msgpack' >/dev/null 2>&1; then \
+		echo "==> preparing $(PYENV) (nats-py, msgpack) for the Python example provider"; \
+		python3 -m venv $(PYENV) && $(PYENV)/bin/pip install -q nats-py msgpack; \
 	fi
 
 lint: deps

@@ -266,3 +266,61 @@ where
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_written_in_python_serves_linked_actors() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice.host(&[], &FAST).await;
+        let front = lattice.start(&host, "front").await;
+        let script =
+            paths::workspace_root().join("examples/providers/python-greeter/python-greeter");
+        let started = lattice
+            .client
+            .start_provider(host.id(), start_request(&script))
+            .await
+            .unwrap_or_else(|e| panic!("the Python provider starts: {e}\n{}", host.log()));
+        assert_eq!(started.name, "python-greeter");
+        lattice
+            .client
+            .put_link(&Link::new(
+                &front,
+                &started.provider_id,
+                "acme:greet",
+                &["greeter"],
+            ))
+            .await
+            .expect("link put");
+        let greeted = retry(|| welcome(&lattice, &front, "Ada", false)).await;
+        assert_eq!(greeted, json!({"ok": ["Hello from Python, Ada!"]}));
+        let formal = welcome(&lattice, &front, "Dr Grace", true)
+            .await
+            .expect("formal");
+        assert_eq!(formal, json!({"ok": ["Good day from Python, Dr Grace."]}));
+        let refused = welcome(&lattice, &front, "", false)
+            .await
+            .expect("typed err");
+        assert_eq!(
+            refused,
+            json!({"err": "the greeter refused ``: a person needs a name"})
+        );
+        let inv = lattice
+            .client
+            .inventory(host.id())
+            .await
+            .expect("inventory");
+        assert_eq!(inv.providers[0].health, ProviderHealth::Healthy);
+        let pid = inv.providers[0].pid.expect("pid");
+        lattice
+            .client
+            .stop_provider(host.id(), &started.provider_id)
+            .await
+            .expect("stops");
+        assert!(!alive(pid), "it exited on the shutdown request");
+        assert!(
+            host.log().contains("python-greeter serving"),
+            "its stderr reaches the host log"
+        );
+    })
+    .await;
+}
