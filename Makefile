@@ -19,13 +19,14 @@ EXAMPLES_HOME := $(TARGET_DIR)/examples-home
 # A virtualenv for the Python example provider (examples/providers/python-greeter).
 PYENV := $(TARGET_DIR)/pyenv
 EXAMPLES_ISSUER := examples-issuer
-ACTORS := echo misbehave greeter front settings
+ACTORS := echo misbehave greeter front settings counter
 # Capabilities each example actor claims (empty for none).
 CAPS_echo :=
 CAPS_misbehave :=
 CAPS_greeter :=
 CAPS_front := acme:greet/greeter
 CAPS_settings :=
+CAPS_counter := wasi:keyvalue
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -279,13 +279,18 @@ mod tests {
         assert!(text.contains("wasi:keyvalue/store@0.2.0-draft"), "{text}");
         assert!(text.contains("--cap wasi:keyvalue/store"), "{text}");
         // Shared code is checked again for each actor's own claims.
-        let err = LoadedActor::load(
+        LoadedActor::load(
             &runtime,
             &component,
             test_claims(&["wasi:keyvalue"]),
             "t".into(),
         )
-        .expect_err("claimed but unprovided");
+        .expect("claimed: linked to the host's wasi:keyvalue");
+        let http =
+            wat::parse_str(r#"(component (import "wasi:http/outgoing-handler@0.2.0" (instance)))"#)
+                .expect("component");
+        let err = LoadedActor::load(&runtime, &http, test_claims(&["wasi:http"]), "t".into())
+            .expect_err("claimed but unprovided");
         assert!(
             err.to_string()
                 .contains("no capability on this host provides"),

@@ -90,6 +90,8 @@ impl CodeRegistry {
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
         super::logging::add_to_linker(&mut linker)
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+        super::keyvalue::add_to_linker(&mut linker)
+            .map_err(|e| CodeError::Link(format!("{e:#}")))?;
         wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut InstanceState| {
             wasmtime_wasi_config::WasiConfig::from(&state.config.0)
         })
@@ -170,6 +172,11 @@ fn define_routed(
         let ComponentItem::ComponentInstance(instance) = ext.ty else {
             continue;
         };
+        // wasi:keyvalue is defined by the host but forwarded to a linked
+        // provider: its calls need the caller's context too.
+        if name.starts_with("wasi:keyvalue/") {
+            routes = true;
+        }
         if super::imports::class_of(name) != super::imports::ImportClass::Routed {
             continue;
         }

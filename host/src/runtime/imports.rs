@@ -26,8 +26,10 @@ const ALWAYS_LINKED: &[&str] = &[
 /// was started with, logging, and Floe's own host interfaces.
 const FLOE_HOST: &[&str] = &["wasi:config", "wasi:logging", "floe:host"];
 
-/// Host-provided packages (class 2), not yet implemented by this release.
+/// Host-provided packages (class 2) an actor must claim; `wasi:http` is not
+/// provided by this release yet.
 const HOST_PROVIDED: &[&str] = &["wasi:keyvalue", "wasi:http"];
+const NOT_YET_PROVIDED: &[&str] = &["wasi:http"];
 
 /// How an import is satisfied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +104,7 @@ pub fn check<'a>(
             });
         }
         match class {
-            ImportClass::HostProvided => {
+            ImportClass::HostProvided if NOT_YET_PROVIDED.contains(&package_of(name)) => {
                 return Err(ImportError::Unavailable {
                     import: name.to_owned(),
                 });
@@ -164,8 +166,16 @@ mod tests {
             err.to_string().contains("--cap wasi:keyvalue/store"),
             "{err}"
         );
-        let err = check(kv, &test_claims(&["wasi:keyvalue"])).expect_err("not provided yet");
+        assert_eq!(check(kv, &test_claims(&["wasi:keyvalue"])), Ok(()));
+        let http = [plain("wasi:http/outgoing-handler@0.2.0")];
+        let err = check(http, &test_claims(&["wasi:http"])).expect_err("not provided yet");
         assert!(matches!(err, ImportError::Unavailable { .. }));
+        let always = [
+            plain("wasi:config/store@0.2.0-rc.1"),
+            plain("wasi:logging/logging@0.1.0-draft"),
+            plain("floe:host/link@0.1.0"),
+        ];
+        assert_eq!(check(always, &test_claims(&[])), Ok(()));
         let greet = [plain("acme:greet/greeter@0.1.0")];
         assert!(
             check(greet, &test_claims(&[])).is_err(),

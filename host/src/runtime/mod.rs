@@ -10,6 +10,7 @@
 //! - `state`: what one instance's `Store` holds (WASI context, limits, output).
 //! - `output`: a guest's captured stdout/stderr, capped, never refusing a write.
 //! - `route`: imports routed by link (dynamic functions over a `Router`).
+//! - `keyvalue`: `wasi:keyvalue`, forwarded to the linked provider.
 //! - `link_select`: `floe:host/link`, the guest picking its link name.
 //! - `logging`: `wasi:logging` and the guest's output, to the host log and a `LogSink`.
 //! - `actor`: a loaded actor (`InstancePre`, export table) and one invocation.
@@ -19,6 +20,7 @@ mod cache;
 mod code;
 mod engine;
 mod imports;
+mod keyvalue;
 mod link_select;
 mod logging;
 mod output;

@@ -35,7 +35,7 @@ impl std::fmt::Debug for ActorConfig {
 
 pub struct InstanceState {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
     pub(crate) limits: StoreLimits,
     pub(crate) stdout: CappedOutput,
     pub(crate) stderr: CappedOutput,

@@ -23,12 +23,10 @@ pub struct BucketError {
 /// The stream behind a KV bucket, as the KV conventions define it. Created
 /// directly: async-nats' `create_key_value` first reads the account info,
 /// whose reply from nats-server 2.9 (Debian's) it cannot parse.
-fn kv_stream_config(bucket: &str, lattice: &LatticeId, replicas: usize) -> stream::Config {
+fn kv_stream_config(bucket: &str, description: &str, replicas: usize) -> stream::Config {
     stream::Config {
         name: format!("KV_{bucket}"),
-        description: Some(format!(
-            "Floe lattice {lattice}: links, config, applications"
-        )),
+        description: Some(description.to_owned()),
         subjects: vec![format!("$KV.{bucket}.>")],
         max_messages_per_subject: 1,
         storage: stream::StorageType::File,
@@ -47,8 +45,19 @@ pub async fn open_bucket(
     client: &async_nats::Client,
     lattice: &LatticeId,
 ) -> Result<kv::Store, BucketError> {
+    let description = format!("Floe lattice {lattice}: links, config, applications");
+    open_kv(client, &kv_bucket(lattice), &description).await
+}
+
+/// Opens the KV bucket `bucket`, creating it (with as many replicas as the
+/// cluster allows, up to 3) when missing, retrying while JetStream forms.
+pub async fn open_kv(
+    client: &async_nats::Client,
+    bucket: &str,
+    description: &str,
+) -> Result<kv::Store, BucketError> {
     let js = jetstream::new(client.clone());
-    let bucket = kv_bucket(lattice);
+    let bucket = bucket.to_owned();
     let deadline = Instant::now() + FORMING_TIMEOUT;
     let mut last_error = String::new();
     while Instant::now() < deadline {
@@ -57,7 +66,7 @@ pub async fn open_bucket(
         }
         for replicas in [3, 1] {
             match js
-                .create_stream(kv_stream_config(&bucket, lattice, replicas))
+                .create_stream(kv_stream_config(&bucket, description, replicas))
                 .await
             {
                 Ok(_) => {

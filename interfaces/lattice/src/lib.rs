@@ -16,7 +16,7 @@ pub mod logs;
 pub mod request;
 
 pub use auth::LatticeAuth;
-pub use bucket::{BucketError, open_bucket};
+pub use bucket::{BucketError, open_bucket, open_kv};
 pub use links::{
     LinkChange, LinkEntry, LinkEntryError, LinkStoreError, delete_link, list_links, put_link,
     read_all, read_entry,

@@ -37,6 +37,12 @@ impl Context {
         &self.data
     }
 
+    /// The provider's NATS connection (for its own resources, such as
+    /// JetStream buckets; lattice messages go through [`Context::call`]).
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.nats
+    }
+
     /// This provider's id (`V…`).
     pub fn provider_id(&self) -> &str {
         &self.data.provider_id

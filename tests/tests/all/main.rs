@@ -12,6 +12,7 @@ mod harness;
 mod hosts;
 mod isolation;
 mod keys_cli;
+mod keyvalue;
 mod lattice;
 mod links;
 mod providers;
