@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `make up`: a working lattice on this machine with the echo demo.
+# `make up`: a working lattice on this machine with two demos.
 # Uses the NATS at $FLOE_NATS_URL (default nats://127.0.0.1:4222) when one
-# answers, else starts nats-server with JetStream; then starts a floe-host
-# and the signed echo actor, prints a call to try, and stops everything it
-# started on Ctrl-C.
+# answers, else starts nats-server with JetStream; then starts a floe-host,
+# the signed echo actor, and the counter actor linked to the keyvalue-nats
+# provider (counters kept in JetStream KV); prints calls to try, and stops
+# everything it started on Ctrl-C (the host stops its providers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +20,11 @@ cleanup() {
     trap - INT TERM EXIT
     echo
     echo "Stopping what make up started..."
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    # Newest first: the host stops its providers while NATS is still there.
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        kill -TERM "${pids[i]}" 2>/dev/null || true
+        wait "${pids[i]}" 2>/dev/null || true
+    done
     echo "Stopped."
 }
 trap cleanup INT TERM EXIT
@@ -47,7 +51,11 @@ for _ in $(seq 100); do
     if "$BIN/floe" get hosts --nats-url "$NATS_URL" --lattice "$LATTICE" --window 200ms -o json 2>/dev/null | grep -q host_id; then break; fi
     sleep 0.1
 done
-"$BIN/floe" start actor target/actors/echo.wasm --nats-url "$NATS_URL" --lattice "$LATTICE"
+floe() { "$BIN/floe" --nats-url "$NATS_URL" --lattice "$LATTICE" "$@"; }
+floe start actor target/actors/echo.wasm
+floe start actor target/actors/counter.wasm
+floe start provider "$BIN/keyvalue-nats"
+floe link put counter keyvalue-nats wasi:keyvalue/store,atomics --target-config buckets=counters
 
 cat <<MSG
 
@@ -55,6 +63,7 @@ The lattice is up. Try:
 
   $BIN/floe call echo floe:examples/echo.echo '["hello, floe"]'
   $BIN/floe call echo floe:examples/echo.reverse '[[1, 2, 3]]'
+  $BIN/floe call counter floe:examples/counter.increment '["visits"]'   # 1, 2, 3… kept in JetStream KV
   $BIN/floe get inventory
 
 Press Ctrl-C to stop everything make up started.

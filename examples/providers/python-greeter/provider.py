@@ -161,8 +161,17 @@ async def main():
     await nc.subscribe(f"{prefix}.prov.{me}.{host}.shutdown", cb=on_shutdown)
     await nc.flush()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+
+    async def watch_parent(parent):
+        # The host that started us died (even by SIGKILL): stop too.
+        while os.getppid() == parent:
+            await asyncio.sleep(0.5)
+        stop.set()
+
+    watcher = asyncio.create_task(watch_parent(os.getppid()))
     print(f"python-greeter serving as {me}", file=sys.stderr, flush=True)
     await stop.wait()
+    watcher.cancel()
     await nc.drain()
 
 

@@ -90,6 +90,8 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
             subject: "SIGTERM".to_owned(),
             reason: e.to_string(),
         })?;
+    let orphan = orphaned(std::os::unix::process::parent_id());
+    tokio::pin!(orphan);
     let tracker = tokio_util::task::TaskTracker::new();
     tracing::info!(provider = %id, host = %host, "provider serving");
     loop {
@@ -128,6 +130,10 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
                 tracing::info!("SIGTERM: stopping");
                 break;
             }
+            _ = &mut orphan => {
+                tracing::warn!("the host that started this provider is gone: stopping");
+                break;
+            }
         }
     }
     let _ = calls.unsubscribe().await;
@@ -136,6 +142,18 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
     provider.shutdown().await;
     let _ = tokio::time::timeout(Duration::from_secs(2), nats.flush()).await;
     Ok(())
+}
+
+/// Resolves once this process's parent is no longer `parent`: the host died
+/// (even by SIGKILL, when it could not stop its children) and the provider
+/// was handed to another process.
+async fn orphaned(parent: u32) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if std::os::unix::process::parent_id() != parent {
+            return;
+        }
+    }
 }
 
 async fn reply_json<T: serde::Serialize>(ctx: &Context, reply: String, body: &T) {

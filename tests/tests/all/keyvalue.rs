@@ -52,7 +52,7 @@ async fn counters_stay_exact_across_hosts_and_a_killed_replica() {
             "--provider-shutdown-grace",
             "2s",
         ];
-        let (a, b) = (
+        let (a, mut b) = (
             lattice.host(&[], &fast).await,
             lattice.host(&[], &fast).await,
         );
@@ -160,6 +160,22 @@ async fn counters_stay_exact_across_hosts_and_a_killed_replica() {
             .as_u64();
         assert_eq!(total, Some(acknowledged), "no acknowledged increment lost");
         assert!(acknowledged > 50, "calls went on: {acknowledged}");
+
+        // A host killed outright cannot stop its providers: they notice
+        // their parent is gone and stop themselves.
+        let orphan = inv_b.providers[0].pid.expect("pid");
+        b.kill();
+        let started = Instant::now();
+        while std::path::Path::new(&format!("/proc/{orphan}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{orphan}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "provider {orphan} outlived its host"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
 
         // The link's allow-list: `counters` is no longer allowed.
         lattice
