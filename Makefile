@@ -59,7 +59,7 @@ deps:
 	fi
 	@if ! $(PYENV)/bin/python -c 'import nats, msgpack' >/dev/null 2>&1; then \
 		echo "==> preparing $(PYENV) (nats-py, msgpack) for the Python example provider"; \
-		python3 -m venv $(PYENV) && $(PYENV)/bin/pip install -q nats-py msgpack; \
+		python3 -m venv $(PYENV) && $(PYENV)/bin/pip install -q nats-py==2.16.0 msgpack==1.2.4; \
 	fi
 
 lint: deps

@@ -20,13 +20,16 @@ use floe_wire::provider::{HOST_DATA_VERSION, HealthReport, HostData};
 use floe_wire::subject::ProviderOp;
 use floe_wire::{EventType, Subject};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::host::HostCore;
 
+/// The longest line of a provider's output kept (the rest of a longer one
+/// reads as the next line).
+const MAX_LINE: u64 = 4096;
 /// Lines of a provider's output kept for error messages.
 const TAIL_LINES: usize = 20;
 /// The first and the longest wait before starting an exited provider again.
@@ -66,6 +69,14 @@ impl ProviderTable {
 
     fn remove(&self, id: &str) -> Option<Arc<ProviderHandle>> {
         self.lock().remove(id)
+    }
+
+    /// Removes `handle` only if it is still the one in the table.
+    fn remove_exact(&self, handle: &Arc<ProviderHandle>) {
+        let mut map = self.lock();
+        if map.get(&handle.id).is_some_and(|h| Arc::ptr_eq(h, handle)) {
+            map.remove(&handle.id);
+        }
     }
 }
 
@@ -208,7 +219,7 @@ pub async fn start(
             Ok(started)
         }
         Err(reason) => {
-            core.providers.remove(&id);
+            core.providers.remove_exact(&handle);
             handle.stop.cancel();
             handle.finished.cancelled().await;
             core.publish(
@@ -402,6 +413,8 @@ async fn run_once(
         if !healthy_once
             && ready.is_some()
             && started.elapsed() > core.config.provider_start_timeout
+            // One that exited meanwhile is reported as such, with its output.
+            && matches!(child.try_wait(), Ok(None))
         {
             stop_child(core, handle, requester, &mut child).await;
             return Exit::Failed(format!(
@@ -433,10 +446,16 @@ async fn spawn(
         .map_err(|e| format!("cannot start {}: {e}", handle.path.display()))?;
     let body = serde_json::to_vec(data).map_err(|e| e.to_string())?;
     if let Some(mut stdin) = child.stdin.take() {
-        // A provider that exits at once closes its stdin: not an error here,
-        // its exit is reported instead.
-        let _ = stdin.write_all(&body).await;
-        let _ = stdin.shutdown().await;
+        // On a task of its own: a provider that never reads its stdin must
+        // not hold up its supervisor (or a stop). One that exits at once
+        // closes it: not an error here, its exit is reported instead.
+        tokio::spawn(async move {
+            let write = async {
+                let _ = stdin.write_all(&body).await;
+                let _ = stdin.shutdown().await;
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(10), write).await;
+        });
     }
     let mut readers = Vec::new();
     for stream in [
@@ -454,9 +473,21 @@ async fn spawn(
     {
         let handle = handle.clone();
         readers.push(tokio::spawn(async move {
-            let mut lines = tokio::io::BufReader::new(stream).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let line: String = line.chars().take(2000).collect();
+            let mut reader = tokio::io::BufReader::new(stream);
+            let mut raw = Vec::new();
+            loop {
+                raw.clear();
+                // Bytes, not text: invalid UTF-8 must not end the reading
+                // (the pipe would fill and block the provider).
+                match (&mut reader)
+                    .take(MAX_LINE)
+                    .read_until(b'\n', &mut raw)
+                    .await
+                {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                let line = String::from_utf8_lossy(&raw).trim_end().to_owned();
                 tracing::info!(provider = %handle.name, "{line}");
                 let mut state = handle.state();
                 if state.tail.len() == TAIL_LINES {

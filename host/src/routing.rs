@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use floe_lattice::{RequestFailure, Requester};
+use floe_lattice::Requester;
 use floe_wire::envelope::Origin;
-use floe_wire::{Encoding, Envelope, ErrorKind, InvocationError, InvocationReply, Subject};
+use floe_wire::{Encoding, Envelope, ErrorKind, InvocationError};
 use futures::future::BoxFuture;
 
 use crate::links::LinkTable;
@@ -65,47 +65,6 @@ impl LinkRouter {
             Encoding::Msgpack,
             call.deadline,
         );
-        let bytes = envelope
-            .encode()
-            .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))?;
-        let subject = Subject::Rpc {
-            entity: link.target.clone(),
-        }
-        .render(self.requester.auth().lattice());
-        let reply = self
-            .requester
-            .request(subject, bytes.into(), call.deadline)
-            .await
-            .map_err(|e| match e {
-                RequestFailure::NoResponders(_) => InvocationError::new(
-                    ErrorKind::NotFound,
-                    format!("no host runs {}, the target of the link", link.target),
-                ),
-                RequestFailure::TimedOut { .. } => InvocationError::new(
-                    ErrorKind::TimedOut,
-                    format!(
-                        "{} did not answer within {} ms",
-                        link.target,
-                        call.deadline.as_millis()
-                    ),
-                ),
-                RequestFailure::Unauthorized { source, .. } => InvocationError::new(
-                    ErrorKind::Unauthorized,
-                    format!("the reply from {} was refused: {source}", link.target),
-                ),
-                RequestFailure::Nats { reason, .. } => {
-                    InvocationError::new(ErrorKind::Internal, reason)
-                }
-            })?;
-        let reply = InvocationReply::decode(&reply.payload).map_err(|e| {
-            InvocationError::new(ErrorKind::Internal, format!("malformed reply: {e}"))
-        })?;
-        if reply.id != envelope.id {
-            return Err(InvocationError::new(
-                ErrorKind::Internal,
-                format!("{} answered another invocation ({})", link.target, reply.id),
-            ));
-        }
-        reply.outcome.map(|b| b.into_vec())
+        self.requester.invoke(&envelope, call.deadline).await
     }
 }

@@ -98,17 +98,7 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
     if let Err(e) = core.auth.verify(&msg) {
         // Never run, and not counted as the actor's failure: the host's
         // `rejected` counters say what was refused.
-        let refusal = InvocationReply {
-            v: ENVELOPE_VERSION,
-            id: uuid::Uuid::nil(),
-            outcome: Err(InvocationError::new(
-                ErrorKind::Unauthorized,
-                format!("refused: {e}"),
-            )),
-        };
-        if let Ok(bytes) = refusal.encode() {
-            refuse_unsealed(&core, &reply_to, bytes).await;
-        }
+        refuse_unsealed(&core, &reply_to, floe_lattice::unauthorized_reply(&e)).await;
         return;
     }
     let decoded = Envelope::decode(&msg.payload).map_err(|e| {
@@ -157,17 +147,10 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
     }
 }
 
-/// Answers a message that failed authentication: unsealed (the host vouches
-/// for nothing it was not asked by a key holder), and only to a request
-/// inbox — the reply subject of an unauthenticated message is the sender's
-/// choice, and the host must not publish on other subjects at its bidding.
+/// Refuses a request that failed authentication (floe-lattice's rule:
+/// unsealed, and only to a request inbox).
 pub async fn refuse_unsealed(core: &HostCore, reply_to: &str, body: Vec<u8>) {
-    if !reply_to.starts_with("_INBOX.") {
-        return;
-    }
-    if let Err(e) = core.nats.publish(reply_to.to_owned(), body.into()).await {
-        tracing::debug!(error = %e, "cannot send a refusal");
-    }
+    floe_lattice::refuse_unsealed(&core.nats, reply_to, body).await;
 }
 
 async fn call(

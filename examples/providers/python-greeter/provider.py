@@ -126,7 +126,7 @@ async def main():
         try:
             envelope = msgpack.unpackb(msg.data, raw=False)
             _v, invocation, _origin, target, operation, payload, encoding = envelope[:7]
-        except (ValueError, TypeError, msgpack.ExtraData) as e:
+        except Exception as e:  # malformed bytes: answer, never leave the caller waiting
             await send(msg.reply, reply_err(bytes(16), "bad_arguments", f"malformed envelope: {e}"))
             return
         if target != me:
@@ -140,7 +140,7 @@ async def main():
                 person, tone = msgpack.unpackb(payload, raw=False)
                 result = msgpack.packb(greet(person, tone), use_bin_type=True)
                 body = reply_ok(invocation, result)
-            except (ValueError, TypeError) as e:
+            except Exception as e:  # any bad payload gets a typed answer, never silence
                 body = reply_err(invocation, "bad_arguments", str(e))
         await send(msg.reply, body)
 

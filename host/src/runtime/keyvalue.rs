@@ -80,6 +80,12 @@ async fn forward<P: Serialize, R: DeserializeOwned>(
                 "wasi:keyvalue was called outside an invocation".to_owned(),
             ));
         };
+        let deadline = caller.deadline_at.saturating_duration_since(Instant::now());
+        if deadline.is_zero() {
+            return Err(store::Error::Other(format!(
+                "{interface}.{function}: no time left in this invocation"
+            )));
+        }
         let payload = values::to_vec(params).map_err(|e| store::Error::Other(e.to_string()))?;
         let link_name = caller.link_name();
         let reply = caller
@@ -90,7 +96,7 @@ async fn forward<P: Serialize, R: DeserializeOwned>(
                 function,
                 link_name: &link_name,
                 payload,
-                deadline: caller.deadline_at.saturating_duration_since(Instant::now()),
+                deadline,
             })
             .await
             .map_err(|e| {

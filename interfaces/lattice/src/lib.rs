@@ -22,4 +22,4 @@ pub use links::{
     read_all, read_entry,
 };
 pub use logs::open_log_stream;
-pub use request::{RequestFailure, Requester};
+pub use request::{RequestFailure, Requester, refuse_unsealed, unauthorized_reply};

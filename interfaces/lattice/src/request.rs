@@ -15,6 +15,8 @@ use std::time::Duration;
 use async_nats::{Message, StatusCode};
 use bytes::Bytes;
 use floe_wire::auth::AuthError;
+use floe_wire::envelope::ENVELOPE_VERSION;
+use floe_wire::{Envelope, ErrorKind, InvocationError, InvocationReply, Subject};
 use futures::StreamExt as _;
 use tokio::sync::{OnceCell, oneshot};
 
@@ -176,4 +178,84 @@ impl Requester {
             .map_err(|source| RequestFailure::Unauthorized { subject, source })?;
         Ok(answer)
     }
+}
+
+impl Requester {
+    /// Sends `envelope` to `rpc.{target}` and returns the reply's outcome,
+    /// waiting at most `wait`. Failures of the transport become typed
+    /// errors naming the target; a reply to another invocation is refused.
+    pub async fn invoke(
+        &self,
+        envelope: &Envelope,
+        wait: Duration,
+    ) -> Result<Vec<u8>, InvocationError> {
+        let target = &envelope.target;
+        let bytes = envelope
+            .encode()
+            .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))?;
+        let subject = Subject::Rpc {
+            entity: target.clone(),
+        }
+        .render(self.auth.lattice());
+        let reply = self
+            .request(subject, bytes.into(), wait)
+            .await
+            .map_err(|e| match e {
+                RequestFailure::NoResponders(_) => InvocationError::new(
+                    ErrorKind::NotFound,
+                    format!("nothing on the lattice runs {target}"),
+                ),
+                RequestFailure::TimedOut { waited, .. } => InvocationError::new(
+                    ErrorKind::TimedOut,
+                    format!("{target} did not answer within {} ms", waited.as_millis()),
+                ),
+                RequestFailure::Unauthorized { source, .. } => InvocationError::new(
+                    ErrorKind::Unauthorized,
+                    format!("the reply from {target} was refused: {source}"),
+                ),
+                RequestFailure::Nats { reason, .. } => {
+                    InvocationError::new(ErrorKind::Internal, reason)
+                }
+            })?;
+        let reply = InvocationReply::decode(&reply.payload).map_err(|e| {
+            InvocationError::new(
+                ErrorKind::Internal,
+                format!("malformed reply from {target}: {e}"),
+            )
+        })?;
+        if reply.id != envelope.id {
+            return Err(InvocationError::new(
+                ErrorKind::Internal,
+                format!("{target} answered another invocation ({})", reply.id),
+            ));
+        }
+        reply.outcome.map(serde_bytes::ByteBuf::into_vec)
+    }
+}
+
+/// Answers a request that failed authentication: unsealed (nothing is
+/// vouched for a stranger), and only to a request inbox — the reply subject
+/// of an unauthenticated message is the sender's choice, and a Floe process
+/// must not publish on other subjects at its bidding (docs/security.md).
+pub async fn refuse_unsealed(client: &async_nats::Client, reply_to: &str, body: Vec<u8>) {
+    if !reply_to.starts_with("_INBOX.") {
+        return;
+    }
+    if let Err(e) = client.publish(reply_to.to_owned(), body.into()).await {
+        tracing::debug!(error = %e, "cannot send a refusal");
+    }
+}
+
+/// The refusal of an invocation that failed authentication.
+pub fn unauthorized_reply(e: &AuthError) -> Vec<u8> {
+    InvocationReply {
+        v: ENVELOPE_VERSION,
+        id: uuid::Uuid::nil(),
+        outcome: Err(InvocationError::new(
+            ErrorKind::Unauthorized,
+            format!("refused: {e}"),
+        )),
+    }
+    .encode()
+    .unwrap_or_default()
 }

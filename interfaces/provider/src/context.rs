@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use floe_lattice::{LatticeAuth, RequestFailure, Requester};
+use floe_lattice::{LatticeAuth, Requester};
 use floe_wire::envelope::Origin;
 use floe_wire::provider::HostData;
-use floe_wire::{Encoding, Envelope, ErrorKind, InvocationError, InvocationReply, Link, Subject};
+use floe_wire::{Encoding, Envelope, InvocationError, Link};
 
 /// The provider's view of the lattice, shared by every call.
 #[derive(Debug)]
@@ -89,42 +89,6 @@ impl Context {
             Encoding::Msgpack,
             deadline,
         );
-        let bytes = envelope
-            .encode()
-            .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))?;
-        let subject = Subject::Rpc {
-            entity: target.to_owned(),
-        }
-        .render(self.auth.lattice());
-        let reply = self
-            .requester
-            .request(subject, bytes.into(), deadline)
-            .await
-            .map_err(|e| match e {
-                RequestFailure::NoResponders(_) => {
-                    InvocationError::new(ErrorKind::NotFound, format!("nothing runs {target}"))
-                }
-                RequestFailure::TimedOut { waited, .. } => InvocationError::new(
-                    ErrorKind::TimedOut,
-                    format!("{target} did not answer within {} ms", waited.as_millis()),
-                ),
-                RequestFailure::Unauthorized { source, .. } => InvocationError::new(
-                    ErrorKind::Unauthorized,
-                    format!("the reply from {target} was refused: {source}"),
-                ),
-                RequestFailure::Nats { reason, .. } => {
-                    InvocationError::new(ErrorKind::Internal, reason)
-                }
-            })?;
-        let reply = InvocationReply::decode(&reply.payload).map_err(|e| {
-            InvocationError::new(ErrorKind::Internal, format!("malformed reply: {e}"))
-        })?;
-        if reply.id != envelope.id {
-            return Err(InvocationError::new(
-                ErrorKind::Internal,
-                format!("{target} answered another invocation"),
-            ));
-        }
-        reply.outcome.map(serde_bytes::ByteBuf::into_vec)
+        self.requester.invoke(&envelope, deadline).await
     }
 }

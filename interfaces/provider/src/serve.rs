@@ -61,11 +61,6 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
             })
         }
     };
-    let mut calls = subscribe(
-        Subject::Rpc { entity: id.clone() }.render(&lattice),
-        Some(id.clone()),
-    )
-    .await?;
     let own = |op| {
         Subject::Provider {
             provider: id.clone(),
@@ -76,6 +71,8 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
     };
     let mut health = subscribe(own(ProviderOp::Health), None).await?;
     let mut shutdown = subscribe(own(ProviderOp::Shutdown), None).await?;
+    // Links first: a call served before the provider knows its links would
+    // be refused (a key-value provider checks the caller's link).
     let store = floe_lattice::open_bucket(&nats, &lattice).await?;
     let mut links = store
         .watch_with_history(format!("{LINK_KEY_PREFIX}>"))
@@ -84,6 +81,16 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
             subject: "the lattice's links".to_owned(),
             reason: e.to_string(),
         })?;
+    if let Ok(entries) = floe_lattice::read_all(&store, &ctx.auth).await {
+        for entry in entries {
+            apply_change(&ctx, provider.as_ref(), entry).await;
+        }
+    }
+    let mut calls = subscribe(
+        Subject::Rpc { entity: id.clone() }.render(&lattice),
+        Some(id.clone()),
+    )
+    .await?;
     let _ = nats.flush().await;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| ProviderError::Subscribe {
@@ -94,6 +101,7 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
     tokio::pin!(orphan);
     let tracker = tokio_util::task::TaskTracker::new();
     tracing::info!(provider = %id, host = %host, "provider serving");
+    let (mut health_open, mut shutdown_open, mut links_open) = (true, true, true);
     loop {
         tokio::select! {
             msg = calls.next() => match msg {
@@ -103,28 +111,36 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
                 }
                 None => break,
             },
-            msg = health.next() => if let Some(msg) = msg {
-                let report = match ctx.auth.verify(&msg) {
-                    Ok(()) => Some(provider.health().await),
-                    Err(_) => None,
-                };
-                if let (Some(report), Some(reply)) = (report, msg.reply) {
-                    reply_json(&ctx, reply.to_string(), &ControlReply::ok(report)).await;
+            msg = health.next(), if health_open => match msg {
+                Some(msg) => {
+                    let report = match ctx.auth.verify(&msg) {
+                        Ok(()) => Some(provider.health().await),
+                        Err(_) => None,
+                    };
+                    if let (Some(report), Some(reply)) = (report, msg.reply) {
+                        reply_json(&ctx, reply.to_string(), &ControlReply::ok(report)).await;
+                    }
                 }
+                None => health_open = false,
             },
-            msg = shutdown.next() => if let Some(msg) = msg
-                && ctx.auth.verify(&msg).is_ok()
-            {
-                tracing::info!("shutdown requested by the host");
-                if let Some(reply) = msg.reply {
-                    reply_json(&ctx, reply.to_string(), &ControlReply::ok(Empty {})).await;
+            msg = shutdown.next(), if shutdown_open => match msg {
+                Some(msg) if ctx.auth.verify(&msg).is_ok() => {
+                    tracing::info!("shutdown requested by the host");
+                    if let Some(reply) = msg.reply {
+                        reply_json(&ctx, reply.to_string(), &ControlReply::ok(Empty {})).await;
+                    }
+                    break;
                 }
-                break;
+                Some(_) => {}
+                None => shutdown_open = false,
             },
-            entry = links.next() => match entry {
+            entry = links.next(), if links_open => match entry {
                 Some(Ok(entry)) => apply_link(&ctx, provider.as_ref(), &entry).await,
                 Some(Err(e)) => tracing::warn!(error = %e, "link watch error"),
-                None => tracing::warn!("the link watch ended"),
+                None => {
+                    tracing::warn!("the link watch ended");
+                    links_open = false;
+                }
             },
             _ = sigterm.recv() => {
                 tracing::info!("SIGTERM: stopping");
@@ -169,13 +185,13 @@ async fn apply_link<P: Provider>(
     provider: &P,
     entry: &async_nats::jetstream::kv::Entry,
 ) {
-    let entry = match floe_lattice::read_entry(&ctx.auth, entry) {
-        Ok(entry) => entry,
-        Err(e) => {
-            tracing::warn!("ignoring a link entry: {e}");
-            return;
-        }
-    };
+    match floe_lattice::read_entry(&ctx.auth, entry) {
+        Ok(entry) => apply_change(ctx, provider, entry).await,
+        Err(e) => tracing::warn!("ignoring a link entry: {e}"),
+    }
+}
+
+async fn apply_change<P: Provider>(ctx: &Context, provider: &P, entry: floe_lattice::LinkEntry) {
     let id = ctx.provider_id();
     match entry.change {
         LinkChange::Put(link) if link.source == id || link.target == id => {
@@ -204,20 +220,8 @@ async fn answer<P: Provider>(ctx: &Context, provider: &P, msg: async_nats::Messa
         return;
     };
     if let Err(e) = ctx.auth.verify(&msg) {
-        // Refused unsealed, and only to a request inbox (docs/security.md).
-        if reply_to.starts_with("_INBOX.") {
-            let refusal = InvocationReply {
-                v: ENVELOPE_VERSION,
-                id: uuid::Uuid::nil(),
-                outcome: Err(InvocationError::new(
-                    ErrorKind::Unauthorized,
-                    format!("refused: {e}"),
-                )),
-            };
-            if let Ok(bytes) = refusal.encode() {
-                let _ = ctx.nats.publish(reply_to, bytes.into()).await;
-            }
-        }
+        floe_lattice::refuse_unsealed(&ctx.nats, &reply_to, floe_lattice::unauthorized_reply(&e))
+            .await;
         return;
     }
     let (id, outcome) = match Envelope::decode(&msg.payload) {

@@ -96,8 +96,20 @@ async fn actors_read_their_config_and_their_logs_reach_the_stream() {
             .get_stream(format!("floe-{}-logs", lattice.name))
             .await
             .expect("the log stream exists");
-        let info = stream.info().await.expect("info");
-        assert!(info.state.messages >= 2, "{:?}", info.state);
+        // Stored on its own schedule: wait for both lines.
+        let started = std::time::Instant::now();
+        loop {
+            let info = stream.info().await.expect("info");
+            if info.state.messages >= 2 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{:?}",
+                info.state
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
 
         // The CLI passes --config too.
         let cli = FloeCli::for_lattice(&lattice.name).expect("cli");

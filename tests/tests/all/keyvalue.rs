@@ -47,6 +47,8 @@ async fn counters_stay_exact_across_hosts_and_a_killed_replica() {
     with_timeout(LIMIT, async {
         let lattice = Lattice::new().await;
         let fast = [
+            "--invocation-timeout",
+            "60s",
             "--provider-health-interval",
             "200ms",
             "--provider-shutdown-grace",
@@ -103,7 +105,8 @@ async fn counters_stay_exact_across_hosts_and_a_killed_replica() {
         );
 
         // 300 increments at once, spread over both hosts and both replicas.
-        let calls = (0..300).map(|_| call(&lattice.client, &counter, INCREMENT, "a"));
+        let patient = lattice.client_with_timeout(Duration::from_secs(60)).await;
+        let calls = (0..300).map(|_| call(&patient, &counter, INCREMENT, "a"));
         let results = futures::future::join_all(calls).await;
         let values: BTreeSet<u64> = results
             .iter()
@@ -136,15 +139,14 @@ async fn counters_stay_exact_across_hosts_and_a_killed_replica() {
         // down, but every acknowledged increment is counted.
         let pid = inv_a.providers[0].pid.expect("pid");
         let load = async {
-            let mut acknowledged = 0u64;
+            let (mut acknowledged, mut failed) = (0u64, 0u64);
             for _ in 0..100 {
-                if let Ok(v) = call(&lattice.client, &counter, INCREMENT, "b").await
-                    && v.get("ok").is_some()
-                {
-                    acknowledged += 1;
+                match call(&lattice.client, &counter, INCREMENT, "b").await {
+                    Ok(v) if v.get("ok").is_some() => acknowledged += 1,
+                    _ => failed += 1,
                 }
             }
-            acknowledged
+            (acknowledged, failed)
         };
         let kill = async {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -153,12 +155,18 @@ async fn counters_stay_exact_across_hosts_and_a_killed_replica() {
                 .status()
                 .expect("kill");
         };
-        let (acknowledged, ()) = tokio::join!(load, kill);
+        let ((acknowledged, failed), ()) = tokio::join!(load, kill);
         let total = call(&lattice.client, &counter, GET, "b")
             .await
             .expect("get")["ok"]
-            .as_u64();
-        assert_eq!(total, Some(acknowledged), "no acknowledged increment lost");
+            .as_u64()
+            .unwrap_or(0);
+        // A call that failed may still have counted (killed after the write,
+        // before the reply); an acknowledged one always did.
+        assert!(
+            acknowledged <= total && total <= acknowledged + failed,
+            "acknowledged {acknowledged}, failed {failed}, counted {total}"
+        );
         assert!(acknowledged > 50, "calls went on: {acknowledged}");
 
         // A host killed outright cannot stop its providers: they notice

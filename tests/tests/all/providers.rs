@@ -132,11 +132,7 @@ async fn a_provider_serves_linked_actors_restarts_after_a_kill_and_stops() {
             .await
             .expect("subscribe");
         raw.flush().await.expect("flush");
-        let inv = lattice
-            .client
-            .inventory(host.id())
-            .await
-            .expect("inventory");
+        let inv = healthy_inventory(&lattice, host.id()).await;
         let first = &inv.providers[0];
         assert_eq!(first.health, ProviderHealth::Healthy, "{first:?}");
         let pid = first.pid.expect("a pid");
@@ -200,7 +196,17 @@ async fn a_provider_serves_linked_actors_restarts_after_a_kill_and_stops() {
 async fn bad_provider_executables_are_refused_with_the_reason() {
     with_timeout(LIMIT, async {
         let lattice = Lattice::new().await;
-        let host = lattice.host(&[], &["--provider-start-timeout", "1s"]).await;
+        let host = lattice
+            .host(
+                &[],
+                &[
+                    "--provider-start-timeout",
+                    "5s",
+                    "--provider-shutdown-grace",
+                    "1s",
+                ],
+            )
+            .await;
         let dir = tempfile::tempdir().expect("dir");
         let script = |name: &str, body: &str, executable: bool| {
             use std::os::unix::fs::PermissionsExt as _;
@@ -250,6 +256,27 @@ async fn bad_provider_executables_are_refused_with_the_reason() {
         assert!(inv.providers.is_empty(), "{:?}", inv.providers);
     })
     .await;
+}
+
+/// The host's inventory once its first provider reports healthy.
+async fn healthy_inventory(lattice: &Lattice, host: &str) -> floe_wire::control::HostInventory {
+    let started = Instant::now();
+    loop {
+        let inv = lattice.client.inventory(host).await.expect("inventory");
+        if inv
+            .providers
+            .first()
+            .is_some_and(|p| p.health == ProviderHealth::Healthy)
+        {
+            return inv;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "never healthy: {:?}",
+            inv.providers
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn retry<F, Fut>(call: F) -> serde_json::Value
@@ -304,12 +331,7 @@ async fn a_provider_written_in_python_serves_linked_actors() {
             refused,
             json!({"err": "the greeter refused ``: a person needs a name"})
         );
-        let inv = lattice
-            .client
-            .inventory(host.id())
-            .await
-            .expect("inventory");
-        assert_eq!(inv.providers[0].health, ProviderHealth::Healthy);
+        let inv = healthy_inventory(&lattice, host.id()).await;
         let pid = inv.providers[0].pid.expect("pid");
         lattice
             .client
