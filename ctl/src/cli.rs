@@ -76,6 +76,8 @@ pub enum Command {
     Update(UpdateCommand),
     /// Call an exported function of an actor.
     Call(CallArgs),
+    /// Show what an actor logged recently, on every host (and, with --follow, what it logs next).
+    Logs(LogsArgs),
     /// Set or remove a host's labels.
     #[command(subcommand)]
     Label(LabelCommand),
@@ -241,6 +243,15 @@ pub struct CallArgs {
     /// Take the arguments and print the result in WAVE (`"hi", [1, 2]`).
     #[arg(long)]
     pub wave: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// An actor id or unique name (of a running actor; pass the id for one that stopped).
+    pub actor: String,
+    /// Keep printing what it logs next, until Ctrl-C.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -169,6 +169,11 @@ impl CtlClient {
     }
 
     /// The MAC this client seals and verifies with.
+    /// The NATS connection (for JetStream reads such as the log stream).
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.nats
+    }
+
     pub fn auth(&self) -> &LatticeAuth {
         &self.auth
     }

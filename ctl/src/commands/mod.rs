@@ -6,6 +6,7 @@ mod claims;
 mod hosts;
 mod keys;
 mod links;
+mod logs;
 
 use anyhow::Context as _;
 use floe_ctl::{ClientOptions, CtlClient};
@@ -37,6 +38,7 @@ async fn run_lattice(command: Command, global: GlobalArgs) -> anyhow::Result<()>
         Command::Scale(cmd) => actors::scale(&ctx, cmd).await,
         Command::Update(cmd) => actors::update(&ctx, cmd).await,
         Command::Call(args) => call::call(&ctx, &args).await,
+        Command::Logs(args) => logs::logs(&ctx, &args).await,
         Command::Keys(_) | Command::Claims(_) => {
             anyhow::bail!("keys and claims commands need no lattice")
         }

@@ -111,9 +111,49 @@ async fn actors_read_their_config_and_their_logs_reach_the_stream() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
 
-        // The CLI passes --config too.
         let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
         let flags = ["--nats-url", lattice.nats.url(), "--lattice", &lattice.name];
+
+        // `floe logs` reads the stream back, and skips a line forged by
+        // someone without the lattice key.
+        let forged = serde_json::json!({
+            "actor_id": actor, "host_id": host.id(), "invocation": "x", "stream": "log",
+            "level": "info", "context": "", "line": "forged line", "time": "now"
+        });
+        raw.publish(
+            Subject::Log {
+                entity: actor.clone(),
+            }
+            .render(lattice.client.lattice()),
+            serde_json::to_vec(&forged).expect("json").into(),
+        )
+        .await
+        .expect("publish");
+        raw.flush().await.expect("flush");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let out = cli.run(["logs", "settings"].iter().chain(&flags));
+        assert!(out.success, "{}", out.stderr);
+        assert!(
+            out.stdout.contains("log/info [settings] hello floe"),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains("stdout/info printed: hello floe"),
+            "{}",
+            out.stdout
+        );
+        assert!(!out.stdout.contains("forged line"), "{}", out.stdout);
+        assert!(out.stderr.contains("skipped 1 line"), "{}", out.stderr);
+        let json_out = cli.ok(["logs", &actor, "-o", "json"].iter().chain(&flags));
+        let parsed: Vec<ActorLogLine> = json_out
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON line per log line"))
+            .collect();
+        assert_eq!(parsed.len(), 2, "{json_out}");
+        assert!(parsed.iter().all(|l| l.invocation == logged.invocation));
+
+        // The CLI passes --config too.
         cli.ok(["stop", "actor", &actor].iter().chain(&flags));
         let path = paths::actor("settings").expect("settings");
         let path = path.to_str().expect("utf8");
