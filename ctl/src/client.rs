@@ -1,5 +1,5 @@
 //! [`CtlClient`]: every control request of the lattice protocol as a typed
-//! method, plus invocations. Subjects come from `floe_wire::subject`, bodies
+//! method, plus invocations (name resolution is in `resolve`). Subjects come from `floe_wire::subject`, bodies
 //! from `floe_wire::control` and `floe_wire::envelope`.
 
 use std::path::PathBuf;
@@ -474,119 +474,6 @@ impl CtlClient {
         }
     }
 
-    /// Turns an actor id or unique name into an id, searching the
-    /// inventories of hosts that answer within `window`.
-    pub async fn resolve_actor(
-        &self,
-        name_or_id: &str,
-        window: Duration,
-    ) -> Result<String, CtlError> {
-        if is_actor_id(name_or_id) {
-            return Ok(name_or_id.to_owned());
-        }
-        Self::actor_in(&self.inventories(window).await?, name_or_id)
-    }
-
-    /// Turns an actor or provider id, or a unique actor or provider name,
-    /// into an id (links name either kind of entity).
-    pub async fn resolve_entity(
-        &self,
-        name_or_id: &str,
-        window: Duration,
-    ) -> Result<String, CtlError> {
-        if is_actor_id(name_or_id)
-            || floe_wire::keys::parse_public(name_or_id, floe_wire::KeyKind::Provider).is_ok()
-        {
-            return Ok(name_or_id.to_owned());
-        }
-        let inventories = self.inventories(window).await?;
-        let mut ids: Vec<&str> = inventories
-            .iter()
-            .flat_map(|inv| {
-                let actors = inv
-                    .actors
-                    .iter()
-                    .filter(|a| a.name == name_or_id)
-                    .map(|a| a.actor_id.as_str());
-                let providers = inv
-                    .providers
-                    .iter()
-                    .filter(|p| p.name == name_or_id)
-                    .map(|p| p.provider_id.as_str());
-                actors.chain(providers)
-            })
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        match ids.as_slice() {
-            [one] => Ok((*one).to_owned()),
-            [] => Err(CtlError::NotFound(format!(
-                "no running actor or provider is named `{name_or_id}` (see `floe get inventory`)"
-            ))),
-            _ => Err(CtlError::Ambiguous {
-                name: name_or_id.to_owned(),
-                what: "actors and providers",
-                candidates: ids.join(", "),
-            }),
-        }
-    }
-
-    /// Resolves an actor id or unique name against inventories already
-    /// gathered (so a command that needs them too asks the lattice once).
-    pub fn actor_in(inventories: &[HostInventory], name_or_id: &str) -> Result<String, CtlError> {
-        if is_actor_id(name_or_id) {
-            return Ok(name_or_id.to_owned());
-        }
-        let mut ids: Vec<&str> = inventories
-            .iter()
-            .flat_map(|inv| &inv.actors)
-            .filter(|a| a.name == name_or_id)
-            .map(|a| a.actor_id.as_str())
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        match ids.as_slice() {
-            [one] => Ok((*one).to_owned()),
-            [] => Err(CtlError::NotFound(format!(
-                "no running actor is named `{name_or_id}` (see `floe get inventory`)"
-            ))),
-            _ => Err(CtlError::Ambiguous {
-                name: name_or_id.to_owned(),
-                what: "actors",
-                candidates: ids.join(", "),
-            }),
-        }
-    }
-
-    /// Turns a host id or a unique prefix of one into an id.
-    pub async fn resolve_host(
-        &self,
-        id_or_prefix: &str,
-        window: Duration,
-    ) -> Result<String, CtlError> {
-        if floe_wire::keys::parse_public(id_or_prefix, floe_wire::KeyKind::Host).is_ok() {
-            return Ok(id_or_prefix.to_owned());
-        }
-        let ids: Vec<String> = self
-            .ping_hosts(window)
-            .await?
-            .into_iter()
-            .map(|h| h.host_id)
-            .filter(|id| id.starts_with(id_or_prefix))
-            .collect();
-        match ids.as_slice() {
-            [one] => Ok(one.clone()),
-            [] => Err(CtlError::NotFound(format!(
-                "no host's id starts with `{id_or_prefix}` (see `floe get hosts`)"
-            ))),
-            _ => Err(CtlError::Ambiguous {
-                name: id_or_prefix.to_owned(),
-                what: "hosts",
-                candidates: ids.join(", "),
-            }),
-        }
-    }
-
     async fn host_request<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         host: &str,
@@ -669,10 +556,6 @@ impl CtlClient {
         }
         Ok(out)
     }
-}
-
-fn is_actor_id(text: &str) -> bool {
-    floe_wire::keys::parse_public(text, floe_wire::KeyKind::Actor).is_ok()
 }
 
 /// A reply that does not parse is skipped; scatter-gather tolerates one bad

@@ -4,8 +4,10 @@
 //!
 //! # Layout
 //! - [`client`]: [`CtlClient`] — connect, scatter-gather (ping, auction),
-//!   per-host requests, name resolution, and [`CtlClient::call`].
+//!   per-host requests, and [`CtlClient::call`].
+//! - `resolve`: names and id prefixes to ids (actors, providers, hosts).
 
 pub mod client;
+mod resolve;
 
 pub use client::{ClientOptions, CtlClient, CtlError};

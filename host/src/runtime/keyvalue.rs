@@ -6,8 +6,6 @@
 //! provider becomes the interface's own `error::other`, which the guest can
 //! handle.
 
-use std::time::Instant;
-
 use floe_wire::values;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -16,7 +14,7 @@ use wasmtime::component::{HasSelf, Linker, Resource};
 
 use std::sync::Arc;
 
-use super::route::{CallerContext, RoutedCall};
+use super::route::CallerContext;
 use super::state::InstanceState;
 
 mod bindings {
@@ -74,42 +72,26 @@ async fn forward<P: Serialize, R: DeserializeOwned>(
     function: &str,
     params: &P,
 ) -> Result<R, store::Error> {
-    {
-        let Some(caller) = caller else {
-            return Err(store::Error::Other(
-                "wasi:keyvalue was called outside an invocation".to_owned(),
-            ));
-        };
-        let deadline = caller.deadline_at.saturating_duration_since(Instant::now());
-        if deadline.is_zero() {
-            return Err(store::Error::Other(format!(
-                "{interface}.{function}: no time left in this invocation"
-            )));
-        }
-        let payload = values::to_vec(params).map_err(|e| store::Error::Other(e.to_string()))?;
-        let link_name = caller.link_name();
-        let reply = caller
-            .router
-            .call(RoutedCall {
-                source: &caller.actor_id,
-                import: interface,
-                function,
-                link_name: &link_name,
-                payload,
-                deadline,
-            })
-            .await
-            .map_err(|e| {
-                store::Error::Other(format!(
-                    "{interface}.{function} through link `{link_name}`: {}",
-                    e.chain()
-                ))
-            })?;
-        let decoded: Result<R, WireError> = values::from_slice(&reply).map_err(|e| {
-            store::Error::Other(format!("the key-value provider's reply does not fit: {e}"))
+    let Some(caller) = caller else {
+        return Err(store::Error::Other(
+            "wasi:keyvalue was called outside an invocation".to_owned(),
+        ));
+    };
+    let payload = values::to_vec(params).map_err(|e| store::Error::Other(e.to_string()))?;
+    let link_name = caller.link_name();
+    let reply = caller
+        .route(interface, function, payload)
+        .await
+        .map_err(|e| {
+            store::Error::Other(format!(
+                "{interface}.{function} through link `{link_name}`: {}",
+                e.chain()
+            ))
         })?;
-        decoded.map_err(store::Error::from)
-    }
+    let decoded: Result<R, WireError> = values::from_slice(&reply).map_err(|e| {
+        store::Error::Other(format!("the key-value provider's reply does not fit: {e}"))
+    })?;
+    decoded.map_err(store::Error::from)
 }
 
 impl InstanceState {

@@ -77,6 +77,27 @@ impl CallerContext {
             .take()
     }
 
+    /// Sends `import.function(payload)` through the link name in force,
+    /// with what is left of this invocation's deadline.
+    pub async fn route(
+        &self,
+        import: &str,
+        function: &str,
+        payload: Vec<u8>,
+    ) -> Result<Vec<u8>, InvocationError> {
+        let link_name = self.link_name();
+        self.router
+            .call(RoutedCall {
+                source: &self.actor_id,
+                import,
+                function,
+                link_name: &link_name,
+                payload,
+                deadline: self.deadline_at.saturating_duration_since(Instant::now()),
+            })
+            .await
+    }
+
     fn record(&self, error: InvocationError) {
         let mut slot = self
             .failure
@@ -145,25 +166,13 @@ async fn routed(
     let payload = codec::encode_params(Encoding::Msgpack, params, &codec::func_params(ty))
         .map_err(|e| InvocationError::new(ErrorKind::BadArguments, e.to_string()))
         .map_err(wrap)?;
-    let deadline = caller.deadline_at.saturating_duration_since(Instant::now());
-    let reply = caller
-        .router
-        .call(RoutedCall {
-            source: &caller.actor_id,
-            import,
-            function,
-            link_name: &link_name,
-            payload,
-            deadline,
-        })
-        .await
-        .map_err(|e| {
-            if e.kind == ErrorKind::NoLink {
-                e
-            } else {
-                wrap(e)
-            }
-        })?;
+    let reply = caller.route(import, function, payload).await.map_err(|e| {
+        if e.kind == ErrorKind::NoLink {
+            e
+        } else {
+            wrap(e)
+        }
+    })?;
     let result_type = ty.results().next();
     codec::decode_result(Encoding::Msgpack, &reply, result_type.as_ref()).map_err(|e| {
         wrap(InvocationError::new(
