@@ -19,7 +19,7 @@ EXAMPLES_HOME := $(TARGET_DIR)/examples-home
 # A virtualenv for the Python example provider (examples/providers/python-greeter).
 PYENV := $(TARGET_DIR)/pyenv
 EXAMPLES_ISSUER := examples-issuer
-ACTORS := echo misbehave greeter front settings counter
+ACTORS := echo misbehave greeter front settings counter http-hello kv-counter
 # Capabilities each example actor claims (empty for none).
 CAPS_echo :=
 CAPS_misbehave :=
@@ -27,6 +27,8 @@ CAPS_greeter :=
 CAPS_front := acme:greet/greeter
 CAPS_settings :=
 CAPS_counter := wasi:keyvalue
+CAPS_http-hello :=
+CAPS_kv-counter := wasi:keyvalue
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -40,7 +42,7 @@ help:
 	@echo "make examples  build and sign the example actors into target/actors"
 	@echo "make build     build floe and floe-host"
 	@echo "make lint      cargo fmt --check and clippy with warnings denied"
-	@echo "make bench     benchmark report (Floe vs raw NATS), see docs/benchmarks.md"
+	@echo "make bench     benchmark report (Floe vs raw NATS, HTTP vs plain hyper), see docs/benchmarks.md"
 
 ## deps: install what the build and the tests need, only when missing.
 deps:
@@ -77,9 +79,10 @@ examples: build
 	@if [ ! -f $(EXAMPLES_HOME)/keys/$(EXAMPLES_ISSUER).nk ]; then \
 		FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe keys gen --type account --save $(EXAMPLES_ISSUER) >/dev/null; \
 	fi
+	@# cargo names a crate's output with `_` for `-` (http-hello -> http_hello.wasm).
 	@$(foreach a,$(ACTORS),\
 		FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe claims sign \
-			$(GUEST_TARGET_DIR)/wasm32-wasip2/release/$(a).wasm \
+			$(GUEST_TARGET_DIR)/wasm32-wasip2/release/$(subst -,_,$(a)).wasm \
 			--issuer $(EXAMPLES_ISSUER) --name $(a) --version 0.1.0 --revision 1 \
 			$(foreach c,$(CAPS_$(a)),--cap $(c)) \
 			--destination $(ACTORS_OUT)/$(a).wasm -o json >/dev/null && \
@@ -89,14 +92,28 @@ examples: build
 	@FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe claims sign $(GUEST_TARGET_DIR)/next/wasm32-wasip2/release/echo.wasm \
 		--issuer $(EXAMPLES_ISSUER) --name echo --version 0.2.0 --revision 2 --subject echo-actor \
 		--destination $(ACTORS_OUT)/echo-next.wasm -o json >/dev/null && echo "signed $(ACTORS_OUT)/echo-next.wasm"
+	@# http-fetch: the same http-hello component as another actor that also claims
+	@# wasi:http/outgoing-handler, so tests see outgoing HTTP denied and allowed.
+	@if [ ! -f $(EXAMPLES_HOME)/keys/http-fetch-actor.nk ]; then \
+		FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe keys gen --type actor --save http-fetch-actor >/dev/null; \
+	fi
+	@FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe claims sign $(GUEST_TARGET_DIR)/wasm32-wasip2/release/http_hello.wasm \
+		--issuer $(EXAMPLES_ISSUER) --name http-fetch --version 0.1.0 --revision 1 --subject http-fetch-actor \
+		--cap wasi:http/outgoing-handler \
+		--destination $(ACTORS_OUT)/http-fetch.wasm -o json >/dev/null && echo "signed $(ACTORS_OUT)/http-fetch.wasm"
 
 ## test: everything, from a fresh clone.
 test: lint examples
 	$(CARGO) nextest run --$(PROFILE) --workspace --no-fail-fast
 	$(CARGO) test --$(PROFILE) --workspace --doc
 
-## bench: Floe against raw NATS on one nats-server (not part of `make test`).
+## bench: Floe against raw NATS on one nats-server, and HTTP through a
+## provider against plain hyper under wrk (not part of `make test`).
 bench: examples
+	@if ! command -v wrk >/dev/null; then \
+		echo "==> installing wrk (Debian package) for the HTTP figures"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; \
+	fi
 	$(BIN)/floe-bench | tee $(TARGET_DIR)/bench-report.md.stdout
 
 ## up: a local lattice with the echo demo; Ctrl-C stops it.

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# `make up`: a working lattice on this machine with two demos.
+# `make up`: a working lattice on this machine with its demos.
 # Uses the NATS at $FLOE_NATS_URL (default nats://127.0.0.1:4222) when one
 # answers, else starts nats-server with JetStream; then starts a floe-host,
-# the signed echo actor, and the counter actor linked to the keyvalue-nats
-# provider (counters kept in JetStream KV); prints calls to try, and stops
-# everything it started on Ctrl-C (the host stops its providers).
+# both providers (http-server, keyvalue-nats) and the kv-counter actor with
+# its links, so `curl localhost:8080/counter/a` counts in JetStream KV; also
+# the echo and counter actors. Prints what to try, and stops everything it
+# started on Ctrl-C (the host stops its providers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=target/release
 NATS_URL=${FLOE_NATS_URL:-nats://127.0.0.1:4222}
 LATTICE=${FLOE_LATTICE:-default}
+HTTP_ADDRESS=${FLOE_HTTP_ADDRESS:-127.0.0.1:8080}
 export FLOE_HOME=${FLOE_HOME:-$HOME/.floe}
 RUN_DIR=$FLOE_HOME/up
 mkdir -p "$RUN_DIR"
@@ -54,13 +56,21 @@ done
 floe() { "$BIN/floe" --nats-url "$NATS_URL" --lattice "$LATTICE" "$@"; }
 floe start actor target/actors/echo.wasm
 floe start actor target/actors/counter.wasm
+floe start actor target/actors/kv-counter.wasm
 floe start provider "$BIN/keyvalue-nats"
+floe start provider "$BIN/http-server"
 floe link put counter keyvalue-nats wasi:keyvalue/store,atomics --target-config buckets=counters
+floe link put kv-counter keyvalue-nats wasi:keyvalue/store,atomics --target-config buckets=counters
+floe link put http-server kv-counter wasi:http/incoming-handler --source-config "address=$HTTP_ADDRESS"
+
+# The provider opens its listener when it sees the link.
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/${HTTP_ADDRESS%:*}/${HTTP_ADDRESS##*:}") 2>/dev/null && break; sleep 0.1; done
 
 cat <<MSG
 
 The lattice is up. Try:
 
+  curl http://$HTTP_ADDRESS/counter/a      # 1, then 2, … (kv-counter, JetStream KV)
   $BIN/floe call echo floe:examples/echo.echo '["hello, floe"]'
   $BIN/floe call echo floe:examples/echo.reverse '[[1, 2, 3]]'
   $BIN/floe call counter floe:examples/counter.increment '["visits"]'   # 1, 2, 3… kept in JetStream KV

@@ -417,8 +417,33 @@ impl CtlClient {
 
     /// Stores a link in the lattice bucket (every host applies it at once)
     /// and announces it with a `link_put` event.
+    ///
+    /// A source listens on at most one link per `address` (its source
+    /// config, e.g. the HTTP server's): a second link asking for an address
+    /// another link of that source holds is refused here, not shadowed.
     pub async fn put_link(&self, link: &Link) -> Result<(), CtlError> {
         let store = self.bucket().await?;
+        if let Some(address) = link.source_config.get("address") {
+            let existing = floe_lattice::list_links(&store, &self.auth)
+                .await
+                .map_err(|e| CtlError::Refused(e.to_string()))?;
+            if let Some(holder) = existing.iter().find(|l| {
+                l.source == link.source
+                    && l.key() != link.key()
+                    && l.source_config.get("address") == Some(address)
+            }) {
+                return Err(CtlError::Refused(format!(
+                    "address {address} is already served by link `{}` of {} (→ {}); \
+                     delete it first (`floe link del {} {} --link-name {}`) or pick another address",
+                    holder.link_name,
+                    holder.package,
+                    holder.target,
+                    holder.source,
+                    holder.package,
+                    holder.link_name
+                )));
+            }
+        }
         floe_lattice::put_link(&store, &self.auth, link)
             .await
             .map_err(|e| CtlError::Refused(e.to_string()))?;

@@ -9,12 +9,14 @@
 //!   in temp dirs, killed and reaped on drop (also when a test panics).
 //! - [`paths`]: where the workspace's binaries and signed example actors are.
 //! - [`cli`]: running the `floe` binary with its own `$FLOE_HOME`.
+//! - [`http`]: a real HTTP client, a page server, free ports.
 //! - [`host`]: [`HostProcess`], a real `floe-host` child with small timing knobs.
 //! - [`seed`]: the cluster seed of each test lattice, and clients holding it.
 //! - [`with_timeout`]: the hard deadline every async test body runs under.
 
 pub mod cli;
 pub mod host;
+pub mod http;
 pub mod nats;
 pub mod paths;
 pub mod seed;

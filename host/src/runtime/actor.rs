@@ -12,6 +12,7 @@ use wasmtime::{Store, UpdateDeadline};
 
 use super::code::{CodeError, CodeOrigin, CompiledCode};
 use super::engine::Runtime;
+use super::http;
 use super::imports;
 use super::route::{CallerContext, Router};
 use super::state::InstanceState;
@@ -30,6 +31,8 @@ pub struct LoadedActor {
     /// Whether the code was shared, read from the disk cache, or compiled.
     pub origin: CodeOrigin,
     code: Arc<CompiledCode>,
+    /// The claims grant `wasi:http/outgoing-handler`.
+    outgoing_http: bool,
 }
 
 impl std::fmt::Debug for LoadedActor {
@@ -83,6 +86,7 @@ impl LoadedActor {
                 .code
                 .get_or_load(engine, &runtime.cache, bytes, &digest, &check)?;
         Ok(LoadedActor {
+            outgoing_http: claims.grants(imports::OUTGOING_HTTP),
             claims,
             reference,
             digest,
@@ -111,7 +115,9 @@ impl LoadedActor {
         Ok(())
     }
 
-    /// Runs `operation` on a fresh instance within `deadline`.
+    /// Runs `operation` on a fresh instance within `deadline`. The
+    /// incoming HTTP handler takes a wire request ([`floe_wire::http`]);
+    /// every other operation takes its parameters in `encoding`.
     pub async fn invoke(
         &self,
         runtime: &Runtime,
@@ -121,65 +127,48 @@ impl LoadedActor {
         deadline: Duration,
         env: &CallEnv<'_>,
     ) -> Result<Vec<u8>, InvocationError> {
-        let router = env.router;
-        let func = self
-            .code
-            .exports
-            .get(&operation_key(operation))
-            .ok_or_else(|| {
-                InvocationError::new(
-                    ErrorKind::NoSuchOperation,
-                    format!(
-                        "actor {} exports no `{operation}` (it exports: {})",
-                        self.claims.floe.name,
-                        self.operations().join(", ")
-                    ),
-                )
-            })?;
-        let params = codec::decode_params(encoding, payload, &func.params)
-            .map_err(|e| InvocationError::new(ErrorKind::BadArguments, e.to_string()))?;
+        let key = operation_key(operation);
+        let func = self.code.exports.get(&key).ok_or_else(|| {
+            InvocationError::new(
+                ErrorKind::NoSuchOperation,
+                format!(
+                    "actor {} exports no `{operation}` (it exports: {})",
+                    self.claims.floe.name,
+                    self.operations().join(", ")
+                ),
+            )
+        })?;
+        // Arguments are checked before any instance is made.
+        let args = if key == floe_wire::http::HANDLE_OPERATION {
+            Args::Http(http::decode_request(payload)?)
+        } else {
+            Args::Values(
+                codec::decode_params(encoding, payload, &func.params)
+                    .map_err(|e| InvocationError::new(ErrorKind::BadArguments, e.to_string()))?,
+            )
+        };
         let started = Instant::now();
-        let mut store = Store::new(
-            &runtime.engine,
-            InstanceState::new(runtime.limits.max_memory_per_instance),
-        );
-        store.limiter(|state| &mut state.limits);
         let deadline_at = started + deadline;
-        // Only code with routed imports needs to know who calls and how long
-        // is left; everything else skips this per-call allocation.
-        let caller = router.filter(|_| self.code.routes).map(|router| {
-            Arc::new(CallerContext {
-                actor_id: self.claims.sub.clone(),
-                link_name: std::sync::Mutex::new(floe_wire::link::DEFAULT_LINK_NAME.to_owned()),
-                deadline_at,
-                router: router.clone(),
-                failure: std::sync::Mutex::new(None),
-            })
-        });
-        store.data_mut().caller = caller.clone();
-        store.data_mut().config = env.config.clone();
-        // A guest that computes for long yields its thread to the executor
-        // every few ticks, so it never starves other calls sharing the
-        // worker; once its own deadline has passed it is interrupted.
-        store.set_epoch_deadline(YIELD_EVERY_TICKS);
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline_at {
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(UpdateDeadline::Yield(YIELD_EVERY_TICKS))
-            }
-        });
+        let (mut store, caller) = self.store(runtime, env, deadline_at);
         let call = async {
-            let instance = self.code.pre.instantiate_async(&mut store).await?;
-            let f = instance
-                .get_func(&mut store, func.index)
-                .ok_or_else(|| wasmtime::Error::msg("export vanished after instantiation"))?;
-            let mut results = vec![Val::Bool(false); func.results.len()];
-            f.call_async(&mut store, &params, &mut results).await?;
-            Ok::<_, wasmtime::Error>(results)
+            match args {
+                Args::Http(request) => {
+                    http::handle(&mut store, &self.code.pre, func.index, request).await
+                }
+                Args::Values(params) => {
+                    let instance = self.code.pre.instantiate_async(&mut store).await?;
+                    let f = instance.get_func(&mut store, func.index).ok_or_else(|| {
+                        wasmtime::Error::msg("export vanished after instantiation")
+                    })?;
+                    let mut results = vec![Val::Bool(false); func.results.len()];
+                    f.call_async(&mut store, &params, &mut results).await?;
+                    Ok(codec::encode_results(encoding, &results, &func.results)
+                        .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string())))
+                }
+            }
         };
         let outcome = match tokio::time::timeout(deadline, call).await {
-            Ok(Ok(results)) => Ok(results),
+            Ok(Ok(encoded)) => encoded,
             // A failed routed call aborts the guest; report that failure
             // (naming the interface and link, with the callee's cause).
             Ok(Err(e)) => Err(caller
@@ -192,10 +181,59 @@ impl LoadedActor {
             )),
         };
         super::logging::emit(&store, &self.claims.sub, env.invocation, started, env.logs);
-        let results = outcome?;
-        codec::encode_results(encoding, &results, &func.results)
-            .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))
+        outcome
     }
+
+    /// A fresh store for one invocation ending at `deadline_at`, and the
+    /// caller context its routed imports use (when it has any).
+    fn store(
+        &self,
+        runtime: &Runtime,
+        env: &CallEnv<'_>,
+        deadline_at: Instant,
+    ) -> (Store<InstanceState>, Option<Arc<CallerContext>>) {
+        let mut store = Store::new(
+            &runtime.engine,
+            InstanceState::new(runtime.limits.max_memory_per_instance),
+        );
+        store.limiter(|state| &mut state.limits);
+        // Only code with routed imports needs to know who calls and how long
+        // is left; everything else skips this per-call allocation.
+        let caller = env.router.filter(|_| self.code.routes).map(|router| {
+            Arc::new(CallerContext {
+                actor_id: self.claims.sub.clone(),
+                link_name: std::sync::Mutex::new(floe_wire::link::DEFAULT_LINK_NAME.to_owned()),
+                deadline_at,
+                router: router.clone(),
+                failure: std::sync::Mutex::new(None),
+            })
+        });
+        let state = store.data_mut();
+        state.caller = caller.clone();
+        state.config = env.config.clone();
+        state.http_hooks = http::HttpHooks {
+            outgoing_allowed: self.outgoing_http,
+            deadline_at: Some(deadline_at),
+        };
+        // A guest that computes for long yields its thread to the executor
+        // every few ticks, so it never starves other calls sharing the
+        // worker; once its own deadline has passed it is interrupted.
+        store.set_epoch_deadline(YIELD_EVERY_TICKS);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline_at {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(YIELD_EVERY_TICKS))
+            }
+        });
+        (store, caller)
+    }
+}
+
+/// An invocation's arguments, decoded.
+enum Args {
+    Values(Vec<Val>),
+    Http(http::IncomingRequest),
 }
 
 /// What an invocation runs with besides its payload.
@@ -286,16 +324,22 @@ mod tests {
             "t".into(),
         )
         .expect("claimed: linked to the host's wasi:keyvalue");
+        // Outgoing HTTP links without a claim: each request is refused at
+        // call time instead.
         let http =
             wat::parse_str(r#"(component (import "wasi:http/outgoing-handler@0.2.0" (instance)))"#)
                 .expect("component");
-        let err = LoadedActor::load(&runtime, &http, test_claims(&["wasi:http"]), "t".into())
-            .expect_err("claimed but unprovided");
-        assert!(
-            err.to_string()
-                .contains("no capability on this host provides"),
-            "{err}"
-        );
+        let unclaimed =
+            LoadedActor::load(&runtime, &http, test_claims(&[]), "t".into()).expect("links");
+        assert!(!unclaimed.outgoing_http);
+        let claimed = LoadedActor::load(
+            &runtime,
+            &http,
+            test_claims(&["wasi:http/outgoing-handler"]),
+            "t".into(),
+        )
+        .expect("links");
+        assert!(claimed.outgoing_http);
         let plain = wat::parse_str("(component)").expect("component");
         let ok = LoadedActor::load(&runtime, &plain, test_claims(&[]), "t".into()).expect("loads");
         assert!(ok.operations().is_empty());

@@ -86,6 +86,8 @@ impl CodeRegistry {
         let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| CodeError::Link(format!("{e:#}")))?;
         super::link_select::add_to_linker(&mut linker)
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
         super::logging::add_to_linker(&mut linker)

@@ -1,10 +1,12 @@
 //! The import classes of DESIGN.md "Security", checked before an actor
 //! starts so that a refusal names the interface.
 //!
-//! 1. WASI 0.2 (io, clocks, random, cli, filesystem, sockets): always linked,
-//!    with a context that grants nothing dangerous.
-//! 2. Host-provided capabilities (keyvalue, config, logging, http): need a
-//!    claim — not provided by this release yet, so refused by name.
+//! 1. WASI 0.2 (io, clocks, random, cli, filesystem, sockets, http): always
+//!    linked, with a context that grants nothing dangerous. An outgoing HTTP
+//!    request is refused at call time (`HTTP-request-denied`) unless the
+//!    claims grant `wasi:http/outgoing-handler`, so a standard component
+//!    that merely links it still starts.
+//! 2. Host-provided capabilities (`wasi:keyvalue`): need a claim.
 //!    `wasi:config`, `wasi:logging` and Floe's own small host interfaces
 //!    (`floe:host`, e.g. choosing the link name) are always granted.
 //! 3. Everything else: routed by link to another entity; needs a claim, and
@@ -20,21 +22,24 @@ const ALWAYS_LINKED: &[&str] = &[
     "wasi:cli",
     "wasi:filesystem",
     "wasi:sockets",
+    "wasi:http",
 ];
 
 /// Host-provided packages (class 2) granted to every actor: the config it
 /// was started with, logging, and Floe's own host interfaces.
 const FLOE_HOST: &[&str] = &["wasi:config", "wasi:logging", "floe:host"];
 
-/// Host-provided packages (class 2) an actor must claim; `wasi:http` is not
-/// provided by this release yet.
-const HOST_PROVIDED: &[&str] = &["wasi:keyvalue", "wasi:http"];
-const NOT_YET_PROVIDED: &[&str] = &["wasi:http"];
+/// Host-provided packages (class 2) an actor must claim.
+const HOST_PROVIDED: &[&str] = &["wasi:keyvalue"];
+
+/// The import whose claim lets an actor make outgoing HTTP requests.
+pub const OUTGOING_HTTP: &str = "wasi:http/outgoing-handler";
 
 /// How an import is satisfied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportClass {
-    /// Linked for every actor without a claim: WASI 0.2, `wasi:config`,
+    /// Linked for every actor without a claim: WASI 0.2 (`wasi:http`
+    /// included), `wasi:config`,
     /// `wasi:logging` and `floe:host`.
     Wasi,
     HostProvided,
@@ -68,8 +73,6 @@ pub enum ImportError {
         "imports {import}, which its claims do not list (re-sign it with `--cap {capability}`)"
     )]
     Unclaimed { import: String, capability: String },
-    #[error("imports {import}, which no capability on this host provides yet")]
-    Unavailable { import: String },
     #[error(
         "imports {import}, which uses resources: a resource cannot cross the wire to a linked entity"
     )]
@@ -103,18 +106,10 @@ pub fn check<'a>(
                 capability: unversioned(name).to_owned(),
             });
         }
-        match class {
-            ImportClass::HostProvided if NOT_YET_PROVIDED.contains(&package_of(name)) => {
-                return Err(ImportError::Unavailable {
-                    import: name.to_owned(),
-                });
-            }
-            ImportClass::Routed if import.uses_resources => {
-                return Err(ImportError::UsesResources {
-                    import: name.to_owned(),
-                });
-            }
-            _ => {}
+        if class == ImportClass::Routed && import.uses_resources {
+            return Err(ImportError::UsesResources {
+                import: name.to_owned(),
+            });
         }
     }
     Ok(())
@@ -167,9 +162,12 @@ mod tests {
             "{err}"
         );
         assert_eq!(check(kv, &test_claims(&["wasi:keyvalue"])), Ok(()));
-        let http = [plain("wasi:http/outgoing-handler@0.2.0")];
-        let err = check(http, &test_claims(&["wasi:http"])).expect_err("not provided yet");
-        assert!(matches!(err, ImportError::Unavailable { .. }));
+        // Outgoing HTTP links for everyone; the claim is checked per call.
+        let http = [
+            plain("wasi:http/types@0.2.4"),
+            plain("wasi:http/outgoing-handler@0.2.0"),
+        ];
+        assert_eq!(check(http, &test_claims(&[])), Ok(()));
         let always = [
             plain("wasi:config/store@0.2.0-rc.1"),
             plain("wasi:logging/logging@0.1.0-draft"),

@@ -10,6 +10,8 @@
 //! - `state`: what one instance's `Store` holds (WASI context, limits, output).
 //! - `output`: a guest's captured stdout/stderr, capped, never refusing a write.
 //! - `route`: imports routed by link (dynamic functions over a `Router`).
+//! - `http`: `wasi:http` — the incoming handler run from a wire request,
+//!   outgoing requests only when claimed.
 //! - `keyvalue`: `wasi:keyvalue`, forwarded to the linked provider.
 //! - `link_select`: `floe:host/link`, the guest picking its link name.
 //! - `logging`: `wasi:logging` and the guest's output, to the host log and a `LogSink`.
@@ -19,6 +21,7 @@ mod actor;
 mod cache;
 mod code;
 mod engine;
+mod http;
 mod imports;
 mod keyvalue;
 mod link_select;

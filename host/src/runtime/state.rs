@@ -1,11 +1,13 @@
 //! What one instance's `Store` holds: a WASI context that grants nothing
 //! dangerous (no environment, no preopened directories, no network
 //! addresses), memory limits, captured stdout/stderr and `wasi:logging`
-//! lines for the log, and the actor's config for `wasi:config`.
+//! lines for the log, the actor's config for `wasi:config`, and the
+//! `wasi:http` context with its hooks (outgoing requests only when claimed).
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use std::sync::Arc;
 
@@ -45,6 +47,9 @@ pub struct InstanceState {
     pub(crate) config: Arc<ActorConfig>,
     /// What the guest logged through `wasi:logging`.
     pub(crate) logged: super::logging::LoggedLines,
+    http: WasiHttpCtx,
+    /// What `wasi:http` may do for this invocation.
+    pub(crate) http_hooks: super::http::HttpHooks,
 }
 
 impl InstanceState {
@@ -74,6 +79,8 @@ impl InstanceState {
             caller: None,
             config: Arc::default(),
             logged: super::logging::LoggedLines::default(),
+            http: WasiHttpCtx::new(),
+            http_hooks: super::http::HttpHooks::default(),
         }
     }
 }
@@ -83,6 +90,16 @@ impl WasiView for InstanceState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for InstanceState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
         }
     }
 }

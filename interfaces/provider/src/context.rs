@@ -3,7 +3,7 @@
 //! actors linked to it (sealed envelopes, verified replies).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use floe_lattice::{LatticeAuth, Requester};
@@ -20,17 +20,34 @@ pub struct Context {
     requester: Requester,
     /// Links where this provider is source or target, by KV key.
     pub(crate) links: RwLock<HashMap<String, Link>>,
+    /// This context itself, for tasks that outlive one call.
+    me: Weak<Context>,
 }
 
 impl Context {
-    pub(crate) fn new(data: HostData, nats: async_nats::Client, auth: Arc<LatticeAuth>) -> Self {
-        Context {
+    pub(crate) fn new(
+        data: HostData,
+        nats: async_nats::Client,
+        auth: Arc<LatticeAuth>,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Context {
             requester: Requester::new(nats.clone(), auth.clone()),
             data,
             nats,
             auth,
             links: RwLock::new(HashMap::new()),
-        }
+            me: me.clone(),
+        })
+    }
+
+    /// A shared handle on this context, for tasks that outlive one call
+    /// (such as a listener's connections).
+    pub fn shared(&self) -> Arc<Context> {
+        // The context is only ever created inside an `Arc` (`new`), which
+        // the serving loops hold while the provider runs.
+        self.me.upgrade().unwrap_or_else(|| {
+            unreachable!("a provider context is always held by the serving loop")
+        })
     }
 
     pub fn host_data(&self) -> &HostData {

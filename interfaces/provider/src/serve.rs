@@ -44,7 +44,7 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
     let auth = LatticeAuth::from_key_data(lattice.clone(), &data.lattice_keys, policy)
         .map_err(|e| ProviderError::HostData(e.to_string()))?;
     let nats = connect(&data).await?;
-    let ctx = Arc::new(Context::new(data, nats.clone(), Arc::new(auth)));
+    let ctx = Context::new(data, nats.clone(), Arc::new(auth));
     let provider = Arc::new(provider);
     let id = ctx.provider_id().to_owned();
     let host = ctx.host_data().host_id.clone();

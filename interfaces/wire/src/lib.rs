@@ -22,6 +22,7 @@
 //! - [`values`]: the msgpack mapping of WIT values, and the serde form of
 //!   it for plain Rust types.
 //! - [`envelope`]: the invocation envelope and reply (msgpack), typed errors.
+//! - [`http`]: an HTTP request and response as they cross the wire.
 
 pub mod auth;
 pub mod claims;
@@ -29,6 +30,7 @@ pub mod control;
 pub mod duration;
 pub mod envelope;
 pub mod events;
+pub mod http;
 pub mod keys;
 pub mod keystore;
 pub mod lattice;

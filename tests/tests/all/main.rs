@@ -10,6 +10,7 @@ mod cli_lattice;
 mod config_logs;
 mod harness;
 mod hosts;
+mod http;
 mod isolation;
 mod keys_cli;
 mod keyvalue;

@@ -308,12 +308,13 @@ fn envelope_bytes(actor: &str) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-async fn wait_ready(child: &mut tokio::process::Child) -> anyhow::Result<()> {
+/// Waits for a child's `ready` line (the raw responder, the plain HTTP server).
+pub async fn wait_ready(child: &mut tokio::process::Child) -> anyhow::Result<()> {
     use tokio::io::AsyncBufReadExt as _;
-    let stdout = child.stdout.take().context("responder stdout")?;
+    let stdout = child.stdout.take().context("child stdout")?;
     let mut lines = tokio::io::BufReader::new(stdout).lines();
     let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await??;
-    anyhow::ensure!(line.as_deref() == Some("ready"), "responder did not start");
+    anyhow::ensure!(line.as_deref() == Some("ready"), "child did not start");
     Ok(())
 }
 

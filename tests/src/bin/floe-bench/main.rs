@@ -6,8 +6,13 @@
 //! latency and throughput through NATS against a real `floe-host` process,
 //! the same for raw NATS request/reply with the same payload (responder in
 //! its own process, like the host), actor start times, and memory per idle
-//! actor. `floe-bench --responder URL SUBJECT` is the raw responder.
+//! actor; HTTP hello-world through the `http-server` provider and an actor
+//! under `wrk`, next to plain hyper. `floe-bench --responder URL SUBJECT` is
+//! the raw responder, `floe-bench --plain-hello ADDR` the plain HTTP server.
+//! `--quick` shortens runs; `--inhost-only` and `--http-only` run one section
+//! (and print the report without writing it).
 
+mod http;
 mod inhost;
 mod linked;
 mod load;
@@ -28,16 +33,22 @@ async fn main() -> anyhow::Result<()> {
         let (url, subject) = (args.get(2).context("URL")?, args.get(3).context("SUBJECT")?);
         return responder::serve(url, subject).await;
     }
-    let quick = args.iter().any(|a| a == "--quick");
+    if args.get(1).map(String::as_str) == Some("--plain-hello") {
+        return http::serve_plain(args.get(2).context("ADDR")?).await;
+    }
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let (quick, http_only) = (flag("--quick"), flag("--http-only"));
     let mut report = Report::default();
     let echo = std::fs::read(paths::actor("echo")?)?;
 
-    eprintln!("== in-host figures");
-    inhost::measure(&echo, &mut report, quick).await?;
-    mac::measure(&mut report, quick);
-    if args.iter().any(|a| a == "--inhost-only") {
-        println!("{}", report.render());
-        return Ok(());
+    if !http_only {
+        eprintln!("== in-host figures");
+        inhost::measure(&echo, &mut report, quick).await?;
+        mac::measure(&mut report, quick);
+        if flag("--inhost-only") {
+            println!("{}", report.render());
+            return Ok(());
+        }
     }
 
     let nats = NatsServer::start().await?;
@@ -62,10 +73,18 @@ async fn main() -> anyhow::Result<()> {
         },
     )
     .await?;
+    if http_only {
+        eprintln!("== HTTP through a provider");
+        http::measure(&nats, lattice, &host, &mut report, quick).await?;
+        println!("{}", report.render());
+        return Ok(());
+    }
     eprintln!("== through NATS");
     let baseline = load::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
     eprintln!("== linked, across two hosts");
     linked::measure(&nats, lattice, &host, baseline, &mut report, quick).await?;
+    eprintln!("== HTTP through a provider");
+    http::measure(&nats, lattice, &host, &mut report, quick).await?;
     eprintln!("== starts and memory");
     load::starts_and_memory(&nats, lattice, &host, &echo, &mut report, quick).await?;
     drop(host);

@@ -1,0 +1,386 @@
+//! HTTP through the lattice, with real HTTP clients: the `http-server`
+//! provider routes requests to actors exporting `wasi:http/incoming-handler`
+//! (one written only against the standard WASI WIT), enforces its limits,
+//! maps failures to 413/500/503/504, refuses a second link on a held
+//! address, closes a listener on link del, and survives malformed HTTP and
+//! slow clients; outgoing HTTP needs the claim. The kv-counter demo counts
+//! exactly under 1,000 concurrent requests served by two hosts, and a
+//! SIGKILLed http-server comes back without losing an increment.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use floe_tests::http::{Answer, HttpClient, free_port, serve_page};
+use floe_tests::{FloeCli, HostProcess, paths, with_timeout};
+use floe_wire::control::{CONTROL_VERSION, StartProviderRequest};
+use floe_wire::{EventType, Link, Subject};
+use futures::StreamExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::lattice::Lattice;
+
+const LIMIT: Duration = Duration::from_secs(150);
+const FLAGS: [&str; 6] = [
+    "--provider-health-interval",
+    "200ms",
+    "--provider-shutdown-grace",
+    "2s",
+    "--invocation-timeout",
+    "60s",
+];
+
+async fn start_provider(lattice: &Lattice, host: &HostProcess, name: &str) -> String {
+    let req = StartProviderRequest {
+        v: CONTROL_VERSION,
+        reference: paths::bin(name).expect("built").display().to_string(),
+        provider_key: None,
+        config: Default::default(),
+        annotations: Default::default(),
+    };
+    lattice
+        .client
+        .start_provider(host.id(), req)
+        .await
+        .unwrap_or_else(|e| panic!("{name} starts: {e}\n{}", host.log()))
+        .provider_id
+}
+
+fn http_link(server: &str, actor: &str, name: &str, port: u16, extra: &[(&str, &str)]) -> Link {
+    let mut link = Link::new(server, actor, "wasi:http", &["incoming-handler"]);
+    link.link_name = name.to_owned();
+    link.source_config
+        .insert("address".into(), format!("127.0.0.1:{port}"));
+    for (k, v) in extra {
+        link.source_config.insert((*k).into(), (*v).into());
+    }
+    link
+}
+
+fn url(port: u16, path: &str) -> String {
+    format!("http://127.0.0.1:{port}{path}")
+}
+
+/// GETs `url` until it answers with `status` (the link applies
+/// asynchronously), within 20 s.
+async fn eventually(client: &HttpClient, url: &str, status: u16) -> Answer {
+    let started = Instant::now();
+    loop {
+        let answer = client.get(url).await;
+        match &answer {
+            Ok(a) if a.status == status => return a.clone(),
+            _ if started.elapsed() > Duration::from_secs(20) => {
+                panic!("{url} never answered {status}: last {answer:?}")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Sends raw bytes and reads what comes back until the server closes or
+/// `wait` passes.
+async fn raw_exchange(port: u16, bytes: &[u8], wait: Duration) -> (String, bool) {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    stream.write_all(bytes).await.expect("write");
+    let mut received = Vec::new();
+    let closed = tokio::time::timeout(wait, stream.read_to_end(&mut received))
+        .await
+        .is_ok();
+    (String::from_utf8_lossy(&received).into_owned(), closed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_server_routes_requests_enforces_limits_and_maps_failures() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice.host(&[], &FLAGS).await;
+        // http-hello is built only against the standard WASI WIT.
+        let hello = lattice.start(&host, "http-hello").await;
+        // The same code signed with the outgoing-HTTP claim.
+        let fetch = lattice.start(&host, "http-fetch").await;
+        let server = start_provider(&lattice, &host, "http-server").await;
+        let (main, second, fetching) = (free_port(), free_port(), free_port());
+        lattice
+            .client
+            .put_link(&http_link(
+                &server,
+                &hello,
+                "default",
+                main,
+                &[
+                    ("max_body", "1024"),
+                    ("timeout", "3s"),
+                    ("header_timeout", "1s"),
+                ],
+            ))
+            .await
+            .expect("link put");
+        lattice
+            .client
+            .put_link(&http_link(&server, &fetch, "fetch", fetching, &[]))
+            .await
+            .expect("link put");
+        let client = HttpClient::new();
+
+        let hi = eventually(&client, &url(main, "/"), 200).await;
+        assert_eq!(hi.text(), "hello from floe\n");
+
+        // What crossed the wire: method, path and query, authority, headers.
+        let seen = client
+            .send(
+                "GET",
+                &url(main, "/headers?x=1"),
+                &[("x-test", "yes")],
+                Vec::new(),
+            )
+            .await
+            .expect("headers");
+        let text = seen.text();
+        assert_eq!(
+            text.lines().next(),
+            Some(format!("GET /headers?x=1 127.0.0.1:{main}").as_str()),
+            "{text}"
+        );
+        assert!(text.lines().any(|l| l == "x-test: yes"), "{text}");
+
+        // Bodies both ways, up to the limit; 413 beyond.
+        let body: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        let echoed = client
+            .post(&url(main, "/echo"), body.clone())
+            .await
+            .expect("echo");
+        assert_eq!(echoed.status, 200);
+        assert_eq!(echoed.body, body);
+        assert_eq!(echoed.headers["x-echo-length"], "1000");
+        let big = client
+            .post(&url(main, "/echo"), vec![7; 2000])
+            .await
+            .expect("answered");
+        assert_eq!(big.status, 413, "{}", big.text());
+
+        // An actor failure is a 500 with no internals; a deadline a 504.
+        let failed = client.get(&url(main, "/panic")).await.expect("answered");
+        assert_eq!(failed.status, 500);
+        assert_eq!(failed.text(), "internal server error\n");
+        let spun = Instant::now();
+        let slow = client.get(&url(main, "/spin")).await.expect("answered");
+        assert_eq!(slow.status, 504, "{}", slow.text());
+        assert!(
+            spun.elapsed() < Duration::from_secs(15),
+            "{:?}",
+            spun.elapsed()
+        );
+
+        // Several links on several ports at once.
+        lattice
+            .client
+            .put_link(&http_link(&server, &hello, "second", second, &[]))
+            .await
+            .expect("link put");
+        eventually(&client, &url(second, "/"), 200).await;
+        assert_eq!(client.get(&url(main, "/")).await.expect("main").status, 200);
+
+        // A second link on a held address: refused by the CLI with the
+        // reason, and by the provider when written around the CLI; the
+        // first link keeps its address.
+        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
+        let refused = cli.run([
+            "link",
+            "put",
+            "http-server",
+            &fetch,
+            "wasi:http/incoming-handler",
+            "--link-name",
+            "third",
+            "--source-config",
+            &format!("address=127.0.0.1:{main}"),
+            "--nats-url",
+            lattice.nats.url(),
+            "--lattice",
+            &lattice.name,
+            "--window",
+            "300ms",
+        ]);
+        assert!(!refused.success, "{refused:?}");
+        assert!(
+            refused.stderr.contains("already served by link `default`"),
+            "{}",
+            refused.stderr
+        );
+        let conn = lattice.nats.connect().await.expect("connect");
+        let store = floe_lattice::open_bucket(&conn, lattice.client.lattice())
+            .await
+            .expect("bucket");
+        floe_lattice::put_link(
+            &store,
+            &floe_tests::auth_for(&lattice.name),
+            &http_link(&server, &fetch, "third", main, &[]),
+        )
+        .await
+        .expect("raw link put");
+        let started = Instant::now();
+        while !host.log().contains("is already served by link") {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the provider never refused the link:\n{}",
+                host.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            client.get(&url(main, "/")).await.expect("main").text(),
+            "hello from floe\n",
+            "not shadowed"
+        );
+
+        // Link del closes the listener.
+        lattice
+            .client
+            .delete_link(&server, "wasi:http", "second")
+            .await
+            .expect("link del");
+        let started = Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", second))
+            .await
+            .is_ok()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "port {second} still accepts after link del"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+
+        // Outgoing HTTP: denied without the claim (the guest's own error,
+        // reported by it), fetched with it.
+        let (page, _page_server) = serve_page("a page from the test\n").await;
+        let target = format!("/fetch?url=http://{page}/");
+        let denied = client.get(&url(main, &target)).await.expect("answered");
+        assert_eq!(denied.status, 502, "{}", denied.text());
+        assert!(
+            denied.text().contains("HttpRequestDenied"),
+            "{}",
+            denied.text()
+        );
+        let fetched = eventually(&client, &url(fetching, &target), 200).await;
+        assert_eq!(fetched.text(), "a page from the test\n");
+
+        // Malformed HTTP gets hyper's 400; a client that never finishes its
+        // request head is cut off; others are served meanwhile.
+        let (reply, _) = raw_exchange(main, b"BOGUS\r\n\r\n", Duration::from_secs(5)).await;
+        assert!(reply.starts_with("HTTP/1.1 400"), "{reply}");
+        let slow_client = tokio::spawn(raw_exchange(
+            main,
+            b"GET / HTTP/1.1\r\nHost: x\r\n",
+            Duration::from_secs(10),
+        ));
+        assert_eq!(client.get(&url(main, "/")).await.expect("main").status, 200);
+        let (_, closed) = slow_client.await.expect("slow client");
+        assert!(closed, "a client stalling its headers is disconnected");
+
+        // No actor running: 503.
+        lattice
+            .client
+            .stop_actor(host.id(), &hello)
+            .await
+            .expect("stop");
+        let unavailable = eventually(&client, &url(main, "/"), 503).await;
+        assert_eq!(unavailable.headers["retry-after"], "1");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_counter_counts_exactly_across_hosts_and_survives_a_provider_kill() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let (a, b) = (
+            lattice.host(&[], &FLAGS).await,
+            lattice.host(&[], &FLAGS).await,
+        );
+        let counter = lattice.start(&a, "kv-counter").await;
+        lattice.start(&b, "kv-counter").await;
+        let kv = start_provider(&lattice, &a, "keyvalue-nats").await;
+        let server = start_provider(&lattice, &a, "http-server").await;
+        let mut kv_link = Link::new(&counter, &kv, "wasi:keyvalue", &["store", "atomics"]);
+        kv_link
+            .target_config
+            .insert("buckets".into(), "counters".into());
+        lattice.client.put_link(&kv_link).await.expect("link put");
+        let port = free_port();
+        lattice
+            .client
+            .put_link(&http_link(
+                &server,
+                &counter,
+                "default",
+                port,
+                &[("timeout", "60s")],
+            ))
+            .await
+            .expect("link put");
+        let client = HttpClient::new();
+        assert_eq!(
+            eventually(&client, &url(port, "/counter/warm"), 200)
+                .await
+                .text(),
+            "1\n"
+        );
+
+        // 1,000 requests at once to one counter, answered by both hosts.
+        let target = url(port, "/counter/c");
+        let requests = (0..1000).map(|_| client.get(&target));
+        let answers = futures::future::join_all(requests).await;
+        let values: BTreeSet<u64> = answers
+            .iter()
+            .map(|a| {
+                let a = a.as_ref().expect("answered");
+                assert_eq!(a.status, 200, "{}", a.text());
+                a.text().trim().parse().expect("a count")
+            })
+            .collect();
+        assert_eq!(values, (1..=1000).collect::<BTreeSet<u64>>());
+        let served = |inv: &floe_wire::control::HostInventory| inv.actors[0].calls;
+        let inv_a = lattice.client.inventory(a.id()).await.expect("inventory");
+        let inv_b = lattice.client.inventory(b.id()).await.expect("inventory");
+        assert!(
+            served(&inv_a) > 0 && served(&inv_b) > 0,
+            "both hosts served: {} and {}",
+            served(&inv_a),
+            served(&inv_b)
+        );
+
+        // SIGKILL the http-server: restarted with an event, requests resume,
+        // and no acknowledged increment is lost.
+        let raw = lattice.nats.connect().await.expect("raw");
+        let mut restarted = raw
+            .subscribe(
+                Subject::Event(EventType::ProviderRestarted).render(lattice.client.lattice()),
+            )
+            .await
+            .expect("subscribe");
+        raw.flush().await.expect("flush");
+        let pid = inv_a
+            .providers
+            .iter()
+            .find(|p| p.name == "http-server")
+            .and_then(|p| p.pid)
+            .expect("http-server pid");
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let event = tokio::time::timeout(Duration::from_secs(20), restarted.next())
+            .await
+            .expect("provider_restarted within 20 s")
+            .expect("event");
+        let event: serde_json::Value = serde_json::from_slice(&event.payload).expect("json");
+        assert_eq!(event["data"]["provider_id"], server.as_str(), "{event}");
+        let fresh = HttpClient::new();
+        let resumed = eventually(&fresh, &url(port, "/counter/c"), 200).await;
+        assert_eq!(resumed.text(), "1001\n");
+    })
+    .await;
+}
