@@ -140,7 +140,7 @@ impl LoadedActor {
         })?;
         // Arguments are checked before any instance is made.
         let args = if key == floe_wire::http::HANDLE_OPERATION {
-            Args::Http(http::decode_request(payload)?)
+            Args::Http(Box::new(http::decode_request(payload)?))
         } else {
             Args::Values(
                 codec::decode_params(encoding, payload, &func.params)
@@ -153,7 +153,7 @@ impl LoadedActor {
         let call = async {
             match args {
                 Args::Http(request) => {
-                    http::handle(&mut store, &self.code.pre, func.index, request).await
+                    http::handle(&mut store, &self.code.pre, func.index, *request).await
                 }
                 Args::Values(params) => {
                     let instance = self.code.pre.instantiate_async(&mut store).await?;
@@ -233,7 +233,7 @@ impl LoadedActor {
 /// An invocation's arguments, decoded.
 enum Args {
     Values(Vec<Val>),
-    Http(http::IncomingRequest),
+    Http(Box<http::IncomingRequest>),
 }
 
 /// What an invocation runs with besides its payload.

@@ -53,10 +53,10 @@ impl Listeners {
     /// asks for; returns the address it listens on.
     pub async fn apply(&self, ctx: &Arc<Context>, route: Route) -> Result<SocketAddr, ListenError> {
         let mut open = self.open.lock().await;
-        if let Some(current) = open.get(&route.link_key) {
-            if current.route == route {
-                return Ok(current.local);
-            }
+        if let Some(current) = open.get(&route.link_key)
+            && current.route == route
+        {
+            return Ok(current.local);
         }
         if let Some((holder, _)) = open
             .iter()
