@@ -8,6 +8,7 @@ mod auth;
 mod claims_cli;
 mod cli_lattice;
 mod config_logs;
+mod demo;
 mod harness;
 mod hosts;
 mod http;
