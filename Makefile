@@ -37,7 +37,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 all: build
 
 help:
-	@echo "make up        start a local lattice (nats-server, a host, the echo actor)"
+	@echo "make up        start a local lattice (nats-server, a host, both providers, kv-counter on :8080)"
 	@echo "make test      install what is missing, lint, build, sign examples, run all tests"
 	@echo "make examples  build and sign the example actors into target/actors"
 	@echo "make build     build floe and floe-host"
@@ -116,7 +116,7 @@ bench: examples
 	fi
 	$(BIN)/floe-bench | tee $(TARGET_DIR)/bench-report.md.stdout
 
-## up: a local lattice with the echo demo; Ctrl-C stops it.
+## up: a local lattice serving the kv-counter demo on :8080; Ctrl-C stops it.
 up: examples
 	scripts/up.sh
 

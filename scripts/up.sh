@@ -64,7 +64,15 @@ floe link put kv-counter keyvalue-nats wasi:keyvalue/store,atomics --target-conf
 floe link put http-server kv-counter wasi:http/incoming-handler --source-config "address=$HTTP_ADDRESS"
 
 # The provider opens its listener when it sees the link.
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/${HTTP_ADDRESS%:*}/${HTTP_ADDRESS##*:}") 2>/dev/null && break; sleep 0.1; done
+listening=
+for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/${HTTP_ADDRESS%:*}/${HTTP_ADDRESS##*:}") 2>/dev/null; then listening=1; break; fi
+    sleep 0.1
+done
+if [ -z "$listening" ]; then
+    echo "warning: nothing listens on $HTTP_ADDRESS yet; see 'link refused' in $RUN_DIR/host.log" >&2
+    echo "         (another process may hold the port: set FLOE_HTTP_ADDRESS=127.0.0.1:PORT)" >&2
+fi
 
 cat <<MSG
 

@@ -418,20 +418,22 @@ impl CtlClient {
     /// Stores a link in the lattice bucket (every host applies it at once)
     /// and announces it with a `link_put` event.
     ///
-    /// A source listens on at most one link per `address` (its source
-    /// config, e.g. the HTTP server's): a second link asking for an address
-    /// another link of that source holds is refused here, not shadowed.
+    /// An HTTP link's listen address is held by one link of its source: a
+    /// second link asking for an address another link of that source holds
+    /// is refused here, naming the holder (the provider refuses it too).
     pub async fn put_link(&self, link: &Link) -> Result<(), CtlError> {
         let store = self.bucket().await?;
-        if let Some(address) = link.source_config.get("address") {
+        if let Some(address) = floe_wire::http::listen_address(link) {
             let existing = floe_lattice::list_links(&store, &self.auth)
                 .await
-                .map_err(|e| CtlError::Refused(e.to_string()))?;
-            if let Some(holder) = existing.iter().find(|l| {
+                .map_err(|e| CtlError::Refused(format!("cannot read the links: {e}")))?;
+            let holder = existing.iter().find(|l| {
                 l.source == link.source
                     && l.key() != link.key()
-                    && l.source_config.get("address") == Some(address)
-            }) {
+                    && floe_wire::http::listen_address(l)
+                        .is_some_and(|held| floe_wire::http::addresses_clash(held, address))
+            });
+            if let Some(holder) = holder {
                 return Err(CtlError::Refused(format!(
                     "address {address} is already served by link `{}` of {} (→ {}); \
                      delete it first (`floe link del {} {} --link-name {}`) or pick another address",

@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use floe_wire::http::{HttpRequest, HttpResponse};
+use floe_wire::http::{HttpRequest, HttpResponse, MAX_HEADERS};
 use floe_wire::{ErrorKind, InvocationError};
 use http_body_util::{BodyExt, Full, Limited};
 use serde_bytes::ByteBuf;
@@ -140,12 +140,18 @@ pub fn decode_request(payload: &[u8]) -> Result<IncomingRequest, InvocationError
     let mut request = http::Request::new(Full::new(Bytes::from(wire.body.into_vec())));
     *request.method_mut() = method;
     *request.uri_mut() = uri;
+    if wire.headers.len() > MAX_HEADERS {
+        return Err(bad(format!(
+            "{} headers (at most {MAX_HEADERS})",
+            wire.headers.len()
+        )));
+    }
     let headers = request.headers_mut();
-    headers.reserve(wire.headers.len());
+    headers.try_reserve(wire.headers.len()).map_err(bad)?;
     for (name, value) in wire.headers {
         let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(bad)?;
         let value = http::HeaderValue::from_bytes(&value).map_err(bad)?;
-        headers.append(name, value);
+        headers.try_append(name, value).map_err(bad)?;
     }
     Ok(IncomingRequest { scheme, request })
 }
@@ -260,6 +266,18 @@ mod tests {
         .to_payload()
     }
 
+    fn too_many_headers() -> Vec<u8> {
+        HttpRequest {
+            method: "GET".into(),
+            scheme: "http".into(),
+            authority: "h".into(),
+            path_with_query: "/".into(),
+            headers: vec![("x".into(), ByteBuf::new()); MAX_HEADERS + 1],
+            body: ByteBuf::new(),
+        }
+        .to_payload()
+    }
+
     #[test]
     fn requests_are_checked_before_any_instance() {
         let ok = decode_request(&wire("http", "localhost:8080", "/a?b=c")).expect("valid");
@@ -271,6 +289,7 @@ mod tests {
             (wire("http", "", "/"), "authority"),
             (wire("http", "a b", "/"), "authority"),
             (b"\x91\x01".to_vec(), "wasi:http request"),
+            (too_many_headers(), "headers"),
         ] {
             let err = decode_request(&payload).expect_err(why);
             assert_eq!(err.kind, ErrorKind::BadArguments);

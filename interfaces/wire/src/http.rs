@@ -30,11 +30,19 @@
 //! for speed (this is the hot path of every HTTP request) and a test pins
 //! the equivalence.
 
+use std::net::SocketAddr;
+
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-/// The interface an HTTP-serving actor exports.
-pub const INCOMING_HANDLER: &str = "wasi:http/incoming-handler";
+/// The WIT package of HTTP links.
+pub const PACKAGE: &str = "wasi:http";
+/// The interface (of [`PACKAGE`]) an HTTP-serving actor exports.
+pub const INCOMING_HANDLER_INTERFACE: &str = "incoming-handler";
+/// The source-config key of an HTTP link naming the address to listen on.
+pub const ADDRESS_KEY: &str = "address";
+/// The most headers a request may carry across the wire.
+pub const MAX_HEADERS: usize = 1024;
 /// The operation the provider invokes (version ignored, as everywhere).
 pub const HANDLE_OPERATION: &str = "wasi:http/incoming-handler.handle";
 
@@ -66,6 +74,29 @@ pub struct HttpResponse {
 pub struct HttpWireError {
     what: &'static str,
     reason: String,
+}
+
+/// The address an HTTP link asks its source to listen on: `None` for a
+/// link that is not a `wasi:http/incoming-handler` link or names no valid
+/// `IP:PORT`.
+pub fn listen_address(link: &crate::Link) -> Option<SocketAddr> {
+    let serves = link.package == PACKAGE
+        && link
+            .interfaces
+            .iter()
+            .any(|i| i == INCOMING_HANDLER_INTERFACE);
+    serves
+        .then(|| link.source_config.get(ADDRESS_KEY)?.parse().ok())
+        .flatten()
+}
+
+/// Whether two listeners would fight over one socket: the same port (not
+/// 0, which picks a free one) on the same IP, or on any IP when either is
+/// unspecified (`0.0.0.0`, `::`).
+pub fn addresses_clash(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() != 0
+        && a.port() == b.port()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }
 
 impl HttpRequest {
@@ -135,6 +166,24 @@ mod tests {
         );
         let err = HttpRequest::from_payload(b"\x01").expect_err("not a request");
         assert!(err.to_string().contains("wasi:http request"), "{err}");
+    }
+
+    #[test]
+    fn listeners_clash_on_one_port_of_one_or_any_ip() {
+        let addr = |s: &str| s.parse::<SocketAddr>().expect("addr");
+        assert!(addresses_clash(addr("127.0.0.1:80"), addr("127.0.0.1:80")));
+        assert!(addresses_clash(addr("0.0.0.0:80"), addr("127.0.0.1:80")));
+        assert!(addresses_clash(addr("[::1]:80"), addr("[::]:80")));
+        assert!(!addresses_clash(addr("127.0.0.1:80"), addr("127.0.0.2:80")));
+        assert!(!addresses_clash(addr("127.0.0.1:80"), addr("127.0.0.1:81")));
+        assert!(!addresses_clash(addr("127.0.0.1:0"), addr("127.0.0.1:0")));
+        let mut link = crate::Link::new("V", "M", PACKAGE, &[INCOMING_HANDLER_INTERFACE]);
+        assert_eq!(listen_address(&link), None);
+        link.source_config
+            .insert(ADDRESS_KEY.into(), "127.0.0.1:8080".into());
+        assert_eq!(listen_address(&link), Some(addr("127.0.0.1:8080")));
+        link.package = "acme:web".into();
+        assert_eq!(listen_address(&link), None, "only wasi:http links listen");
     }
 
     #[test]

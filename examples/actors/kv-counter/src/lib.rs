@@ -50,7 +50,13 @@ impl wasi::exports::http::incoming_handler::Guest for KvCounter {
         }
         match increment(name) {
             Ok(value) => respond(out, 200, format!("{value}\n").as_bytes()),
-            Err(e) => respond(out, 500, format!("keyvalue: {e}\n").as_bytes()),
+            Err(e) => {
+                // The reason names links and providers: for the log (stderr
+                // reaches the host log and the actor's log stream), not for
+                // the client.
+                eprintln!("counter {name}: keyvalue failed: {e}");
+                respond(out, 500, b"internal error\n");
+            }
         }
     }
 }

@@ -5,7 +5,8 @@
 //! | outcome | status |
 //! |---|---|
 //! | the actor's response | its status, headers and body |
-//! | body larger than `max_body` | 413 |
+//! | `CONNECT` (no tunnels) | 405 |
+//! | body larger than `max_body`, or the request larger than a NATS message | 413 |
 //! | body not sent within `timeout` | 408 |
 //! | the actor rejected the request as malformed | 400 |
 //! | no actor instance running, or all busy | 503 (`retry-after: 1`) |
@@ -14,7 +15,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use floe_provider::{Context, ErrorKind, InvocationError};
@@ -27,15 +28,28 @@ use serde_bytes::ByteBuf;
 
 use crate::route::Route;
 
-/// Headers that describe one connection's framing, never an actor's to set.
-const HOP_BY_HOP: [&str; 6] = [
+/// Headers that describe one connection's framing: never forwarded either
+/// way (hyper frames each side itself).
+const HOP_BY_HOP: [&str; 9] = [
     "connection",
     "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
     "transfer-encoding",
     "upgrade",
-    "content-length",
-    "proxy-connection",
 ];
+
+/// Room kept in a NATS message for the envelope and its seal.
+const ENVELOPE_ROOM: usize = 4 << 10;
+
+/// True for a header that must not cross (`extra`: the names a
+/// `Connection` header lists).
+fn hop_by_hop(name: &str, extra: &[String]) -> bool {
+    HOP_BY_HOP.contains(&name) || extra.iter().any(|e| e == name)
+}
 
 /// Forwards `request`, received on `local` for `route`.
 pub async fn forward(
@@ -45,6 +59,12 @@ pub async fn forward(
     request: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let started = Instant::now();
+    if request.method() == hyper::Method::CONNECT {
+        return plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "CONNECT is not served here\n",
+        );
+    }
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -81,6 +101,15 @@ pub async fn forward(
         })
         .filter(|a| !a.is_empty())
         .unwrap_or_else(|| local.to_string());
+    // Names a `Connection` header lists are hop-by-hop too.
+    let listed: Vec<String> = parts
+        .headers
+        .get_all(hyper::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .collect();
     let wire = HttpRequest {
         method: parts.method.as_str().to_owned(),
         scheme: "http".to_owned(),
@@ -92,6 +121,7 @@ pub async fn forward(
         headers: parts
             .headers
             .iter()
+            .filter(|(name, _)| !hop_by_hop(name.as_str(), &listed))
             .map(|(name, value)| {
                 (
                     name.as_str().to_owned(),
@@ -101,13 +131,24 @@ pub async fn forward(
             .collect(),
         body: ByteBuf::from(Vec::from(body)),
     };
+    let payload = wire.to_payload();
+    if payload.len() + ENVELOPE_ROOM > ctx.nats().server_info().max_payload {
+        return too_large(route);
+    }
     let left = route.timeout.saturating_sub(started.elapsed());
+    if left < Duration::from_millis(1) {
+        // An envelope's zero deadline means "the host's default": never send one.
+        return plain(
+            StatusCode::GATEWAY_TIMEOUT,
+            "the actor did not answer in time\n",
+        );
+    }
     let answer = ctx
         .call(
             &route.actor,
             &route.link_name,
             HANDLE_OPERATION,
-            wire.to_payload(),
+            payload,
             left,
         )
         .await
@@ -123,7 +164,11 @@ pub async fn forward(
 
 /// The actor's response, with the framing headers hyper sets itself.
 fn respond(wire: HttpResponse) -> Response<Full<Bytes>> {
-    let Ok(status) = StatusCode::from_u16(wire.status) else {
+    // 1xx would leave the connection in an interim or upgrade state.
+    let Some(status) = StatusCode::from_u16(wire.status)
+        .ok()
+        .filter(|s| !s.is_informational())
+    else {
         tracing::warn!(status = wire.status, "the actor answered an invalid status");
         return internal();
     };
@@ -131,7 +176,7 @@ fn respond(wire: HttpResponse) -> Response<Full<Bytes>> {
     *response.status_mut() = status;
     let headers = response.headers_mut();
     for (name, value) in wire.headers {
-        if HOP_BY_HOP.contains(&name.as_str()) {
+        if hop_by_hop(&name, &[]) || name == "content-length" {
             continue;
         }
         match (
@@ -148,13 +193,18 @@ fn respond(wire: HttpResponse) -> Response<Full<Bytes>> {
 }
 
 fn failed(route: &Route, e: &InvocationError) -> Response<Full<Bytes>> {
-    tracing::warn!(
-        actor = %route.actor,
-        address = %route.address,
-        kind = e.kind.as_str(),
-        "request failed: {}",
-        e.message
-    );
+    if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Busy) {
+        // Expected while an actor starts or scales: not worth a warning each.
+        tracing::debug!(actor = %route.actor, kind = e.kind.as_str(), "{}", e.message);
+    } else {
+        tracing::warn!(
+            actor = %route.actor,
+            address = %route.address,
+            kind = e.kind.as_str(),
+            "request failed: {}",
+            e.message
+        );
+    }
     match e.kind {
         ErrorKind::TimedOut => plain(
             StatusCode::GATEWAY_TIMEOUT,

@@ -1,7 +1,9 @@
 //! The listeners this provider holds: one per link, each on its own
 //! address. A link asking for an address another link holds is refused
-//! (never silently shadowed); deleting a link closes its listener and lets
-//! its open connections finish the request in flight.
+//! (never silently shadowed: two addresses clash by
+//! [`floe_wire::http::addresses_clash`]); deleting a link closes its
+//! listener and lets its open connections finish the request in flight, and
+//! stopping the provider waits for them (at most [`CLOSE_GRACE`]).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -17,12 +19,16 @@ use tokio::net::TcpListener;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::forward::{Forwarder, forward};
 use crate::route::Route;
 
 /// How long a closing listener's connections may finish what they serve.
-const CLOSE_GRACE: Duration = Duration::from_secs(5);
+pub const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// The largest request head a client may send (431 beyond).
+const MAX_HEAD: usize = 64 << 10;
 
 /// Why a link's listener is not open.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +46,7 @@ struct Open {
     local: SocketAddr,
     stop: CancellationToken,
     accept: JoinHandle<()>,
+    connections: TaskTracker,
 }
 
 /// Every open listener, by link key.
@@ -58,17 +65,17 @@ impl Listeners {
         {
             return Ok(current.local);
         }
-        if let Some((holder, _)) = open
-            .iter()
-            .find(|(key, o)| **key != route.link_key && o.route.address == route.address)
-        {
+        if let Some((holder, _)) = open.iter().find(|(key, o)| {
+            **key != route.link_key
+                && floe_wire::http::addresses_clash(o.route.address, route.address)
+        }) {
             return Err(ListenError::AddressTaken {
                 address: route.address,
                 holder: holder.clone(),
             });
         }
         if let Some(previous) = open.remove(&route.link_key) {
-            close(previous).await;
+            close(previous, false).await;
         }
         let listener = TcpListener::bind(route.address)
             .await
@@ -86,7 +93,13 @@ impl Listeners {
             route: route.clone(),
             local,
         });
-        let accept = tokio::spawn(accept_loop(listener, forwarder, stop.clone()));
+        let connections = TaskTracker::new();
+        let accept = tokio::spawn(accept_loop(
+            listener,
+            forwarder,
+            stop.clone(),
+            connections.clone(),
+        ));
         open.insert(
             route.link_key.clone(),
             Open {
@@ -94,6 +107,7 @@ impl Listeners {
                 local,
                 stop,
                 accept,
+                connections,
             },
         );
         Ok(local)
@@ -104,31 +118,40 @@ impl Listeners {
         let removed = self.open.lock().await.remove(key);
         match removed {
             Some(open) => {
-                close(open).await;
+                close(open, false).await;
                 true
             }
             None => false,
         }
     }
 
-    /// Closes every listener (the provider is stopping).
+    /// Closes every listener and waits (at most [`CLOSE_GRACE`]) for the
+    /// requests in flight to be answered: the provider is stopping.
     pub async fn close_all(&self) {
         let all: Vec<Open> = self.open.lock().await.drain().map(|(_, o)| o).collect();
-        for open in all {
-            close(open).await;
-        }
+        let closing = all.into_iter().map(|open| close(open, true));
+        let _ = tokio::time::timeout(CLOSE_GRACE, futures::future::join_all(closing)).await;
     }
 }
 
 /// Stops accepting (the port is free when this returns) and tells the
-/// listener's connections to finish.
-async fn close(open: Open) {
+/// listener's connections to finish; with `wait`, until they have.
+async fn close(open: Open, wait: bool) {
     open.stop.cancel();
     let _ = open.accept.await;
+    open.connections.close();
+    if wait {
+        open.connections.wait().await;
+    }
     tracing::info!(address = %open.local, actor = %open.route.actor, "listener closed");
 }
 
-async fn accept_loop(listener: TcpListener, forwarder: Arc<Forwarder>, stop: CancellationToken) {
+async fn accept_loop(
+    listener: TcpListener,
+    forwarder: Arc<Forwarder>,
+    stop: CancellationToken,
+    connections: TaskTracker,
+) {
     let slots = Arc::new(Semaphore::new(forwarder.route.max_connections));
     loop {
         let slot = tokio::select! {
@@ -155,7 +178,7 @@ async fn accept_loop(listener: TcpListener, forwarder: Arc<Forwarder>, stop: Can
         let _ = stream.set_nodelay(true);
         let forwarder = forwarder.clone();
         let stop = stop.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let _slot = slot;
             let header_timeout = forwarder.route.header_timeout;
             let service = service_fn(move |request| {
@@ -168,6 +191,7 @@ async fn accept_loop(listener: TcpListener, forwarder: Arc<Forwarder>, stop: Can
             });
             let connection = http1::Builder::new()
                 .timer(TokioTimer::new())
+                .max_buf_size(MAX_HEAD)
                 .header_read_timeout(header_timeout)
                 .serve_connection(TokioIo::new(stream), service);
             tokio::pin!(connection);

@@ -5,20 +5,21 @@
 //! |---|---|---|
 //! | `address` | `IP:PORT` to listen on (required) | — |
 //! | `max_body` | largest request body in bytes (413 beyond) | 768 KiB |
-//! | `timeout` | time for the whole request: body read and actor call (504 beyond) | `30s` |
+//! | `timeout` | time for the whole request: body read and actor call (504 beyond); the host's `--invocation-timeout` (10 s by default) caps the call too | `10s` |
 //! | `header_timeout` | time a client has to send its request head | `10s` |
 //! | `max_connections` | open connections served at once; more wait to be accepted | 1024 |
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use floe_wire::Link;
+use floe_wire::{Link, http};
 
 /// The largest `max_body`: a request must fit in one NATS message (1 MiB
-/// by default) with its envelope and headers.
+/// by default) with its envelope and headers (a request that does not fit
+/// the server's actual max payload is refused with 413 when it comes).
 pub const MAX_BODY_LIMIT: usize = 960 << 10;
 const DEFAULT_MAX_BODY: usize = 768 << 10;
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
@@ -57,16 +58,19 @@ impl Route {
     /// this provider (`None` for any other link).
     pub fn of(provider_id: &str, link: &Link) -> Option<Result<Route, RouteError>> {
         let serves = link.source == provider_id
-            && link.package == "wasi:http"
-            && link.interfaces.iter().any(|i| i == "incoming-handler");
+            && link.package == http::PACKAGE
+            && link
+                .interfaces
+                .iter()
+                .any(|i| i == http::INCOMING_HANDLER_INTERFACE);
         serves.then(|| Route::parse(link))
     }
 
     fn parse(link: &Link) -> Result<Route, RouteError> {
         let config = &link.source_config;
-        let raw = config.get("address").ok_or(RouteError::NoAddress)?;
+        let raw = config.get(http::ADDRESS_KEY).ok_or(RouteError::NoAddress)?;
         let address = raw.parse().map_err(|e| RouteError::Invalid {
-            key: "address",
+            key: http::ADDRESS_KEY,
             value: raw.clone(),
             reason: format!("{e} (use IP:PORT, e.g. 127.0.0.1:8080)"),
         })?;

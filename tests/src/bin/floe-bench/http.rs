@@ -115,9 +115,16 @@ pub async fn measure(
         .await?
         .provider_id;
     let port = free_port();
-    let mut link = Link::new(&server, &actor, "wasi:http", &["incoming-handler"]);
-    link.source_config
-        .insert("address".into(), format!("127.0.0.1:{port}"));
+    let mut link = Link::new(
+        &server,
+        &actor,
+        floe_wire::http::PACKAGE,
+        &[floe_wire::http::INCOMING_HANDLER_INTERFACE],
+    );
+    link.source_config.insert(
+        floe_wire::http::ADDRESS_KEY.into(),
+        format!("127.0.0.1:{port}"),
+    );
     let floe = Floe {
         client: &client,
         host,
@@ -187,7 +194,7 @@ impl Floe<'_> {
         let run = wrk(self.port, 64, secs).await?;
         let verdict = if run.all_answered() {
             format!(
-                "all {} requests answered 2xx, no timeouts: no hang",
+                "all {} requests answered 2xx, no socket errors: no hang",
                 run.requests
             )
         } else {
@@ -256,7 +263,9 @@ impl Wrk {
     }
 
     fn all_answered(&self) -> bool {
-        self.requests > 0 && self.non_2xx == 0 && self.timeouts == 0
+        // Any socket error (connect, read, write, timeout) is a request
+        // not answered.
+        self.requests > 0 && self.non_2xx == 0 && self.timeouts == 0 && self.socket_errors.is_none()
     }
 }
 
