@@ -13,11 +13,10 @@ use std::time::{Duration, Instant};
 use floe_tests::http::{Answer, HttpClient, free_port, serve_page};
 use floe_tests::{FloeCli, HostProcess, paths, with_timeout};
 use floe_wire::control::{CONTROL_VERSION, StartProviderRequest};
-use floe_wire::{EventType, Link, Subject};
-use futures::StreamExt as _;
+use floe_wire::{EventType, Link};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::lattice::Lattice;
+use crate::lattice::{Lattice, next_event, sigkill};
 
 // Under nextest's own 120 s kill, so this message is the one seen.
 const LIMIT: Duration = Duration::from_secs(110);
@@ -379,14 +378,7 @@ async fn kv_counter_counts_exactly_across_hosts_and_survives_a_provider_kill() {
 
         // SIGKILL the http-server: restarted with an event, requests resume,
         // and no acknowledged increment is lost.
-        let raw = lattice.nats.connect().await.expect("raw");
-        let mut restarted = raw
-            .subscribe(
-                Subject::Event(EventType::ProviderRestarted).render(lattice.client.lattice()),
-            )
-            .await
-            .expect("subscribe");
-        raw.flush().await.expect("flush");
+        let mut restarted = lattice.events(EventType::ProviderRestarted).await;
         let pid = inv_a
             .providers
             .iter()
@@ -417,16 +409,8 @@ async fn kv_counter_counts_exactly_across_hosts_and_survives_a_provider_kill() {
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let killed = std::process::Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status()
-            .expect("kill");
-        assert!(killed.success());
-        let event = tokio::time::timeout(Duration::from_secs(20), restarted.next())
-            .await
-            .expect("provider_restarted within 20 s")
-            .expect("event");
-        let event: serde_json::Value = serde_json::from_slice(&event.payload).expect("json");
+        sigkill(pid);
+        let event = next_event(&mut restarted).await;
         assert_eq!(event["data"]["provider_id"], server.as_str(), "{event}");
         let fresh = HttpClient::new();
         eventually(&fresh, &url(port, "/counter/warm"), 200).await;

@@ -103,6 +103,18 @@ impl Lattice {
         })
     }
 
+    /// Subscribes to the lattice's events of one kind (flushed, so nothing
+    /// published after this returns is missed).
+    pub async fn events(&self, kind: floe_wire::EventType) -> async_nats::Subscriber {
+        let raw = self.nats.connect().await.expect("connect");
+        let events = raw
+            .subscribe(floe_wire::Subject::Event(kind).render(self.client.lattice()))
+            .await
+            .expect("subscribe");
+        raw.flush().await.expect("flush");
+        events
+    }
+
     /// A client with a different per-call timeout.
     pub async fn client_with_timeout(&self, timeout: Duration) -> CtlClient {
         let conn = self.nats.connect().await.expect("connect");
@@ -119,4 +131,23 @@ pub fn invocation_kind(e: &floe_ctl::CtlError) -> Option<floe_wire::ErrorKind> {
         floe_ctl::CtlError::Invocation(inv) => Some(inv.kind),
         _ => None,
     }
+}
+
+/// SIGKILLs a process (a provider a host runs, say).
+pub fn sigkill(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -KILL {pid}");
+}
+
+/// The next event on `events` (JSON), within 20 s.
+pub async fn next_event(events: &mut async_nats::Subscriber) -> serde_json::Value {
+    use futures::StreamExt as _;
+    let event = tokio::time::timeout(std::time::Duration::from_secs(20), events.next())
+        .await
+        .expect("an event within 20 s")
+        .expect("event");
+    serde_json::from_slice(&event.payload).expect("json")
 }

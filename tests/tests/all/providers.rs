@@ -8,11 +8,10 @@ use std::time::{Duration, Instant};
 
 use floe_tests::{FloeCli, paths, with_timeout};
 use floe_wire::control::{CONTROL_VERSION, ProviderHealth, StartProviderRequest};
-use floe_wire::{Encoding, ErrorKind, EventType, Link, Subject};
-use futures::StreamExt as _;
+use floe_wire::{Encoding, ErrorKind, EventType, Link};
 use serde_json::json;
 
-use crate::lattice::{Lattice, invocation_kind};
+use crate::lattice::{Lattice, invocation_kind, next_event, sigkill};
 
 const LIMIT: Duration = Duration::from_secs(100);
 const FAST: [&str; 4] = [
@@ -124,28 +123,13 @@ async fn a_provider_serves_linked_actors_restarts_after_a_kill_and_stops() {
         );
 
         // SIGKILL: the host starts it again, with an event, and calls resume.
-        let raw = lattice.nats.connect().await.expect("raw");
-        let mut restarted = raw
-            .subscribe(
-                Subject::Event(EventType::ProviderRestarted).render(lattice.client.lattice()),
-            )
-            .await
-            .expect("subscribe");
-        raw.flush().await.expect("flush");
+        let mut restarted = lattice.events(EventType::ProviderRestarted).await;
         let inv = healthy_inventory(&lattice, host.id()).await;
         let first = &inv.providers[0];
         assert_eq!(first.health, ProviderHealth::Healthy, "{first:?}");
         let pid = first.pid.expect("a pid");
-        let status = std::process::Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let event = tokio::time::timeout(Duration::from_secs(20), restarted.next())
-            .await
-            .expect("provider_restarted within 20 s")
-            .expect("event");
-        let event: serde_json::Value = serde_json::from_slice(&event.payload).expect("json");
+        sigkill(pid);
+        let event = next_event(&mut restarted).await;
         assert_eq!(event["data"]["provider_id"], provider.as_str(), "{event}");
         let resumed = retry(|| welcome(&lattice, &front, "again", false)).await;
         assert_eq!(resumed, json!({"ok": ["Hello from native code, again!"]}));
