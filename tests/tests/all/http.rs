@@ -11,8 +11,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use floe_tests::http::{Answer, HttpClient, free_port, serve_page};
-use floe_tests::{FloeCli, HostProcess, paths, with_timeout};
-use floe_wire::control::{CONTROL_VERSION, StartProviderRequest};
+use floe_tests::{FloeCli, with_timeout};
 use floe_wire::{EventType, Link};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -28,22 +27,6 @@ const FLAGS: [&str; 6] = [
     "--invocation-timeout",
     "60s",
 ];
-
-async fn start_provider(lattice: &Lattice, host: &HostProcess, name: &str) -> String {
-    let req = StartProviderRequest {
-        v: CONTROL_VERSION,
-        reference: paths::bin(name).expect("built").display().to_string(),
-        provider_key: None,
-        config: Default::default(),
-        annotations: Default::default(),
-    };
-    lattice
-        .client
-        .start_provider(host.id(), req)
-        .await
-        .unwrap_or_else(|e| panic!("{name} starts: {e}\n{}", host.log()))
-        .provider_id
-}
 
 fn http_link(server: &str, actor: &str, name: &str, port: u16, extra: &[(&str, &str)]) -> Link {
     let mut link = Link::new(server, actor, "wasi:http", &["incoming-handler"]);
@@ -99,7 +82,7 @@ async fn http_server_routes_requests_enforces_limits_and_maps_failures() {
         let hello = lattice.start(&host, "http-hello").await;
         // The same code signed with the outgoing-HTTP claim.
         let fetch = lattice.start(&host, "http-fetch").await;
-        let server = start_provider(&lattice, &host, "http-server").await;
+        let server = lattice.start_provider(&host, "http-server").await;
         let (main, second, fetching, stalling) =
             (free_port(), free_port(), free_port(), free_port());
         lattice
@@ -326,8 +309,8 @@ async fn kv_counter_counts_exactly_across_hosts_and_survives_a_provider_kill() {
         );
         let counter = lattice.start(&a, "kv-counter").await;
         lattice.start(&b, "kv-counter").await;
-        let kv = start_provider(&lattice, &a, "keyvalue-nats").await;
-        let server = start_provider(&lattice, &a, "http-server").await;
+        let kv = lattice.start_provider(&a, "keyvalue-nats").await;
+        let server = lattice.start_provider(&a, "http-server").await;
         let mut kv_link = Link::new(&counter, &kv, "wasi:keyvalue", &["store", "atomics"]);
         kv_link
             .target_config

@@ -59,6 +59,17 @@ impl Lattice {
         started.actor_id
     }
 
+    /// Starts the workspace's provider binary `name` on `host` and returns
+    /// its id.
+    pub async fn start_provider(&self, host: &HostProcess, name: &str) -> String {
+        let path = paths::bin(name).expect("built");
+        self.client
+            .start_provider(host.id(), provider_request(&path))
+            .await
+            .unwrap_or_else(|e| panic!("{name} starts: {e}\nhost log:\n{}", host.log()))
+            .provider_id
+    }
+
     /// Calls with JSON arguments and parses the JSON result.
     pub async fn call_json(
         &self,
@@ -150,4 +161,16 @@ pub async fn next_event(events: &mut async_nats::Subscriber) -> serde_json::Valu
         .expect("an event within 20 s")
         .expect("event");
     serde_json::from_slice(&event.payload).expect("json")
+}
+
+/// A request to start the provider executable at `path`, with its default
+/// key and no config.
+pub fn provider_request(path: &std::path::Path) -> floe_wire::control::StartProviderRequest {
+    floe_wire::control::StartProviderRequest {
+        v: floe_wire::control::CONTROL_VERSION,
+        reference: path.display().to_string(),
+        provider_key: None,
+        config: Default::default(),
+        annotations: Default::default(),
+    }
 }

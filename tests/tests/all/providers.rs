@@ -7,11 +7,11 @@
 use std::time::{Duration, Instant};
 
 use floe_tests::{FloeCli, paths, with_timeout};
-use floe_wire::control::{CONTROL_VERSION, ProviderHealth, StartProviderRequest};
+use floe_wire::control::ProviderHealth;
 use floe_wire::{Encoding, ErrorKind, EventType, Link};
 use serde_json::json;
 
-use crate::lattice::{Lattice, invocation_kind, next_event, sigkill};
+use crate::lattice::{Lattice, invocation_kind, next_event, provider_request, sigkill};
 
 const LIMIT: Duration = Duration::from_secs(100);
 const FAST: [&str; 4] = [
@@ -20,16 +20,6 @@ const FAST: [&str; 4] = [
     "--provider-shutdown-grace",
     "2s",
 ];
-
-fn start_request(path: &std::path::Path) -> StartProviderRequest {
-    StartProviderRequest {
-        v: CONTROL_VERSION,
-        reference: path.display().to_string(),
-        provider_key: None,
-        config: Default::default(),
-        annotations: Default::default(),
-    }
-}
 
 async fn welcome(
     lattice: &Lattice,
@@ -62,7 +52,7 @@ async fn a_provider_serves_linked_actors_restarts_after_a_kill_and_stops() {
             .client
             .start_provider(
                 host.id(),
-                start_request(&paths::bin("greeter-native").expect("built")),
+                provider_request(&paths::bin("greeter-native").expect("built")),
             )
             .await
             .unwrap_or_else(|e| panic!("provider starts: {e}\n{}", host.log()));
@@ -73,7 +63,7 @@ async fn a_provider_serves_linked_actors_restarts_after_a_kill_and_stops() {
             .client
             .start_provider(
                 host.id(),
-                start_request(&paths::bin("greeter-native").expect("built")),
+                provider_request(&paths::bin("greeter-native").expect("built")),
             )
             .await
             .expect("a second start is a no-op");
@@ -205,7 +195,7 @@ async fn bad_provider_executables_are_refused_with_the_reason() {
             let host = host.id().to_owned();
             async move {
                 client
-                    .start_provider(&host, start_request(&path))
+                    .start_provider(&host, provider_request(&path))
                     .await
                     .expect_err("refused")
                     .to_string()
@@ -288,7 +278,7 @@ async fn a_provider_written_in_python_serves_linked_actors() {
             paths::workspace_root().join("examples/providers/python-greeter/python-greeter");
         let started = lattice
             .client
-            .start_provider(host.id(), start_request(&script))
+            .start_provider(host.id(), provider_request(&script))
             .await
             .unwrap_or_else(|e| panic!("the Python provider starts: {e}\n{}", host.log()));
         assert_eq!(started.name, "python-greeter");
