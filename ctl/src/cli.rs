@@ -84,6 +84,11 @@ pub enum Command {
     /// Wire an actor's imports to the entity that answers them.
     #[command(subcommand)]
     Link(LinkCommand),
+    /// Print a shell completion script: `floe completions bash > /etc/bash_completion.d/floe`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +138,10 @@ pub enum GetCommand {
     },
     /// Every link of the lattice.
     Links,
+    /// Every actor on the lattice, summed over the hosts running it.
+    Actors,
+    /// Every provider on the lattice, summed over the hosts running it.
+    Providers,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,8 +6,10 @@
 //! - [`client`]: [`CtlClient`] — connect, scatter-gather (ping, auction),
 //!   per-host requests, and [`CtlClient::call`].
 //! - `resolve`: names and id prefixes to ids (actors, providers, hosts).
+//! - [`summary`]: actors and providers summed over every host.
 
 pub mod client;
 mod resolve;
+pub mod summary;
 
 pub use client::{ClientOptions, CtlClient, CtlError};

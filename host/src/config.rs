@@ -73,6 +73,10 @@ pub struct HostConfig {
     /// Instance slots in the pooling allocator (all actors together).
     #[arg(long, env = "FLOE_MAX_INSTANCES", default_value_t = 1000)]
     pub max_instances: u32,
+    /// Serve Prometheus metrics (OpenMetrics text) at http://ADDR/metrics,
+    /// e.g. 127.0.0.1:9090; off by default.
+    #[arg(long, env = "FLOE_METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// How long a graceful stop waits for in-flight calls.
     #[arg(long, env = "FLOE_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_flag_duration)]
     pub shutdown_timeout: Duration,

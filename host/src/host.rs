@@ -32,7 +32,7 @@ pub enum HostError {
     #[error("cannot find Floe's home directory: {0}")]
     Home(#[from] floe_wire::KeyStoreError),
     #[error(
-        "cannot connect to NATS at {url}: {reason} (is nats-server running? `floe up` starts one)"
+        "cannot connect to NATS at {url}: {reason} (is nats-server running? `make up` starts one, or `nats-server -js`)"
     )]
     Connect { url: String, reason: String },
     #[error("cannot read NATS credentials {path}: {reason}")]
@@ -49,6 +49,8 @@ pub enum HostError {
         "cannot find or save the cluster seed: {0} (pass --cluster-seed SC… or set FLOE_CLUSTER_SEED)"
     )]
     Seed(floe_wire::KeyStoreError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 /// State shared by every task of one host.
@@ -77,6 +79,8 @@ pub struct HostCore {
     pub logs: Arc<dyn crate::runtime::LogSink>,
     /// Sends link-routed imports to their targets.
     pub router: Arc<dyn crate::runtime::Router>,
+    /// What `--metrics-addr` serves.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// The NATS server's largest message, read from the server's INFO once
     /// the connection is up and then cached (replies larger than this
     /// become typed errors rather than lost messages).
@@ -106,7 +110,8 @@ impl Host {
         };
         let id = key.public_key();
         let auth = Arc::new(lattice_auth(&config, &home)?);
-        let nats = connect(&config, &id).await?;
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let nats = connect(&config, &id, &metrics).await?;
         let runtime = Runtime::new(RuntimeLimits {
             max_instances: config.max_instances,
             max_memory_per_instance: config.max_memory_per_instance,
@@ -157,6 +162,7 @@ impl Host {
             auth,
             links,
             router,
+            metrics,
             max_payload: std::sync::atomic::AtomicUsize::new(0),
             loads: tokio::sync::Semaphore::new(CONCURRENT_LOADS),
             labels: Mutex::new(labels),
@@ -167,6 +173,10 @@ impl Host {
             .await
             .map_err(|reason| HostError::Links { reason })?;
         control::serve(&core).await?;
+        if let Some(address) = core.config.metrics_addr {
+            let local = crate::metrics::serve(&core, address).await?;
+            tracing::info!("metrics at http://{local}/metrics");
+        }
         heartbeat::spawn(&core);
         core.publish(EventType::HostStarted, &core.info()).await;
         tracing::info!(host = %core.id, lattice = %core.lattice, "host started");
@@ -252,7 +262,11 @@ fn lattice_auth(config: &HostConfig, home: &FloeHome) -> Result<LatticeAuth, Hos
     Ok(auth)
 }
 
-async fn connect(config: &HostConfig, id: &str) -> Result<async_nats::Client, HostError> {
+async fn connect(
+    config: &HostConfig,
+    id: &str,
+    metrics: &Arc<crate::metrics::Metrics>,
+) -> Result<async_nats::Client, HostError> {
     let mut options = match &config.creds {
         Some(path) => async_nats::ConnectOptions::with_credentials_file(path.clone())
             .await
@@ -262,7 +276,12 @@ async fn connect(config: &HostConfig, id: &str) -> Result<async_nats::Client, Ho
             })?,
         None => async_nats::ConnectOptions::new(),
     };
+    let watched = metrics.clone();
     options = options
+        .event_callback(move |event| {
+            let watched = watched.clone();
+            async move { watched.nats_event(&event) }
+        })
         .name(format!("floe-host {id}"))
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(5));

@@ -14,6 +14,7 @@
 //! - `heartbeat`: the periodic heartbeat event.
 //! - `links`: the links this host knows, followed from the lattice KV bucket.
 //! - `logs`: actors' log lines published to `log.{actor}`.
+//! - `metrics`: Prometheus metrics on `--metrics-addr`.
 //! - `routing`: the router that sends link-routed imports over NATS.
 //! - `reference`: artifact references to bytes.
 //! - [`runtime`]: wasmtime engine, compile cache, loaded actors, one call.
@@ -28,6 +29,7 @@ mod host;
 mod lifecycle;
 mod links;
 mod logs;
+mod metrics;
 mod providers;
 mod reference;
 mod routing;

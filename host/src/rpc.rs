@@ -95,6 +95,7 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
         tracing::debug!(actor = %handle.id, "dropping an invocation without a reply subject");
         return;
     };
+    let started = Instant::now();
     if let Err(e) = core.auth.verify(&msg) {
         // Never run, and not counted as the actor's failure: the host's
         // `rejected` counters say what was refused.
@@ -105,8 +106,10 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
         tracing::warn!(actor = %handle.id, error = %e, "malformed envelope");
         InvocationError::new(ErrorKind::BadArguments, e.to_string())
     });
+    let mut operation = String::new();
     let (id, outcome) = match decoded {
         Ok(envelope) => {
+            operation.clone_from(&envelope.operation);
             // A panic inside the runtime must still produce a reply.
             let guarded = std::panic::AssertUnwindSafe(call(&core, &handle, &envelope));
             let outcome = futures::FutureExt::catch_unwind(guarded)
@@ -121,7 +124,15 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
         }
         Err(e) => (uuid::Uuid::nil(), Err(e)),
     };
-    handle.record(outcome.as_ref().map(|_| ()).map_err(|e| e.kind));
+    let result = outcome.as_ref().map(|_| ()).map_err(|e| e.kind);
+    handle.record(result);
+    core.metrics.invocation(crate::metrics::Invocation {
+        actor: &handle.id,
+        name: &handle.current().claims.floe.name,
+        operation: &operation,
+        outcome: result,
+        elapsed: started.elapsed(),
+    });
     if let Err(e) = &outcome
         && matches!(
             e.kind,

@@ -1,5 +1,7 @@
-//! `floe get hosts`, `floe get inventory`, `floe label put|del`.
+//! `floe get hosts`, `floe get inventory`, `floe get actors`, `floe get
+//! providers` (summed over the hosts), `floe label put|del`.
 
+use floe_ctl::summary::{ActorSummary, ProviderSummary};
 use floe_wire::control::{HostInventory, StringMap};
 
 use super::Lattice;
@@ -36,6 +38,20 @@ pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
             output::print_table(&["HOST", "UPTIME", "ACTORS", "VERSION", "LABELS"], &rows)
         }
         GetCommand::Links => super::links::list(ctx).await,
+        GetCommand::Actors => {
+            let actors = floe_ctl::summary::actors(&ctx.client.inventories(window).await?);
+            match ctx.global.output {
+                OutputFormat::Json => output::print_json(&actors),
+                OutputFormat::Text => print_actors(&actors),
+            }
+        }
+        GetCommand::Providers => {
+            let providers = floe_ctl::summary::providers(&ctx.client.inventories(window).await?);
+            match ctx.global.output {
+                OutputFormat::Json => output::print_json(&providers),
+                OutputFormat::Text => print_providers(&providers),
+            }
+        }
         GetCommand::Inventory { host } => {
             let inventories = match host {
                 Some(host) => {
@@ -122,6 +138,56 @@ fn print_inventories(inventories: &[HostInventory]) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+fn print_actors(actors: &[ActorSummary]) -> anyhow::Result<()> {
+    if actors.is_empty() {
+        println!("No actors running (start one with `floe start actor FILE`).");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = actors
+        .iter()
+        .map(|a| {
+            vec![
+                a.name.clone(),
+                a.actor_id.clone(),
+                a.versions.iter().cloned().collect::<Vec<_>>().join(","),
+                a.replicas.len().to_string(),
+                a.max_concurrent.to_string(),
+                a.calls.to_string(),
+                a.failures.to_string(),
+            ]
+        })
+        .collect();
+    output::print_table(
+        &[
+            "NAME", "ACTOR", "VERSIONS", "HOSTS", "MAX", "CALLS", "FAILED",
+        ],
+        &rows,
+    )
+}
+
+fn print_providers(providers: &[ProviderSummary]) -> anyhow::Result<()> {
+    if providers.is_empty() {
+        println!("No providers running (start one with `floe start provider PATH`).");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = providers
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.provider_id.clone(),
+                format!("{}/{}", p.healthy, p.replicas.len()),
+                p.replicas
+                    .iter()
+                    .map(|r| r.restarts)
+                    .sum::<u32>()
+                    .to_string(),
+            ]
+        })
+        .collect();
+    output::print_table(&["NAME", "PROVIDER", "HEALTHY", "RESTARTS"], &rows)
 }
 
 fn format_labels(labels: &StringMap) -> String {

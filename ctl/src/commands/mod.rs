@@ -22,6 +22,11 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::List) => keys::list(&home()?, output),
         Command::Claims(ClaimsCommand::Sign(args)) => claims::sign(&args, &home()?, output),
         Command::Claims(ClaimsCommand::Inspect(args)) => claims::inspect(&args, output),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "floe", &mut std::io::stdout());
+            Ok(())
+        }
         lattice_command => block_on(run_lattice(lattice_command, cli.global)),
     }
 }
@@ -39,8 +44,8 @@ async fn run_lattice(command: Command, global: GlobalArgs) -> anyhow::Result<()>
         Command::Update(cmd) => actors::update(&ctx, cmd).await,
         Command::Call(args) => call::call(&ctx, &args).await,
         Command::Logs(args) => logs::logs(&ctx, &args).await,
-        Command::Keys(_) | Command::Claims(_) => {
-            anyhow::bail!("keys and claims commands need no lattice")
+        Command::Keys(_) | Command::Claims(_) | Command::Completions { .. } => {
+            anyhow::bail!("keys, claims and completions commands need no lattice")
         }
     }
 }

@@ -208,3 +208,57 @@ async fn a_restarted_host_reuses_compiled_code() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_actors_and_providers_sum_over_the_hosts() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let (a, b) = (lattice.host(&[], &[]).await, lattice.host(&[], &[]).await);
+        let echo = lattice.start(&a, "echo").await;
+        lattice.start(&b, "echo").await;
+        let greeter = lattice.start(&b, "greeter").await;
+        let provider = lattice.start_provider(&a, "greeter-native").await;
+        for i in 0..4 {
+            lattice.assert_echo(&echo, &format!("hi {i}")).await;
+        }
+        let cli = FloeCli::new().expect("cli");
+        let with = |extra: &[&str]| -> Vec<String> {
+            extra
+                .iter()
+                .map(|s| (*s).to_owned())
+                .chain(lattice_args(&lattice))
+                .collect()
+        };
+        let actors = cli.json(with(&["get", "actors"]));
+        let actors = actors.as_array().expect("a list");
+        assert_eq!(actors.len(), 2, "{actors:?}");
+        let summed = actors
+            .iter()
+            .find(|s| s["actor_id"] == echo.as_str())
+            .expect("echo listed");
+        assert_eq!(summed["name"], "echo");
+        assert_eq!(summed["calls"], 4, "{summed}");
+        assert_eq!(summed["replicas"].as_array().map(Vec::len), Some(2));
+        assert_eq!(summed["versions"], json!(["0.1.0"]));
+        let single = actors
+            .iter()
+            .find(|s| s["actor_id"] == greeter.as_str())
+            .expect("greeter listed");
+        assert_eq!(single["replicas"][0]["host_id"], b.id());
+        let providers = cli.json(with(&["get", "providers"]));
+        assert_eq!(
+            providers[0]["provider_id"],
+            provider.as_str(),
+            "{providers}"
+        );
+        assert_eq!(providers[0]["healthy"], 1, "{providers}");
+        assert_eq!(providers[0]["replicas"][0]["host_id"], a.id());
+        let text = cli.ok(with(&["get", "actors"]));
+        assert!(
+            text.lines().next().is_some_and(|h| h.starts_with("NAME")),
+            "{text}"
+        );
+        assert!(text.contains(&echo), "{text}");
+    })
+    .await;
+}

@@ -1,4 +1,4 @@
-//! `floe keys gen|list` through the real binary.
+//! `floe keys gen|list` and `floe completions` through the real binary.
 
 use floe_tests::FloeCli;
 use floe_wire::keys::{self, KeyKind};
@@ -79,4 +79,22 @@ fn bad_key_arguments_fail_with_a_reason() {
     );
     let text = cli.ok(["keys", "list"]);
     assert!(text.contains("No keys saved"), "{text}");
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    let cli = FloeCli::new().expect("cli");
+    let bash = cli.ok(["completions", "bash"]);
+    assert!(
+        bash.contains("_floe()") && bash.contains("complete -F _floe"),
+        "{bash}"
+    );
+    assert!(bash.contains("providers"), "subcommands are completed");
+    let fish = cli.ok(["completions", "fish"]);
+    assert!(fish.contains("complete -c floe"), "{fish}");
+    let zsh = cli.ok(["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef floe"), "{zsh}");
+    let bad = cli.run(["completions", "tcsh"]);
+    assert!(!bad.success);
+    assert!(bad.stderr.contains("possible values"), "{}", bad.stderr);
 }

@@ -17,4 +17,5 @@ mod keys_cli;
 mod keyvalue;
 mod lattice;
 mod links;
+mod metrics;
 mod providers;

@@ -1,0 +1,327 @@
+//! The host's Prometheus metrics, served as OpenMetrics text on
+//! `--metrics-addr` (`GET /metrics`):
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `floe_invocations_total` | counter | `actor`, `name`, `operation`, `outcome` (`ok` or the error kind) |
+//! | `floe_invocation_duration_seconds` | histogram | `actor`, `name` |
+//! | `floe_instances_live` | gauge | `actor`, `name`: calls running now |
+//! | `floe_provider_healthy` | gauge | `provider`, `name`: 1 healthy, 0 not |
+//! | `floe_provider_restarts` | gauge | `provider`, `name` |
+//! | `floe_nats_disconnects_total`, `floe_nats_reconnects_total` | counter | — |
+//!
+//! Operations an actor does not export are counted as `operation="unknown"`
+//! so a caller cannot grow the label set at will.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use floe_wire::ErrorKind;
+use floe_wire::control::ProviderHealth;
+use http_body_util::Full;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::host::HostCore;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InvocationLabels {
+    actor: String,
+    name: String,
+    operation: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActorLabels {
+    actor: String,
+    name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: String,
+    name: String,
+}
+
+/// Latency buckets: 100 µs to 10 s.
+fn latency_histogram() -> Histogram {
+    Histogram::new([
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        5.0, 10.0,
+    ])
+}
+
+/// One invocation, as the metrics see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Invocation<'a> {
+    pub actor: &'a str,
+    pub name: &'a str,
+    pub operation: &'a str,
+    pub outcome: Result<(), ErrorKind>,
+    pub elapsed: Duration,
+}
+
+/// Every metric of one host.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    invocations: Family<InvocationLabels, Counter>,
+    latency: Family<ActorLabels, Histogram, fn() -> Histogram>,
+    instances: Family<ActorLabels, Gauge>,
+    provider_healthy: Family<ProviderLabels, Gauge>,
+    provider_restarts: Family<ProviderLabels, Gauge>,
+    nats_disconnects: Counter,
+    nats_reconnects: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("floe");
+        let invocations = Family::<InvocationLabels, Counter>::default();
+        let latency = Family::<ActorLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        let instances = Family::<ActorLabels, Gauge>::default();
+        let provider_healthy = Family::<ProviderLabels, Gauge>::default();
+        let provider_restarts = Family::<ProviderLabels, Gauge>::default();
+        let nats_disconnects = Counter::default();
+        let nats_reconnects = Counter::default();
+        registry.register(
+            "invocations",
+            "Invocations answered, by actor, operation and outcome",
+            invocations.clone(),
+        );
+        registry.register(
+            "invocation_duration_seconds",
+            "Time from taking an invocation to its answer",
+            latency.clone(),
+        );
+        registry.register(
+            "instances_live",
+            "Actor instances running a call now",
+            instances.clone(),
+        );
+        registry.register(
+            "provider_healthy",
+            "1 when the provider answers health checks, else 0",
+            provider_healthy.clone(),
+        );
+        registry.register(
+            "provider_restarts",
+            "Times the host started the provider again",
+            provider_restarts.clone(),
+        );
+        registry.register(
+            "nats_disconnects",
+            "Times the NATS connection was lost",
+            nats_disconnects.clone(),
+        );
+        registry.register(
+            "nats_reconnects",
+            "Times the NATS connection came back",
+            nats_reconnects.clone(),
+        );
+        Metrics {
+            registry,
+            invocations,
+            latency,
+            instances,
+            provider_healthy,
+            provider_restarts,
+            nats_disconnects,
+            nats_reconnects,
+        }
+    }
+
+    /// Counts one answered invocation.
+    pub fn invocation(&self, call: Invocation<'_>) {
+        let operation = match call.outcome {
+            Err(ErrorKind::NoSuchOperation | ErrorKind::BadArguments) => "unknown",
+            _ => call.operation,
+        };
+        let outcome = match call.outcome {
+            Ok(()) => "ok",
+            Err(kind) => kind.as_str(),
+        };
+        self.invocations
+            .get_or_create(&InvocationLabels {
+                actor: call.actor.to_owned(),
+                name: call.name.to_owned(),
+                operation: operation.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&ActorLabels {
+                actor: call.actor.to_owned(),
+                name: call.name.to_owned(),
+            })
+            .observe(call.elapsed.as_secs_f64());
+    }
+
+    /// Follows the NATS connection's state.
+    pub fn nats_event(&self, event: &async_nats::Event) {
+        match event {
+            async_nats::Event::Disconnected => {
+                self.nats_disconnects.inc();
+            }
+            async_nats::Event::Connected => {
+                self.nats_reconnects.inc();
+            }
+            _ => {}
+        }
+    }
+
+    /// The text a scrape gets, with the gauges read from the host now.
+    pub fn render(&self, core: &HostCore) -> String {
+        self.instances.clear();
+        for actor in core.actors.all() {
+            let described = actor.describe();
+            self.instances
+                .get_or_create(&ActorLabels {
+                    actor: described.actor_id,
+                    name: described.name,
+                })
+                .set(i64::try_from(described.in_flight).unwrap_or(i64::MAX));
+        }
+        self.provider_healthy.clear();
+        self.provider_restarts.clear();
+        for provider in core.providers.all() {
+            let described = provider.describe();
+            let labels = ProviderLabels {
+                provider: described.provider_id,
+                name: described.name,
+            };
+            self.provider_healthy
+                .get_or_create(&labels)
+                .set(i64::from(described.health == ProviderHealth::Healthy));
+            self.provider_restarts
+                .get_or_create(&labels)
+                .set(i64::from(described.restarts));
+        }
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// Why the metrics endpoint could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot serve metrics on {address}: {reason} (pick another --metrics-addr)")]
+pub struct MetricsError {
+    address: SocketAddr,
+    reason: String,
+}
+
+/// Serves `GET /metrics` on `address` until the host stops.
+pub async fn serve(core: &Arc<HostCore>, address: SocketAddr) -> Result<SocketAddr, MetricsError> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| MetricsError {
+            address,
+            reason: e.to_string(),
+        })?;
+    let local = listener.local_addr().map_err(|e| MetricsError {
+        address,
+        reason: e.to_string(),
+    })?;
+    let core = core.clone();
+    tokio::spawn(async move {
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        tracing::debug!("metrics: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = core.shutdown.cancelled() => return,
+            };
+            let core = core.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let core = core.clone();
+                    async move { Ok::<_, std::convert::Infallible>(answer(&core, &request)) }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
+            });
+        }
+    });
+    Ok(local)
+}
+
+fn answer<B>(core: &HostCore, request: &http::Request<B>) -> http::Response<Full<Bytes>> {
+    let mut response = http::Response::new(Full::new(Bytes::new()));
+    if request.uri().path() != "/metrics" {
+        *response.status_mut() = http::StatusCode::NOT_FOUND;
+        *response.body_mut() = Full::new(Bytes::from_static(b"metrics are at /metrics\n"));
+        return response;
+    }
+    *response.body_mut() = Full::new(Bytes::from(core.metrics.render(core)));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        ),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invocations_are_counted_with_bounded_labels() {
+        let metrics = Metrics::new();
+        let call = |operation, outcome| Invocation {
+            actor: "MA",
+            name: "echo",
+            operation,
+            outcome,
+            elapsed: Duration::from_micros(300),
+        };
+        metrics.invocation(call("floe:examples/echo.echo", Ok(())));
+        metrics.invocation(call("floe:examples/echo.echo", Ok(())));
+        metrics.invocation(call("made-up-1", Err(ErrorKind::NoSuchOperation)));
+        metrics.invocation(call("made-up-2", Err(ErrorKind::NoSuchOperation)));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &metrics.registry).expect("encode");
+        assert!(
+            text.contains(
+                r#"floe_invocations_total{actor="MA",name="echo",operation="floe:examples/echo.echo",outcome="ok"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"floe_invocations_total{actor="MA",name="echo",operation="unknown",outcome="no_such_operation"} 2"#
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("made-up"), "{text}");
+        assert!(
+            text.contains(r#"floe_invocation_duration_seconds_count{actor="MA",name="echo"} 4"#),
+            "{text}"
+        );
+    }
+}
