@@ -84,6 +84,8 @@ pub enum Command {
     /// Wire an actor's imports to the entity that answers them.
     #[command(subcommand)]
     Link(LinkCommand),
+    /// Stream the lattice's events as they happen.
+    Watch(WatchArgs),
     /// Print a shell completion script: `floe completions bash > /etc/bash_completion.d/floe`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.
@@ -362,5 +364,35 @@ mod tests {
     #[test]
     fn the_grammar_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Only events of this type (repeatable), e.g. actor_started, provider_restarted.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<EventTypeArg>,
+    /// Stop after this many events.
+    #[arg(long)]
+    pub count: Option<usize>,
+}
+
+/// An event type named on the command line (`actor_started`, …).
+#[derive(Debug, Clone, Copy)]
+pub struct EventTypeArg(pub floe_wire::EventType);
+
+impl std::str::FromStr for EventTypeArg {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        floe_wire::EventType::from_name(name)
+            .map(EventTypeArg)
+            .ok_or_else(|| {
+                let known: Vec<&str> = floe_wire::EventType::ALL.iter().map(|e| e.name()).collect();
+                format!(
+                    "`{name}` is not an event type; use one of: {}",
+                    known.join(", ")
+                )
+            })
     }
 }

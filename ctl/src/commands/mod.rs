@@ -7,6 +7,7 @@ mod hosts;
 mod keys;
 mod links;
 mod logs;
+mod watch;
 
 use anyhow::Context as _;
 use floe_ctl::{ClientOptions, CtlClient};
@@ -44,6 +45,7 @@ async fn run_lattice(command: Command, global: GlobalArgs) -> anyhow::Result<()>
         Command::Update(cmd) => actors::update(&ctx, cmd).await,
         Command::Call(args) => call::call(&ctx, &args).await,
         Command::Logs(args) => logs::logs(&ctx, &args).await,
+        Command::Watch(args) => watch::watch(&ctx, &args).await,
         Command::Keys(_) | Command::Claims(_) | Command::Completions { .. } => {
             anyhow::bail!("keys, claims and completions commands need no lattice")
         }

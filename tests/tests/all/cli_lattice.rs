@@ -262,3 +262,54 @@ async fn get_actors_and_providers_sum_over_the_hosts() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_streams_the_events_asked_for() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice.host(&[], &[]).await;
+        let echo = lattice.start(&host, "echo").await;
+        let mut args = vec![
+            "watch".to_owned(),
+            "--type".to_owned(),
+            "link_put".to_owned(),
+            "--count".to_owned(),
+            "2".to_owned(),
+            "-o".to_owned(),
+            "json".to_owned(),
+        ];
+        args.extend(lattice_args(&lattice));
+        let watcher = tokio::task::spawn_blocking(move || FloeCli::new().expect("cli").run(args));
+        // Events keep coming (links put, an actor started between them)
+        // until the watcher has seen two of the type it asked for.
+        let mut round = 0;
+        while !watcher.is_finished() {
+            assert!(round < 100, "the watcher never saw two link_put events");
+            let link = floe_wire::Link::new(&echo, &echo, &format!("acme:w{round}"), &["x"]);
+            lattice.client.put_link(&link).await.expect("link put");
+            if round == 1 {
+                lattice.start(&host, "greeter").await;
+            }
+            round += 1;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let out = watcher.await.expect("watcher");
+        assert!(out.success, "{}", out.stderr);
+        let events: Vec<serde_json::Value> = out
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON event per line"))
+            .collect();
+        assert_eq!(events.len(), 2, "{}", out.stdout);
+        for event in &events {
+            assert_eq!(event["type"], "dev.floe.link_put", "{event}");
+            assert_eq!(event["data"]["source"], echo.as_str(), "{event}");
+        }
+        let bad = FloeCli::new()
+            .expect("cli")
+            .run(["watch", "--type", "actor_exploded"]);
+        assert!(!bad.success);
+        assert!(bad.stderr.contains("actor_started"), "{}", bad.stderr);
+    })
+    .await;
+}
