@@ -22,7 +22,7 @@ pub struct Cli {
 /// Flags every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Output format: human text or JSON for scripts.
+    /// Output format: human text, or JSON or YAML for scripts.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// NATS server of the lattice.

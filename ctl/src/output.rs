@@ -1,5 +1,7 @@
-//! How commands print: human text (aligned columns) or JSON, chosen with the
-//! global `--output`/`-o` flag. `--output` is always a format, never a file.
+//! How commands print: human text (aligned columns), JSON or YAML, chosen
+//! with the global `--output`/`-o` flag. `--output` is always a format, never
+//! a file. Streams (`watch`, `logs`) print one JSON object per line, or one
+//! YAML document per record.
 
 use std::io::{self, Write};
 
@@ -10,13 +12,38 @@ use serde::Serialize;
 pub enum OutputFormat {
     Text,
     Json,
+    Yaml,
 }
 
-/// Prints `value` as pretty JSON on stdout.
-pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+impl OutputFormat {
+    /// Text for people (else data for scripts).
+    pub fn is_text(self) -> bool {
+        self == OutputFormat::Text
+    }
+}
+
+/// Prints `value` as pretty JSON, or as YAML for `-o yaml`.
+pub fn print_data<T: Serialize>(format: OutputFormat, value: &T) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
+    if format == OutputFormat::Yaml {
+        serde_yaml_ng::to_writer(&mut out, value)?;
+    } else {
+        serde_json::to_writer_pretty(&mut out, value)?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Prints one record of a stream: a JSON line, or a YAML document.
+pub fn print_record<T: Serialize>(format: OutputFormat, value: &T) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    if format == OutputFormat::Yaml {
+        writeln!(out, "---")?;
+        serde_yaml_ng::to_writer(&mut out, value)?;
+    } else {
+        serde_json::to_writer(&mut out, value)?;
+        writeln!(out)?;
+    }
     Ok(())
 }
 

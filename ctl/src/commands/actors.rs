@@ -60,7 +60,7 @@ pub async fn start(ctx: &Lattice, cmd: StartCommand) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot start {reference} on host {host}"))?;
     match ctx.global.output {
-        OutputFormat::Json => output::print_json(&started),
+        OutputFormat::Json | OutputFormat::Yaml => output::print_data(ctx.global.output, &started),
         OutputFormat::Text => {
             let verb = if started.already_running {
                 "already runs"
@@ -261,7 +261,7 @@ async fn targets(
 
 fn report(ctx: &Lattice, json: serde_json::Value, text: &str) -> anyhow::Result<()> {
     match ctx.global.output {
-        OutputFormat::Json => output::print_json(&json),
+        OutputFormat::Json | OutputFormat::Yaml => output::print_data(ctx.global.output, &json),
         OutputFormat::Text => {
             println!("{text}");
             Ok(())

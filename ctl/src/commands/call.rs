@@ -36,7 +36,12 @@ pub async fn call(ctx: &Lattice, args: &CallArgs) -> anyhow::Result<()> {
         .with_context(|| format!("call of {} on {} failed", args.operation, args.actor))?;
     let text = String::from_utf8_lossy(&result);
     match (encoding, ctx.global.output) {
-        (Encoding::Json, OutputFormat::Json) | (Encoding::Json, OutputFormat::Text) => {
+        (Encoding::Json, OutputFormat::Yaml) => {
+            let value: serde_json::Value = serde_json::from_slice(&result)
+                .with_context(|| format!("the host answered with invalid JSON: {text}"))?;
+            crate::output::print_data(OutputFormat::Yaml, &value)?;
+        }
+        (Encoding::Json, OutputFormat::Json | OutputFormat::Text) => {
             let value: serde_json::Value = serde_json::from_slice(&result)
                 .with_context(|| format!("the host answered with invalid JSON: {text}"))?;
             println!("{}", serde_json::to_string(&value)?);

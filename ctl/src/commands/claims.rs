@@ -103,7 +103,7 @@ pub fn sign(args: &ClaimsSignArgs, home: &FloeHome, format: OutputFormat) -> any
         new_actor_key: new_actor_key.map(|p| p.display().to_string()),
     };
     match format {
-        OutputFormat::Json => output::print_json(&report),
+        OutputFormat::Json | OutputFormat::Yaml => output::print_data(format, &report),
         OutputFormat::Text => {
             let mut fields = vec![
                 ("Signed", report.path.clone()),
@@ -171,7 +171,7 @@ pub fn inspect(args: &ClaimsInspectArgs, format: OutputFormat) -> anyhow::Result
         claims: &inspection.claims,
     };
     match format {
-        OutputFormat::Json => output::print_json(&report)?,
+        OutputFormat::Json | OutputFormat::Yaml => output::print_data(format, &report)?,
         OutputFormat::Text => print_inspection(&report)?,
     }
     match verdict_error {

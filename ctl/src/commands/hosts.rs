@@ -13,8 +13,8 @@ pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
     match cmd {
         GetCommand::Hosts => {
             let hosts = ctx.client.ping_hosts(window).await?;
-            if ctx.global.output == OutputFormat::Json {
-                return output::print_json(&hosts);
+            if !ctx.global.output.is_text() {
+                return output::print_data(ctx.global.output, &hosts);
             }
             if hosts.is_empty() {
                 println!(
@@ -41,14 +41,18 @@ pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
         GetCommand::Actors => {
             let actors = floe_ctl::summary::actors(&ctx.client.inventories(window).await?);
             match ctx.global.output {
-                OutputFormat::Json => output::print_json(&actors),
+                OutputFormat::Json | OutputFormat::Yaml => {
+                    output::print_data(ctx.global.output, &actors)
+                }
                 OutputFormat::Text => print_actors(&actors),
             }
         }
         GetCommand::Providers => {
             let providers = floe_ctl::summary::providers(&ctx.client.inventories(window).await?);
             match ctx.global.output {
-                OutputFormat::Json => output::print_json(&providers),
+                OutputFormat::Json | OutputFormat::Yaml => {
+                    output::print_data(ctx.global.output, &providers)
+                }
                 OutputFormat::Text => print_providers(&providers),
             }
         }
@@ -61,7 +65,9 @@ pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
                 None => ctx.client.inventories(window).await?,
             };
             match ctx.global.output {
-                OutputFormat::Json => output::print_json(&inventories),
+                OutputFormat::Json | OutputFormat::Yaml => {
+                    output::print_data(ctx.global.output, &inventories)
+                }
                 OutputFormat::Text => print_inventories(&inventories),
             }
         }
@@ -81,7 +87,7 @@ pub async fn label(ctx: &Lattice, cmd: LabelCommand) -> anyhow::Result<()> {
         }
     };
     match ctx.global.output {
-        OutputFormat::Json => output::print_json(&labels),
+        OutputFormat::Json | OutputFormat::Yaml => output::print_data(ctx.global.output, &labels),
         OutputFormat::Text => {
             println!("Labels now: {}", format_labels(&labels));
             Ok(())

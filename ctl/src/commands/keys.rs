@@ -46,7 +46,7 @@ pub fn generate(args: &KeysGenArgs, home: &FloeHome, format: OutputFormat) -> an
         saved_to: saved_to.map(|p| p.display().to_string()),
     };
     match format {
-        OutputFormat::Json => output::print_json(&generated),
+        OutputFormat::Json | OutputFormat::Yaml => output::print_data(format, &generated),
         OutputFormat::Text => {
             let mut fields = vec![
                 ("Type", generated.kind.clone()),
@@ -74,7 +74,7 @@ pub fn list(home: &FloeHome, format: OutputFormat) -> anyhow::Result<()> {
         })
         .collect();
     match format {
-        OutputFormat::Json => output::print_json(&listed),
+        OutputFormat::Json | OutputFormat::Yaml => output::print_data(format, &listed),
         OutputFormat::Text if listed.is_empty() => {
             println!(
                 "No keys saved in {} (create one with `floe keys gen --type account --save NAME`).",

@@ -29,7 +29,9 @@ pub async fn link(ctx: &Lattice, cmd: LinkCommand) -> anyhow::Result<()> {
                 .await
                 .context("cannot store the link")?;
             match ctx.global.output {
-                OutputFormat::Json => output::print_json(&link),
+                OutputFormat::Json | OutputFormat::Yaml => {
+                    output::print_data(ctx.global.output, &link)
+                }
                 OutputFormat::Text => {
                     println!(
                         "Linked {} → {} for {}/{{{}}} (link name {})",
@@ -54,9 +56,12 @@ pub async fn link(ctx: &Lattice, cmd: LinkCommand) -> anyhow::Result<()> {
                 .delete_link(&source, &package, &link_name)
                 .await?;
             match ctx.global.output {
-                OutputFormat::Json => output::print_json(&serde_json::json!({
-                    "source": source, "package": package, "link_name": link_name, "deleted": true
-                })),
+                OutputFormat::Json | OutputFormat::Yaml => output::print_data(
+                    ctx.global.output,
+                    &serde_json::json!({
+                        "source": source, "package": package, "link_name": link_name, "deleted": true
+                    }),
+                ),
                 OutputFormat::Text => {
                     println!("Link `{link_name}` for {package} from {source} deleted");
                     Ok(())
@@ -69,7 +74,7 @@ pub async fn link(ctx: &Lattice, cmd: LinkCommand) -> anyhow::Result<()> {
 pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
     let links = ctx.client.links().await?;
     match ctx.global.output {
-        OutputFormat::Json => output::print_json(&links),
+        OutputFormat::Json | OutputFormat::Yaml => output::print_data(ctx.global.output, &links),
         OutputFormat::Text if links.is_empty() => {
             println!("No links (add one with `floe link put SOURCE TARGET ns:pkg/iface`).");
             Ok(())

@@ -73,7 +73,7 @@ pub async fn logs(ctx: &Lattice, args: &LogsArgs) -> anyhow::Result<()> {
     if skipped > 0 {
         eprintln!("warning: skipped {skipped} line(s) whose lattice MAC does not verify");
     }
-    if shown == 0 && ctx.global.output == OutputFormat::Text {
+    if shown == 0 && ctx.global.output.is_text() {
         eprintln!("Actor {actor} has logged nothing recently (lines are kept for 24 h).");
     }
     Ok(())
@@ -81,7 +81,7 @@ pub async fn logs(ctx: &Lattice, args: &LogsArgs) -> anyhow::Result<()> {
 
 fn print_line(line: &ActorLogLine, output: OutputFormat) -> anyhow::Result<()> {
     match output {
-        OutputFormat::Json => println!("{}", serde_json::to_string(line)?),
+        OutputFormat::Json | OutputFormat::Yaml => crate::output::print_record(output, line)?,
         OutputFormat::Text => {
             let short = |s: &str| s.chars().take(8).collect::<String>();
             let context = if line.context.is_empty() {

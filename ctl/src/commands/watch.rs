@@ -8,7 +8,6 @@ use futures::StreamExt as _;
 
 use super::Lattice;
 use crate::cli::WatchArgs;
-use crate::output::OutputFormat;
 
 pub async fn watch(ctx: &Lattice, args: &WatchArgs) -> anyhow::Result<()> {
     let lattice = ctx.client.lattice();
@@ -30,7 +29,7 @@ pub async fn watch(ctx: &Lattice, args: &WatchArgs) -> anyhow::Result<()> {
         streams.push(sub);
     }
     nats.flush().await.context("cannot reach NATS")?;
-    if ctx.global.output == OutputFormat::Text {
+    if ctx.global.output.is_text() {
         eprintln!("Watching events on lattice `{lattice}` (Ctrl-C to stop)…");
     }
     let mut events = futures::stream::select_all(streams);
@@ -50,9 +49,10 @@ pub async fn watch(ctx: &Lattice, args: &WatchArgs) -> anyhow::Result<()> {
             refused += 1;
             continue;
         };
-        match ctx.global.output {
-            OutputFormat::Json => println!("{}", serde_json::to_string(&event)?),
-            OutputFormat::Text => println!("{}", describe(&event)),
+        if ctx.global.output.is_text() {
+            println!("{}", describe(&event));
+        } else {
+            crate::output::print_record(ctx.global.output, &event)?;
         }
         shown += 1;
     }

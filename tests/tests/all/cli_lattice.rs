@@ -253,6 +253,10 @@ async fn get_actors_and_providers_sum_over_the_hosts() {
         );
         assert_eq!(providers[0]["healthy"], 1, "{providers}");
         assert_eq!(providers[0]["replicas"][0]["host_id"], a.id());
+        // The same data as YAML.
+        let yaml = cli.ok(with(&["get", "providers", "-o", "yaml"]));
+        let parsed: serde_json::Value = serde_yaml_ng::from_str(&yaml).expect("YAML parses");
+        assert_eq!(parsed, providers, "{yaml}");
         let text = cli.ok(with(&["get", "actors"]));
         assert!(
             text.lines().next().is_some_and(|h| h.starts_with("NAME")),
