@@ -46,6 +46,9 @@ pub struct GlobalArgs {
     /// Deadline of each request or call (e.g. 5s, 500ms).
     #[arg(long, global = true, default_value = "10s", value_parser = floe_wire::duration::parse_flag_duration)]
     pub timeout: Duration,
+    /// The context to use instead of the current one (`floe context list`).
+    #[arg(long, global = true, env = "FLOE_CONTEXT", value_name = "NAME")]
+    pub context: Option<String>,
     /// How long to collect answers from every host (ping, auction, name lookup).
     #[arg(long, global = true, default_value = "1s", value_parser = floe_wire::duration::parse_flag_duration)]
     pub window: Duration,
@@ -84,6 +87,9 @@ pub enum Command {
     /// Wire an actor's imports to the entity that answers them.
     #[command(subcommand)]
     Link(LinkCommand),
+    /// Named connection settings (NATS URL, lattice, credentials, seed), like kubectl contexts.
+    #[command(subcommand)]
+    Context(ContextCommand),
     /// Stream the lattice's events as they happen.
     Watch(WatchArgs),
     /// Print a shell completion script: `floe completions bash > /etc/bash_completion.d/floe`.
@@ -395,4 +401,22 @@ impl std::str::FromStr for EventTypeArg {
                 )
             })
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContextCommand {
+    /// Save a context from the --nats-url, --lattice, --creds and
+    /// --cluster-seed given with it: `floe context add prod --nats-url nats://… --use`.
+    Add {
+        name: String,
+        /// Make it the current context too.
+        #[arg(long = "use")]
+        make_current: bool,
+    },
+    /// Make a context the current one.
+    Use { name: String },
+    /// List the contexts (the current one marked).
+    List,
+    /// Remove a context.
+    Del { name: String },
 }

@@ -7,8 +7,10 @@
 //!   per-host requests, and [`CtlClient::call`].
 //! - `resolve`: names and id prefixes to ids (actors, providers, hosts).
 //! - [`summary`]: actors and providers summed over every host.
+//! - [`contexts`]: named connection settings in `$FLOE_HOME/config.toml`.
 
 pub mod client;
+pub mod contexts;
 mod resolve;
 pub mod summary;
 

@@ -3,6 +3,7 @@
 mod actors;
 mod call;
 mod claims;
+pub mod context;
 mod hosts;
 mod keys;
 mod links;
@@ -16,9 +17,10 @@ use floe_wire::FloeHome;
 use crate::cli::{ClaimsCommand, Cli, Command, GlobalArgs, KeysCommand};
 
 /// Runs the parsed command line.
-pub fn execute(cli: Cli) -> anyhow::Result<()> {
+pub fn execute(cli: Cli, explicit: context::Explicit) -> anyhow::Result<()> {
     let output = cli.global.output;
     match cli.command {
+        Command::Context(cmd) => context::run(cmd, &cli.global, explicit, &home()?),
         Command::Keys(KeysCommand::Gen(args)) => keys::generate(&args, &home()?, output),
         Command::Keys(KeysCommand::List) => keys::list(&home()?, output),
         Command::Claims(ClaimsCommand::Sign(args)) => claims::sign(&args, &home()?, output),
@@ -28,7 +30,11 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             clap_complete::generate(shell, &mut command, "floe", &mut std::io::stdout());
             Ok(())
         }
-        lattice_command => block_on(run_lattice(lattice_command, cli.global)),
+        lattice_command => {
+            let mut global = cli.global;
+            context::apply(&mut global, explicit, &home()?)?;
+            block_on(run_lattice(lattice_command, global))
+        }
     }
 }
 
@@ -46,8 +52,11 @@ async fn run_lattice(command: Command, global: GlobalArgs) -> anyhow::Result<()>
         Command::Call(args) => call::call(&ctx, &args).await,
         Command::Logs(args) => logs::logs(&ctx, &args).await,
         Command::Watch(args) => watch::watch(&ctx, &args).await,
-        Command::Keys(_) | Command::Claims(_) | Command::Completions { .. } => {
-            anyhow::bail!("keys, claims and completions commands need no lattice")
+        Command::Keys(_)
+        | Command::Claims(_)
+        | Command::Completions { .. }
+        | Command::Context(_) => {
+            anyhow::bail!("keys, claims, context and completions commands need no lattice")
         }
     }
 }

@@ -317,3 +317,61 @@ async fn watch_streams_the_events_asked_for() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contexts_hold_the_connection_settings() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice.host(&[], &[]).await;
+        let cli = FloeCli::new().expect("cli");
+        let seed = floe_tests::seed_for(&lattice.name);
+        let added = cli.ok([
+            "context",
+            "add",
+            "test",
+            "--nats-url",
+            lattice.nats.url(),
+            "--lattice",
+            &lattice.name,
+            "--cluster-seed",
+            &seed,
+            "--use",
+        ]);
+        assert!(added.contains("now current"), "{added}");
+        // No connection flag at all: the context supplies them.
+        let hosts = cli.json(["get", "hosts", "--window", "300ms"]);
+        assert_eq!(hosts[0]["host_id"], host.id(), "{hosts}");
+        let listed = cli.json(["context", "list"]);
+        assert_eq!(listed["current-context"], "test");
+        assert_eq!(listed["contexts"]["test"]["nats-url"], lattice.nats.url());
+        assert_eq!(
+            listed["contexts"]["test"]["cluster-seed"], "<seed>",
+            "a seed is never printed: {listed}"
+        );
+        let file = std::fs::read_to_string(cli.home().join("config.toml")).expect("config");
+        assert!(file.contains(&lattice.name), "{file}");
+        // A flag wins over the context.
+        let elsewhere = cli.json(["get", "hosts", "--window", "300ms", "--lattice", "nowhere"]);
+        assert_eq!(elsewhere, json!([]), "{elsewhere}");
+        let unknown = cli.run(["--context", "prod", "get", "hosts"]);
+        assert!(!unknown.success);
+        assert!(
+            unknown
+                .stderr
+                .contains("no context named `prod` (known: test"),
+            "{}",
+            unknown.stderr
+        );
+        let empty = cli.run(["context", "add", "blank"]);
+        assert!(!empty.success);
+        assert!(
+            empty.stderr.contains("would set nothing"),
+            "{}",
+            empty.stderr
+        );
+        cli.ok(["context", "del", "test"]);
+        let none = cli.ok(["context", "list"]);
+        assert!(none.contains("No contexts"), "{none}");
+    })
+    .await;
+}
