@@ -1,59 +1,32 @@
 #!/usr/bin/env bash
-# `make up`: a working lattice on this machine with its demos.
-# Uses the NATS at $FLOE_NATS_URL (default nats://127.0.0.1:4222) when one
-# answers, else starts nats-server with JetStream; then starts a floe-host,
-# both providers (http-server, keyvalue-nats) and the kv-counter actor with
-# its links, so `curl localhost:8080/counter/a` counts in JetStream KV; also
-# the echo and counter actors. Prints what to try, and stops everything it
-# started on Ctrl-C (the host stops its providers).
+# `make up`: a working lattice on this machine with its demos: `floe up`
+# (the NATS at $FLOE_NATS_URL, default nats://127.0.0.1:4222, when one
+# answers, else a nats-server with JetStream; then a floe-host), plus both
+# providers (http-server, keyvalue-nats) and the kv-counter actor with its
+# links, so `curl localhost:8080/counter/a` counts in JetStream KV; also the
+# echo and counter actors. Prints what to try; Ctrl-C runs `floe down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BIN=target/release
-NATS_URL=${FLOE_NATS_URL:-nats://127.0.0.1:4222}
-LATTICE=${FLOE_LATTICE:-default}
+export FLOE_NATS_URL=${FLOE_NATS_URL:-nats://127.0.0.1:4222}
+export FLOE_LATTICE=${FLOE_LATTICE:-default}
 HTTP_ADDRESS=${FLOE_HTTP_ADDRESS:-127.0.0.1:8080}
 export FLOE_HOME=${FLOE_HOME:-$HOME/.floe}
 RUN_DIR=$FLOE_HOME/up
-mkdir -p "$RUN_DIR"
-pids=()
 
+"$BIN/floe" up --detach
+sleeper=
 cleanup() {
     trap - INT TERM EXIT
+    [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
     echo
     echo "Stopping what make up started..."
-    # Newest first: the host stops its providers while NATS is still there.
-    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        kill -TERM "${pids[i]}" 2>/dev/null || true
-        wait "${pids[i]}" 2>/dev/null || true
-    done
-    echo "Stopped."
+    "$BIN/floe" down
 }
 trap cleanup INT TERM EXIT
 
-hostport=${NATS_URL#nats://}
-host=${hostport%%:*}
-port=${hostport##*:}
-if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
-    echo "Using the NATS server at $NATS_URL"
-else
-    nats=$(command -v nats-server || echo /usr/sbin/nats-server)
-    [ -x "$nats" ] || { echo "error: nats-server is not installed; run 'make test' once or 'apt-get install -y nats-server'" >&2; exit 1; }
-    echo "Starting nats-server (JetStream) on $host:$port, data in $RUN_DIR/nats"
-    "$nats" -js -a "$host" -p "$port" -sd "$RUN_DIR/nats" >"$RUN_DIR/nats.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 100); do (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && break; sleep 0.05; done
-fi
-
-echo "Starting floe-host on lattice '$LATTICE' (log: $RUN_DIR/host.log)"
-RUST_LOG=${RUST_LOG:-info} "$BIN/floe-host" --nats-url "$NATS_URL" --lattice "$LATTICE" >"$RUN_DIR/host.log" 2>&1 &
-pids+=($!)
-
-for _ in $(seq 100); do
-    if "$BIN/floe" get hosts --nats-url "$NATS_URL" --lattice "$LATTICE" --window 200ms -o json 2>/dev/null | grep -q host_id; then break; fi
-    sleep 0.1
-done
-floe() { "$BIN/floe" --nats-url "$NATS_URL" --lattice "$LATTICE" "$@"; }
+floe() { "$BIN/floe" "$@"; }
 floe start actor target/actors/echo.wasm
 floe start actor target/actors/counter.wasm
 floe start actor target/actors/kv-counter.wasm
@@ -84,6 +57,9 @@ The lattice is up. Try:
   $BIN/floe call counter floe:examples/counter.increment '["visits"]'   # 1, 2, 3… kept in JetStream KV
   $BIN/floe get inventory
 
-Press Ctrl-C to stop everything make up started.
+Press Ctrl-C to stop everything make up started (or run \`floe down\`).
 MSG
-wait "${pids[@]}"
+# Wait for Ctrl-C (a trapped signal interrupts `wait` at once).
+sleep infinity &
+sleeper=$!
+wait "$sleeper"

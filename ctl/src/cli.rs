@@ -87,6 +87,10 @@ pub enum Command {
     /// Wire an actor's imports to the entity that answers them.
     #[command(subcommand)]
     Link(LinkCommand),
+    /// Start a lattice on this machine: NATS (unless one answers) and a host.
+    Up(UpArgs),
+    /// Stop what `floe up --detach` started.
+    Down,
     /// Named connection settings (NATS URL, lattice, credentials, seed), like kubectl contexts.
     #[command(subcommand)]
     Context(ContextCommand),
@@ -419,4 +423,14 @@ pub enum ContextCommand {
     List,
     /// Remove a context.
     Del { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Start (or use) NATS on 127.0.0.1:PORT instead of --nats-url.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Leave it running in the background; `floe down` stops it.
+    #[arg(long)]
+    pub detach: bool,
 }

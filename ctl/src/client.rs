@@ -44,7 +44,7 @@ pub struct ClientOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum CtlError {
     #[error(
-        "cannot connect to NATS at {url}: {reason} (is a lattice running? start one with `make up`, or pass --nats-url)"
+        "cannot connect to NATS at {url}: {reason} (is a lattice running? start one with `floe up`, or pass --nats-url)"
     )]
     Connect { url: String, reason: String },
     #[error("request on {subject} failed: {reason}")]

@@ -32,7 +32,7 @@ pub enum HostError {
     #[error("cannot find Floe's home directory: {0}")]
     Home(#[from] floe_wire::KeyStoreError),
     #[error(
-        "cannot connect to NATS at {url}: {reason} (is nats-server running? `make up` starts one, or `nats-server -js`)"
+        "cannot connect to NATS at {url}: {reason} (is nats-server running? `floe up` starts one with a host, or run `nats-server -js`)"
     )]
     Connect { url: String, reason: String },
     #[error("cannot read NATS credentials {path}: {reason}")]

@@ -8,6 +8,7 @@ mod hosts;
 mod keys;
 mod links;
 mod logs;
+mod up;
 mod watch;
 
 use anyhow::Context as _;
@@ -30,6 +31,13 @@ pub fn execute(cli: Cli, explicit: context::Explicit) -> anyhow::Result<()> {
             clap_complete::generate(shell, &mut command, "floe", &mut std::io::stdout());
             Ok(())
         }
+        Command::Up(args) => {
+            let mut global = cli.global;
+            let home = home()?;
+            context::apply(&mut global, explicit, &home)?;
+            block_on(async { up::up(&global, &args, &home).await })
+        }
+        Command::Down => block_on(async { up::down(&cli.global, &home()?).await }),
         lattice_command => {
             let mut global = cli.global;
             context::apply(&mut global, explicit, &home()?)?;
@@ -55,8 +63,10 @@ async fn run_lattice(command: Command, global: GlobalArgs) -> anyhow::Result<()>
         Command::Keys(_)
         | Command::Claims(_)
         | Command::Completions { .. }
-        | Command::Context(_) => {
-            anyhow::bail!("keys, claims, context and completions commands need no lattice")
+        | Command::Context(_)
+        | Command::Up(_)
+        | Command::Down => {
+            anyhow::bail!("this command does not run on a connected lattice")
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The README's demo, as a user runs it: `scripts/up.sh` (behind `make up`)
-//! starts nats-server, a host, both providers and kv-counter with its links;
-//! `curl …/counter/a` twice answers 1 then 2; SIGTERM stops all of it.
+//! runs `floe up` (nats-server, a host), both providers and kv-counter with
+//! its links; `curl …/counter/a` twice answers 1 then 2; SIGTERM runs
+//! `floe down`, which stops all of it.
 
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
@@ -10,14 +11,20 @@ use floe_tests::http::{HttpClient, free_port};
 use floe_tests::with_timeout;
 
 /// The script's whole process group, terminated when dropped (also when
-/// the test fails).
-struct Group(Child);
+/// the test fails), and what its `floe up --detach` started.
+struct Group(Child, std::path::PathBuf);
 
 impl Drop for Group {
     fn drop(&mut self) {
         let group = format!("-{}", self.0.id());
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.0.wait();
+        if let Ok(floe) = floe_tests::paths::bin("floe") {
+            let _ = Command::new(floe)
+                .arg("down")
+                .env("FLOE_HOME", &self.1)
+                .output();
+        }
     }
 }
 
@@ -41,6 +48,7 @@ async fn make_up_serves_the_kv_counter_and_stops_on_sigterm() {
                 .process_group(0)
                 .spawn()
                 .expect("up.sh starts"),
+            home.path().to_owned(),
         );
         let output = || {
             format!(
@@ -87,7 +95,11 @@ async fn make_up_serves_the_kv_counter_and_stops_on_sigterm() {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(output().contains("Stopped."), "{}", output());
+        assert!(
+            output().contains("Stopped 2 process(es)"),
+            "floe down stopped the host and NATS: {}",
+            output()
+        );
         for port in [nats_port, http_port] {
             assert!(
                 tokio::net::TcpStream::connect(("127.0.0.1", port))

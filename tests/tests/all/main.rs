@@ -19,3 +19,4 @@ mod lattice;
 mod links;
 mod metrics;
 mod providers;
+mod up;
