@@ -87,6 +87,8 @@ pub enum Command {
     /// Wire an actor's imports to the entity that answers them.
     #[command(subcommand)]
     Link(LinkCommand),
+    /// Store a signed actor component in the lattice, for every host to start.
+    Push(PushArgs),
     /// Start a lattice on this machine: NATS (unless one answers) and a host.
     Up(UpArgs),
     /// Stop what `floe up --detach` started.
@@ -154,6 +156,8 @@ pub enum GetCommand {
     Actors,
     /// Every provider on the lattice, summed over the hosts running it.
     Providers,
+    /// The artifacts stored in the lattice (`floe push`), with their tags.
+    Artifacts,
 }
 
 #[derive(Debug, Subcommand)]
@@ -433,4 +437,13 @@ pub struct UpArgs {
     /// Leave it running in the background; `floe down` stops it.
     #[arg(long)]
     pub detach: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// A signed actor component (`floe claims sign`).
+    pub file: PathBuf,
+    /// Also name it NAME:TAG (start it with `floe start actor floe://NAME:TAG`).
+    #[arg(long, value_name = "NAME:TAG")]
+    pub name: Option<String>,
 }

@@ -148,7 +148,7 @@ fn refuse_while_stopping(core: &HostCore) -> Result<(), String> {
 }
 
 async fn fetch_and_verify(core: &HostCore, reference: &str) -> Result<(Vec<u8>, Claims), String> {
-    let bytes = reference::read(reference).await?;
+    let bytes = reference::resolve(core, reference).await?;
     let claims = claims::verify(&bytes, unix_now(), &core.policy)
         .map_err(|e| format!("{reference} refused: {e}"))?;
     Ok((bytes, claims))

@@ -141,6 +141,13 @@ pub async fn start(
     core: &Arc<HostCore>,
     req: StartProviderRequest,
 ) -> Result<ProviderStarted, String> {
+    if req.reference.starts_with(floe_wire::artifact::SCHEME) {
+        return Err(format!(
+            "{} is an artifact reference: providers start from an executable path on the host for now \
+             (running a binary from the lattice needs a signed provider archive, not built yet)",
+            req.reference
+        ));
+    }
     let path = check_executable(Path::new(&req.reference))?;
     let name = floe_wire::keystore::sanitize_name(
         &path

@@ -269,7 +269,13 @@ fn report(ctx: &Lattice, json: serde_json::Value, text: &str) -> anyhow::Result<
     }
 }
 
+/// A reference as a host reads it: `floe://…` as is, a path made absolute.
 fn absolute(path: &Path) -> anyhow::Result<String> {
+    if let Some(text) = path.to_str()
+        && text.starts_with(floe_wire::artifact::SCHEME)
+    {
+        return Ok(text.to_owned());
+    }
     let abs = std::fs::canonicalize(path)
         .with_context(|| format!("cannot find {}; check the path", path.display()))?;
     abs.to_str()

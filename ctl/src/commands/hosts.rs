@@ -38,6 +38,7 @@ pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
             output::print_table(&["HOST", "UPTIME", "ACTORS", "VERSION", "LABELS"], &rows)
         }
         GetCommand::Links => super::links::list(ctx).await,
+        GetCommand::Artifacts => super::artifacts::list(ctx).await,
         GetCommand::Actors => {
             let actors = floe_ctl::summary::actors(&ctx.client.inventories(window).await?);
             match ctx.global.output {

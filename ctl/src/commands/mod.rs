@@ -1,6 +1,7 @@
 //! One module per subcommand group, each with functions over the libraries.
 
 mod actors;
+mod artifacts;
 mod call;
 mod claims;
 pub mod context;
@@ -60,6 +61,7 @@ async fn run_lattice(command: Command, global: GlobalArgs) -> anyhow::Result<()>
         Command::Call(args) => call::call(&ctx, &args).await,
         Command::Logs(args) => logs::logs(&ctx, &args).await,
         Command::Watch(args) => watch::watch(&ctx, &args).await,
+        Command::Push(args) => artifacts::push(&ctx, &args).await,
         Command::Keys(_)
         | Command::Claims(_)
         | Command::Completions { .. }

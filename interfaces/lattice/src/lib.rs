@@ -8,7 +8,9 @@
 //!   many replicas as the cluster allows, retrying while JetStream forms).
 //! - [`logs`]: the bounded stream of actors' log lines.
 //! - [`links`]: reading and writing links in that bucket.
+//! - [`artifacts`]: artifacts by digest in the object store, tags in the bucket.
 
+pub mod artifacts;
 pub mod auth;
 pub mod bucket;
 pub mod links;

@@ -4,6 +4,7 @@
 //! providers and tools all depend on it, so it stays small and pure.
 //!
 //! # Layout
+//! - [`artifact`]: artifact references (`floe://…`), object names, tags.
 //! - [`auth`]: the authenticated lattice — the lattice key from the cluster
 //!   seed, the seal (MAC) on every message and KV entry, replay protection.
 //! - [`keys`]: the identity kinds (account, actor, provider, host, cluster) and
@@ -24,6 +25,7 @@
 //! - [`envelope`]: the invocation envelope and reply (msgpack), typed errors.
 //! - [`http`]: an HTTP request and response as they cross the wire.
 
+pub mod artifact;
 pub mod auth;
 pub mod claims;
 pub mod control;
