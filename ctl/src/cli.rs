@@ -65,10 +65,10 @@ pub enum Command {
     /// Show what runs on the lattice.
     #[command(subcommand)]
     Get(GetCommand),
-    /// Start an actor on a host.
+    /// Start an actor or a provider on a host.
     #[command(subcommand)]
     Start(StartCommand),
-    /// Stop an actor, or a host.
+    /// Stop an actor, a provider, or a host.
     #[command(subcommand)]
     Stop(StopCommand),
     /// Change how many instances of an actor may run at once.
@@ -111,10 +111,11 @@ pub enum LinkCommand {
     Put(LinkPutArgs),
     /// Remove a link.
     Del {
-        /// The source actor (id or unique name).
+        /// The source: an actor or provider (id or unique name).
         source: String,
         /// The WIT package, `ns:pkg`.
         package: String,
+        /// The link's name (links of one source and package differ by it).
         #[arg(long, default_value = "default")]
         link_name: String,
     },
@@ -122,12 +123,13 @@ pub enum LinkCommand {
 
 #[derive(Debug, Args)]
 pub struct LinkPutArgs {
-    /// The importing actor (id or unique name).
+    /// The source: the importing actor, or a provider calling actors (id or unique name).
     pub source: String,
     /// The entity that answers (id or unique name).
     pub target: String,
     /// `ns:pkg/iface[,iface…]`: interfaces of one package.
     pub interfaces: String,
+    /// The link's name: a source has one link per package and name.
     #[arg(long, default_value = "default")]
     pub link_name: String,
     /// Configuration for the source side, `key=value` (repeatable).
@@ -216,6 +218,7 @@ pub enum StopCommand {
     Provider {
         /// A provider id or unique name.
         provider: String,
+        /// Only on this host (id or unique prefix).
         #[arg(long)]
         host: Option<String>,
     },
@@ -223,6 +226,7 @@ pub enum StopCommand {
     Actor {
         /// An actor id or unique name.
         actor: String,
+        /// Only on this host (id or unique prefix).
         #[arg(long)]
         host: Option<String>,
     },
@@ -237,9 +241,12 @@ pub enum StopCommand {
 pub enum ScaleCommand {
     /// Set an actor's max-concurrent (on every host running it unless --host is given).
     Actor {
+        /// An actor id or unique name.
         actor: String,
+        /// Instances that may run at once on each host.
         #[arg(long)]
         max_concurrent: u32,
+        /// Only on this host (id or unique prefix).
         #[arg(long)]
         host: Option<String>,
     },
@@ -249,9 +256,11 @@ pub enum ScaleCommand {
 pub enum UpdateCommand {
     /// Swap an actor to a new signed component of the same actor id.
     Actor {
+        /// An actor id or unique name.
         actor: String,
-        /// The new signed component (a file path).
+        /// The new signed component (a file path, or floe://…).
         reference: PathBuf,
+        /// Only on this host (id or unique prefix).
         #[arg(long)]
         host: Option<String>,
     },
@@ -283,12 +292,19 @@ pub struct LogsArgs {
 pub enum LabelCommand {
     /// Set a label `key=value` on a host.
     Put {
+        /// A host id or a unique prefix of one.
         host: String,
+        /// `key=value`.
         #[arg(value_parser = parse_key_value)]
         label: (String, String),
     },
     /// Remove a label from a host.
-    Del { host: String, key: String },
+    Del {
+        /// A host id or a unique prefix of one.
+        host: String,
+        /// The label's key.
+        key: String,
+    },
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
@@ -416,17 +432,24 @@ pub enum ContextCommand {
     /// Save a context from the --nats-url, --lattice, --creds and
     /// --cluster-seed given with it: `floe context add prod --nats-url nats://… --use`.
     Add {
+        /// The context's name (letters, digits, `-`, `_`, `.`).
         name: String,
         /// Make it the current context too.
         #[arg(long = "use")]
         make_current: bool,
     },
     /// Make a context the current one.
-    Use { name: String },
+    Use {
+        /// A context's name.
+        name: String,
+    },
     /// List the contexts (the current one marked).
     List,
     /// Remove a context.
-    Del { name: String },
+    Del {
+        /// A context's name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]

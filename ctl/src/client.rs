@@ -147,7 +147,14 @@ impl CtlClient {
         .name("floe")
         .connection_timeout(options.timeout.min(Duration::from_secs(5)));
         let nats = connect_options
-            .connect(options.nats_url.as_str())
+            .connect(
+                floe_lattice::servers::server_addrs(&options.nats_url).map_err(|reason| {
+                    CtlError::Connect {
+                        url: options.nats_url.clone(),
+                        reason,
+                    }
+                })?,
+            )
             .await
             .map_err(|e| err(e.to_string()))?;
         Ok(Self::from_client(nats, Arc::new(auth), options.timeout))

@@ -83,3 +83,12 @@ pub fn print_fields(fields: &[(&str, String)]) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Writes bytes to stdout; a reader that went away (`| head`) is not an
+/// error.
+pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    match io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}

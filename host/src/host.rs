@@ -286,7 +286,12 @@ async fn connect(
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(5));
     let urls = config.nats_url.clone();
-    let connect = options.connect(urls.as_str());
+    let addrs =
+        floe_lattice::servers::server_addrs(&urls).map_err(|reason| HostError::Connect {
+            url: urls.clone(),
+            reason,
+        })?;
+    let connect = options.connect(addrs);
     // retry_on_initial_connect waits forever; bound the first attempt so a
     // mistyped URL fails with a clear error instead of hanging.
     match tokio::time::timeout(Duration::from_secs(10), connect).await {

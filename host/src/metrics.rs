@@ -79,6 +79,8 @@ pub struct Metrics {
     provider_restarts: Family<ProviderLabels, Gauge>,
     nats_disconnects: Counter,
     nats_reconnects: Counter,
+    /// The first `Connected` is the connection, not a reconnection.
+    connected_once: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Metrics {
@@ -143,6 +145,7 @@ impl Metrics {
             provider_restarts,
             nats_disconnects,
             nats_reconnects,
+            connected_once: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -178,7 +181,11 @@ impl Metrics {
             async_nats::Event::Disconnected => {
                 self.nats_disconnects.inc();
             }
-            async_nats::Event::Connected => {
+            async_nats::Event::Connected
+                if self
+                    .connected_once
+                    .swap(true, std::sync::atomic::Ordering::Relaxed) =>
+            {
                 self.nats_reconnects.inc();
             }
             _ => {}

@@ -18,7 +18,8 @@ pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
             }
             if hosts.is_empty() {
                 println!(
-                    "No host answered on lattice `{}` within {window:?} (start one with `make up` or `floe-host`).",
+                    "No host answered on lattice `{}` within {window:?}: start one with `floe up`, or check that \
+                     this CLI has the lattice's cluster seed (hosts ignore requests sealed with another).",
                     ctx.client.lattice()
                 );
                 return Ok(());

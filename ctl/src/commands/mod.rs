@@ -17,6 +17,7 @@ use floe_ctl::{ClientOptions, CtlClient};
 use floe_wire::FloeHome;
 
 use crate::cli::{ClaimsCommand, Cli, Command, GlobalArgs, KeysCommand};
+use crate::output;
 
 /// Runs the parsed command line.
 pub fn execute(cli: Cli, explicit: context::Explicit) -> anyhow::Result<()> {
@@ -29,8 +30,9 @@ pub fn execute(cli: Cli, explicit: context::Explicit) -> anyhow::Result<()> {
         Command::Claims(ClaimsCommand::Inspect(args)) => claims::inspect(&args, output),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "floe", &mut std::io::stdout());
-            Ok(())
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "floe", &mut script);
+            output::write_stdout(&script)
         }
         Command::Up(args) => {
             let mut global = cli.global;

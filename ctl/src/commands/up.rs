@@ -77,7 +77,12 @@ fn read_state(home: &FloeHome) -> anyhow::Result<Option<UpState>> {
 
 /// `host:port` of a `nats://` URL.
 fn address_of(url: &str) -> anyhow::Result<(String, u16)> {
-    let rest = url.strip_prefix("nats://").unwrap_or(url);
+    // The first server of a list; `tls://` as well as `nats://`.
+    let first = url.split(',').next().unwrap_or(url).trim();
+    let rest = first
+        .strip_prefix("nats://")
+        .or_else(|| first.strip_prefix("tls://"))
+        .unwrap_or(first);
     let rest = rest.rsplit('@').next().unwrap_or(rest);
     let (host, port) = rest
         .rsplit_once(':')
@@ -122,8 +127,14 @@ fn find_executable(name: &str, variable: &str, fallbacks: &[&str]) -> Option<Pat
         .or_else(|| fallbacks.iter().map(PathBuf::from).find(|p| p.is_file()))
 }
 
-fn log_file(path: &Path) -> anyhow::Result<std::fs::File> {
-    std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))
+/// One log file for a child's stdout and stderr.
+fn log_file(path: &Path) -> anyhow::Result<(std::fs::File, std::fs::File)> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let twin = file
+        .try_clone()
+        .with_context(|| format!("cannot share {}", path.display()))?;
+    Ok((file, twin))
 }
 
 fn tail(path: &Path) -> String {
@@ -256,12 +267,13 @@ async fn start(
             "nats-server is not installed: `apt-get install -y nats-server` (or set FLOE_NATS_SERVER to its path)",
         )?;
         let log = dir.join("nats.log");
+        let (out, err) = log_file(&log)?;
         let child = tokio::process::Command::new(&server)
             .args(["-js", "-a", nats_host, "-p", &nats_port.to_string(), "-sd"])
             .arg(dir.join("nats"))
             .stdin(std::process::Stdio::null())
-            .stdout(log_file(&log)?)
-            .stderr(log_file(&dir.join("nats.err"))?)
+            .stdout(out)
+            .stderr(err)
             .process_group(0)
             .spawn()
             .with_context(|| format!("cannot start {}", server.display()))?;
@@ -289,6 +301,7 @@ async fn start(
     let host_id = key.public_key();
     let host_seed = key.seed().context("a generated key has a seed")?;
     let log = dir.join("host.log");
+    let (out, err) = log_file(&log)?;
     let mut command = tokio::process::Command::new(&host_bin);
     command
         .args(["--nats-url", nats_url, "--lattice", global.lattice.as_str()])
@@ -298,8 +311,8 @@ async fn start(
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
         )
         .stdin(std::process::Stdio::null())
-        .stdout(log_file(&log)?)
-        .stderr(log_file(&dir.join("host.err"))?)
+        .stdout(out)
+        .stderr(err)
         .process_group(0);
     // The host shares floe's seed: the one given to floe, else the one
     // saved in the same $FLOE_HOME (which the host creates when missing).
@@ -444,6 +457,10 @@ mod tests {
         assert_eq!(
             address_of("nats://localhost").expect("ok"),
             ("localhost".to_owned(), 4222)
+        );
+        assert_eq!(
+            address_of("tls://a:4333,nats://b:4222").expect("ok"),
+            ("a".to_owned(), 4333)
         );
         assert!(address_of("nats://h:port").is_err());
     }

@@ -8,6 +8,7 @@
 //!   many replicas as the cluster allows, retrying while JetStream forms).
 //! - [`logs`]: the bounded stream of actors' log lines.
 //! - [`links`]: reading and writing links in that bucket.
+//! - [`servers`]: one NATS URL or a comma-separated list of them.
 //! - [`artifacts`]: artifacts by digest in the object store, tags in the bucket.
 
 pub mod artifacts;
@@ -16,6 +17,7 @@ pub mod bucket;
 pub mod links;
 pub mod logs;
 pub mod request;
+pub mod servers;
 
 pub use auth::LatticeAuth;
 pub use bucket::{BucketError, open_bucket, open_kv};

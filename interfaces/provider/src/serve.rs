@@ -303,7 +303,7 @@ async fn connect(data: &HostData) -> Result<async_nats::Client, ProviderError> {
         .name(format!("floe provider {} on {}", data.name, data.host_id))
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(5))
-        .connect(data.nats_url.as_str())
+        .connect(floe_lattice::servers::server_addrs(&data.nats_url).map_err(err)?)
         .await
         .map_err(|e| err(e.to_string()))
 }
