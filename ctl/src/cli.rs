@@ -160,6 +160,8 @@ pub enum GetCommand {
     Providers,
     /// The artifacts stored in the lattice (`floe push`), with their tags.
     Artifacts,
+    /// The signed claims of every running actor: issuer, version, capabilities, expiry.
+    Claims,
 }
 
 #[derive(Debug, Subcommand)]

@@ -92,3 +92,28 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
         other => Ok(other?),
     }
 }
+
+/// A spinner on stderr while a command waits: shown only for text output
+/// on a terminal, so pipes and scripts see nothing of it. Cleared on drop.
+#[derive(Debug)]
+pub struct Waiting(Option<indicatif::ProgressBar>);
+
+impl Waiting {
+    pub fn new(format: OutputFormat, message: impl Into<String>) -> Self {
+        use std::io::IsTerminal as _;
+        if !format.is_text() || !io::stderr().is_terminal() {
+            return Waiting(None);
+        }
+        let spinner = indicatif::ProgressBar::new_spinner().with_message(message.into());
+        spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+        Waiting(Some(spinner))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(spinner) = self.0.take() {
+            spinner.finish_and_clear();
+        }
+    }
+}

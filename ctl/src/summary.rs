@@ -124,6 +124,23 @@ pub fn providers(inventories: &[HostInventory]) -> Vec<ProviderSummary> {
     all
 }
 
+/// The claims of every running version, once each (by actor id and
+/// revision), by name.
+pub fn claims(inventories: &[HostInventory]) -> Vec<floe_wire::Claims> {
+    let mut seen: BTreeMap<(String, u32), floe_wire::Claims> = BTreeMap::new();
+    for inventory in inventories {
+        for actor in &inventory.actors {
+            if let Some(claims) = &actor.claims {
+                seen.entry((claims.sub.clone(), claims.floe.revision))
+                    .or_insert_with(|| claims.clone());
+            }
+        }
+    }
+    let mut all: Vec<floe_wire::Claims> = seen.into_values().collect();
+    all.sort_by(|a, b| (&a.floe.name, &a.sub).cmp(&(&b.floe.name, &b.sub)));
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +159,7 @@ mod tests {
             started_at: "2026-11-27T00:00:00Z".into(),
             uptime_secs: 1,
             actors: actors.len(),
+            providers: providers.len(),
             rejected: Default::default(),
         };
         HostInventory {
@@ -160,6 +178,7 @@ mod tests {
                     calls: *calls,
                     failures: [("trapped".to_owned(), 1)].into(),
                     in_flight: 0,
+                    claims: None,
                 })
                 .collect(),
             providers: providers

@@ -219,6 +219,7 @@ impl ActorHandle {
             calls: self.stats.calls.load(Ordering::Relaxed),
             failures,
             in_flight: self.stats.in_flight.load(Ordering::Relaxed),
+            claims: Some(loaded.claims.clone()),
         }
     }
 }

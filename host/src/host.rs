@@ -345,6 +345,7 @@ impl HostCore {
             started_at: humantime::format_rfc3339_seconds(self.started_at).to_string(),
             uptime_secs: self.started.elapsed().as_secs(),
             actors: self.actors.len(),
+            providers: self.providers.all().len(),
             rejected: self.auth.rejected_by_reason(),
         }
     }

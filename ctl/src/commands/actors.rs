@@ -54,11 +54,13 @@ pub async fn start(ctx: &Lattice, cmd: StartCommand) -> anyhow::Result<()> {
         annotations: args.annotations.iter().cloned().collect(),
         config: args.config.iter().cloned().collect(),
     };
+    let waiting = output::Waiting::new(ctx.global.output, format!("Starting {reference}…"));
     let started = ctx
         .client
         .start_actor(&host, req)
         .await
         .with_context(|| format!("cannot start {reference} on host {host}"))?;
+    drop(waiting);
     match ctx.global.output {
         OutputFormat::Json | OutputFormat::Yaml => output::print_data(ctx.global.output, &started),
         OutputFormat::Text => {
@@ -86,11 +88,16 @@ async fn start_provider(ctx: &Lattice, args: StartProviderArgs) -> anyhow::Resul
         config: args.config.iter().cloned().collect(),
         annotations: args.annotations.iter().cloned().collect(),
     };
+    let waiting = output::Waiting::new(
+        ctx.global.output,
+        format!("Starting {reference} (until it answers a health check)…"),
+    );
     let started = ctx
         .client
         .start_provider(&host, req)
         .await
         .with_context(|| format!("cannot start provider {reference} on host {host}"))?;
+    drop(waiting);
     let verb = if started.already_running {
         "already runs"
     } else {

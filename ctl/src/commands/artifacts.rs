@@ -47,8 +47,13 @@ pub async fn push(ctx: &Lattice, args: &PushArgs) -> anyhow::Result<()> {
         })?;
     let nats = ctx.client.nats();
     let lattice = ctx.client.lattice();
+    let waiting = output::Waiting::new(
+        ctx.global.output,
+        format!("Pushing {} ({} bytes)…", args.file.display(), bytes.len()),
+    );
     let store = artifacts::open_store(nats, lattice).await?;
     let digest = artifacts::put(&store, &bytes).await?;
+    drop(waiting);
     let size = bytes.len() as u64;
     let tag_reference = match tag {
         Some(ArtifactRef::Tag { name, tag }) => {

@@ -31,15 +31,26 @@ pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
                         h.host_id.clone(),
                         format_uptime(h.uptime_secs),
                         h.actors.to_string(),
+                        h.providers.to_string(),
                         h.version.clone(),
                         format_labels(&h.labels),
                     ]
                 })
                 .collect();
-            output::print_table(&["HOST", "UPTIME", "ACTORS", "VERSION", "LABELS"], &rows)
+            output::print_table(
+                &["HOST", "UPTIME", "ACTORS", "PROVIDERS", "VERSION", "LABELS"],
+                &rows,
+            )
         }
         GetCommand::Links => super::links::list(ctx).await,
         GetCommand::Artifacts => super::artifacts::list(ctx).await,
+        GetCommand::Claims => {
+            let claims = floe_ctl::summary::claims(&ctx.client.inventories(window).await?);
+            if !ctx.global.output.is_text() {
+                return output::print_data(ctx.global.output, &claims);
+            }
+            print_claims(&claims)
+        }
         GetCommand::Actors => {
             let actors = floe_ctl::summary::actors(&ctx.client.inventories(window).await?);
             match ctx.global.output {
@@ -170,6 +181,50 @@ fn print_actors(actors: &[ActorSummary]) -> anyhow::Result<()> {
     output::print_table(
         &[
             "NAME", "ACTOR", "VERSIONS", "HOSTS", "MAX", "CALLS", "FAILED",
+        ],
+        &rows,
+    )
+}
+
+fn print_claims(claims: &[floe_wire::Claims]) -> anyhow::Result<()> {
+    if claims.is_empty() {
+        println!("No actors running (start one with `floe start actor FILE`).");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = claims
+        .iter()
+        .map(|c| {
+            vec![
+                c.floe.name.clone(),
+                c.sub.clone(),
+                format!("{} (rev {})", c.floe.version, c.floe.revision),
+                c.iss.clone(),
+                c.floe
+                    .caps
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                c.exp.map_or_else(
+                    || "never".to_owned(),
+                    |exp| {
+                        humantime::format_rfc3339_seconds(
+                            std::time::UNIX_EPOCH + std::time::Duration::from_secs(exp),
+                        )
+                        .to_string()
+                    },
+                ),
+            ]
+        })
+        .collect();
+    output::print_table(
+        &[
+            "NAME",
+            "ACTOR",
+            "VERSION",
+            "ISSUER",
+            "CAPABILITIES",
+            "EXPIRES",
         ],
         &rows,
     )

@@ -327,7 +327,9 @@ async fn start(
         .with_context(|| format!("cannot start {}", host_bin.display()))?;
     let host_pid = child.id().unwrap_or_default();
     started.host = Some(child);
+    let waiting = output::Waiting::new(global.output, "Waiting for floe-host to answer…");
     let client = wait_for_host(global, nats_url, &host_id, &log, started).await?;
+    drop(waiting);
     drop(client);
     Ok(UpState {
         nats_url: nats_url.to_owned(),

@@ -106,6 +106,9 @@ pub struct HostInfo {
     pub uptime_secs: u64,
     /// How many actors run here.
     pub actors: usize,
+    /// How many providers run here.
+    #[serde(default)]
+    pub providers: usize,
     /// Messages this host refused because their lattice MAC did not hold
     /// (missing, wrong key, altered, replayed), by reason.
     #[serde(default)]
@@ -281,6 +284,9 @@ pub struct ActorDescription {
     /// Failed calls by error kind (`trapped`, `busy`, …).
     pub failures: BTreeMap<String, u64>,
     pub in_flight: u64,
+    /// The verified claims of the version in force (`floe get claims`).
+    #[serde(default)]
+    pub claims: Option<crate::Claims>,
 }
 
 /// `ctl.{host}.stop`: graceful shutdown (in-flight calls get the host's

@@ -54,6 +54,15 @@ async fn pushed_actors_start_anywhere_and_corruption_is_caught() {
         ]));
         assert_eq!(again["actor_id"], actor.as_str());
 
+        // Pushing again is idempotent; piped, no spinner reaches stderr.
+        let text = cli.run(with(&["push", echo]));
+        assert!(text.success, "{}", text.stderr);
+        assert!(
+            text.stdout.contains(&format!("as {by_digest}")),
+            "{}",
+            text.stdout
+        );
+        assert_eq!(text.stderr, "", "nothing but the result when piped");
         let listed = cli.json(with(&["get", "artifacts"]));
         assert_eq!(listed[0]["digest"], digest.as_str(), "{listed}");
         assert_eq!(listed[0]["tags"], serde_json::json!(["echo:v1"]));

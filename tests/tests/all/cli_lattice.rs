@@ -253,6 +253,25 @@ async fn get_actors_and_providers_sum_over_the_hosts() {
         );
         assert_eq!(providers[0]["healthy"], 1, "{providers}");
         assert_eq!(providers[0]["replicas"][0]["host_id"], a.id());
+        let claims = cli.json(with(&["get", "claims"]));
+        let claims = claims.as_array().expect("a list");
+        assert_eq!(claims.len(), 2, "one per running version: {claims:?}");
+        let names: Vec<&str> = claims
+            .iter()
+            .filter_map(|c| c["floe"]["name"].as_str())
+            .collect();
+        assert_eq!(names, ["echo", "greeter"]);
+        assert!(
+            claims
+                .iter()
+                .all(|c| c["iss"].as_str().is_some_and(|i| i.starts_with('A')))
+        );
+        let hosts = cli.json(with(&["get", "hosts"]));
+        let on_a = hosts
+            .as_array()
+            .and_then(|h| h.iter().find(|h| h["host_id"] == a.id()))
+            .expect("host a");
+        assert_eq!(on_a["providers"], 1, "{on_a}");
         // The same data as YAML.
         let yaml = cli.ok(with(&["get", "providers", "-o", "yaml"]));
         let parsed: serde_json::Value = serde_yaml_ng::from_str(&yaml).expect("YAML parses");
