@@ -64,7 +64,8 @@ impl LinkRouter {
             call.payload,
             Encoding::Msgpack,
             call.deadline,
-        );
+        )
+        .traced(call.trace);
         self.requester.invoke(&envelope, call.deadline).await
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use floe_wire::envelope::ENVELOPE_VERSION;
+use floe_wire::trace::TraceContext;
 use floe_wire::{Envelope, ErrorKind, InvocationError, InvocationReply, Subject};
 use futures::StreamExt as _;
 use serde_bytes::ByteBuf;
@@ -107,11 +108,14 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
         InvocationError::new(ErrorKind::BadArguments, e.to_string())
     });
     let mut operation = String::new();
+    let mut traced = None;
     let (id, outcome) = match decoded {
         Ok(envelope) => {
             operation.clone_from(&envelope.operation);
+            // This invocation's span, in the caller's trace when it sent one.
+            let (span, parent) = TraceContext::for_invocation(envelope.trace.as_deref());
             // A panic inside the runtime must still produce a reply.
-            let guarded = std::panic::AssertUnwindSafe(call(&core, &handle, &envelope));
+            let guarded = std::panic::AssertUnwindSafe(call(&core, &handle, &envelope, &span));
             let outcome = futures::FutureExt::catch_unwind(guarded)
                 .await
                 .unwrap_or_else(|_| {
@@ -120,12 +124,26 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
                         "the host failed while running this call (see its log)",
                     ))
                 });
+            traced = span.sampled.then_some((span, parent));
             (envelope.id, outcome)
         }
         Err(e) => (uuid::Uuid::nil(), Err(e)),
     };
     let result = outcome.as_ref().map(|_| ()).map_err(|e| e.kind);
     handle.record(result);
+    if let Some((span, parent)) = &traced {
+        // A sampled trace asks every process to record its span.
+        tracing::info!(
+            trace_id = %span.trace_id,
+            span_id = %span.span_id,
+            parent_span = parent.as_ref().map_or("", |p| p.span_id.as_str()),
+            actor = %handle.id,
+            operation = %operation,
+            outcome = result.map_or_else(|k| k.as_str(), |()| "ok"),
+            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "span"
+        );
+    }
     core.metrics.invocation(crate::metrics::Invocation {
         actor: &handle.id,
         name: &handle.current().claims.floe.name,
@@ -168,6 +186,7 @@ async fn call(
     core: &HostCore,
     handle: &ActorHandle,
     envelope: &Envelope,
+    span: &TraceContext,
 ) -> Result<Vec<u8>, InvocationError> {
     if envelope.target != handle.id {
         return Err(InvocationError::new(
@@ -196,6 +215,7 @@ async fn call(
             remaining,
             &crate::runtime::CallEnv {
                 invocation: envelope.id,
+                trace: Some(span),
                 router: Some(&core.router),
                 config: &handle.config,
                 logs: Some(&core.logs),

@@ -204,6 +204,7 @@ impl LoadedActor {
                 actor_id: self.claims.sub.clone(),
                 link_name: std::sync::Mutex::new(floe_wire::link::DEFAULT_LINK_NAME.to_owned()),
                 deadline_at,
+                trace: env.trace.cloned(),
                 router: router.clone(),
                 failure: std::sync::Mutex::new(None),
             })
@@ -241,6 +242,8 @@ enum Args {
 pub struct CallEnv<'a> {
     /// The envelope's id, which every log line carries.
     pub invocation: uuid::Uuid,
+    /// The invocation's span (its routed calls join the trace).
+    pub trace: Option<&'a floe_wire::trace::TraceContext>,
     /// Sends imports routed by link (none: such imports fail `no_link`).
     pub router: Option<&'a Arc<dyn Router>>,
     /// The actor's config (`wasi:config`).

@@ -28,6 +28,8 @@ pub struct RoutedCall<'a> {
     pub payload: Vec<u8>,
     /// Time left of the caller's own deadline.
     pub deadline: std::time::Duration,
+    /// The caller's span: the callee's joins its trace.
+    pub trace: Option<&'a floe_wire::trace::TraceContext>,
 }
 
 /// Sends routed calls to whatever a link names.
@@ -42,6 +44,8 @@ pub struct CallerContext {
     /// through `floe:host/link`).
     pub link_name: Mutex<String>,
     pub deadline_at: Instant,
+    /// The invocation's span.
+    pub trace: Option<floe_wire::trace::TraceContext>,
     pub router: Arc<dyn Router>,
     /// The first routed call that failed, reported to the original caller.
     pub failure: Mutex<Option<InvocationError>>,
@@ -94,6 +98,7 @@ impl CallerContext {
                 link_name: &link_name,
                 payload,
                 deadline: self.deadline_at.saturating_duration_since(Instant::now()),
+                trace: self.trace.as_ref(),
             })
             .await
     }

@@ -84,7 +84,8 @@ impl Context {
     }
 
     /// Invokes `operation` (`ns:pkg/iface.func`) on `target` with msgpack
-    /// parameters, through link `link_name`, waiting at most `deadline`.
+    /// parameters, through link `link_name`, waiting at most `deadline`; in
+    /// the trace of `span` when given (the callee's span is its child).
     pub async fn call(
         &self,
         target: &str,
@@ -92,6 +93,7 @@ impl Context {
         operation: &str,
         payload: Vec<u8>,
         deadline: Duration,
+        span: Option<&floe_wire::trace::TraceContext>,
     ) -> Result<Vec<u8>, InvocationError> {
         let origin = Origin {
             entity: self.data.provider_id.clone(),
@@ -105,7 +107,8 @@ impl Context {
             payload,
             Encoding::Msgpack,
             deadline,
-        );
+        )
+        .traced(span);
         self.requester.invoke(&envelope, deadline).await
     }
 }

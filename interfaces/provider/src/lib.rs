@@ -26,6 +26,7 @@ pub mod serve;
 pub use context::Context;
 pub use floe_wire::envelope::Origin;
 pub use floe_wire::provider::{HealthReport, HostData};
+pub use floe_wire::trace::TraceContext;
 pub use floe_wire::values;
 pub use floe_wire::{ErrorKind, InvocationError, Link};
 pub use serve::{run, run_with};
@@ -41,6 +42,9 @@ pub struct Invocation {
     pub payload: Vec<u8>,
     /// Time left for the answer.
     pub deadline: std::time::Duration,
+    /// This invocation's span, in the caller's trace when it sent one: pass
+    /// it to [`Context::call`] so the actors called join the trace.
+    pub trace: floe_wire::trace::TraceContext,
 }
 
 /// What a provider implements.

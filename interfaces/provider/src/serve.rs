@@ -13,6 +13,7 @@ use floe_wire::envelope::ENVELOPE_VERSION;
 use floe_wire::link::LINK_KEY_PREFIX;
 use floe_wire::provider::HostData;
 use floe_wire::subject::ProviderOp;
+use floe_wire::trace::TraceContext;
 use floe_wire::{
     Encoding, Envelope, ErrorKind, InvocationError, InvocationReply, LatticeId, Subject,
 };
@@ -248,12 +249,16 @@ async fn answer<P: Provider>(ctx: &Context, provider: &P, msg: async_nats::Messa
                 0 => Duration::from_secs(10),
                 ms => Duration::from_millis(u64::from(ms)),
             };
+            let started = std::time::Instant::now();
+            let (span, parent) = TraceContext::for_invocation(envelope.trace.as_deref());
+            let operation = envelope.operation.clone();
             let call = Invocation {
                 id: envelope.id,
                 origin: envelope.origin,
                 operation: envelope.operation,
                 payload: envelope.payload.into_vec(),
                 deadline,
+                trace: span.clone(),
             };
             let outcome = match tokio::time::timeout(deadline, provider.invoke(ctx, call)).await {
                 Ok(outcome) => outcome,
@@ -262,6 +267,19 @@ async fn answer<P: Provider>(ctx: &Context, provider: &P, msg: async_nats::Messa
                     format!("no answer within {} ms", deadline.as_millis()),
                 )),
             };
+            if span.sampled {
+                // A sampled trace asks every process to record its span.
+                tracing::info!(
+                    trace_id = %span.trace_id,
+                    span_id = %span.span_id,
+                    parent_span = parent.as_ref().map_or("", |p| p.span_id.as_str()),
+                    provider = %ctx.provider_id(),
+                    operation = %operation,
+                    outcome = outcome.as_ref().map_or_else(|e| e.kind.as_str(), |_| "ok"),
+                    elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                    "span"
+                );
+            }
             (envelope.id, outcome)
         }
         Err(e) => (

@@ -228,6 +228,13 @@ impl Envelope {
         }
     }
 
+    /// Names the caller's span (`traceparent`), so the callee's span joins
+    /// its trace.
+    pub fn traced(mut self, span: Option<&crate::trace::TraceContext>) -> Self {
+        self.trace = span.map(crate::trace::TraceContext::header);
+        self
+    }
+
     pub fn encode(&self) -> Result<Vec<u8>, EnvelopeError> {
         Ok(rmp_serde::to_vec(self)?)
     }

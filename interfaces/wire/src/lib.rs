@@ -22,6 +22,7 @@
 //! - [`events`]: the event-type enum and the CloudEvents envelope.
 //! - [`values`]: the msgpack mapping of WIT values, and the serde form of
 //!   it for plain Rust types.
+//! - [`trace`]: the W3C trace context every envelope carries.
 //! - [`envelope`]: the invocation envelope and reply (msgpack), typed errors.
 //! - [`http`]: an HTTP request and response as they cross the wire.
 
@@ -40,6 +41,7 @@ pub mod link;
 pub mod logline;
 pub mod provider;
 pub mod subject;
+pub mod trace;
 pub mod values;
 
 pub use claims::{Capability, Claims, VerifyError, VerifyPolicy, verify};

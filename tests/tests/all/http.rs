@@ -359,6 +359,58 @@ async fn kv_counter_counts_exactly_across_hosts_and_survives_a_provider_kill() {
             served(&inv_b)
         );
 
+        // One sampled request is one trace: the provider, the host running
+        // the actor and the key-value provider each log their span with its
+        // trace id.
+        let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let traced = client
+            .send(
+                "GET",
+                &url(port, "/counter/traced"),
+                &[("traceparent", &format!("00-{trace_id}-00f067aa0ba902b7-01"))],
+                Vec::new(),
+            )
+            .await
+            .expect("answered");
+        assert_eq!(traced.status, 200, "{}", traced.text());
+        let started = Instant::now();
+        loop {
+            let logs = format!("{}\n{}", a.log(), b.log());
+            let spans: Vec<&str> = logs
+                .lines()
+                .filter(|l| l.contains(&format!("trace_id={trace_id}")))
+                .collect();
+            let find = |needle: &str| spans.iter().find(|l| l.contains(needle)).copied();
+            if let (Some(front), Some(host), Some(kv)) = (
+                find("provider=http-server"),
+                find("operation=wasi:http/incoming-handler.handle"),
+                find("provider=keyvalue-nats"),
+            ) {
+                // Each span names its caller's: provider → host → provider.
+                let field = |line: &str, name: &str| {
+                    line.split_whitespace()
+                        .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                        .map(|v| v.trim_matches('"').to_owned())
+                };
+                assert_eq!(
+                    field(front, "parent_span").as_deref(),
+                    Some("00f067aa0ba902b7")
+                );
+                assert_eq!(
+                    field(host, "parent_span"),
+                    field(front, "span_id"),
+                    "{host}"
+                );
+                assert_eq!(field(kv, "parent_span"), field(host, "span_id"), "{kv}");
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "spans of trace {trace_id} missing: {spans:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+
         // SIGKILL the http-server: restarted with an event, requests resume,
         // and no acknowledged increment is lost.
         let mut restarted = lattice.events(EventType::ProviderRestarted).await;

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use floe_provider::{Context, ErrorKind, InvocationError};
+use floe_provider::{Context, ErrorKind, InvocationError, TraceContext};
 use floe_wire::http::{HANDLE_OPERATION, HttpRequest, HttpResponse};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -143,6 +143,16 @@ pub async fn forward(
             "the actor did not answer in time\n",
         );
     }
+    // The request's span: in the client's trace when it sent a
+    // `traceparent`, else a new trace (recorded only when sampled).
+    let client_span = parts
+        .headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceContext::parse);
+    let span = client_span
+        .as_ref()
+        .map_or_else(|| TraceContext::root(false), TraceContext::child);
     let answer = ctx
         .call(
             &route.actor,
@@ -150,16 +160,30 @@ pub async fn forward(
             HANDLE_OPERATION,
             payload,
             left,
+            Some(&span),
         )
         .await
         .and_then(|bytes| {
             HttpResponse::from_payload(&bytes)
                 .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))
         });
-    match answer {
+    let response = match answer {
         Ok(response) => respond(response),
         Err(e) => failed(route, &e),
+    };
+    if span.sampled {
+        tracing::info!(
+            trace_id = %span.trace_id,
+            span_id = %span.span_id,
+            parent_span = client_span.as_ref().map_or("", |p| p.span_id.as_str()),
+            method = %parts.method,
+            path = %parts.uri.path(),
+            status = response.status().as_u16(),
+            elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "span"
+        );
     }
+    response
 }
 
 /// The actor's response, with the framing headers hyper sets itself.

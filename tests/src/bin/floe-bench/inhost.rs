@@ -38,6 +38,7 @@ pub async fn measure(echo: &[u8], report: &mut Report, quick: bool) -> anyhow::R
     let n = if quick { 2_000 } else { 20_000 };
     let config = std::sync::Arc::default();
     let env = floe_host::runtime::CallEnv {
+        trace: None,
         invocation: uuid::Uuid::nil(),
         router: None,
         config: &config,
