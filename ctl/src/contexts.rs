@@ -93,16 +93,20 @@ impl Contexts {
         };
         let text = toml::to_string_pretty(self).map_err(|e| failed(&e))?;
         std::fs::create_dir_all(home).map_err(|e| failed(&e))?;
-        let partial = home.join(format!("{CONFIG_FILE}.partial"));
+        // A partial file of this process alone, owner-only even if a
+        // leftover existed, renamed over the file once complete.
+        let partial = home.join(format!("{CONFIG_FILE}.{}.partial", std::process::id()));
         {
             use std::io::Write as _;
-            use std::os::unix::fs::OpenOptionsExt as _;
+            use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(true)
                 .mode(0o600)
                 .open(&partial)
+                .map_err(|e| failed(&e))?;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
                 .map_err(|e| failed(&e))?;
             file.write_all(text.as_bytes()).map_err(|e| failed(&e))?;
         }

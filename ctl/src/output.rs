@@ -36,15 +36,15 @@ pub fn print_data<T: Serialize>(format: OutputFormat, value: &T) -> anyhow::Resu
 
 /// Prints one record of a stream: a JSON line, or a YAML document.
 pub fn print_record<T: Serialize>(format: OutputFormat, value: &T) -> anyhow::Result<()> {
-    let mut out = io::stdout().lock();
+    let mut record = Vec::new();
     if format == OutputFormat::Yaml {
-        writeln!(out, "---")?;
-        serde_yaml_ng::to_writer(&mut out, value)?;
+        record.extend_from_slice(b"---\n");
+        serde_yaml_ng::to_writer(&mut record, value)?;
     } else {
-        serde_json::to_writer(&mut out, value)?;
-        writeln!(out)?;
+        serde_json::to_writer(&mut record, value)?;
+        record.push(b'\n');
     }
-    Ok(())
+    write_stdout(&record)
 }
 
 /// Prints rows under a header with columns padded to their widest cell.
@@ -84,13 +84,25 @@ pub fn print_fields(fields: &[(&str, String)]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Set once stdout's reader went away.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Writes bytes to stdout; a reader that went away (`| head`) is not an
-/// error.
+/// error (see [`stdout_closed`]).
 pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
-    match io::stdout().lock().write_all(bytes) {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        }
         other => Ok(other?),
     }
+}
+
+/// True once a write found stdout's reader gone.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A spinner on stderr while a command waits: shown only for text output
@@ -116,4 +128,20 @@ impl Drop for Waiting {
             spinner.finish_and_clear();
         }
     }
+}
+
+/// A Unix time in seconds as RFC 3339 for times humantime can print (years
+/// 1970–9999), else raw seconds: claims are shown before they are trusted,
+/// so any value may come.
+pub fn unix_time(secs: u64) -> String {
+    const YEAR_10000: u64 = 253_402_300_800;
+    if secs >= YEAR_10000 {
+        return format!("{secs} (unix seconds)");
+    }
+    std::time::UNIX_EPOCH
+        .checked_add(std::time::Duration::from_secs(secs))
+        .map_or_else(
+            || format!("{secs} (unix seconds)"),
+            |t| humantime::format_rfc3339_seconds(t).to_string(),
+        )
 }

@@ -64,6 +64,8 @@ pub struct Invocation<'a> {
     pub actor: &'a str,
     pub name: &'a str,
     pub operation: &'a str,
+    /// The actor exports `operation` (else it is counted as `unknown`).
+    pub exported: bool,
     pub outcome: Result<(), ErrorKind>,
     pub elapsed: Duration,
 }
@@ -151,9 +153,12 @@ impl Metrics {
 
     /// Counts one answered invocation.
     pub fn invocation(&self, call: Invocation<'_>) {
-        let operation = match call.outcome {
-            Err(ErrorKind::NoSuchOperation | ErrorKind::BadArguments) => "unknown",
-            _ => call.operation,
+        // Only names the actor exports become labels: a caller cannot grow
+        // the label set, whatever the outcome.
+        let operation = if call.exported {
+            call.operation
+        } else {
+            "unknown"
         };
         let outcome = match call.outcome {
             Ok(()) => "ok",
@@ -300,10 +305,11 @@ mod tests {
     #[test]
     fn invocations_are_counted_with_bounded_labels() {
         let metrics = Metrics::new();
-        let call = |operation, outcome| Invocation {
+        let call = |operation, outcome: Result<(), ErrorKind>| Invocation {
             actor: "MA",
             name: "echo",
             operation,
+            exported: outcome.is_ok(),
             outcome,
             elapsed: Duration::from_micros(300),
         };

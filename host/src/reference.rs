@@ -69,6 +69,10 @@ async fn save(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         return Ok(());
     };
     tokio::fs::create_dir_all(dir).await?;
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tokio::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).await?;
+    }
     let partial = path.with_extension(format!("partial-{}", std::process::id()));
     tokio::fs::write(&partial, bytes).await?;
     tokio::fs::rename(&partial, path).await

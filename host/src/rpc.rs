@@ -144,10 +144,12 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
             "span"
         );
     }
+    let loaded = handle.current();
     core.metrics.invocation(crate::metrics::Invocation {
         actor: &handle.id,
-        name: &handle.current().claims.floe.name,
+        name: &loaded.claims.floe.name,
         operation: &operation,
+        exported: loaded.exports(&operation),
         outcome: result,
         elapsed: started.elapsed(),
     });

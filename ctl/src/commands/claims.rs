@@ -189,7 +189,8 @@ fn print_inspection(report: &InspectReport<'_>) -> anyhow::Result<()> {
             items.join(", ")
         }
     };
-    let time = |t: Option<u64>, none: &str| t.map_or_else(|| none.to_owned(), format_time);
+    let time =
+        |t: Option<u64>, none: &str| t.map_or_else(|| none.to_owned(), crate::output::unix_time);
     output::print_fields(&[
         ("Actor", c.sub.clone()),
         ("Name", c.floe.name.clone()),
@@ -198,7 +199,7 @@ fn print_inspection(report: &InspectReport<'_>) -> anyhow::Result<()> {
             format!("{} (revision {})", c.floe.version, c.floe.revision),
         ),
         ("Issuer", c.iss.clone()),
-        ("Issued", format_time(c.iat)),
+        ("Issued", crate::output::unix_time(c.iat)),
         ("Not before", time(c.nbf, "-")),
         ("Expires", time(c.exp, "never")),
         (
@@ -251,21 +252,6 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// RFC 3339 for times humantime can print (years 1970–9999), else raw
-/// seconds: claims are shown before they are trusted, so any value may come.
-fn format_time(secs: u64) -> String {
-    const YEAR_10000: u64 = 253_402_300_800;
-    if secs >= YEAR_10000 {
-        return format!("{secs} (unix seconds)");
-    }
-    UNIX_EPOCH
-        .checked_add(Duration::from_secs(secs))
-        .map_or_else(
-            || format!("{secs} (unix seconds)"),
-            |t| humantime::format_rfc3339_seconds(t).to_string(),
-        )
 }
 
 fn parse_duration(text: &str, flag: &str) -> anyhow::Result<Duration> {

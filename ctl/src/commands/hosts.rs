@@ -205,15 +205,7 @@ fn print_claims(claims: &[floe_wire::Claims]) -> anyhow::Result<()> {
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join(","),
-                c.exp.map_or_else(
-                    || "never".to_owned(),
-                    |exp| {
-                        humantime::format_rfc3339_seconds(
-                            std::time::UNIX_EPOCH + std::time::Duration::from_secs(exp),
-                        )
-                        .to_string()
-                    },
-                ),
+                c.exp.map_or_else(|| "never".to_owned(), output::unix_time),
             ]
         })
         .collect();

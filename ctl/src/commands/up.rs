@@ -33,6 +33,12 @@ pub struct UpState {
     pub host_pid: u32,
     /// Set when `up` started the NATS server (else it was already there).
     pub nats_pid: Option<u32>,
+    /// When each process started (clock ticks since boot, `/proc/PID/stat`),
+    /// so a PID reused by another process is never signalled.
+    #[serde(default)]
+    pub host_started: Option<u64>,
+    #[serde(default)]
+    pub nats_started: Option<u64>,
     pub logs: PathBuf,
 }
 
@@ -42,6 +48,19 @@ fn up_dir(home: &FloeHome) -> PathBuf {
 
 fn state_path(home: &FloeHome) -> PathBuf {
     up_dir(home).join("state.json")
+}
+
+/// When `pid` started, in clock ticks since boot (`/proc/PID/stat` field 22).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the name: state is field 3, starttime field 22.
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// True while the process `up` started runs: same PID and start time.
+fn still_ours(pid: u32, started: Option<u64>) -> bool {
+    alive(pid) && started.is_none_or(|t| start_time(pid) == Some(t))
 }
 
 /// True while `pid` runs (a zombie waiting to be reaped does not count).
@@ -145,7 +164,7 @@ fn tail(path: &Path) -> String {
 
 pub async fn up(global: &GlobalArgs, args: &UpArgs, home: &FloeHome) -> anyhow::Result<()> {
     if let Some(state) = read_state(home)?
-        && alive(state.host_pid)
+        && still_ours(state.host_pid, state.host_started)
     {
         bail!(
             "a lattice is already up here (host {} with PID {}): `floe down` stops it",
@@ -160,8 +179,19 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs, home: &FloeHome) -> anyhow::
     let (nats_host, nats_port) = address_of(&nats_url)?;
     let dir = up_dir(home);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Signals are watched from the start: Ctrl-C while NATS or the host
+    // is starting stops what has started (they run in their own process
+    // groups, so nothing else would).
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot watch for SIGTERM")?;
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("cannot watch for Ctrl-C")?;
     let mut started = Started::default();
-    let result = start(global, &nats_url, &nats_host, nats_port, &dir, &mut started).await;
+    let result = tokio::select! {
+        result = start(global, &nats_url, &nats_host, nats_port, &dir, &mut started) => result,
+        _ = terminate.recv() => Err(anyhow::anyhow!("stopped while starting")),
+        _ = interrupt.recv() => Err(anyhow::anyhow!("interrupted while starting")),
+    };
     let state = match result {
         Ok(state) => state,
         Err(e) => {
@@ -176,10 +206,8 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs, home: &FloeHome) -> anyhow::
         started.release();
         return Ok(());
     }
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot watch for SIGTERM")?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = interrupt.recv() => {}
         _ = terminate.recv() => {}
         exit = started.host_exit() => {
             eprintln!("floe-host exited ({exit}); see {}", state.logs.join("host.log").display());
@@ -252,7 +280,7 @@ async fn start(
     if answers(nats_host, nats_port).await {
         eprintln!("Using the NATS server at {nats_url}");
     } else {
-        if !matches!(nats_host, "127.0.0.1" | "localhost" | "::1") {
+        if !matches!(nats_host, "127.0.0.1" | "localhost") {
             bail!(
                 "no NATS server answers at {nats_url}, and `floe up` only starts one on this machine: \
                  start it there, or use `floe up --port PORT` for a local one"
@@ -261,7 +289,11 @@ async fn start(
         let server = find_executable(
             "nats-server",
             "FLOE_NATS_SERVER",
-            &["/usr/sbin/nats-server", "/usr/bin/nats-server"],
+            &[
+                "/usr/sbin/nats-server",
+                "/usr/bin/nats-server",
+                "/usr/local/bin/nats-server",
+            ],
         )
         .context(
             "nats-server is not installed: `apt-get install -y nats-server` (or set FLOE_NATS_SERVER to its path)",
@@ -335,7 +367,9 @@ async fn start(
         nats_url: nats_url.to_owned(),
         lattice: global.lattice.to_string(),
         host_id,
+        host_started: start_time(host_pid),
         host_pid,
+        nats_started: nats_pid.and_then(start_time),
         nats_pid,
         logs: dir.to_owned(),
     })
@@ -410,11 +444,12 @@ pub async fn down(global: &GlobalArgs, home: &FloeHome) -> anyhow::Result<()> {
         return output::print_data(global.output, &serde_json::json!({"stopped": []}));
     };
     let mut stopped = Vec::new();
-    for (what, pid) in [
-        ("floe-host", Some(state.host_pid)),
-        ("nats-server", state.nats_pid),
-    ] {
-        let Some(pid) = pid.filter(|p| alive(*p)) else {
+    let processes = [
+        ("floe-host", Some(state.host_pid), state.host_started),
+        ("nats-server", state.nats_pid, state.nats_started),
+    ];
+    for (what, pid, started) in processes {
+        let Some(pid) = pid.filter(|p| still_ours(*p, started)) else {
             continue;
         };
         terminate(pid).with_context(|| format!("cannot stop {what} (PID {pid})"))?;

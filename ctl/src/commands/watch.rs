@@ -49,11 +49,16 @@ pub async fn watch(ctx: &Lattice, args: &WatchArgs) -> anyhow::Result<()> {
             refused += 1;
             continue;
         };
-        if ctx.global.output.is_text() {
-            println!("{}", describe(&event));
+        let written = if ctx.global.output.is_text() {
+            crate::output::write_stdout(format!("{}\n", describe(&event)).as_bytes())
         } else {
-            crate::output::print_record(ctx.global.output, &event)?;
+            crate::output::print_record(ctx.global.output, &event)
+        };
+        // The reader went away (`| head`): stop quietly.
+        if crate::output::stdout_closed() {
+            break;
         }
+        written?;
         shown += 1;
     }
     Ok(())

@@ -95,6 +95,11 @@ impl LoadedActor {
         })
     }
 
+    /// Whether this actor exports `operation` (version ignored).
+    pub fn exports(&self, operation: &str) -> bool {
+        self.code.exports.contains_key(&operation_key(operation))
+    }
+
     /// The operations this actor answers, sorted.
     pub fn operations(&self) -> Vec<String> {
         let mut ops: Vec<String> = self.code.exports.keys().cloned().collect();

@@ -89,9 +89,18 @@ pub async fn open_store(
 pub async fn put(store: &object_store::ObjectStore, bytes: &[u8]) -> Result<String, ArtifactError> {
     let hex = digest_hex(bytes);
     let name = artifact::object_name(&hex);
+    // Kept only when the stored bytes are these (NATS records their
+    // SHA-256): a corrupted object is replaced by pushing again.
+    let nats_digest = {
+        use base64::Engine as _;
+        format!(
+            "SHA-256={}",
+            base64::engine::general_purpose::URL_SAFE.encode(Sha256::digest(bytes))
+        )
+    };
     if let Ok(info) = store.info(&name).await
         && !info.deleted
-        && info.size == bytes.len()
+        && info.digest.as_deref() == Some(nats_digest.as_str())
     {
         return Ok(hex);
     }
@@ -160,7 +169,12 @@ pub async fn list(store: &object_store::ObjectStore) -> Result<Vec<(String, u64)
         if info.deleted {
             continue;
         }
-        if let Some(hex) = info.name.strip_prefix("sha256-") {
+        // Object names are not sealed: keep only well-formed digests.
+        if let Some(hex) = info
+            .name
+            .strip_prefix("sha256-")
+            .filter(|h| artifact::is_sha256_hex(h))
+        {
             all.push((hex.to_owned(), info.size as u64));
         }
     }

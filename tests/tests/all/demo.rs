@@ -30,7 +30,7 @@ impl Drop for Group {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn make_up_serves_the_kv_counter_and_stops_on_sigterm() {
-    with_timeout(Duration::from_secs(120), async {
+    with_timeout(Duration::from_secs(100), async {
         let home = tempfile::tempdir().expect("home");
         let (nats_port, http_port) = (free_port(), free_port());
         let log = home.path().join("up.log");

@@ -324,7 +324,7 @@ async fn kv_counter_counts_exactly_across_hosts_and_survives_a_provider_kill() {
                 &counter,
                 "default",
                 port,
-                &[("timeout", "60s")],
+                &[("timeout", "60s"), ("sample_client_traces", "true")],
             ))
             .await
             .expect("link put");

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use floe_tests::http::{HttpClient, free_port};
+use floe_tests::http::HttpClient;
 use floe_tests::with_timeout;
 use serde_json::json;
 
@@ -34,9 +34,18 @@ fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]
 async fn metrics_count_the_calls_made() {
     with_timeout(Duration::from_secs(100), async {
         let lattice = Lattice::new().await;
-        let port = free_port();
-        let address = format!("127.0.0.1:{port}");
-        let host = lattice.host(&[], &["--metrics-addr", &address]).await;
+        // Port 0: the host picks a free one and logs where it serves.
+        let host = lattice.host(&[], &["--metrics-addr", "127.0.0.1:0"]).await;
+        let address = host
+            .log()
+            .lines()
+            .find_map(|l| {
+                l.split("metrics at http://")
+                    .nth(1)
+                    .and_then(|rest| rest.split('/').next())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| panic!("the host logs its metrics address:\n{}", host.log()));
         let echo = lattice.start(&host, "echo").await;
         lattice.start_provider(&host, "greeter-native").await;
         for i in 0..3 {

@@ -78,16 +78,18 @@ async fn up_in_the_foreground_stops_everything_on_ctrl_c() {
         let cli = FloeCli::new().expect("cli");
         let _down = Down(&cli);
         let port = free_port();
+        let printed = cli.home().join("up.out");
         let mut up = std::process::Command::new(paths::bin("floe").expect("floe"))
             .args(["up", "--port", &port.to_string()])
             .env("FLOE_HOME", cli.home())
             .env_remove("FLOE_CLUSTER_SEED")
-            .stdout(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&printed).expect("out"))
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("floe up starts");
         let since = Instant::now();
-        while !cli.home().join("up/state.json").exists() {
+        // Up once it says so (its state is written just before).
+        while !std::fs::read_to_string(&printed).is_ok_and(|t| t.contains("Ctrl-C stops it")) {
             assert!(
                 since.elapsed() < Duration::from_secs(60),
                 "floe up never came up"

@@ -145,11 +145,17 @@ pub async fn forward(
     }
     // The request's span: in the client's trace when it sent a
     // `traceparent`, else a new trace (recorded only when sampled).
+    // The client may join a trace; it may ask for recording (every process
+    // on the way logs its span) only where the link allows it.
     let client_span = parts
         .headers
         .get("traceparent")
         .and_then(|v| v.to_str().ok())
-        .and_then(TraceContext::parse);
+        .and_then(TraceContext::parse)
+        .map(|mut span| {
+            span.sampled &= route.sample_client_traces;
+            span
+        });
     let span = client_span
         .as_ref()
         .map_or_else(|| TraceContext::root(false), TraceContext::child);

@@ -8,6 +8,7 @@
 //! | `timeout` | time for the whole request: body read and actor call (504 beyond); the host's `--invocation-timeout` (10 s by default) caps the call too | `10s` |
 //! | `header_timeout` | time a client has to send its request head | `10s` |
 //! | `max_connections` | open connections served at once; more wait to be accepted | 1024 |
+//! | `sample_client_traces` | honour a client's `traceparent` sampled flag (every process on the way then logs its span) | `false` |
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -36,6 +37,8 @@ pub struct Route {
     pub timeout: Duration,
     pub header_timeout: Duration,
     pub max_connections: usize,
+    /// Whether a client may ask for its trace to be recorded.
+    pub sample_client_traces: bool,
 }
 
 /// Why a link's config cannot be served.
@@ -130,6 +133,17 @@ impl Route {
             timeout: duration("timeout", DEFAULT_TIMEOUT)?,
             header_timeout: duration("header_timeout", DEFAULT_HEADER_TIMEOUT)?,
             max_connections,
+            sample_client_traces: match config.get("sample_client_traces").map(String::as_str) {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(RouteError::Invalid {
+                        key: "sample_client_traces",
+                        value: other.to_owned(),
+                        reason: "use true or false".into(),
+                    });
+                }
+            },
         })
     }
 }
