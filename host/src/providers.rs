@@ -149,6 +149,11 @@ pub async fn start(
         ));
     }
     let path = check_executable(Path::new(&req.reference))?;
+    tracing::warn!(
+        path = %path.display(),
+        "starting a provider from a plain path: nothing signs or verifies this executable \
+         (for development; signed provider archives are not built yet)"
+    );
     let name = floe_wire::keystore::sanitize_name(
         &path
             .file_stem()

@@ -103,6 +103,12 @@ async fn start_provider(ctx: &Lattice, args: StartProviderArgs) -> anyhow::Resul
     } else {
         "started"
     };
+    if ctx.global.output.is_text() {
+        eprintln!(
+            "warning: {reference} is a plain executable: nothing signs or verifies it, so start \
+             only what you would run as the host's user"
+        );
+    }
     report(
         ctx,
         serde_json::to_value(&started)?,
