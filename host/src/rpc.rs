@@ -144,15 +144,19 @@ async fn answer(core: Arc<HostCore>, handle: Arc<ActorHandle>, msg: async_nats::
             "span"
         );
     }
-    let loaded = handle.current();
-    core.metrics.invocation(crate::metrics::Invocation {
-        actor: &handle.id,
-        name: &loaded.claims.floe.name,
-        operation: &operation,
-        exported: loaded.exports(&operation),
-        outcome: result,
-        elapsed: started.elapsed(),
-    });
+    // Labels cost allocations and lookups on every call: only when the
+    // metrics are served.
+    if core.config.metrics_addr.is_some() {
+        let loaded = handle.current();
+        core.metrics.invocation(crate::metrics::Invocation {
+            actor: &handle.id,
+            name: &loaded.claims.floe.name,
+            operation: &operation,
+            exported: loaded.exports(&operation),
+            outcome: result,
+            elapsed: started.elapsed(),
+        });
+    }
     if let Err(e) = &outcome
         && matches!(
             e.kind,
