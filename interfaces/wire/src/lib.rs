@@ -4,14 +4,16 @@
 //! providers and tools all depend on it, so it stays small and pure.
 //!
 //! # Layout
+//! - [`archive`]: signed provider archives (a binary per target triple,
+//!   claims with each binary's hash), made and verified.
 //! - [`artifact`]: artifact references (`floe://…`), object names, tags.
 //! - [`auth`]: the authenticated lattice — the lattice key from the cluster
 //!   seed, the seal (MAC) on every message and KV entry, replay protection.
 //! - [`keys`]: the identity kinds (account, actor, provider, host, cluster) and
 //!   parsing of nkey public keys and seeds.
 //! - [`keystore`]: `$FLOE_HOME` and the seeds saved under `$FLOE_HOME/keys`.
-//! - [`claims`]: signed actor claims — the JWT embedded in a component's custom
-//!   section, signing, and [`claims::verify`].
+//! - [`claims`]: signed claims — the JWT embedded in a component's custom
+//!   section, signing, and [`claims::verify`]; the claims of provider archives.
 //! - [`duration`]: parsing the duration flags every binary takes, bounded.
 //! - [`lattice`]: lattice ids.
 //! - [`provider`]: the host data a host hands the providers it starts.
@@ -26,6 +28,7 @@
 //! - [`envelope`]: the invocation envelope and reply (msgpack), typed errors.
 //! - [`http`]: an HTTP request and response as they cross the wire.
 
+pub mod archive;
 pub mod artifact;
 pub mod auth;
 pub mod claims;

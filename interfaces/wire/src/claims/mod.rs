@@ -1,4 +1,4 @@
-//! Signed actor claims.
+//! Signed claims: of actors, and of provider archives.
 //!
 //! An actor is a WebAssembly component carrying a JWT in its
 //! [`CLAIMS_SECTION`] custom section. The token is signed by an issuer (an
@@ -12,30 +12,36 @@
 //! - `token`: the compact EdDSA JWT.
 //! - `sign`: producing a signed component.
 //! - `verify`: checking one, with one error per reason.
+//! - `provider`: the claims of a provider archive (its binaries' hashes per
+//!   target); the archive itself is [`crate::archive`].
 
 mod capability;
 mod component;
+mod provider;
 mod sign;
-mod token;
+pub(crate) mod token;
 mod verify;
 
 use serde::{Deserialize, Serialize};
 
 pub use capability::{Capability, CapabilityError};
-pub use component::{CLAIMS_SECTION, ComponentError};
+pub use component::{CLAIMS_SECTION, ComponentError, format_hash};
+pub use provider::{PROVIDER_FORMAT_VERSION, ProviderClaims, ProviderMetadata};
 pub use sign::{SignError, SignRequest, existing_claims, sign};
 pub use token::TokenError;
-pub use verify::{Inspection, VerifyError, VerifyPolicy, inspect, verify};
+pub use verify::{Inspection, VerifyError, VerifyPolicy, check_validity, inspect, verify};
 
 /// Version of the claims format written into every token (`floe.v`).
 pub const CLAIMS_FORMAT_VERSION: u32 = 1;
 
 /// The payload of a claims token. Times are seconds since the Unix epoch.
+/// `M` is what Floe needs to know about the subject: an actor's
+/// [`ActorMetadata`] (the default) or a provider's [`ProviderMetadata`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
+pub struct Claims<M = ActorMetadata> {
     /// Issuer: the account (`A…`) that signed.
     pub iss: String,
-    /// Subject: the actor id (`M…`).
+    /// Subject: the actor id (`M…`) or the provider id (`V…`).
     pub sub: String,
     /// Issued at.
     pub iat: u64,
@@ -47,8 +53,8 @@ pub struct Claims {
     pub nbf: Option<u64>,
     /// Unique token id.
     pub jti: String,
-    /// What Floe needs to know about the actor.
-    pub floe: ActorMetadata,
+    /// What Floe needs to know about the subject.
+    pub floe: M,
 }
 
 /// The `floe` object of a claims token.

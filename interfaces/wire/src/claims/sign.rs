@@ -100,6 +100,6 @@ pub fn existing_claims(component_bytes: &[u8]) -> Result<Option<Claims>, Compone
     Ok(parts
         .tokens
         .last()
-        .and_then(|t| token::decode(t).ok())
+        .and_then(|t| token::decode::<Claims>(t).ok())
         .map(|d| d.claims))
 }

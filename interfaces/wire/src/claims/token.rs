@@ -1,12 +1,13 @@
 //! The compact JWT that carries claims: `base64url(header).base64url(payload).
-//! base64url(signature)`, EdDSA over ed25519 with the issuer's nkey.
+//! base64url(signature)`, EdDSA over ed25519 with the issuer's nkey. The
+//! payload is an actor's [`Claims`] or a provider archive's
+//! [`ProviderClaims`](super::ProviderClaims).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use nkeys::KeyPair;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-
-use super::Claims;
 
 /// The JOSE header every Floe token carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,13 +40,13 @@ pub enum TokenError {
 
 /// A token split into its checked parts; the signature is not verified yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodedToken {
-    pub claims: Claims,
+pub struct DecodedToken<C> {
+    pub claims: C,
     signing_input: String,
     signature: Vec<u8>,
 }
 
-impl DecodedToken {
+impl<C> DecodedToken<C> {
     /// True when the signature verifies under `issuer`.
     pub fn signature_valid(&self, issuer: &KeyPair) -> bool {
         issuer
@@ -55,7 +56,7 @@ impl DecodedToken {
 }
 
 /// Encodes and signs `claims` with `issuer`.
-pub fn encode(claims: &Claims, issuer: &KeyPair) -> Result<String, TokenError> {
+pub fn encode<C: Serialize>(claims: &C, issuer: &KeyPair) -> Result<String, TokenError> {
     let header = Header {
         alg: ALG.to_owned(),
         typ: TYP.to_owned(),
@@ -77,7 +78,7 @@ pub fn encode(claims: &Claims, issuer: &KeyPair) -> Result<String, TokenError> {
 }
 
 /// Splits and parses a token without checking its signature.
-pub fn decode(token: &[u8]) -> Result<DecodedToken, TokenError> {
+pub fn decode<C: DeserializeOwned>(token: &[u8]) -> Result<DecodedToken<C>, TokenError> {
     let token = std::str::from_utf8(token).map_err(|_| TokenError::NotUtf8)?;
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
@@ -96,7 +97,7 @@ pub fn decode(token: &[u8]) -> Result<DecodedToken, TokenError> {
     let payload_bytes = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| TokenError::Shape)?;
-    let claims: Claims =
+    let claims: C =
         serde_json::from_slice(&payload_bytes).map_err(|e| TokenError::Payload(e.to_string()))?;
     let signature = URL_SAFE_NO_PAD
         .decode(signature)

@@ -103,7 +103,7 @@ pub fn inspect(bytes: &[u8], now: u64, policy: &VerifyPolicy) -> Result<Inspecti
             ));
         }
     };
-    let decoded = token::decode(token)?;
+    let decoded = token::decode::<Claims>(token)?;
     let claims = decoded.claims.clone();
     let issuer = keys::parse_public(&claims.iss, KeyKind::Account)
         .map_err(|e| VerifyError::MalformedToken(format!("iss: {e}")))?;
@@ -148,6 +148,16 @@ fn judge(
             actual: actual_hash.to_owned(),
         });
     }
+    check_validity(claims, now, policy)
+}
+
+/// The checks every claims token passes whatever it signs: expiry,
+/// not-before (with the policy's leeway) and the issuer allow-list.
+pub fn check_validity<M>(
+    claims: &Claims<M>,
+    now: u64,
+    policy: &VerifyPolicy,
+) -> Result<(), VerifyError> {
     if let Some(exp) = claims.exp
         && now >= exp.saturating_add(policy.leeway_secs)
     {
