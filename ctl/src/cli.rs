@@ -62,6 +62,9 @@ pub enum Command {
     /// Sign components and inspect their claims.
     #[command(subcommand)]
     Claims(ClaimsCommand),
+    /// Package signed provider archives and inspect them.
+    #[command(subcommand)]
+    Provider(ProviderCommand),
     /// Show what runs on the lattice.
     #[command(subcommand)]
     Get(GetCommand),
@@ -87,7 +90,7 @@ pub enum Command {
     /// Wire an actor's imports to the entity that answers them.
     #[command(subcommand)]
     Link(LinkCommand),
-    /// Store a signed actor component in the lattice, for every host to start.
+    /// Store a signed actor component or provider archive in the lattice, for every host to start.
     Push(PushArgs),
     /// Start a lattice on this machine: NATS (unless one answers) and a host.
     Up(UpArgs),
@@ -174,7 +177,9 @@ pub enum StartCommand {
 
 #[derive(Debug, Args)]
 pub struct StartProviderArgs {
-    /// The provider executable: a path on the chosen host's machine (made absolute).
+    /// A signed provider archive: `floe://sha256:…` or `floe://NAME:TAG` from
+    /// `floe push`, or a path on the chosen host's machine (made absolute).
+    /// A plain executable's path also works, for development (with a warning).
     pub reference: PathBuf,
     /// The host to start it on (default: an auction picks one).
     #[arg(long, conflicts_with = "constraints")]
@@ -182,7 +187,7 @@ pub struct StartProviderArgs {
     /// Only hosts with this label `key=value` bid (repeatable).
     #[arg(long = "constraint", value_parser = parse_key_value)]
     pub constraints: Vec<(String, String)>,
-    /// Its identity: a provider seed (SV…) or a key saved on the host (default: one kept for the binary's name).
+    /// A plain executable's identity: a provider seed (SV…) or a key saved on the host (default: one kept for the binary's name). An archive's id is its claims' subject.
     #[arg(long, value_name = "NAME|SEED")]
     pub provider_key: Option<String>,
     /// Config `key=value` handed to the provider (repeatable).
@@ -383,6 +388,79 @@ pub struct ClaimsSignArgs {
     pub destination: Option<PathBuf>,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    /// Make a signed provider archive: one binary per target triple, and
+    /// claims (signed by the issuer) holding each binary's sha256.
+    Package(Box<ProviderPackageArgs>),
+    /// Show an archive's claims and whether its signature and binaries hold.
+    Inspect(ProviderInspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProviderPackageArgs {
+    /// The issuer's account key: a name saved with `floe keys gen --save` or a seed.
+    #[arg(long, value_name = "NAME|SEED")]
+    pub issuer: String,
+    /// The provider's name (what links and `floe get providers` show).
+    #[arg(long)]
+    pub name: String,
+    /// An interface it answers, `ns:pkg/iface` (repeatable; none for a provider
+    /// that only calls actors, like an HTTP server).
+    #[arg(long = "implements", value_name = "INTERFACE")]
+    pub implements: Vec<String>,
+    /// The executable for one target (repeatable), e.g.
+    /// `x86_64-unknown-linux-gnu=target/release/my-provider`.
+    #[arg(long = "binary", value_name = "TRIPLE=PATH", required = true, value_parser = parse_target_binary)]
+    pub binaries: Vec<(String, PathBuf)>,
+    /// The release version (free-form, usually semver).
+    #[arg(long = "version", value_name = "VERSION", default_value = "0.1.0")]
+    pub release: String,
+    /// Monotonic revision number.
+    #[arg(long, default_value_t = 0)]
+    pub revision: u32,
+    /// The provider id: a saved provider key name, a provider seed or a `V…`
+    /// public key. Default: the provider key saved as `NAME-provider`
+    /// (created on first use), so every version keeps one id.
+    #[arg(long, value_name = "NAME|SEED|KEY")]
+    pub subject: Option<String>,
+    /// Expire after this long (e.g. 30d, 12h).
+    #[arg(long, value_name = "DURATION")]
+    pub expires_in: Option<String>,
+    /// Not valid before this time: RFC 3339 (2026-12-01T00:00:00Z) or a delay (e.g. 1h).
+    #[arg(long, value_name = "TIME|DURATION")]
+    pub not_before: Option<String>,
+    /// A free-form tag (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Where to write the archive (default: NAME.par.gz in the current directory).
+    #[arg(long, value_name = "OUT.par.gz")]
+    pub destination: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProviderInspectArgs {
+    /// The archive.
+    pub archive: PathBuf,
+}
+
+fn parse_target_binary(text: &str) -> Result<(String, PathBuf), String> {
+    let (target, path) = text.split_once('=').ok_or_else(|| {
+        format!(
+            "`{text}` is not TRIPLE=PATH (e.g. x86_64-unknown-linux-gnu=target/release/my-provider)"
+        )
+    })?;
+    if !floe_wire::archive::valid_target(target) {
+        return Err(format!(
+            "`{target}` is not a target triple (e.g. x86_64-unknown-linux-gnu; `rustc -vV` prints yours as `host:`)"
+        ));
+    }
+    if path.is_empty() {
+        return Err(format!("no path after `{target}=`"));
+    }
+    Ok((target.to_owned(), PathBuf::from(path)))
+}
+
 #[derive(Debug, Args)]
 pub struct ClaimsInspectArgs {
     /// The signed component.
@@ -466,9 +544,9 @@ pub struct UpArgs {
 
 #[derive(Debug, Args)]
 pub struct PushArgs {
-    /// A signed actor component (`floe claims sign`).
+    /// A signed actor component (`floe claims sign`) or provider archive (`floe provider package`).
     pub file: PathBuf,
-    /// Also name it NAME:TAG (start it with `floe start actor floe://NAME:TAG`).
+    /// Also name it NAME:TAG (start it with `floe start actor|provider floe://NAME:TAG`).
     #[arg(long, value_name = "NAME:TAG")]
     pub name: Option<String>,
 }

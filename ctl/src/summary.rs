@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use floe_wire::claims::ProviderClaims;
 use floe_wire::control::{HostInventory, ProviderHealth};
 use serde::Serialize;
 
@@ -47,6 +48,10 @@ pub struct ProviderReplica {
 pub struct ProviderSummary {
     pub provider_id: String,
     pub name: String,
+    /// The archive versions running; empty for plain executables.
+    pub versions: BTreeSet<String>,
+    /// The account that signed its archive (`None`: a plain executable).
+    pub issuer: Option<String>,
     /// Replicas answering health checks.
     pub healthy: usize,
     pub replicas: Vec<ProviderReplica>,
@@ -102,9 +107,14 @@ pub fn providers(inventories: &[HostInventory]) -> Vec<ProviderSummary> {
                 .or_insert_with(|| ProviderSummary {
                     provider_id: provider.provider_id.clone(),
                     name: provider.name.clone(),
+                    versions: BTreeSet::new(),
+                    issuer: provider.claims.as_ref().map(|c| c.iss.clone()),
                     healthy: 0,
                     replicas: Vec::new(),
                 });
+            if let Some(claims) = &provider.claims {
+                summary.versions.insert(claims.floe.version.clone());
+            }
             if provider.health == ProviderHealth::Healthy {
                 summary.healthy += 1;
             }
@@ -124,20 +134,48 @@ pub fn providers(inventories: &[HostInventory]) -> Vec<ProviderSummary> {
     all
 }
 
-/// The claims of every running version, once each (by actor id and
-/// revision), by name.
-pub fn claims(inventories: &[HostInventory]) -> Vec<floe_wire::Claims> {
-    let mut seen: BTreeMap<(String, u32), floe_wire::Claims> = BTreeMap::new();
+/// Verified claims of something running: an actor's (from its component)
+/// or a provider's (from its archive). Told apart by the subject's prefix
+/// (`M…`, `V…`) or by the fields of `floe`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RunningClaims {
+    Actor(floe_wire::Claims),
+    Provider(ProviderClaims),
+}
+
+impl RunningClaims {
+    fn sort_key(&self) -> (&str, &str) {
+        match self {
+            RunningClaims::Actor(c) => (&c.floe.name, &c.sub),
+            RunningClaims::Provider(c) => (&c.floe.name, &c.sub),
+        }
+    }
+}
+
+/// The claims of every running version, once each (by id and revision), by
+/// name: actors', then signed providers'.
+pub fn claims(inventories: &[HostInventory]) -> Vec<RunningClaims> {
+    let mut seen: BTreeMap<(String, u32), RunningClaims> = BTreeMap::new();
     for inventory in inventories {
         for actor in &inventory.actors {
             if let Some(claims) = &actor.claims {
                 seen.entry((claims.sub.clone(), claims.floe.revision))
-                    .or_insert_with(|| claims.clone());
+                    .or_insert_with(|| RunningClaims::Actor(claims.clone()));
+            }
+        }
+        for provider in &inventory.providers {
+            if let Some(claims) = &provider.claims {
+                seen.entry((claims.sub.clone(), claims.floe.revision))
+                    .or_insert_with(|| RunningClaims::Provider(claims.clone()));
             }
         }
     }
-    let mut all: Vec<floe_wire::Claims> = seen.into_values().collect();
-    all.sort_by(|a, b| (&a.floe.name, &a.sub).cmp(&(&b.floe.name, &b.sub)));
+    let mut all: Vec<RunningClaims> = seen.into_values().collect();
+    all.sort_by(|a, b| {
+        let kind = |c: &RunningClaims| matches!(c, RunningClaims::Provider(_));
+        (kind(a), a.sort_key()).cmp(&(kind(b), b.sort_key()))
+    });
     all
 }
 
@@ -187,6 +225,8 @@ mod tests {
                     provider_id: (*id).into(),
                     name: "kv".into(),
                     reference: "/bin/kv".into(),
+                    claims: None,
+                    target: None,
                     health: *health,
                     restarts: 0,
                     pid: Some(1),

@@ -9,6 +9,8 @@
 //! - `control`: the control interface (ping, auction, per-host operations).
 //! - `lifecycle`: start, update, scale, stop of actors.
 //! - `actors`: the running actors, their concurrency gates and counters.
+//! - `provider_source`: what a provider start runs: a verified archive's
+//!   binary for this host's target, or a plain executable.
 //! - `providers`: provider processes: spawn, health, restart, stop.
 //! - `rpc`: invocations on `rpc.{actor}` and their replies.
 //! - `heartbeat`: the periodic heartbeat event.
@@ -30,6 +32,7 @@ mod lifecycle;
 mod links;
 mod logs;
 mod metrics;
+mod provider_source;
 mod providers;
 mod reference;
 mod routing;
@@ -38,3 +41,4 @@ pub mod runtime;
 
 pub use config::HostConfig;
 pub use host::{Host, HostError, run};
+pub use provider_source::HOST_TARGET;

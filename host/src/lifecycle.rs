@@ -149,6 +149,11 @@ fn refuse_while_stopping(core: &HostCore) -> Result<(), String> {
 
 async fn fetch_and_verify(core: &HostCore, reference: &str) -> Result<(Vec<u8>, Claims), String> {
     let bytes = reference::resolve(core, reference).await?;
+    if floe_wire::archive::looks_like_archive(&bytes) {
+        return Err(format!(
+            "{reference} is a provider archive, not an actor: start it with `floe start provider {reference}`"
+        ));
+    }
     let claims = claims::verify(&bytes, unix_now(), &core.policy)
         .map_err(|e| format!("{reference} refused: {e}"))?;
     Ok((bytes, claims))

@@ -5,7 +5,7 @@
 //! SIGTERM, then SIGKILL — reaping it in every case.
 
 use std::collections::{HashMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,7 +15,6 @@ use floe_wire::control::{
     ControlReply, Empty, ProviderDescription, ProviderHealth, ProviderStarted,
     StartProviderRequest, StopProviderRequest, StringMap,
 };
-use floe_wire::keys::KeyKind;
 use floe_wire::provider::{HOST_DATA_VERSION, HealthReport, HostData};
 use floe_wire::subject::ProviderOp;
 use floe_wire::{EventType, Subject};
@@ -26,6 +25,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::host::HostCore;
+use crate::provider_source::Signed;
 
 /// The longest line of a provider's output kept (the rest of a longer one
 /// reads as the next line).
@@ -37,6 +37,8 @@ const BACKOFF_FIRST: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// A provider that ran this long before exiting starts again without delay.
 const STABLE_AFTER: Duration = Duration::from_secs(30);
+/// `errno` for "text file busy".
+const ETXTBSY: i32 = 26;
 /// Health checks while a provider starts, until it first answers.
 const STARTING_POLL: Duration = Duration::from_millis(100);
 
@@ -85,7 +87,12 @@ impl ProviderTable {
 pub struct ProviderHandle {
     pub id: String,
     pub name: String,
+    /// The executable it runs.
     pub path: PathBuf,
+    /// What the start request named (an archive, or the executable).
+    pub reference: String,
+    /// Its archive's verified claims, when it came from one.
+    pub signed: Option<Signed>,
     pub annotations: StringMap,
     state: Mutex<State>,
     /// Cancelled to stop the provider.
@@ -115,7 +122,9 @@ impl ProviderHandle {
         ProviderDescription {
             provider_id: self.id.clone(),
             name: self.name.clone(),
-            reference: self.path.display().to_string(),
+            reference: self.reference.clone(),
+            claims: self.signed.as_ref().map(|s| s.claims.clone()),
+            target: self.signed.as_ref().map(|s| s.target.clone()),
             health: state.health,
             restarts: state.restarts,
             pid: state.pid,
@@ -141,46 +150,26 @@ pub async fn start(
     core: &Arc<HostCore>,
     req: StartProviderRequest,
 ) -> Result<ProviderStarted, String> {
-    if req.reference.starts_with(floe_wire::artifact::SCHEME) {
-        return Err(format!(
-            "{} is an artifact reference: providers start from an executable path on the host for now \
-             (running a binary from the lattice needs a signed provider archive, not built yet)",
-            req.reference
-        ));
-    }
-    let path = check_executable(Path::new(&req.reference))?;
-    tracing::warn!(
-        path = %path.display(),
-        "starting a provider from a plain path: nothing signs or verifies this executable \
-         (for development; signed provider archives are not built yet)"
-    );
-    let name = floe_wire::keystore::sanitize_name(
-        &path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "provider".to_owned()),
-    );
-    let keys = core.home.keys();
-    let key = match &req.provider_key {
-        Some(name_or_seed) => {
-            keys.resolve(name_or_seed, KeyKind::Provider)
-                .map_err(|e| format!("provider key: {e}"))?
-                .0
-        }
-        None => {
-            keys.load_or_create(&format!("provider-{name}"), KeyKind::Provider)
-                .map_err(|e| format!("cannot keep a key for provider {name}: {e}"))?
-                .0
-        }
+    let source = crate::provider_source::prepare(core, &req).await?;
+    let (issuer, version) = match &source.signed {
+        Some(signed) => (
+            Some(signed.claims.iss.clone()),
+            Some(signed.claims.floe.version.clone()),
+        ),
+        None => (None, None),
     };
-    let id = key.public_key();
+    let id = source.id.clone();
+    let name = source.name.clone();
+    let already_running = || ProviderStarted {
+        provider_id: id.clone(),
+        name: name.clone(),
+        issuer: issuer.clone(),
+        version: version.clone(),
+        host_id: core.id.clone(),
+        already_running: true,
+    };
     if core.providers.get(&id).is_some() {
-        return Ok(ProviderStarted {
-            provider_id: id,
-            name,
-            host_id: core.id.clone(),
-            already_running: true,
-        });
+        return Ok(already_running());
     }
     if core.shutdown.is_cancelled() {
         return Err("this host is stopping".to_owned());
@@ -188,7 +177,9 @@ pub async fn start(
     let handle = Arc::new(ProviderHandle {
         id: id.clone(),
         name: name.clone(),
-        path,
+        path: source.path,
+        reference: req.reference.clone(),
+        signed: source.signed,
         annotations: req.annotations.clone(),
         state: Mutex::new(State {
             health: ProviderHealth::Starting,
@@ -203,12 +194,7 @@ pub async fn start(
         let mut map = core.providers.lock();
         if map.contains_key(&id) {
             drop(map);
-            return Ok(ProviderStarted {
-                provider_id: id,
-                name,
-                host_id: core.id.clone(),
-                already_running: true,
-            });
+            return Ok(already_running());
         }
         map.insert(id.clone(), handle.clone());
     }
@@ -222,10 +208,8 @@ pub async fn start(
     match outcome {
         Ok(()) => {
             let started = ProviderStarted {
-                provider_id: id,
-                name,
-                host_id: core.id.clone(),
                 already_running: false,
+                ..already_running()
             };
             core.publish(EventType::ProviderStarted, &started).await;
             Ok(started)
@@ -274,27 +258,6 @@ async fn stop_handle(core: &Arc<HostCore>, handle: &Arc<ProviderHandle>) {
         &json!({ "provider_id": handle.id, "name": handle.name, "host_id": core.id }),
     )
     .await;
-}
-
-fn check_executable(path: &Path) -> Result<PathBuf, String> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!(
-            "provider executable {} does not exist on this host",
-            path.display()
-        ),
-        _ => format!("cannot read provider executable {}: {e}", path.display()),
-    })?;
-    if !meta.is_file() {
-        return Err(format!("{} is not a file", path.display()));
-    }
-    if meta.permissions().mode() & 0o111 == 0 {
-        return Err(format!(
-            "{} is not executable (chmod +x it)",
-            path.display()
-        ));
-    }
-    std::fs::canonicalize(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn host_data(core: &HostCore, handle: &ProviderHandle, config: StringMap) -> HostData {
@@ -448,14 +411,26 @@ async fn spawn(
     handle: &Arc<ProviderHandle>,
     data: &HostData,
 ) -> Result<(Child, Vec<tokio::task::JoinHandle<()>>), String> {
-    let mut child = Command::new(&handle.path)
-        .env_clear()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", handle.path.display()))?;
+    let mut attempts = 0;
+    let mut child = loop {
+        let spawned = Command::new(&handle.path)
+            .env_clear()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn();
+        match spawned {
+            Ok(child) => break child,
+            // A binary just installed may still be open for writing in a
+            // child forked meanwhile, until that child's exec: try again.
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && attempts < 10 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(format!("cannot start {}: {e}", handle.path.display())),
+        }
+    };
     let body = serde_json::to_vec(data).map_err(|e| e.to_string())?;
     if let Some(mut stdin) = child.stdin.take() {
         // On a task of its own: a provider that never reads its stdin must

@@ -103,18 +103,25 @@ async fn start_provider(ctx: &Lattice, args: StartProviderArgs) -> anyhow::Resul
     } else {
         "started"
     };
-    if ctx.global.output.is_text() {
+    if ctx.global.output.is_text() && started.issuer.is_none() {
         eprintln!(
             "warning: {reference} is a plain executable: nothing signs or verifies it, so start \
-             only what you would run as the host's user"
+             only what you would run as the host's user (package it with `floe provider package`)"
         );
     }
     report(
         ctx,
         serde_json::to_value(&started)?,
         &format!(
-            "Provider {} ({}) {verb} on host {}",
-            started.name, started.provider_id, started.host_id
+            "Provider {}{} ({}) {verb} on host {}",
+            started.name,
+            started
+                .version
+                .as_ref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default(),
+            started.provider_id,
+            started.host_id
         ),
     )
 }

@@ -1,6 +1,7 @@
 //! `floe push FILE [--name NAME:TAG]` and `floe get artifacts`: signed actor
-//! components stored in the lattice's object store by digest, so every host
-//! can start them from `floe://sha256:…` or `floe://NAME:TAG`.
+//! components and provider archives stored in the lattice's object store by
+//! digest, so every host can start them from `floe://sha256:…` or
+//! `floe://NAME:TAG`.
 
 use std::collections::BTreeMap;
 
@@ -22,9 +23,60 @@ struct Pushed {
     reference: String,
     tag_reference: Option<String>,
     size: u64,
-    actor: String,
+    kind: ArtifactKind,
+    /// The actor id (`M…`) or provider id (`V…`) its claims name.
+    id: String,
     name: String,
     version: String,
+    /// For a provider archive: the targets it has binaries for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    targets: Vec<String>,
+}
+
+/// What a file to push is, once verified as a host would.
+struct Verified {
+    kind: ArtifactKind,
+    id: String,
+    name: String,
+    version: String,
+    targets: Vec<String>,
+}
+
+/// Only what a host would run goes into the lattice: a signed, untampered
+/// component or provider archive.
+fn verify(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<Verified> {
+    if floe_wire::archive::looks_like_archive(bytes) {
+        let archive = floe_wire::archive::open(bytes, unix_now(), &Default::default())
+            .with_context(|| {
+                format!(
+                    "{} refused: only signed, untampered provider archives are pushed (make one with `floe provider package`)",
+                    path.display()
+                )
+            })?;
+        let targets = archive.targets();
+        let claims = archive.claims;
+        return Ok(Verified {
+            kind: ArtifactKind::Provider,
+            id: claims.sub,
+            name: claims.floe.name,
+            version: claims.floe.version,
+            targets,
+        });
+    }
+    let claims = floe_wire::claims::verify(bytes, unix_now(), &Default::default())
+        .with_context(|| {
+            format!(
+                "{} refused: only signed, untampered components are pushed (sign it with `floe claims sign`)",
+                path.display()
+            )
+        })?;
+    Ok(Verified {
+        kind: ArtifactKind::Actor,
+        id: claims.sub,
+        name: claims.floe.name,
+        version: claims.floe.version,
+        targets: Vec::new(),
+    })
 }
 
 pub async fn push(ctx: &Lattice, args: &PushArgs) -> anyhow::Result<()> {
@@ -37,14 +89,7 @@ pub async fn push(ctx: &Lattice, args: &PushArgs) -> anyhow::Result<()> {
             args.file.display()
         );
     }
-    // Only what a host would run goes into the lattice.
-    let claims = floe_wire::claims::verify(&bytes, unix_now(), &Default::default())
-        .with_context(|| {
-            format!(
-                "{} refused: only signed, untampered components are pushed (sign it with `floe claims sign`)",
-                args.file.display()
-            )
-        })?;
+    let verified = verify(&args.file, &bytes)?;
     let nats = ctx.client.nats();
     let lattice = ctx.client.lattice();
     let waiting = output::Waiting::new(
@@ -62,7 +107,7 @@ pub async fn push(ctx: &Lattice, args: &PushArgs) -> anyhow::Result<()> {
                 name,
                 tag,
                 digest: digest.clone(),
-                kind: ArtifactKind::Actor,
+                kind: verified.kind,
                 size,
             };
             artifacts::put_tag(&kv, ctx.client.auth(), &record).await?;
@@ -81,9 +126,11 @@ pub async fn push(ctx: &Lattice, args: &PushArgs) -> anyhow::Result<()> {
         digest,
         tag_reference,
         size,
-        actor: claims.sub,
-        name: claims.floe.name,
-        version: claims.floe.version,
+        kind: verified.kind,
+        id: verified.id,
+        name: verified.name,
+        version: verified.version,
+        targets: verified.targets,
     };
     if !ctx.global.output.is_text() {
         return output::print_data(ctx.global.output, &pushed);
@@ -95,8 +142,15 @@ pub async fn push(ctx: &Lattice, args: &PushArgs) -> anyhow::Result<()> {
     if let Some(tagged) = &pushed.tag_reference {
         println!("Tagged {tagged}");
     }
+    if !pushed.targets.is_empty() {
+        println!("Targets: {}", pushed.targets.join(", "));
+    }
+    let what = match pushed.kind {
+        ArtifactKind::Actor => "actor",
+        ArtifactKind::Provider => "provider",
+    };
     println!(
-        "Start it on any host: floe start actor {}",
+        "Start it on any host: floe start {what} {}",
         pushed.tag_reference.as_ref().unwrap_or(&pushed.reference)
     );
     Ok(())
@@ -109,6 +163,8 @@ struct Listed {
     size: u64,
     /// `NAME:TAG`s pointing at it.
     tags: Vec<String>,
+    /// What its tags say it is (`None` when untagged).
+    kind: Option<ArtifactKind>,
 }
 
 pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
@@ -117,7 +173,9 @@ pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
     let store = artifacts::open_store(nats, lattice).await?;
     let kv = floe_lattice::open_bucket(nats, lattice).await?;
     let mut tags: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut kinds: BTreeMap<String, ArtifactKind> = BTreeMap::new();
     for tag in artifacts::list_tags(&kv, ctx.client.auth()).await? {
+        kinds.insert(tag.digest.clone(), tag.kind);
         tags.entry(tag.digest)
             .or_default()
             .push(format!("{}:{}", tag.name, tag.tag));
@@ -128,6 +186,7 @@ pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
         .map(|(digest, size)| Listed {
             reference: ArtifactRef::Digest(digest.clone()).to_string(),
             tags: tags.remove(&digest).unwrap_or_default(),
+            kind: kinds.get(&digest).copied(),
             digest,
             size,
         })
@@ -144,12 +203,18 @@ pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
         .map(|a| {
             vec![
                 format!("sha256:{}", &a.digest[..12]),
+                match a.kind {
+                    Some(ArtifactKind::Actor) => "actor",
+                    Some(ArtifactKind::Provider) => "provider",
+                    None => "-",
+                }
+                .to_owned(),
                 a.size.to_string(),
                 a.tags.join(","),
             ]
         })
         .collect();
-    output::print_table(&["DIGEST", "SIZE", "TAGS"], &rows)
+    output::print_table(&["DIGEST", "KIND", "SIZE", "TAGS"], &rows)
 }
 
 fn unix_now() -> u64 {

@@ -51,21 +51,8 @@ pub fn sign(args: &ClaimsSignArgs, home: &FloeHome, format: OutputFormat) -> any
         .map(|c| c.parse::<Capability>())
         .collect::<Result<Vec<_>, _>>()?;
     let now = unix_now();
-    let expires = args
-        .expires_in
-        .as_deref()
-        .map(|d| {
-            parse_duration(d, "--expires-in").and_then(|d| {
-                now.checked_add(d.as_secs())
-                    .ok_or_else(|| anyhow!("--expires-in `{d:?}` is too far in the future"))
-            })
-        })
-        .transpose()?;
-    let not_before = args
-        .not_before
-        .as_deref()
-        .map(|t| parse_time(t, now))
-        .transpose()?;
+    let (not_before, expires) =
+        validity(args.not_before.as_deref(), args.expires_in.as_deref(), now)?;
     let request = SignRequest {
         issuer: &issuer,
         subject,
@@ -248,10 +235,28 @@ fn default_destination(input: &Path) -> PathBuf {
     input.with_file_name(format!("{stem}_s.wasm"))
 }
 
-fn unix_now() -> u64 {
+pub(super) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// `--not-before` and `--expires-in` as times (seconds since the epoch).
+pub(super) fn validity(
+    not_before: Option<&str>,
+    expires_in: Option<&str>,
+    now: u64,
+) -> anyhow::Result<(Option<u64>, Option<u64>)> {
+    let expires = expires_in
+        .map(|d| {
+            parse_duration(d, "--expires-in").and_then(|d| {
+                now.checked_add(d.as_secs())
+                    .ok_or_else(|| anyhow!("--expires-in `{d:?}` is too far in the future"))
+            })
+        })
+        .transpose()?;
+    let not_before = not_before.map(|t| parse_time(t, now)).transpose()?;
+    Ok((not_before, expires))
 }
 
 fn parse_duration(text: &str, flag: &str) -> anyhow::Result<Duration> {

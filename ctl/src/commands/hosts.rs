@@ -1,7 +1,7 @@
 //! `floe get hosts`, `floe get inventory`, `floe get actors`, `floe get
 //! providers` (summed over the hosts), `floe label put|del`.
 
-use floe_ctl::summary::{ActorSummary, ProviderSummary};
+use floe_ctl::summary::{ActorSummary, ProviderSummary, RunningClaims};
 use floe_wire::control::{HostInventory, StringMap};
 
 use super::Lattice;
@@ -186,36 +186,51 @@ fn print_actors(actors: &[ActorSummary]) -> anyhow::Result<()> {
     )
 }
 
-fn print_claims(claims: &[floe_wire::Claims]) -> anyhow::Result<()> {
+fn print_claims(claims: &[RunningClaims]) -> anyhow::Result<()> {
     if claims.is_empty() {
-        println!("No actors running (start one with `floe start actor FILE`).");
+        println!(
+            "Nothing signed is running (start an actor with `floe start actor FILE`, a provider archive with `floe start provider ARCHIVE`)."
+        );
         return Ok(());
     }
+    let join = |caps: &[floe_wire::Capability]| {
+        caps.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let expires = |exp: Option<u64>| exp.map_or_else(|| "never".to_owned(), output::unix_time);
     let rows: Vec<Vec<String>> = claims
         .iter()
-        .map(|c| {
-            vec![
+        .map(|c| match c {
+            RunningClaims::Actor(c) => vec![
                 c.floe.name.clone(),
+                "actor".to_owned(),
                 c.sub.clone(),
                 format!("{} (rev {})", c.floe.version, c.floe.revision),
                 c.iss.clone(),
-                c.floe
-                    .caps
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(","),
-                c.exp.map_or_else(|| "never".to_owned(), output::unix_time),
-            ]
+                join(&c.floe.caps),
+                expires(c.exp),
+            ],
+            RunningClaims::Provider(c) => vec![
+                c.floe.name.clone(),
+                "provider".to_owned(),
+                c.sub.clone(),
+                format!("{} (rev {})", c.floe.version, c.floe.revision),
+                c.iss.clone(),
+                join(&c.floe.implements),
+                expires(c.exp),
+            ],
         })
         .collect();
     output::print_table(
         &[
             "NAME",
-            "ACTOR",
+            "KIND",
+            "ID",
             "VERSION",
             "ISSUER",
-            "CAPABILITIES",
+            "CAPABILITIES / IMPLEMENTS",
             "EXPIRES",
         ],
         &rows,
@@ -224,7 +239,7 @@ fn print_claims(claims: &[floe_wire::Claims]) -> anyhow::Result<()> {
 
 fn print_providers(providers: &[ProviderSummary]) -> anyhow::Result<()> {
     if providers.is_empty() {
-        println!("No providers running (start one with `floe start provider PATH`).");
+        println!("No providers running (start one with `floe start provider ARCHIVE`).");
         return Ok(());
     }
     let rows: Vec<Vec<String>> = providers
@@ -233,6 +248,11 @@ fn print_providers(providers: &[ProviderSummary]) -> anyhow::Result<()> {
             vec![
                 p.name.clone(),
                 p.provider_id.clone(),
+                if p.versions.is_empty() {
+                    "(unsigned)".to_owned()
+                } else {
+                    p.versions.iter().cloned().collect::<Vec<_>>().join(",")
+                },
                 format!("{}/{}", p.healthy, p.replicas.len()),
                 p.replicas
                     .iter()
@@ -242,7 +262,10 @@ fn print_providers(providers: &[ProviderSummary]) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    output::print_table(&["NAME", "PROVIDER", "HEALTHY", "RESTARTS"], &rows)
+    output::print_table(
+        &["NAME", "PROVIDER", "VERSION", "HEALTHY", "RESTARTS"],
+        &rows,
+    )
 }
 
 fn format_labels(labels: &StringMap) -> String {

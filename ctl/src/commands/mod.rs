@@ -9,6 +9,7 @@ mod hosts;
 mod keys;
 mod links;
 mod logs;
+mod provider;
 mod up;
 mod watch;
 
@@ -16,7 +17,7 @@ use anyhow::Context as _;
 use floe_ctl::{ClientOptions, CtlClient};
 use floe_wire::FloeHome;
 
-use crate::cli::{ClaimsCommand, Cli, Command, GlobalArgs, KeysCommand};
+use crate::cli::{ClaimsCommand, Cli, Command, GlobalArgs, KeysCommand, ProviderCommand};
 use crate::output;
 
 /// Runs the parsed command line.
@@ -28,6 +29,10 @@ pub fn execute(cli: Cli, explicit: context::Explicit) -> anyhow::Result<()> {
         Command::Keys(KeysCommand::List) => keys::list(&home()?, output),
         Command::Claims(ClaimsCommand::Sign(args)) => claims::sign(&args, &home()?, output),
         Command::Claims(ClaimsCommand::Inspect(args)) => claims::inspect(&args, output),
+        Command::Provider(ProviderCommand::Package(args)) => {
+            provider::package(&args, &home()?, output)
+        }
+        Command::Provider(ProviderCommand::Inspect(args)) => provider::inspect(&args, output),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
@@ -66,6 +71,7 @@ async fn run_lattice(command: Command, global: GlobalArgs) -> anyhow::Result<()>
         Command::Push(args) => artifacts::push(&ctx, &args).await,
         Command::Keys(_)
         | Command::Claims(_)
+        | Command::Provider(_)
         | Command::Completions { .. }
         | Command::Context(_)
         | Command::Up(_)

@@ -106,6 +106,8 @@ pub fn tag_key(name: &str, tag: &str) -> String {
 pub enum ArtifactKind {
     /// A signed actor component.
     Actor,
+    /// A signed provider archive.
+    Provider,
 }
 
 /// A tag: `name:tag` points at the artifact with this digest.

@@ -205,16 +205,18 @@ pub struct HostInventory {
     pub providers: Vec<ProviderDescription>,
 }
 
-/// `ctl.{host}.provider.start`: run a provider executable on this host.
+/// `ctl.{host}.provider.start`: run a provider on this host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartProviderRequest {
     #[serde(default = "version")]
     pub v: u16,
-    /// An executable path on the host's machine.
+    /// A signed provider archive (`floe://…`, or a path on the host's
+    /// machine), or, for development, a plain executable's path.
     pub reference: String,
-    /// The provider's identity: a provider seed (`SV…`) or the name of a key
-    /// saved on the host; default: the key saved under the binary's name
-    /// (created on first use), so the id survives restarts.
+    /// A plain executable's identity: a provider seed (`SV…`) or the name of
+    /// a key saved on the host; default: the key saved under the binary's
+    /// name (created on first use), so the id survives restarts. Refused with
+    /// an archive, whose claims name the provider.
     #[serde(default)]
     pub provider_key: Option<String>,
     #[serde(default)]
@@ -228,6 +230,12 @@ pub struct StartProviderRequest {
 pub struct ProviderStarted {
     pub provider_id: String,
     pub name: String,
+    /// The account that signed its archive; `None` for a plain executable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The archive's release version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     pub host_id: String,
     /// True when the provider already ran on this host.
     #[serde(default)]
@@ -261,6 +269,12 @@ pub struct ProviderDescription {
     pub provider_id: String,
     pub name: String,
     pub reference: String,
+    /// The verified claims of its archive; `None` for a plain executable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<crate::claims::ProviderClaims>,
+    /// The target triple of the binary it runs (from its archive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     pub health: ProviderHealth,
     /// Times the host started it again after it exited.
     pub restarts: u32,

@@ -19,5 +19,6 @@ mod keyvalue;
 mod lattice;
 mod links;
 mod metrics;
+mod provider_archives;
 mod providers;
 mod up;

@@ -21,7 +21,7 @@ const FAST: [&str; 4] = [
     "2s",
 ];
 
-async fn welcome(
+pub(crate) async fn welcome(
     lattice: &Lattice,
     front: &str,
     name: &str,
@@ -253,7 +253,7 @@ async fn healthy_inventory(lattice: &Lattice, host: &str) -> floe_wire::control:
     }
 }
 
-async fn retry<F, Fut>(call: F) -> serde_json::Value
+pub(crate) async fn retry<F, Fut>(call: F) -> serde_json::Value
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<serde_json::Value, floe_ctl::CtlError>>,

@@ -110,7 +110,7 @@ pub fn package(request: &PackageRequest<'_>) -> Result<Vec<u8>, PackageError> {
         },
     };
     let token = token::encode(&claims, request.issuer)?;
-    let gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let mut tar = tar::Builder::new(gzip);
     append(&mut tar, CLAIMS_ENTRY, token.as_bytes(), 0o644)?;
     for (target, bytes) in &binaries {

@@ -1,0 +1,282 @@
+//! `floe provider package` and `floe provider inspect`: signed provider
+//! archives (a binary per target triple, claims with each binary's hash).
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, anyhow};
+use floe_wire::archive::{self, ArchiveInspection, PackageRequest};
+use floe_wire::claims::{Capability, ProviderClaims, VerifyPolicy};
+use floe_wire::keys::{self, KeyKind};
+use floe_wire::keystore::{FloeHome, sanitize_name};
+use serde::Serialize;
+
+use super::claims::{unix_now, validity};
+use crate::cli::{ProviderInspectArgs, ProviderPackageArgs};
+use crate::output::{self, OutputFormat};
+
+/// The largest binary packaged (a host unpacks at most this much in all).
+const MAX_BINARY: u64 = archive::MAX_UNPACKED;
+
+#[derive(Debug, Serialize)]
+struct PackagedReport {
+    path: String,
+    provider: String,
+    issuer: String,
+    name: String,
+    version: String,
+    revision: u32,
+    implements: Vec<String>,
+    /// Target triple → `sha256:HEX`.
+    targets: std::collections::BTreeMap<String, String>,
+    size: u64,
+    new_provider_key: Option<String>,
+}
+
+pub fn package(
+    args: &ProviderPackageArgs,
+    home: &FloeHome,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    let store = home.keys();
+    let (issuer, _) = store
+        .resolve(&args.issuer, KeyKind::Account)
+        .context("--issuer must name a saved account key or be an account seed (create one with `floe keys gen --type account --save NAME`)")?;
+    let implements = args
+        .implements
+        .iter()
+        .map(|c| c.parse::<Capability>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let binaries = args
+        .binaries
+        .iter()
+        .map(|(target, path)| read_binary(path).map(|bytes| (target.clone(), bytes)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (subject, new_provider_key) = choose_subject(args, home)?;
+    let now = unix_now();
+    let (not_before, expires) =
+        validity(args.not_before.as_deref(), args.expires_in.as_deref(), now)?;
+    let request = PackageRequest {
+        issuer: &issuer,
+        subject,
+        name: args.name.clone(),
+        version: args.release.clone(),
+        revision: args.revision,
+        implements,
+        binaries,
+        tags: args.tags.clone(),
+        now,
+        not_before,
+        expires,
+    };
+    let bytes = archive::package(&request).map_err(|e| anyhow!("cannot package: {e}"))?;
+    let destination = args
+        .destination
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.par.gz", sanitize_name(&args.name))));
+    std::fs::write(&destination, &bytes).with_context(|| {
+        format!(
+            "cannot write {}; check the directory exists and is writable",
+            destination.display()
+        )
+    })?;
+    // Checked as a host checks it, at a time inside its validity.
+    let check_at = not_before.map_or(now, |nbf| nbf.max(now));
+    let opened = archive::open(&bytes, check_at, &VerifyPolicy::default())
+        .map_err(|e| anyhow!("the archive does not verify ({e}); this is a bug in floe"))?;
+    let claims = opened.claims;
+    let report = PackagedReport {
+        path: destination.display().to_string(),
+        provider: claims.sub,
+        issuer: claims.iss,
+        name: claims.floe.name,
+        version: claims.floe.version,
+        revision: claims.floe.revision,
+        implements: claims
+            .floe
+            .implements
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        targets: claims.floe.targets,
+        size: bytes.len() as u64,
+        new_provider_key: new_provider_key.map(|p| p.display().to_string()),
+    };
+    if !format.is_text() {
+        return output::print_data(format, &report);
+    }
+    let mut fields = vec![
+        (
+            "Packaged",
+            format!("{} ({} bytes)", report.path, report.size),
+        ),
+        ("Provider", report.provider.clone()),
+        ("Issuer", report.issuer.clone()),
+        (
+            "Name",
+            format!(
+                "{} {} (revision {})",
+                report.name, report.version, report.revision
+            ),
+        ),
+        ("Implements", none_if_empty(report.implements.join(", "))),
+    ];
+    for (target, hash) in &report.targets {
+        fields.push(("Binary", format!("{target} {hash}")));
+    }
+    if let Some(path) = &report.new_provider_key {
+        fields.push(("New provider key", path.clone()));
+    }
+    output::print_fields(&fields)?;
+    println!(
+        "Store it in the lattice with `floe push {}`, then `floe start provider floe://sha256:…`.",
+        report.path
+    );
+    Ok(())
+}
+
+fn read_binary(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}; check the path", path.display()))?;
+    if !meta.is_file() {
+        anyhow::bail!("{} is not a file", path.display());
+    }
+    if meta.len() > MAX_BINARY {
+        anyhow::bail!(
+            "{} is larger than the {MAX_BINARY} bytes a host unpacks",
+            path.display()
+        );
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// The provider id: `--subject` when given, else the provider key saved as
+/// `NAME-provider` (created on first use).
+fn choose_subject(
+    args: &ProviderPackageArgs,
+    home: &FloeHome,
+) -> anyhow::Result<(String, Option<PathBuf>)> {
+    let store = home.keys();
+    if let Some(subject) = &args.subject {
+        if let Ok(public) = keys::parse_public(subject, KeyKind::Provider) {
+            return Ok((public.public_key(), None));
+        }
+        let (pair, _) = store.resolve(subject, KeyKind::Provider).context(
+            "--subject must be a provider key (`V…`), a provider seed, or the name of a saved provider key",
+        )?;
+        return Ok((pair.public_key(), None));
+    }
+    let key_name = format!("{}-provider", sanitize_name(&args.name));
+    let (pair, created) = store
+        .load_or_create(&key_name, KeyKind::Provider)
+        .with_context(|| format!("cannot load or create the provider key `{key_name}`"))?;
+    let created_path = created.then(|| store.path_of(&key_name)).transpose()?;
+    Ok((pair.public_key(), created_path))
+}
+
+#[derive(Debug, Serialize)]
+struct TargetReport {
+    target: String,
+    size: u64,
+    hash: String,
+    hash_valid: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct InspectReport<'a> {
+    path: String,
+    valid: bool,
+    reason: Option<&'static str>,
+    error: Option<String>,
+    signature_valid: bool,
+    targets: Vec<TargetReport>,
+    claims: &'a ProviderClaims,
+}
+
+pub fn inspect(args: &ProviderInspectArgs, format: OutputFormat) -> anyhow::Result<()> {
+    let path = args.archive.display().to_string();
+    let bytes = std::fs::read(&args.archive)
+        .with_context(|| format!("cannot read {path}; check the path"))?;
+    let inspection: ArchiveInspection =
+        archive::inspect(&bytes, unix_now(), &VerifyPolicy::default())
+            .map_err(|e| anyhow!("{path} cannot be inspected: {e}"))?;
+    let report = InspectReport {
+        path,
+        valid: inspection.verdict.is_ok(),
+        reason: inspection.verdict.as_ref().err().map(|e| e.code()),
+        error: inspection.verdict.as_ref().err().map(ToString::to_string),
+        signature_valid: inspection.signature_valid,
+        targets: inspection
+            .targets
+            .iter()
+            .map(|t| TargetReport {
+                target: t.target.clone(),
+                size: t.size,
+                hash: t.actual_hash.clone(),
+                hash_valid: t.hash_valid(),
+            })
+            .collect(),
+        claims: &inspection.claims,
+    };
+    if !format.is_text() {
+        output::print_data(format, &report)?;
+    } else {
+        let claims = report.claims;
+        let mut fields = vec![
+            ("Archive", report.path.clone()),
+            (
+                "Verdict",
+                report
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "valid: signature and every binary hold".to_owned()),
+            ),
+            ("Provider", claims.sub.clone()),
+            ("Issuer", claims.iss.clone()),
+            (
+                "Name",
+                format!(
+                    "{} {} (revision {})",
+                    claims.floe.name, claims.floe.version, claims.floe.revision
+                ),
+            ),
+            (
+                "Implements",
+                none_if_empty(
+                    claims
+                        .floe
+                        .implements
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+            ),
+            (
+                "Expires",
+                claims
+                    .exp
+                    .map_or_else(|| "never".to_owned(), output::unix_time),
+            ),
+        ];
+        for t in &report.targets {
+            let state = if t.hash_valid { "ok" } else { "TAMPERED" };
+            fields.push((
+                "Binary",
+                format!("{} {} bytes {} ({state})", t.target, t.size, t.hash),
+            ));
+        }
+        output::print_fields(&fields)?;
+    }
+    match inspection.verdict {
+        Ok(()) => Ok(()),
+        Err(e) => Err(anyhow!("{} is not valid: {e}", args.archive.display())),
+    }
+}
+
+fn none_if_empty(text: String) -> String {
+    if text.is_empty() {
+        "(nothing: it only calls actors)".to_owned()
+    } else {
+        text
+    }
+}
