@@ -13,6 +13,11 @@ PROFILE := release
 BIN := $(TARGET_DIR)/$(PROFILE)
 GUEST_TARGET_DIR := $(TARGET_DIR)/guest
 ACTORS_OUT := $(TARGET_DIR)/actors
+PROVIDERS_OUT := $(TARGET_DIR)/providers
+# Example providers packaged as signed archives (a binary for this machine's target).
+PROVIDERS := http-server keyvalue-nats
+IMPLEMENTS_http-server :=
+IMPLEMENTS_keyvalue-nats := wasi:keyvalue/store wasi:keyvalue/atomics wasi:keyvalue/batch
 # Example actors are signed by a development issuer kept inside target/, so a
 # developer's own ~/.floe is never touched by the build.
 EXAMPLES_HOME := $(TARGET_DIR)/examples-home
@@ -39,7 +44,7 @@ all: build
 help:
 	@echo "make up        start a local lattice (nats-server, a host, both providers, kv-counter on :8080)"
 	@echo "make test      install what is missing, lint, build, sign examples, run all tests"
-	@echo "make examples  build and sign the example actors into target/actors"
+	@echo "make examples  build and sign the example actors into target/actors, package the demo providers into target/providers"
 	@echo "make build     build floe and floe-host"
 	@echo "make lint      cargo fmt --check and clippy with warnings denied"
 	@echo "make bench     benchmark report (Floe vs raw NATS, HTTP vs plain hyper), see docs/benchmarks.md"
@@ -101,6 +106,16 @@ examples: build
 		--issuer $(EXAMPLES_ISSUER) --name http-fetch --version 0.1.0 --revision 1 --subject http-fetch-actor \
 		--cap wasi:http/outgoing-handler \
 		--destination $(ACTORS_OUT)/http-fetch.wasm -o json >/dev/null && echo "signed $(ACTORS_OUT)/http-fetch.wasm"
+	@# The demo's providers as signed archives, with the binary for this machine.
+	@mkdir -p $(PROVIDERS_OUT)
+	@triple=$$(rustc -vV | sed -n 's/^host: //p'); \
+	$(foreach p,$(PROVIDERS),\
+		FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe provider package \
+			--issuer $(EXAMPLES_ISSUER) --name $(p) --version 0.1.0 --revision 1 \
+			$(foreach i,$(IMPLEMENTS_$(p)),--implements $(i)) \
+			--binary $$triple=$(BIN)/$(p) \
+			--destination $(PROVIDERS_OUT)/$(p).par.gz -o json >/dev/null && \
+		echo "packaged $(PROVIDERS_OUT)/$(p).par.gz ($$triple)" ;)
 
 ## test: everything, from a fresh clone.
 test: lint examples

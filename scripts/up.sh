@@ -30,8 +30,12 @@ floe() { "$BIN/floe" "$@"; }
 floe start actor target/actors/echo.wasm
 floe start actor target/actors/counter.wasm
 floe start actor target/actors/kv-counter.wasm
-floe start provider "$BIN/keyvalue-nats"
-floe start provider "$BIN/http-server"
+# The providers as signed archives in the lattice (make examples packages
+# them), so any host could start them.
+for provider in keyvalue-nats http-server; do
+    floe push "target/providers/$provider.par.gz" --name "$provider:0.1.0"
+    floe start provider "floe://$provider:0.1.0"
+done
 floe link put counter keyvalue-nats wasi:keyvalue/store,atomics --target-config buckets=counters
 floe link put kv-counter keyvalue-nats wasi:keyvalue/store,atomics --target-config buckets=counters
 floe link put http-server kv-counter wasi:http/incoming-handler --source-config "address=$HTTP_ADDRESS"
