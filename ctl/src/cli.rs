@@ -65,6 +65,9 @@ pub enum Command {
     /// Package signed provider archives and inspect them.
     #[command(subcommand)]
     Provider(ProviderCommand),
+    /// Declarative applications: apply a manifest, and the lattice keeps it true.
+    #[command(subcommand)]
+    App(AppCommand),
     /// Show what runs on the lattice.
     #[command(subcommand)]
     Get(GetCommand),
@@ -163,7 +166,7 @@ pub enum GetCommand {
     Providers,
     /// The artifacts stored in the lattice (`floe push`), with their tags.
     Artifacts,
-    /// The signed claims of every running actor: issuer, version, capabilities, expiry.
+    /// The verified claims of every running actor and signed provider: issuer, version, capabilities, expiry.
     Claims,
 }
 
@@ -386,6 +389,31 @@ pub struct ClaimsSignArgs {
     /// Where to write the signed component (default: NAME_s.wasm beside the input).
     #[arg(long, value_name = "OUT.wasm")]
     pub destination: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Store a manifest (YAML or JSON) as the app's next version; the
+    /// reconciler makes it true (docs/apps.md).
+    Apply {
+        /// The manifest file.
+        file: PathBuf,
+    },
+    /// Every app, its current version and state.
+    List,
+    /// What the reconciler last found for an app: deployed, reconciling (with
+    /// what is missing) or failed (with why).
+    Status { name: String },
+    /// Every version applied to an app.
+    History { name: String },
+    /// Apply an earlier version again (default: the one before the current).
+    Rollback {
+        name: String,
+        /// The version's sequence number (see `floe app history`).
+        version: Option<u64>,
+    },
+    /// Remove an app and exactly what it started (replicas, providers, links).
+    Delete { name: String },
 }
 
 #[derive(Debug, Subcommand)]

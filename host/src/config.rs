@@ -20,7 +20,7 @@ pub struct HostConfig {
     /// A label `key=value` for placement (repeatable).
     #[arg(long = "label", env = "FLOE_LABELS", value_delimiter = ',', value_parser = parse_label)]
     pub labels: Vec<(String, String)>,
-    /// Accept only actors signed by these issuers (`A…`; repeatable). Empty: any issuer.
+    /// Accept only actors and provider archives signed by these issuers (`A…`; repeatable). Empty: any issuer.
     #[arg(
         long = "allowed-issuer",
         env = "FLOE_ALLOWED_ISSUERS",
@@ -58,6 +58,16 @@ pub struct HostConfig {
     /// How often to publish a heartbeat.
     #[arg(long, env = "FLOE_HEARTBEAT", default_value = "5s", value_parser = parse_flag_duration)]
     pub heartbeat: Duration,
+    /// Heartbeats a host may miss before the reconciler declares it lost and
+    /// places its share elsewhere.
+    #[arg(long, env = "FLOE_MISSED_BEATS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub missed_beats: u32,
+    /// The reconciler's leader lease: a dead leader is replaced within it.
+    #[arg(long, env = "FLOE_LEASE_TTL", default_value = "6s", value_parser = parse_flag_duration)]
+    pub lease_ttl: Duration,
+    /// Time between two passes of the reconciler's leader.
+    #[arg(long, env = "FLOE_RECONCILE_INTERVAL", default_value = "1s", value_parser = parse_flag_duration)]
+    pub reconcile_interval: Duration,
     /// Linear memory one actor instance may grow to (e.g. 64MiB).
     #[arg(long, env = "FLOE_MAX_MEMORY_PER_INSTANCE", default_value = "64MiB", value_parser = parse_size)]
     pub max_memory_per_instance: u64,

@@ -178,6 +178,7 @@ impl Host {
             tracing::info!("metrics at http://{local}/metrics");
         }
         heartbeat::spawn(&core);
+        crate::reconcile::spawn(&core);
         core.publish(EventType::HostStarted, &core.info()).await;
         tracing::info!(host = %core.id, lattice = %core.lattice, "host started");
         Ok(Host { core })

@@ -14,6 +14,7 @@
 //! - `providers`: provider processes: spawn, health, restart, stop.
 //! - `rpc`: invocations on `rpc.{actor}` and their replies.
 //! - `heartbeat`: the periodic heartbeat event.
+//! - `reconcile`: the embedded reconciler (floe-reconciler), led by one host.
 //! - `links`: the links this host knows, followed from the lattice KV bucket.
 //! - `logs`: actors' log lines published to `log.{actor}`.
 //! - `metrics`: Prometheus metrics on `--metrics-addr`.
@@ -34,6 +35,7 @@ mod logs;
 mod metrics;
 mod provider_source;
 mod providers;
+mod reconcile;
 mod reference;
 mod routing;
 mod rpc;

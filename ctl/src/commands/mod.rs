@@ -1,6 +1,7 @@
 //! One module per subcommand group, each with functions over the libraries.
 
 mod actors;
+mod apps;
 mod artifacts;
 mod call;
 mod claims;
@@ -68,6 +69,7 @@ async fn run_lattice(command: Command, global: GlobalArgs) -> anyhow::Result<()>
         Command::Call(args) => call::call(&ctx, &args).await,
         Command::Logs(args) => logs::logs(&ctx, &args).await,
         Command::Watch(args) => watch::watch(&ctx, &args).await,
+        Command::App(cmd) => apps::app(&ctx, cmd).await,
         Command::Push(args) => artifacts::push(&ctx, &args).await,
         Command::Keys(_)
         | Command::Claims(_)

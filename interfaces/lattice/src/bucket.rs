@@ -23,7 +23,12 @@ pub struct BucketError {
 /// The stream behind a KV bucket, as the KV conventions define it. Created
 /// directly: async-nats' `create_key_value` first reads the account info,
 /// whose reply from nats-server 2.9 (Debian's) it cannot parse.
-fn kv_stream_config(bucket: &str, description: &str, replicas: usize) -> stream::Config {
+fn kv_stream_config(
+    bucket: &str,
+    description: &str,
+    replicas: usize,
+    max_age: Duration,
+) -> stream::Config {
     stream::Config {
         name: format!("KV_{bucket}"),
         description: Some(description.to_owned()),
@@ -36,6 +41,7 @@ fn kv_stream_config(bucket: &str, description: &str, replicas: usize) -> stream:
         allow_direct: true,
         num_replicas: replicas,
         discard: stream::DiscardPolicy::New,
+        max_age,
         ..stream::Config::default()
     }
 }
@@ -56,6 +62,18 @@ pub async fn open_kv(
     bucket: &str,
     description: &str,
 ) -> Result<kv::Store, BucketError> {
+    open_kv_aged(client, bucket, description, Duration::ZERO).await
+}
+
+/// Like [`open_kv`], for a bucket whose entries expire `max_age` after
+/// their last write (zero: never). nats-server 2.9 has no per-key TTL, so a
+/// lease is a bucket of its own with the lease's TTL as `max_age`.
+pub async fn open_kv_aged(
+    client: &async_nats::Client,
+    bucket: &str,
+    description: &str,
+    max_age: Duration,
+) -> Result<kv::Store, BucketError> {
     let js = jetstream::new(client.clone());
     let bucket = bucket.to_owned();
     let deadline = Instant::now() + FORMING_TIMEOUT;
@@ -66,7 +84,7 @@ pub async fn open_kv(
         }
         for replicas in [3, 1] {
             match js
-                .create_stream(kv_stream_config(&bucket, description, replicas))
+                .create_stream(kv_stream_config(&bucket, description, replicas, max_age))
                 .await
             {
                 Ok(_) => {

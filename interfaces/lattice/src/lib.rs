@@ -9,18 +9,25 @@
 //! - [`logs`]: the bounded stream of actors' log lines.
 //! - [`links`]: reading and writing links in that bucket.
 //! - [`servers`]: one NATS URL or a comma-separated list of them.
+//! - [`lease`]: the reconciler's leader lease (a bucket whose `max_age` is
+//!   the TTL, renewed by compare-and-set).
+//! - [`records`]: sealed JSON records with their revision (compare-and-set).
+//! - [`apps`]: application versions, heads, history, rollback, status.
 //! - [`artifacts`]: artifacts by digest in the object store, tags in the bucket.
 
+pub mod apps;
 pub mod artifacts;
 pub mod auth;
 pub mod bucket;
+pub mod lease;
 pub mod links;
 pub mod logs;
+pub mod records;
 pub mod request;
 pub mod servers;
 
 pub use auth::LatticeAuth;
-pub use bucket::{BucketError, open_bucket, open_kv};
+pub use bucket::{BucketError, open_bucket, open_kv, open_kv_aged};
 pub use links::{
     LinkChange, LinkEntry, LinkEntryError, LinkStoreError, delete_link, list_links, put_link,
     read_all, read_entry,

@@ -4,6 +4,8 @@
 //! providers and tools all depend on it, so it stays small and pure.
 //!
 //! # Layout
+//! - [`app`]: declarative applications — the manifest, its validation, the
+//!   records kept per app, spread arithmetic.
 //! - [`archive`]: signed provider archives (a binary per target triple,
 //!   claims with each binary's hash), made and verified.
 //! - [`artifact`]: artifact references (`floe://…`), object names, tags.
@@ -28,6 +30,7 @@
 //! - [`envelope`]: the invocation envelope and reply (msgpack), typed errors.
 //! - [`http`]: an HTTP request and response as they cross the wire.
 
+pub mod app;
 pub mod archive;
 pub mod artifact;
 pub mod auth;

@@ -1,0 +1,104 @@
+use super::*;
+
+const SHOP: &str = r#"{
+  "name": "shop",
+  "version": "1.0.0",
+  "components": [
+    {"name": "api", "kind": "actor", "image": "floe://api:1", "max-concurrent": 4,
+     "placement": {"replicas": 3, "spread": [
+        {"requirements": {"zone": "a"}, "weight": 2},
+        {"requirements": {"zone": "b"}, "weight": 1}]}},
+    {"name": "kv", "kind": "provider", "image": "floe://kv:1",
+     "placement": {"daemon": true}}
+  ],
+  "links": [
+    {"source": "api", "target": "kv", "interfaces": ["wasi:keyvalue/store", "wasi:keyvalue/atomics"],
+     "target-config": {"buckets": "counters"}}
+  ]
+}"#;
+
+fn shop() -> AppManifest {
+    serde_json::from_str(SHOP).expect("manifest")
+}
+
+#[test]
+fn a_good_manifest_validates_with_defaults() {
+    let app = shop();
+    app.validate().expect("valid");
+    assert_eq!(app.links[0].link_name, "default");
+    let (package, names) = app.links[0].package_and_interfaces().expect("one package");
+    assert_eq!(package, "wasi:keyvalue");
+    assert_eq!(names, ["store", "atomics"]);
+    let kv = app.component("kv").expect("kv");
+    assert!(kv.placement.daemon && kv.placement.replicas.is_none());
+}
+
+#[test]
+fn faults_name_their_field() {
+    let cases: Vec<(&str, fn(&mut AppManifest))> = vec![
+        ("name", |a| a.name = "Shop!".into()),
+        ("components[1].name", |a| {
+            a.components[1].name = "api".into()
+        }),
+        ("components[0].image", |a| {
+            a.components[0].image = "api.wasm".into()
+        }),
+        ("components[0].placement.spread[1].weight", |a| {
+            a.components[0].placement.spread[1].weight = 0
+        }),
+        ("components[1].placement", |a| {
+            a.components[1].placement.replicas = Some(2)
+        }),
+        ("components[1].max-concurrent", |a| {
+            a.components[1].max_concurrent = Some(2)
+        }),
+        ("links[0].target", |a| a.links[0].target = "db".into()),
+        ("links[0].interfaces", |a| {
+            a.links[0].interfaces.push("acme:other/x".into())
+        }),
+        ("links[0].target", |a| a.links[0].target = "api".into()),
+    ];
+    for (field, break_it) in cases {
+        let mut app = shop();
+        break_it(&mut app);
+        let e = app.validate().expect_err(field);
+        assert_eq!(e.field, field, "{e}");
+    }
+    let e = shop().validate().map(|()| "ok");
+    assert_eq!(e, Ok("ok"));
+    let missing_target: Result<AppManifest, _> =
+        serde_json::from_str(&SHOP.replace("\"max-concurrent\"", "\"max-concurrency\""));
+    let e = missing_target.expect_err("unknown field");
+    assert!(e.to_string().contains("max-concurrency"), "{e}");
+}
+
+#[test]
+fn spread_counts_follow_the_weights_and_add_up() {
+    assert_eq!(replicas_per_group(3, &[2, 1]), [2, 1]);
+    assert_eq!(replicas_per_group(4, &[2, 1]), [3, 1]);
+    assert_eq!(replicas_per_group(5, &[2, 1]), [3, 2]);
+    assert_eq!(replicas_per_group(1, &[1, 1]), [1, 0]);
+    assert_eq!(replicas_per_group(0, &[1, 1]), [0, 0]);
+    assert_eq!(replicas_per_group(7, &[1, 1, 1]), [3, 2, 2]);
+    for n in 0..50 {
+        assert_eq!(replicas_per_group(n, &[3, 5, 1]).iter().sum::<u32>(), n);
+    }
+}
+
+#[test]
+fn hosts_match_requirements_and_groups() {
+    let app = shop();
+    let api = app.component("api").expect("api");
+    let zone_a: crate::control::StringMap = [("zone".to_owned(), "a".to_owned())].into();
+    assert!(api.host_matches(&zone_a, Some(0)));
+    assert!(!api.host_matches(&zone_a, Some(1)));
+    assert!(api.host_matches(&zone_a, None));
+}
+
+#[test]
+fn app_names_are_nats_safe() {
+    assert!(valid_app_name("shop-2"));
+    for bad in ["", "-shop", "Shop", "a.b", "a*", &"x".repeat(64)] {
+        assert!(!valid_app_name(bad), "{bad}");
+    }
+}

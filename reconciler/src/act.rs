@@ -1,0 +1,111 @@
+//! Carrying out one planned action through the control interface, as the
+//! CLI would. An error is returned as text for the app's status.
+
+use floe_ctl::CtlClient;
+use floe_wire::control::{CONTROL_VERSION, StartActorRequest, StartProviderRequest};
+
+use crate::plan::Action;
+
+/// Does `action`; the reason when it failed.
+pub async fn act(client: &CtlClient, action: &Action) -> Result<(), String> {
+    let result = match action {
+        Action::StartActor {
+            host,
+            image,
+            config,
+            max_concurrent,
+            annotations,
+            ..
+        } => client
+            .start_actor(
+                host,
+                StartActorRequest {
+                    v: CONTROL_VERSION,
+                    reference: image.clone(),
+                    max_concurrent: *max_concurrent,
+                    annotations: annotations.clone(),
+                    config: config.clone(),
+                },
+            )
+            .await
+            .map(|_| ()),
+        Action::UpdateActor {
+            host,
+            actor_id,
+            image,
+            ..
+        } => client.update_actor(host, actor_id, image).await.map(|_| ()),
+        Action::ScaleActor {
+            host,
+            actor_id,
+            max_concurrent,
+        } => client.scale_actor(host, actor_id, *max_concurrent).await,
+        Action::StopActor { host, actor_id } => client.stop_actor(host, actor_id).await,
+        Action::StartProvider {
+            host,
+            image,
+            config,
+            annotations,
+            ..
+        } => client
+            .start_provider(
+                host,
+                StartProviderRequest {
+                    v: CONTROL_VERSION,
+                    reference: image.clone(),
+                    provider_key: None,
+                    config: config.clone(),
+                    annotations: annotations.clone(),
+                },
+            )
+            .await
+            .map(|_| ()),
+        Action::StopProvider { host, provider_id } => client.stop_provider(host, provider_id).await,
+        Action::PutLink(link) => client.put_link(link).await,
+        Action::DeleteLink {
+            source,
+            package,
+            link_name,
+        } => match client.delete_link(source, package, link_name).await {
+            // Gone already: what was wanted.
+            Err(floe_ctl::CtlError::NotFound(_)) => Ok(()),
+            other => other,
+        },
+    };
+    result.map_err(|e| e.to_string())
+}
+
+/// A short description of `action` for logs.
+pub fn describe(action: &Action) -> String {
+    match action {
+        Action::StartActor {
+            host, component, ..
+        } => format!("start actor {component} on {host}"),
+        Action::UpdateActor {
+            host,
+            component,
+            image,
+            ..
+        } => format!("update {component} on {host} to {image}"),
+        Action::ScaleActor {
+            host,
+            actor_id,
+            max_concurrent,
+        } => format!("scale {actor_id} on {host} to {max_concurrent}"),
+        Action::StopActor { host, actor_id } => format!("stop actor {actor_id} on {host}"),
+        Action::StartProvider {
+            host, component, ..
+        } => format!("start provider {component} on {host}"),
+        Action::StopProvider { host, provider_id } => {
+            format!("stop provider {provider_id} on {host}")
+        }
+        Action::PutLink(link) => {
+            format!("link {} → {} ({})", link.source, link.target, link.package)
+        }
+        Action::DeleteLink {
+            source,
+            package,
+            link_name,
+        } => format!("unlink {source} {package} {link_name}"),
+    }
+}

@@ -1,0 +1,166 @@
+//! floe-reconciler: keeps declared applications true, from inside the
+//! hosts (docs/apps.md). Every host runs one; the one holding the lease
+//! (`floe_lattice::lease`) leads: each pass it reads the apps, sees the live
+//! hosts (heartbeats, then their inventories) and the links, plans
+//! (`plan`), and acts through the control interface like the CLI
+//! (`act`). Everything it does is found again from annotations, so a new
+//! leader continues where an old one stopped.
+//!
+//! # Layout
+//! - `plan`: the pure planner: actions, what is missing, what is impossible.
+//! - `hosts`: which hosts are alive (heartbeats; lost after missed beats).
+//! - `act`: carrying out actions with a `CtlClient`.
+//! - `pass`: one leader pass over every app, statuses and app events.
+
+mod act;
+mod hosts;
+mod pass;
+pub mod plan;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use floe_lattice::LatticeAuth;
+use floe_lattice::lease::{Lease, open_lease_bucket};
+use floe_wire::{EventType, Subject};
+use futures::StreamExt as _;
+use tokio_util::sync::CancellationToken;
+
+/// Where the reconciler publishes its events (the host's sealed events).
+pub trait EventSink: Send + Sync + 'static {
+    fn publish(
+        &self,
+        kind: EventType,
+        data: serde_json::Value,
+    ) -> futures::future::BoxFuture<'_, ()>;
+}
+
+/// The reconciler's timing knobs (host flags, so tests set them small).
+#[derive(Debug, Clone)]
+pub struct ReconcilerConfig {
+    /// The leader lease's TTL: a dead leader is replaced within it.
+    pub lease_ttl: Duration,
+    /// How often hosts heartbeat.
+    pub heartbeat: Duration,
+    /// Heartbeats a host may miss before it is declared lost.
+    pub missed_beats: u32,
+    /// Time between two passes of the leader.
+    pub interval: Duration,
+    /// How long the leader waits for hosts to answer a ping.
+    pub ping_window: Duration,
+}
+
+/// Runs until `shutdown`: follows heartbeats, takes the lease when it is
+/// free, and reconciles while it holds it.
+pub async fn run(
+    nats: async_nats::Client,
+    auth: Arc<LatticeAuth>,
+    host_id: String,
+    config: ReconcilerConfig,
+    events: Arc<dyn EventSink>,
+    shutdown: CancellationToken,
+) {
+    let lattice = auth.lattice().clone();
+    let lease_kv = loop {
+        match open_lease_bucket(&nats, &lattice, config.lease_ttl).await {
+            Ok(kv) => break kv,
+            Err(e) => {
+                tracing::warn!("reconciler: {e}; trying again");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    };
+    let mut heartbeats = match nats
+        .subscribe(Subject::Event(EventType::HostHeartbeat).render(&lattice))
+        .await
+    {
+        Ok(sub) => sub,
+        Err(e) => {
+            tracing::error!("reconciler: cannot follow heartbeats: {e}");
+            return;
+        }
+    };
+    let mut stopped = match nats
+        .subscribe(Subject::Event(EventType::HostStopped).render(&lattice))
+        .await
+    {
+        Ok(sub) => sub,
+        Err(e) => {
+            tracing::error!("reconciler: cannot follow host stops: {e}");
+            return;
+        }
+    };
+    let leading = Arc::new(AtomicBool::new(false));
+    let lease_task = tokio::spawn(hold_lease(
+        Lease::new(lease_kv, auth.clone(), &host_id),
+        config.clone(),
+        leading.clone(),
+        shutdown.clone(),
+    ));
+    let mut tracker = hosts::HostTracker::new(config.heartbeat * config.missed_beats.max(1));
+    let mut leader =
+        pass::Leader::new(nats.clone(), auth.clone(), host_id, events, leading.clone());
+    let mut tick = tokio::time::interval(config.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            Some(msg) = heartbeats.next() => {
+                if auth.verify(&msg).is_ok() {
+                    tracker.heartbeat(&msg.payload);
+                }
+            }
+            Some(msg) = stopped.next() => {
+                if auth.verify(&msg).is_ok() {
+                    tracker.stopped(&msg.payload);
+                }
+            }
+            _ = tick.tick() => {
+                if leading.load(Ordering::SeqCst) {
+                    leader.pass(&mut tracker, &config).await;
+                } else {
+                    leader.follow();
+                }
+            }
+        }
+    }
+    let _ = lease_task.await;
+}
+
+/// Renews (or tries to take) the lease three times per TTL; gives it up on
+/// a clean stop.
+async fn hold_lease(
+    mut lease: Lease,
+    config: ReconcilerConfig,
+    leading: Arc<AtomicBool>,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(config.lease_ttl / 3);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let was = lease.is_held();
+        let now = match lease.renew_or_acquire().await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!("reconciler: lease: {e}");
+                false
+            }
+        };
+        leading.store(now, Ordering::SeqCst);
+        if now && !was {
+            tracing::info!("this host now leads the reconciler");
+        } else if was && !now {
+            tracing::warn!("this host lost the reconciler lease");
+        }
+    }
+    leading.store(false, Ordering::SeqCst);
+    lease.release().await;
+}

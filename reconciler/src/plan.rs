@@ -1,0 +1,460 @@
+//! The pure part of reconciling: from one app version, the live hosts (their
+//! labels and what runs there) and the links, the actions that bring the
+//! lattice closer to the manifest, what is still missing, and what cannot be
+//! done as things stand. No I/O, so every rule is unit-tested.
+//!
+//! Rules: a replica is one host running the component. Instances are the
+//! app's by their annotations (`floe.app`, `floe.app.component`), never by
+//! id, so a new leader finds what an old one started. Starts go to the
+//! least-loaded eligible hosts; a rollout updates one outdated replica per
+//! pass, and only when every wanted replica runs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use floe_wire::Link;
+use floe_wire::app::{APP_ANNOTATION, AppVersion, COMPONENT_ANNOTATION, Component, ComponentKind};
+use floe_wire::control::{ActorDescription, ProviderDescription, StringMap};
+
+/// A live host as the leader sees it.
+#[derive(Debug, Clone, Default)]
+pub struct HostView {
+    pub host_id: String,
+    pub labels: StringMap,
+    pub actors: Vec<ActorDescription>,
+    pub providers: Vec<ProviderDescription>,
+}
+
+/// One thing to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    StartActor {
+        host: String,
+        component: String,
+        image: String,
+        config: StringMap,
+        max_concurrent: Option<u32>,
+        annotations: StringMap,
+    },
+    UpdateActor {
+        host: String,
+        component: String,
+        actor_id: String,
+        image: String,
+    },
+    ScaleActor {
+        host: String,
+        actor_id: String,
+        max_concurrent: u32,
+    },
+    StopActor {
+        host: String,
+        actor_id: String,
+    },
+    StartProvider {
+        host: String,
+        component: String,
+        image: String,
+        config: StringMap,
+        annotations: StringMap,
+    },
+    StopProvider {
+        host: String,
+        provider_id: String,
+    },
+    PutLink(Link),
+    DeleteLink {
+        source: String,
+        package: String,
+        link_name: String,
+    },
+}
+
+/// What one pass found for one app.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    /// What is not there yet, one line each.
+    pub missing: Vec<String>,
+    /// What cannot be done as things stand (no matching host, …).
+    pub impossible: Vec<String>,
+}
+
+/// One running replica of a component.
+#[derive(Debug, Clone)]
+struct Instance {
+    host: String,
+    id: String,
+    reference: String,
+    max_concurrent: Option<u32>,
+}
+
+fn owned_by(annotations: &StringMap, app: &str, component: Option<&str>) -> bool {
+    annotations.get(APP_ANNOTATION).map(String::as_str) == Some(app)
+        && component
+            .is_none_or(|c| annotations.get(COMPONENT_ANNOTATION).map(String::as_str) == Some(c))
+}
+
+fn instances(hosts: &[HostView], app: &str, component: &Component) -> Vec<Instance> {
+    let mut found = Vec::new();
+    for host in hosts {
+        match component.kind {
+            ComponentKind::Actor => {
+                for a in &host.actors {
+                    if owned_by(&a.annotations, app, Some(&component.name)) {
+                        found.push(Instance {
+                            host: host.host_id.clone(),
+                            id: a.actor_id.clone(),
+                            reference: a.reference.clone(),
+                            max_concurrent: Some(a.max_concurrent),
+                        });
+                    }
+                }
+            }
+            ComponentKind::Provider => {
+                for p in &host.providers {
+                    if owned_by(&p.annotations, app, Some(&component.name)) {
+                        found.push(Instance {
+                            host: host.host_id.clone(),
+                            id: p.provider_id.clone(),
+                            reference: p.reference.clone(),
+                            max_concurrent: None,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+fn describe(requirements: &StringMap) -> String {
+    if requirements.is_empty() {
+        return "any host".to_owned();
+    }
+    requirements
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The annotations of what the app starts for `component`.
+pub fn annotations(app: &str, component: &str) -> StringMap {
+    [
+        (APP_ANNOTATION.to_owned(), app.to_owned()),
+        (COMPONENT_ANNOTATION.to_owned(), component.to_owned()),
+    ]
+    .into()
+}
+
+/// Plans one pass for `version`. `stalled` names components whose rollout
+/// to their current image failed: they are neither updated nor started
+/// again until a new version is applied.
+pub fn plan_app(
+    version: &AppVersion,
+    hosts: &[HostView],
+    links: &[Link],
+    stalled: &BTreeMap<String, String>,
+) -> Plan {
+    let app = &version.manifest;
+    let mut plan = Plan::default();
+    // Load per host (what runs there), raised as starts are planned.
+    let mut load: BTreeMap<&str, usize> = hosts
+        .iter()
+        .map(|h| (h.host_id.as_str(), h.actors.len() + h.providers.len()))
+        .collect();
+    let mut ids: BTreeMap<&str, String> = BTreeMap::new();
+    for component in &app.components {
+        let running = instances(hosts, &app.name, component);
+        if let Some(first) = running.first() {
+            ids.insert(component.name.as_str(), first.id.clone());
+        }
+        if let Some(reason) = stalled.get(&component.name) {
+            plan.impossible.push(format!(
+                "{}: rollout to {} stopped: {reason}",
+                component.name, component.image
+            ));
+        }
+        place(
+            &app.name,
+            component,
+            hosts,
+            &running,
+            &mut load,
+            stalled.contains_key(&component.name),
+            &mut plan,
+        );
+    }
+    plan_links(version, links, &ids, &mut plan);
+    plan
+}
+
+/// Starts, stops, updates and scales for one component.
+fn place<'h>(
+    app: &str,
+    component: &Component,
+    hosts: &'h [HostView],
+    running: &[Instance],
+    load: &mut BTreeMap<&'h str, usize>,
+    stalled: bool,
+    plan: &mut Plan,
+) {
+    let placement = &component.placement;
+    // Each host's group: the first spread group it matches (or group 0
+    // without spread), None when it may not run the component at all.
+    let groups = placement.spread.len().max(1);
+    let group_of = |labels: &StringMap| -> Option<usize> {
+        if placement.spread.is_empty() {
+            return component.host_matches(labels, None).then_some(0);
+        }
+        (0..groups).find(|g| component.host_matches(labels, Some(*g)))
+    };
+    let host_group: BTreeMap<&str, Option<usize>> = hosts
+        .iter()
+        .map(|h| (h.host_id.as_str(), group_of(&h.labels)))
+        .collect();
+    let targets: Vec<Option<u32>> = match placement.replicas {
+        Some(n) if placement.spread.is_empty() => vec![Some(n)],
+        Some(n) => {
+            let weights: Vec<u32> = placement.spread.iter().map(|s| s.weight).collect();
+            floe_wire::app::replicas_per_group(n, &weights)
+                .into_iter()
+                .map(Some)
+                .collect()
+        }
+        // A daemon: every eligible host.
+        None => vec![None],
+    };
+    let mut running_hosts: BTreeSet<&str> = BTreeSet::new();
+    let mut starts = 0usize;
+    for instance in running {
+        let duplicate = !running_hosts.insert(instance.host.as_str());
+        let misplaced = host_group
+            .get(instance.host.as_str())
+            .copied()
+            .flatten()
+            .is_none();
+        if duplicate || misplaced {
+            plan.actions
+                .push(stop(component.kind, &instance.host, &instance.id));
+        }
+    }
+    for (g, target) in targets.iter().enumerate() {
+        let in_group = |host: &str| host_group.get(host).copied().flatten() == Some(g);
+        let mut here: Vec<&str> = running_hosts
+            .iter()
+            .copied()
+            .filter(|h| in_group(h))
+            .collect();
+        let eligible: Vec<&'h str> = hosts
+            .iter()
+            .map(|h| h.host_id.as_str())
+            .filter(|h| in_group(h))
+            .collect();
+        let want = target.map_or(eligible.len(), |t| t as usize);
+        let group_name = placement.spread.get(g).map_or_else(
+            || describe(&placement.requirements),
+            |s| describe(&s.requirements),
+        );
+        if here.len() > want {
+            // Extras go, the last by host id first.
+            here.sort_unstable();
+            for host in here.split_off(want) {
+                if let Some(instance) = running.iter().find(|i| i.host == host) {
+                    plan.actions.push(stop(component.kind, host, &instance.id));
+                }
+            }
+        }
+        let need = want.saturating_sub(here.len());
+        if need == 0 {
+            continue;
+        }
+        plan.missing.push(format!(
+            "{}: {} of {want} replicas on {group_name}",
+            component.name,
+            here.len()
+        ));
+        if stalled {
+            continue;
+        }
+        let mut free: Vec<&'h str> = eligible
+            .iter()
+            .copied()
+            .filter(|h| !running_hosts.contains(h))
+            .collect();
+        free.sort_by_key(|h| (load.get(h).copied().unwrap_or(0), *h));
+        if free.len() < need {
+            plan.impossible.push(format!(
+                "{}: {want} replicas wanted on {group_name}, but only {} hosts match",
+                component.name,
+                eligible.len()
+            ));
+        }
+        for host in free.into_iter().take(need) {
+            *load.entry(host).or_default() += 1;
+            starts += 1;
+            plan.actions.push(start(app, component, host));
+        }
+    }
+    if stalled || starts > 0 {
+        return;
+    }
+    // Every wanted replica runs: roll out one outdated one, then scale.
+    let outdated = running.iter().find(|i| {
+        i.reference != component.image
+            && host_group.get(i.host.as_str()).copied().flatten().is_some()
+    });
+    if let Some(instance) = outdated {
+        plan.missing.push(format!(
+            "{}: rolling out {} (replica on {} still runs {})",
+            component.name, component.image, instance.host, instance.reference
+        ));
+        match component.kind {
+            ComponentKind::Actor => plan.actions.push(Action::UpdateActor {
+                host: instance.host.clone(),
+                component: component.name.clone(),
+                actor_id: instance.id.clone(),
+                image: component.image.clone(),
+            }),
+            ComponentKind::Provider => {
+                plan.actions
+                    .push(stop(component.kind, &instance.host, &instance.id));
+                plan.actions.push(start(app, component, &instance.host));
+            }
+        }
+        return;
+    }
+    if let (ComponentKind::Actor, Some(wanted)) = (component.kind, component.max_concurrent) {
+        for instance in running {
+            if instance.max_concurrent != Some(wanted) {
+                plan.actions.push(Action::ScaleActor {
+                    host: instance.host.clone(),
+                    actor_id: instance.id.clone(),
+                    max_concurrent: wanted,
+                });
+            }
+        }
+    }
+}
+
+fn start(app: &str, component: &Component, host: &str) -> Action {
+    match component.kind {
+        ComponentKind::Actor => Action::StartActor {
+            host: host.to_owned(),
+            component: component.name.clone(),
+            image: component.image.clone(),
+            config: component.config.clone(),
+            max_concurrent: component.max_concurrent,
+            annotations: annotations(app, &component.name),
+        },
+        ComponentKind::Provider => Action::StartProvider {
+            host: host.to_owned(),
+            component: component.name.clone(),
+            image: component.image.clone(),
+            config: component.config.clone(),
+            annotations: annotations(app, &component.name),
+        },
+    }
+}
+
+fn stop(kind: ComponentKind, host: &str, id: &str) -> Action {
+    match kind {
+        ComponentKind::Actor => Action::StopActor {
+            host: host.to_owned(),
+            actor_id: id.to_owned(),
+        },
+        ComponentKind::Provider => Action::StopProvider {
+            host: host.to_owned(),
+            provider_id: id.to_owned(),
+        },
+    }
+}
+
+fn plan_links(version: &AppVersion, links: &[Link], ids: &BTreeMap<&str, String>, plan: &mut Plan) {
+    let app = &version.manifest;
+    let mut wanted_keys = BTreeSet::new();
+    for spec in &app.links {
+        let (Some(source), Some(target)) =
+            (ids.get(spec.source.as_str()), ids.get(spec.target.as_str()))
+        else {
+            plan.missing.push(format!(
+                "link {} → {}: waits for both to run",
+                spec.source, spec.target
+            ));
+            continue;
+        };
+        let Ok((package, interfaces)) = spec.package_and_interfaces() else {
+            continue; // validated on apply
+        };
+        let link = Link {
+            v: floe_wire::link::LINK_VERSION,
+            source: source.clone(),
+            target: target.clone(),
+            package,
+            interfaces,
+            link_name: spec.link_name.clone(),
+            source_config: spec.source_config.clone(),
+            target_config: spec.target_config.clone(),
+            annotations: [(APP_ANNOTATION.to_owned(), app.name.clone())].into(),
+        };
+        wanted_keys.insert(link.key());
+        if !links.contains(&link) {
+            plan.missing
+                .push(format!("link {} → {}", spec.source, spec.target));
+            plan.actions.push(Action::PutLink(link));
+        }
+    }
+    for link in links {
+        if owned_by(&link.annotations, &app.name, None) && !wanted_keys.contains(&link.key()) {
+            plan.actions.push(Action::DeleteLink {
+                source: link.source.clone(),
+                package: link.package.clone(),
+                link_name: link.link_name.clone(),
+            });
+        }
+    }
+}
+
+/// Everything the app `app` owns, to remove (on `app delete`, or for an app
+/// whose entries are gone).
+pub fn plan_removal(app: &str, hosts: &[HostView], links: &[Link]) -> Vec<Action> {
+    let mut actions = Vec::new();
+    for link in links {
+        if owned_by(&link.annotations, app, None) {
+            actions.push(Action::DeleteLink {
+                source: link.source.clone(),
+                package: link.package.clone(),
+                link_name: link.link_name.clone(),
+            });
+        }
+    }
+    for host in hosts {
+        for a in &host.actors {
+            if owned_by(&a.annotations, app, None) {
+                actions.push(stop(ComponentKind::Actor, &host.host_id, &a.actor_id));
+            }
+        }
+        for p in &host.providers {
+            if owned_by(&p.annotations, app, None) {
+                actions.push(stop(ComponentKind::Provider, &host.host_id, &p.provider_id));
+            }
+        }
+    }
+    actions
+}
+
+/// The apps that own something running or linked.
+pub fn owners(hosts: &[HostView], links: &[Link]) -> BTreeSet<String> {
+    let mut apps = BTreeSet::new();
+    let mut add = |annotations: &StringMap| {
+        if let Some(app) = annotations.get(APP_ANNOTATION) {
+            apps.insert(app.clone());
+        }
+    };
+    for host in hosts {
+        host.actors.iter().for_each(|a| add(&a.annotations));
+        host.providers.iter().for_each(|p| add(&p.annotations));
+    }
+    links.iter().for_each(|l| add(&l.annotations));
+    apps
+}
