@@ -4,6 +4,7 @@
 //! under a hard timeout. Tests whose name contains `cluster` run one at a
 //! time (see `.config/nextest.toml`).
 
+mod apps;
 mod artifacts;
 mod auth;
 mod claims_cli;

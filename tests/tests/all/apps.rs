@@ -1,0 +1,311 @@
+//! Declarative apps with real hosts: a manifest applied with `floe app
+//! apply` is placed by the reconciler inside the hosts (replicas spread by
+//! label weights, a daemon on every matching host), healed after a host is
+//! SIGKILLed, extended to a host that joins, and removed by `floe app
+//! delete` without touching what was started by hand.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use floe_tests::{FloeCli, HostProcess, paths, with_timeout};
+use floe_wire::app::{APP_ANNOTATION, COMPONENT_ANNOTATION};
+use floe_wire::control::HostInventory;
+
+use crate::lattice::{ECHO, Lattice};
+
+/// Timing knobs small enough for a test: a host is lost after 3 × 300 ms,
+/// a dead leader replaced within 1.5 s.
+const FAST: [&str; 8] = [
+    "--heartbeat",
+    "300ms",
+    "--missed-beats",
+    "3",
+    "--lease-ttl",
+    "1500ms",
+    "--reconcile-interval",
+    "300ms",
+];
+
+fn manifest(echo: &str, settings: &str) -> String {
+    format!(
+        r#"
+name: shop
+version: 1.0.0
+components:
+  - name: api
+    kind: actor
+    image: {echo}
+    max-concurrent: 4
+    placement:
+      replicas: 3
+      spread:
+        - requirements: {{zone: a}}
+          weight: 2
+        - requirements: {{zone: b}}
+          weight: 1
+  - name: settings
+    kind: actor
+    image: {settings}
+    config: {{greeting: hello}}
+    placement:
+      daemon: true
+      requirements: {{zone: b}}
+"#
+    )
+}
+
+/// Hosts running component `component` of app `shop`, by host id.
+async fn running(lattice: &Lattice, component: &str) -> Vec<String> {
+    let inventories: Vec<HostInventory> = lattice
+        .client
+        .inventories(Duration::from_millis(500))
+        .await
+        .expect("inventories");
+    let mut hosts: Vec<String> = inventories
+        .iter()
+        .filter(|inv| {
+            inv.actors.iter().any(|a| {
+                a.annotations.get(APP_ANNOTATION).map(String::as_str) == Some("shop")
+                    && a.annotations.get(COMPONENT_ANNOTATION).map(String::as_str)
+                        == Some(component)
+            })
+        })
+        .map(|inv| inv.host.host_id.clone())
+        .collect();
+    hosts.sort();
+    hosts
+}
+
+async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_cluster_spread_heal_join_and_delete() {
+    with_timeout(Duration::from_secs(110), async {
+        let lattice = Lattice::new().await;
+        let a1 = lattice.host(&[("zone", "a")], &FAST).await;
+        let a2 = lattice.host(&[("zone", "a")], &FAST).await;
+        let b1 = lattice.host(&[("zone", "b")], &FAST).await;
+        let b2 = lattice.host(&[("zone", "b")], &FAST).await;
+        let zone_a = [a1.id().to_owned(), a2.id().to_owned()];
+        let zone_b = [b1.id().to_owned(), b2.id().to_owned()];
+        // Started by hand: app delete must leave it alone.
+        let manual = lattice.start(&a1, "greeter").await;
+
+        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
+        let flags = [
+            "--nats-url",
+            lattice.nats.url(),
+            "--lattice",
+            &lattice.name,
+            "--window",
+            "500ms",
+        ];
+        let with = |extra: &[&str]| -> Vec<String> {
+            extra
+                .iter()
+                .chain(flags.iter())
+                .map(|s| (*s).to_owned())
+                .collect()
+        };
+        let dir = tempfile::tempdir().expect("dir");
+        let echo = paths::actor("echo").expect("echo");
+        let settings = paths::actor("settings").expect("settings");
+        let file = dir.path().join("shop.yaml");
+        std::fs::write(
+            &file,
+            manifest(
+                echo.to_str().expect("utf8"),
+                settings.to_str().expect("utf8"),
+            ),
+        )
+        .expect("write");
+        let file = file.to_str().expect("utf8");
+
+        // Bad manifests are refused with the field at fault.
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(
+            &bad,
+            manifest("/x.wasm", "/y.wasm").replace("weight: 1", "weight: 0"),
+        )
+        .expect("write");
+        let refused = cli.run(with(&["app", "apply", bad.to_str().expect("utf8")]));
+        assert!(!refused.success);
+        assert!(
+            refused
+                .stderr
+                .contains("components[0].placement.spread[1].weight"),
+            "{}",
+            refused.stderr
+        );
+        std::fs::write(&bad, "name: shop\nversion: 1\ncomponents: []\nextra: 1\n").expect("write");
+        let refused = cli.run(with(&["app", "apply", bad.to_str().expect("utf8")]));
+        assert!(!refused.success);
+        assert!(
+            refused.stderr.contains("extra") && refused.stderr.contains("line"),
+            "{}",
+            refused.stderr
+        );
+
+        let applied = cli.json(with(&["app", "apply", file]));
+        assert_eq!(applied["seq"], 1, "{applied}");
+        let deployed = |cli: &FloeCli| {
+            let status = cli.json(with(&["app", "status", "shop"]));
+            status["status"]["state"] == "deployed"
+        };
+        wait_for("deployed", Duration::from_secs(30), || async {
+            deployed(&cli)
+        })
+        .await;
+
+        // 3 replicas spread 2:1, a replica per host; the daemon on both zone=b hosts.
+        let api = running(&lattice, "api").await;
+        assert_eq!(api.len(), 3, "{api:?}");
+        assert_eq!(
+            api.iter().filter(|h| zone_a.contains(h)).count(),
+            2,
+            "{api:?}"
+        );
+        assert_eq!(
+            api.iter().filter(|h| zone_b.contains(h)).count(),
+            1,
+            "{api:?}"
+        );
+        let mut expected_b = zone_b.to_vec();
+        expected_b.sort();
+        assert_eq!(running(&lattice, "settings").await, expected_b);
+        let listed = cli.json(with(&["app", "list"]));
+        assert_eq!(listed[0]["state"], "deployed", "{listed}");
+
+        // A client calls api throughout; SIGKILL the zone=b host that runs it.
+        let actor = {
+            let inv = lattice.client.inventory(&api[0]).await.expect("inventory");
+            inv.actors
+                .iter()
+                .find(|a| {
+                    a.annotations.get(COMPONENT_ANNOTATION).map(String::as_str) == Some("api")
+                })
+                .expect("api")
+                .actor_id
+                .clone()
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let failures = Arc::new(AtomicU64::new(0));
+        let caller = {
+            let (client, actor, stop, failures) = (
+                lattice.client.clone(),
+                actor.clone(),
+                stop.clone(),
+                failures.clone(),
+            );
+            tokio::spawn(async move {
+                let mut calls = 0u64;
+                let mut first_failure: Option<Instant> = None;
+                let mut last_failure: Option<Instant> = None;
+                while !stop.load(Ordering::SeqCst) {
+                    calls += 1;
+                    let body = serde_json::to_vec(&serde_json::json!(["hi"])).expect("json");
+                    if client
+                        .call(&actor, ECHO, body, floe_wire::Encoding::Json)
+                        .await
+                        .is_err()
+                    {
+                        failures.fetch_add(1, Ordering::SeqCst);
+                        first_failure.get_or_insert_with(Instant::now);
+                        last_failure = Some(Instant::now());
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                (calls, first_failure.zip(last_failure).map(|(f, l)| l - f))
+            })
+        };
+        let victim_id = api
+            .iter()
+            .find(|h| zone_b.contains(h))
+            .expect("a zone=b replica")
+            .clone();
+        let (mut victim, survivor): (HostProcess, String) = if victim_id == b1.id() {
+            (b1, b2.id().to_owned())
+        } else {
+            (b2, b1.id().to_owned())
+        };
+        let mut lost = lattice.events(floe_wire::EventType::HostLost).await;
+        let killed_at = Instant::now();
+        victim.kill();
+        let event = crate::lattice::next_event(&mut lost).await;
+        assert_eq!(event["data"]["host_id"], victim_id.as_str(), "{event}");
+        wait_for(
+            "api back to 3 replicas",
+            Duration::from_secs(30),
+            || async {
+                running(&lattice, "api").await.contains(&survivor)
+                    && running(&lattice, "api").await.len() == 3
+            },
+        )
+        .await;
+        let healed_after = killed_at.elapsed();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop.store(true, Ordering::SeqCst);
+        let (calls, failing_for) = caller.await.expect("caller");
+        let failed = failures.load(Ordering::SeqCst);
+        eprintln!(
+            "healing: host lost and replica replaced {healed_after:?} after SIGKILL; \
+             {failed} of {calls} calls failed, over {failing_for:?}"
+        );
+        assert!(failed < calls / 2, "{failed} of {calls} calls failed");
+        wait_for("deployed again", Duration::from_secs(20), || async {
+            deployed(&cli)
+        })
+        .await;
+
+        // A host joining zone=b gets the daemon (and no api: zone b has its one).
+        let b3 = lattice.host(&[("zone", "b")], &FAST).await;
+        wait_for(
+            "the daemon on the new host",
+            Duration::from_secs(20),
+            || async {
+                running(&lattice, "settings")
+                    .await
+                    .contains(&b3.id().to_owned())
+            },
+        )
+        .await;
+        assert_eq!(running(&lattice, "api").await.len(), 3);
+
+        // Delete: everything of the app goes, the hand-started actor stays.
+        cli.ok(with(&["app", "delete", "shop"]));
+        wait_for("app gone", Duration::from_secs(30), || async {
+            cli.json(with(&["app", "list"]))
+                .as_array()
+                .is_some_and(Vec::is_empty)
+        })
+        .await;
+        assert!(running(&lattice, "api").await.is_empty());
+        assert!(running(&lattice, "settings").await.is_empty());
+        let kept = lattice.client.inventory(a1.id()).await.expect("inventory");
+        assert!(
+            kept.actors.iter().any(|a| a.actor_id == manual),
+            "the hand-started actor still runs: {:?}",
+            kept.actors
+        );
+        let missing = cli.run(with(&["app", "status", "shop"]));
+        assert!(!missing.success);
+        assert!(
+            missing.stderr.contains("no app named `shop`"),
+            "{}",
+            missing.stderr
+        );
+        drop((a1, a2, b3));
+    })
+    .await;
+}
