@@ -458,3 +458,187 @@ pub fn owners(hosts: &[HostView], links: &[Link]) -> BTreeSet<String> {
     links.iter().for_each(|l| add(&l.annotations));
     apps
 }
+
+#[cfg(test)]
+mod tests {
+    use floe_wire::app::AppManifest;
+
+    use super::*;
+
+    fn version(yaml_json: serde_json::Value) -> AppVersion {
+        AppVersion {
+            seq: 1,
+            manifest: serde_json::from_value::<AppManifest>(yaml_json).expect("manifest"),
+            applied_at: 0,
+            rollback_of: None,
+        }
+    }
+
+    fn shop() -> AppVersion {
+        version(serde_json::json!({
+            "name": "shop", "version": "1",
+            "components": [{"name": "api", "kind": "actor", "image": "/api.wasm",
+                "placement": {"replicas": 3, "spread": [
+                    {"requirements": {"zone": "a"}, "weight": 2},
+                    {"requirements": {"zone": "b"}, "weight": 1}]}}]
+        }))
+    }
+
+    fn host(id: &str, zone: &str) -> HostView {
+        HostView {
+            host_id: id.to_owned(),
+            labels: [("zone".to_owned(), zone.to_owned())].into(),
+            ..HostView::default()
+        }
+    }
+
+    fn run_api(host: &mut HostView, reference: &str) {
+        host.actors.push(ActorDescription {
+            actor_id: "MAPI".to_owned(),
+            name: "api".to_owned(),
+            version: "1".to_owned(),
+            revision: 1,
+            issuer: "A".to_owned(),
+            reference: reference.to_owned(),
+            max_concurrent: 1,
+            annotations: annotations("shop", "api"),
+            calls: 0,
+            failures: Default::default(),
+            in_flight: 0,
+            claims: None,
+        });
+    }
+
+    fn starts(plan: &Plan) -> Vec<&str> {
+        plan.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::StartActor { host, .. } => Some(host.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn replicas_follow_the_weights_one_per_host() {
+        let hosts = [
+            host("H1", "a"),
+            host("H2", "a"),
+            host("H3", "b"),
+            host("H4", "b"),
+        ];
+        let plan = plan_app(&shop(), &hosts, &[], &BTreeMap::new());
+        assert_eq!(starts(&plan), ["H1", "H2", "H3"]);
+        assert!(plan.impossible.is_empty(), "{plan:?}");
+    }
+
+    #[test]
+    fn a_group_without_hosts_is_impossible_and_says_so() {
+        let hosts = [host("H1", "a"), host("H2", "a")];
+        let plan = plan_app(&shop(), &hosts, &[], &BTreeMap::new());
+        assert_eq!(starts(&plan), ["H1", "H2"]);
+        assert_eq!(plan.impossible.len(), 1);
+        assert!(plan.impossible[0].contains("zone=b"), "{plan:?}");
+    }
+
+    #[test]
+    fn nothing_to_do_when_it_all_runs_and_extras_or_misplaced_go() {
+        let mut hosts = vec![host("H1", "a"), host("H2", "a"), host("H3", "b")];
+        hosts.iter_mut().for_each(|h| run_api(h, "/api.wasm"));
+        let plan = plan_app(&shop(), &hosts, &[], &BTreeMap::new());
+        assert_eq!(plan, Plan::default());
+        // A fourth replica, and one on a host that matches no group.
+        let mut extra = host("H4", "b");
+        run_api(&mut extra, "/api.wasm");
+        let mut stray = host("H5", "c");
+        run_api(&mut stray, "/api.wasm");
+        hosts.push(extra);
+        hosts.push(stray);
+        let plan = plan_app(&shop(), &hosts, &[], &BTreeMap::new());
+        let stops: Vec<&str> = plan
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::StopActor { host, .. } => Some(host.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(stops, ["H5", "H4"]);
+        assert!(starts(&plan).is_empty());
+    }
+
+    #[test]
+    fn a_rollout_updates_one_replica_per_pass_and_stops_when_stalled() {
+        let mut hosts = vec![host("H1", "a"), host("H2", "a"), host("H3", "b")];
+        hosts.iter_mut().for_each(|h| run_api(h, "/old.wasm"));
+        let plan = plan_app(&shop(), &hosts, &[], &BTreeMap::new());
+        let updates: Vec<_> = plan
+            .actions
+            .iter()
+            .filter(|a| matches!(a, Action::UpdateActor { .. }))
+            .collect();
+        assert_eq!(updates.len(), 1, "{plan:?}");
+        let stalled: BTreeMap<String, String> =
+            [("api".to_owned(), "no such file".to_owned())].into();
+        let plan = plan_app(&shop(), &hosts, &[], &stalled);
+        assert!(plan.actions.is_empty(), "{plan:?}");
+        assert!(plan.impossible[0].contains("rollout"), "{plan:?}");
+    }
+
+    #[test]
+    fn links_wait_for_both_ends_then_carry_the_app() {
+        let app = version(serde_json::json!({
+            "name": "kv", "version": "1",
+            "components": [
+                {"name": "api", "kind": "actor", "image": "/api.wasm", "placement": {"replicas": 1}},
+                {"name": "store", "kind": "provider", "image": "floe://kv:1", "placement": {"daemon": true}}],
+            "links": [{"source": "api", "target": "store", "interfaces": ["wasi:keyvalue/store"]}]
+        }));
+        let mut h = host("H1", "a");
+        run_api(&mut h, "/api.wasm");
+        h.actors[0].annotations = annotations("kv", "api");
+        let plan = plan_app(&app, std::slice::from_ref(&h), &[], &BTreeMap::new());
+        assert!(plan.missing.iter().any(|m| m.contains("waits")), "{plan:?}");
+        assert!(!plan.actions.iter().any(|a| matches!(a, Action::PutLink(_))));
+        h.providers.push(ProviderDescription {
+            provider_id: "VSTORE".to_owned(),
+            name: "kv".to_owned(),
+            reference: "floe://kv:1".to_owned(),
+            claims: None,
+            target: None,
+            health: floe_wire::control::ProviderHealth::Healthy,
+            restarts: 0,
+            pid: None,
+            annotations: annotations("kv", "store"),
+        });
+        let plan = plan_app(&app, std::slice::from_ref(&h), &[], &BTreeMap::new());
+        let link = plan
+            .actions
+            .iter()
+            .find_map(|a| match a {
+                Action::PutLink(l) => Some(l.clone()),
+                _ => None,
+            })
+            .expect("a link");
+        assert_eq!(
+            (link.source.as_str(), link.target.as_str()),
+            ("MAPI", "VSTORE")
+        );
+        assert_eq!(
+            link.annotations.get(APP_ANNOTATION).map(String::as_str),
+            Some("kv")
+        );
+        // Once stored, nothing more; removal takes the link and both replicas.
+        let plan = plan_app(
+            &app,
+            std::slice::from_ref(&h),
+            std::slice::from_ref(&link),
+            &BTreeMap::new(),
+        );
+        assert_eq!(plan, Plan::default());
+        assert_eq!(
+            plan_removal("kv", std::slice::from_ref(&h), &[link]).len(),
+            3
+        );
+    }
+}
