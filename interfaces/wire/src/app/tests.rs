@@ -35,7 +35,8 @@ fn a_good_manifest_validates_with_defaults() {
 
 #[test]
 fn faults_name_their_field() {
-    let cases: Vec<(&str, fn(&mut AppManifest))> = vec![
+    type Break = fn(&mut AppManifest);
+    let cases: Vec<(&str, Break)> = vec![
         ("name", |a| a.name = "Shop!".into()),
         ("components[1].name", |a| {
             a.components[1].name = "api".into()
