@@ -120,24 +120,47 @@ fn choose_subject(
     previous: Option<&Claims>,
     home: &FloeHome,
 ) -> anyhow::Result<(String, Option<PathBuf>)> {
-    let store = home.keys();
-    if let Some(subject) = &args.subject {
-        if let Ok(public) = keys::parse_public(subject, KeyKind::Actor) {
-            return Ok((public.public_key(), None));
-        }
-        let (pair, _) = store.resolve(subject, KeyKind::Actor).context(
-            "--subject must be an actor key (`M…`), an actor seed, or the name of a saved actor key",
-        )?;
-        return Ok((pair.public_key(), None));
-    }
-    if let Some(previous) = previous {
+    if let (None, Some(previous)) = (&args.subject, previous) {
         return Ok((previous.sub.clone(), None));
     }
-    let key_name = format!("{}-actor", sanitize_name(&args.name));
-    let (pair, created) = store
-        .load_or_create(&key_name, KeyKind::Actor)
-        .with_context(|| format!("cannot load or create the actor key `{key_name}`"))?;
-    let created_path = created.then(|| store.path_of(&key_name)).transpose()?;
+    subject_key(
+        home,
+        args.subject.as_deref(),
+        KeyKind::Actor,
+        &format!("{}-actor", sanitize_name(&args.name)),
+    )
+}
+
+/// The subject's public key: `subject` (a public key, a seed or a saved key
+/// name of `kind`) when given, else the key saved as `default_name`,
+/// created on first use (its path returned then).
+pub(super) fn subject_key(
+    home: &FloeHome,
+    subject: Option<&str>,
+    kind: KeyKind,
+    default_name: &str,
+) -> anyhow::Result<(String, Option<PathBuf>)> {
+    let store = home.keys();
+    if let Some(subject) = subject {
+        if let Ok(public) = keys::parse_public(subject, kind) {
+            return Ok((public.public_key(), None));
+        }
+        let (pair, _) = store.resolve(subject, kind).with_context(|| {
+            format!(
+                "--subject must be a {0} key (`{1}…`), a {0} seed, or the name of a saved {0} key",
+                kind.as_str(),
+                kind.public_prefix()
+            )
+        })?;
+        return Ok((pair.public_key(), None));
+    }
+    let (pair, created) = store.load_or_create(default_name, kind).with_context(|| {
+        format!(
+            "cannot load or create the {} key `{default_name}`",
+            kind.as_str()
+        )
+    })?;
+    let created_path = created.then(|| store.path_of(default_name)).transpose()?;
     Ok((pair.public_key(), created_path))
 }
 

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use anyhow::{Context as _, anyhow};
 use floe_wire::archive::{self, ArchiveInspection, PackageRequest};
 use floe_wire::claims::{Capability, ProviderClaims, VerifyPolicy};
-use floe_wire::keys::{self, KeyKind};
+use floe_wire::keys::KeyKind;
 use floe_wire::keystore::{FloeHome, sanitize_name};
 use serde::Serialize;
 
-use super::claims::{unix_now, validity};
+use super::claims::{subject_key, unix_now, validity};
 use crate::cli::{ProviderInspectArgs, ProviderPackageArgs};
 use crate::output::{self, OutputFormat};
 
@@ -51,7 +51,12 @@ pub fn package(
         .iter()
         .map(|(target, path)| read_binary(path).map(|bytes| (target.clone(), bytes)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let (subject, new_provider_key) = choose_subject(args, home)?;
+    let (subject, new_provider_key) = subject_key(
+        home,
+        args.subject.as_deref(),
+        KeyKind::Provider,
+        &format!("{}-provider", sanitize_name(&args.name)),
+    )?;
     let now = unix_now();
     let (not_before, expires) =
         validity(args.not_before.as_deref(), args.expires_in.as_deref(), now)?;
@@ -147,30 +152,6 @@ fn read_binary(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         );
     }
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
-/// The provider id: `--subject` when given, else the provider key saved as
-/// `NAME-provider` (created on first use).
-fn choose_subject(
-    args: &ProviderPackageArgs,
-    home: &FloeHome,
-) -> anyhow::Result<(String, Option<PathBuf>)> {
-    let store = home.keys();
-    if let Some(subject) = &args.subject {
-        if let Ok(public) = keys::parse_public(subject, KeyKind::Provider) {
-            return Ok((public.public_key(), None));
-        }
-        let (pair, _) = store.resolve(subject, KeyKind::Provider).context(
-            "--subject must be a provider key (`V…`), a provider seed, or the name of a saved provider key",
-        )?;
-        return Ok((pair.public_key(), None));
-    }
-    let key_name = format!("{}-provider", sanitize_name(&args.name));
-    let (pair, created) = store
-        .load_or_create(&key_name, KeyKind::Provider)
-        .with_context(|| format!("cannot load or create the provider key `{key_name}`"))?;
-    let created_path = created.then(|| store.path_of(&key_name)).transpose()?;
-    Ok((pair.public_key(), created_path))
 }
 
 #[derive(Debug, Serialize)]

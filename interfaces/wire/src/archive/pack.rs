@@ -11,9 +11,10 @@ use sha2::{Digest as _, Sha256};
 use super::{BIN_DIR, CLAIMS_ENTRY, MAX_ENTRIES, MAX_UNPACKED, valid_target};
 use crate::claims::token::{self, TokenError};
 use crate::claims::{
-    Capability, PROVIDER_FORMAT_VERSION, ProviderClaims, ProviderMetadata, format_hash,
+    Capability, PROVIDER_FORMAT_VERSION, ProviderClaims, ProviderMetadata, SignerError,
+    check_signing, format_hash,
 };
-use crate::keys::{self, KeyError, KeyKind};
+use crate::keys::KeyKind;
 
 /// What to put into an archive.
 #[derive(Debug, Clone)]
@@ -38,12 +39,6 @@ pub struct PackageRequest<'a> {
 /// Why an archive could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
-    #[error("issuer: {0}")]
-    Issuer(KeyError),
-    #[error("subject: {0}")]
-    Subject(KeyError),
-    #[error("the provider name must not be empty")]
-    EmptyName,
     #[error("an archive needs at least one binary (--binary TRIPLE=PATH)")]
     NoBinaries,
     #[error("`{0}` is not a target triple (like x86_64-unknown-linux-gnu)")]
@@ -56,8 +51,8 @@ pub enum PackageError {
     TooManyBinaries,
     #[error("the binaries add up to more than the {MAX_UNPACKED} bytes a host unpacks")]
     TooLarge,
-    #[error("expiry ({expires}) is not after not-before ({not_before})")]
-    EmptyValidity { not_before: u64, expires: u64 },
+    #[error(transparent)]
+    Signer(#[from] SignerError),
     #[error(transparent)]
     Token(#[from] TokenError),
     #[error("cannot write the archive: {0}")]
@@ -66,24 +61,14 @@ pub enum PackageError {
 
 /// Makes a signed archive from `request` and returns its bytes.
 pub fn package(request: &PackageRequest<'_>) -> Result<Vec<u8>, PackageError> {
-    if KeyKind::of(request.issuer) != Some(KeyKind::Account) || request.issuer.seed().is_err() {
-        return Err(PackageError::Issuer(KeyError::WrongKind {
-            expected: KeyKind::Account,
-            found: "a key that is not an account seed".to_owned(),
-        }));
-    }
-    keys::parse_public(&request.subject, KeyKind::Provider).map_err(PackageError::Subject)?;
-    if request.name.trim().is_empty() {
-        return Err(PackageError::EmptyName);
-    }
-    if let (Some(not_before), Some(expires)) = (request.not_before, request.expires)
-        && expires <= not_before
-    {
-        return Err(PackageError::EmptyValidity {
-            not_before,
-            expires,
-        });
-    }
+    check_signing(
+        request.issuer,
+        &request.subject,
+        KeyKind::Provider,
+        &request.name,
+        request.not_before,
+        request.expires,
+    )?;
     let binaries = check_binaries(&request.binaries)?;
     let targets = binaries
         .iter()

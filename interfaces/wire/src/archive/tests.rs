@@ -321,9 +321,15 @@ fn bad_package_requests_are_refused() {
     assert!(matches!(package(&request), Err(PackageError::BadTarget(_))));
     let mut request = packer.request();
     request.subject = KeyKind::Actor.generate().public_key();
-    assert!(matches!(package(&request), Err(PackageError::Subject(_))));
+    assert!(matches!(
+        package(&request),
+        Err(PackageError::Signer(crate::claims::SignerError::Subject(_)))
+    ));
     let not_an_account = KeyKind::Provider.generate();
     let mut request = packer.request();
     request.issuer = &not_an_account;
-    assert!(matches!(package(&request), Err(PackageError::Issuer(_))));
+    assert!(matches!(
+        package(&request),
+        Err(PackageError::Signer(crate::claims::SignerError::Issuer(_)))
+    ));
 }

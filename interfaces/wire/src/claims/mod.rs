@@ -11,6 +11,7 @@
 //! - `component`: finding, hashing and replacing the claims section.
 //! - `token`: the compact EdDSA JWT.
 //! - `sign`: producing a signed component.
+//! - `signer`: the checks before any signing (issuer, subject, name, window).
 //! - `verify`: checking one, with one error per reason.
 //! - `provider`: the claims of a provider archive (its binaries' hashes per
 //!   target); the archive itself is [`crate::archive`].
@@ -19,6 +20,7 @@ mod capability;
 mod component;
 mod provider;
 mod sign;
+mod signer;
 pub(crate) mod token;
 mod verify;
 
@@ -28,6 +30,7 @@ pub use capability::{Capability, CapabilityError};
 pub use component::{CLAIMS_SECTION, ComponentError, format_hash};
 pub use provider::{PROVIDER_FORMAT_VERSION, ProviderClaims, ProviderMetadata};
 pub use sign::{SignError, SignRequest, existing_claims, sign};
+pub use signer::{SignerError, check_signing};
 pub use token::TokenError;
 pub use verify::{Inspection, VerifyError, VerifyPolicy, check_validity, inspect, verify};
 

@@ -4,9 +4,10 @@
 use nkeys::KeyPair;
 
 use super::component::{self, ComponentError};
+use super::signer::{SignerError, check_signing};
 use super::token::{self, TokenError};
 use super::{ActorMetadata, CLAIMS_FORMAT_VERSION, Capability, Claims};
-use crate::keys::{self, KeyError, KeyKind};
+use crate::keys::KeyKind;
 
 /// What to sign into a component.
 #[derive(Debug, Clone)]
@@ -33,14 +34,8 @@ pub enum SignError {
     NotAComponent(#[from] ComponentError),
     #[error("not a valid component: {0}")]
     Invalid(String),
-    #[error("issuer: {0}")]
-    Issuer(KeyError),
-    #[error("subject: {0}")]
-    Subject(KeyError),
-    #[error("the actor name must not be empty")]
-    EmptyName,
-    #[error("expiry ({expires}) is not after not-before ({not_before})")]
-    EmptyValidity { not_before: u64, expires: u64 },
+    #[error(transparent)]
+    Signer(#[from] SignerError),
     #[error(transparent)]
     Token(#[from] TokenError),
 }
@@ -53,24 +48,14 @@ pub fn sign(component_bytes: &[u8], request: &SignRequest<'_>) -> Result<Vec<u8>
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(&stripped)
         .map_err(|e| SignError::Invalid(e.to_string()))?;
-    if KeyKind::of(request.issuer) != Some(KeyKind::Account) || request.issuer.seed().is_err() {
-        return Err(SignError::Issuer(KeyError::WrongKind {
-            expected: KeyKind::Account,
-            found: "a key that is not an account seed".to_owned(),
-        }));
-    }
-    keys::parse_public(&request.subject, KeyKind::Actor).map_err(SignError::Subject)?;
-    if request.name.trim().is_empty() {
-        return Err(SignError::EmptyName);
-    }
-    if let (Some(not_before), Some(expires)) = (request.not_before, request.expires)
-        && expires <= not_before
-    {
-        return Err(SignError::EmptyValidity {
-            not_before,
-            expires,
-        });
-    }
+    check_signing(
+        request.issuer,
+        &request.subject,
+        KeyKind::Actor,
+        &request.name,
+        request.not_before,
+        request.expires,
+    )?;
     let claims = Claims {
         iss: request.issuer.public_key(),
         sub: request.subject.clone(),

@@ -219,7 +219,9 @@ fn an_empty_validity_window_cannot_be_signed() {
     request.expires = Some(NOW + 10);
     assert!(matches!(
         sign(&component_bytes(), &request),
-        Err(SignError::EmptyValidity { .. })
+        Err(SignError::Signer(
+            crate::claims::SignerError::EmptyValidity { .. }
+        ))
     ));
 }
 
@@ -281,13 +283,13 @@ fn the_wrong_key_kinds_cannot_sign() {
     request.issuer = &actor_key;
     assert!(matches!(
         sign(&component_bytes(), &request),
-        Err(SignError::Issuer(_))
+        Err(SignError::Signer(crate::claims::SignerError::Issuer(_)))
     ));
     let mut request = signer.request();
     request.subject = signer.issuer.public_key();
     assert!(matches!(
         sign(&component_bytes(), &request),
-        Err(SignError::Subject(_))
+        Err(SignError::Signer(crate::claims::SignerError::Subject(_)))
     ));
     let core = wat::parse_str("(module)").expect("module");
     assert!(matches!(
