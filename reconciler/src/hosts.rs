@@ -1,12 +1,18 @@
 //! Which hosts are alive, from their heartbeats: a host that has not beaten
 //! for `missed_beats × heartbeat` is lost (announced once by the leader),
-//! one that stopped cleanly is forgotten at once.
+//! one that stopped cleanly is forgotten at once. Heartbeats are read by a
+//! task of their own and stamped when they arrive, so a long pass of the
+//! leader never delays them.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use floe_wire::CloudEvent;
+use floe_lattice::LatticeAuth;
 use floe_wire::events::HeartbeatData;
+use floe_wire::{CloudEvent, EventType, Subject};
+use futures::StreamExt as _;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug)]
 pub struct HostTracker {
@@ -71,4 +77,47 @@ impl HostTracker {
         }
         lost
     }
+}
+
+pub fn lock(tracker: &Mutex<HostTracker>) -> MutexGuard<'_, HostTracker> {
+    tracker
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Subscribes to heartbeats and clean stops, and feeds `tracker` from a
+/// task until `shutdown`.
+pub async fn follow(
+    nats: &async_nats::Client,
+    auth: &Arc<LatticeAuth>,
+    tracker: Arc<Mutex<HostTracker>>,
+    shutdown: &CancellationToken,
+) -> Result<(), async_nats::SubscribeError> {
+    let lattice = auth.lattice().clone();
+    let mut heartbeats = nats
+        .subscribe(Subject::Event(EventType::HostHeartbeat).render(&lattice))
+        .await?;
+    let mut stopped = nats
+        .subscribe(Subject::Event(EventType::HostStopped).render(&lattice))
+        .await?;
+    let (auth, shutdown) = (auth.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                Some(msg) = heartbeats.next() => {
+                    if auth.verify(&msg).is_ok() {
+                        lock(&tracker).heartbeat(&msg.payload);
+                    }
+                }
+                Some(msg) = stopped.next() => {
+                    if auth.verify(&msg).is_ok() {
+                        lock(&tracker).stopped(&msg.payload);
+                    }
+                }
+                else => return,
+            }
+        }
+    });
+    Ok(())
 }

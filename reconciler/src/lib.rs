@@ -17,14 +17,13 @@ mod hosts;
 mod pass;
 pub mod plan;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use floe_lattice::LatticeAuth;
 use floe_lattice::lease::{Lease, open_lease_bucket};
-use floe_wire::{EventType, Subject};
-use futures::StreamExt as _;
+use floe_wire::EventType;
 use tokio_util::sync::CancellationToken;
 
 /// Where the reconciler publishes its events (the host's sealed events).
@@ -74,34 +73,34 @@ pub async fn run(
             }
         }
     };
-    let mut heartbeats = match nats
-        .subscribe(Subject::Event(EventType::HostHeartbeat).render(&lattice))
-        .await
-    {
-        Ok(sub) => sub,
-        Err(e) => {
-            tracing::error!("reconciler: cannot follow heartbeats: {e}");
-            return;
+    // The bucket keeps the TTL of the host that created it: renew by that.
+    let lease_ttl = match lease_kv.status().await {
+        Ok(status) if !status.max_age().is_zero() => {
+            if status.max_age() != config.lease_ttl {
+                tracing::warn!(
+                    bucket_ttl = ?status.max_age(),
+                    flag = ?config.lease_ttl,
+                    "the lease bucket was created with another TTL: using the bucket's (give every host the same --lease-ttl)"
+                );
+            }
+            status.max_age()
         }
+        _ => config.lease_ttl,
     };
-    let mut stopped = match nats
-        .subscribe(Subject::Event(EventType::HostStopped).render(&lattice))
-        .await
-    {
-        Ok(sub) => sub,
-        Err(e) => {
-            tracing::error!("reconciler: cannot follow host stops: {e}");
-            return;
-        }
-    };
+    let tracker = Arc::new(Mutex::new(hosts::HostTracker::new(
+        config.heartbeat * config.missed_beats.max(1),
+    )));
+    if let Err(e) = hosts::follow(&nats, &auth, tracker.clone(), &shutdown).await {
+        tracing::error!("reconciler: cannot follow heartbeats: {e}");
+        return;
+    }
     let leading = Arc::new(AtomicBool::new(false));
     let lease_task = tokio::spawn(hold_lease(
         Lease::new(lease_kv, auth.clone(), &host_id),
-        config.clone(),
+        lease_ttl,
         leading.clone(),
         shutdown.clone(),
     ));
-    let mut tracker = hosts::HostTracker::new(config.heartbeat * config.missed_beats.max(1));
     let mut leader =
         pass::Leader::new(nats.clone(), auth.clone(), host_id, events, leading.clone());
     let mut tick = tokio::time::interval(config.interval);
@@ -109,23 +108,15 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            Some(msg) = heartbeats.next() => {
-                if auth.verify(&msg).is_ok() {
-                    tracker.heartbeat(&msg.payload);
-                }
-            }
-            Some(msg) = stopped.next() => {
-                if auth.verify(&msg).is_ok() {
-                    tracker.stopped(&msg.payload);
-                }
-            }
-            _ = tick.tick() => {
-                if leading.load(Ordering::SeqCst) {
-                    leader.pass(&mut tracker, &config).await;
-                } else {
-                    leader.follow();
-                }
-            }
+            _ = tick.tick() => {}
+        }
+        if leading.load(Ordering::SeqCst) {
+            leader.pass(&tracker, &config).await;
+        } else {
+            leader.follow();
+            // A follower forgets lost hosts quietly: announcing them is the
+            // leader's job, and a new leader must not announce old losses.
+            hosts::lock(&tracker).take_lost();
         }
     }
     let _ = lease_task.await;
@@ -135,11 +126,11 @@ pub async fn run(
 /// a clean stop.
 async fn hold_lease(
     mut lease: Lease,
-    config: ReconcilerConfig,
+    ttl: Duration,
     leading: Arc<AtomicBool>,
     shutdown: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(config.lease_ttl / 3);
+    let mut tick = tokio::time::interval(ttl / 3);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

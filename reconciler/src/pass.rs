@@ -3,8 +3,8 @@
 //! a change of state; remove what apps without entries still own.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::jetstream::kv;
@@ -17,7 +17,7 @@ use floe_wire::Link;
 use floe_wire::app::{AppHead, AppState, AppStatus};
 use serde_json::json;
 
-use crate::hosts::HostTracker;
+use crate::hosts::{self, HostTracker};
 use crate::plan::{self, Action, HostView};
 use crate::{EventSink, ReconcilerConfig, act};
 
@@ -87,7 +87,7 @@ impl Leader {
         }
     }
 
-    pub async fn pass(&mut self, tracker: &mut HostTracker, config: &ReconcilerConfig) {
+    pub async fn pass(&mut self, tracker: &Mutex<HostTracker>, config: &ReconcilerConfig) {
         self.was_leading = true;
         self.passes = self.passes.wrapping_add(1);
         let bucket = match &self.bucket {
@@ -148,7 +148,7 @@ impl Leader {
     /// alive did not answer (nothing is decided on a partial view).
     async fn observe(
         &mut self,
-        tracker: &mut HostTracker,
+        tracker: &Mutex<HostTracker>,
         config: &ReconcilerConfig,
     ) -> Option<Vec<HostView>> {
         let pinged = match self.client.ping_hosts(config.ping_window).await {
@@ -158,10 +158,14 @@ impl Leader {
                 return None;
             }
         };
-        for host in &pinged {
-            tracker.seen(&host.host_id);
-        }
-        for (host_id, silent) in tracker.take_lost() {
+        let (lost, alive) = {
+            let mut tracker = hosts::lock(tracker);
+            for host in &pinged {
+                tracker.seen(&host.host_id);
+            }
+            (tracker.take_lost(), tracker.alive())
+        };
+        for (host_id, silent) in lost {
             tracing::warn!(host = %host_id, ?silent, "host lost: no heartbeat");
             self.events
                 .publish(
@@ -171,11 +175,7 @@ impl Leader {
                 .await;
         }
         let answered: BTreeSet<&str> = pinged.iter().map(|h| h.host_id.as_str()).collect();
-        if let Some(silent) = tracker
-            .alive()
-            .into_iter()
-            .find(|h| !answered.contains(h.as_str()))
-        {
+        if let Some(silent) = alive.into_iter().find(|h| !answered.contains(h.as_str())) {
             tracing::debug!(host = %silent, "waiting for a silent host to answer or be lost");
             return None;
         }
@@ -276,7 +276,13 @@ impl Leader {
                 return;
             }
             if let Err(reason) = self.run(action).await {
-                if let Action::UpdateActor { component, .. } = action {
+                if let Action::UpdateActor { component, .. }
+                | Action::StartProvider {
+                    component,
+                    rollout: true,
+                    ..
+                } = action
+                {
                     // A version that does not start stops the rollout; the
                     // replicas not updated keep serving the old one.
                     if let Some((_, stalled)) = self.stalled.get_mut(&name) {

@@ -56,6 +56,9 @@ pub enum Action {
         image: String,
         config: StringMap,
         annotations: StringMap,
+        /// Replacing an older version on this host (a failure stops the
+        /// rollout).
+        rollout: bool,
     },
     StopProvider {
         host: String,
@@ -148,8 +151,9 @@ pub fn annotations(app: &str, component: &str) -> StringMap {
 }
 
 /// Plans one pass for `version`. `stalled` names components whose rollout
-/// to their current image failed: they are neither updated nor started
-/// again until a new version is applied.
+/// to their current image failed: until a new version is applied they are
+/// not updated, and lost replicas are started again with the version still
+/// running elsewhere.
 pub fn plan_app(
     version: &AppVersion,
     hosts: &[HostView],
@@ -184,6 +188,28 @@ pub fn plan_app(
             stalled.contains_key(&component.name),
             &mut plan,
         );
+    }
+    // Components the manifest no longer names.
+    let named: BTreeSet<&str> = app.components.iter().map(|c| c.name.as_str()).collect();
+    for host in hosts {
+        let gone = |annotations: &StringMap| {
+            owned_by(annotations, &app.name, None)
+                && annotations
+                    .get(COMPONENT_ANNOTATION)
+                    .is_none_or(|c| !named.contains(c.as_str()))
+        };
+        for a in host.actors.iter().filter(|a| gone(&a.annotations)) {
+            plan.missing
+                .push(format!("{}: no longer in the app", a.name));
+            plan.actions
+                .push(stop(ComponentKind::Actor, &host.host_id, &a.actor_id));
+        }
+        for p in host.providers.iter().filter(|p| gone(&p.annotations)) {
+            plan.missing
+                .push(format!("{}: no longer in the app", p.name));
+            plan.actions
+                .push(stop(ComponentKind::Provider, &host.host_id, &p.provider_id));
+        }
     }
     plan_links(version, links, &ids, &mut plan);
     plan
@@ -224,6 +250,15 @@ fn place<'h>(
         }
         // A daemon: every eligible host.
         None => vec![None],
+    };
+    // A stalled rollout heals with the version still running, if any.
+    let start_image = if stalled {
+        running
+            .iter()
+            .find(|i| i.reference != component.image)
+            .map(|i| i.reference.clone())
+    } else {
+        Some(component.image.clone())
     };
     let mut running_hosts: BTreeSet<&str> = BTreeSet::new();
     let mut starts = 0usize;
@@ -274,9 +309,9 @@ fn place<'h>(
             component.name,
             here.len()
         ));
-        if stalled {
+        let Some(image) = &start_image else {
             continue;
-        }
+        };
         let mut free: Vec<&'h str> = eligible
             .iter()
             .copied()
@@ -293,7 +328,7 @@ fn place<'h>(
         for host in free.into_iter().take(need) {
             *load.entry(host).or_default() += 1;
             starts += 1;
-            plan.actions.push(start(app, component, host));
+            plan.actions.push(start(app, component, host, image, false));
         }
     }
     if stalled || starts > 0 {
@@ -319,7 +354,13 @@ fn place<'h>(
             ComponentKind::Provider => {
                 plan.actions
                     .push(stop(component.kind, &instance.host, &instance.id));
-                plan.actions.push(start(app, component, &instance.host));
+                plan.actions.push(start(
+                    app,
+                    component,
+                    &instance.host,
+                    &component.image,
+                    true,
+                ));
             }
         }
         return;
@@ -337,12 +378,12 @@ fn place<'h>(
     }
 }
 
-fn start(app: &str, component: &Component, host: &str) -> Action {
+fn start(app: &str, component: &Component, host: &str, image: &str, rollout: bool) -> Action {
     match component.kind {
         ComponentKind::Actor => Action::StartActor {
             host: host.to_owned(),
             component: component.name.clone(),
-            image: component.image.clone(),
+            image: image.to_owned(),
             config: component.config.clone(),
             max_concurrent: component.max_concurrent,
             annotations: annotations(app, &component.name),
@@ -350,9 +391,10 @@ fn start(app: &str, component: &Component, host: &str) -> Action {
         ComponentKind::Provider => Action::StartProvider {
             host: host.to_owned(),
             component: component.name.clone(),
-            image: component.image.clone(),
+            image: image.to_owned(),
             config: component.config.clone(),
             annotations: annotations(app, &component.name),
+            rollout,
         },
     }
 }
@@ -373,6 +415,7 @@ fn stop(kind: ComponentKind, host: &str, id: &str) -> Action {
 fn plan_links(version: &AppVersion, links: &[Link], ids: &BTreeMap<&str, String>, plan: &mut Plan) {
     let app = &version.manifest;
     let mut wanted_keys = BTreeSet::new();
+    let mut unresolved = false;
     for spec in &app.links {
         let (Some(source), Some(target)) =
             (ids.get(spec.source.as_str()), ids.get(spec.target.as_str()))
@@ -381,6 +424,7 @@ fn plan_links(version: &AppVersion, links: &[Link], ids: &BTreeMap<&str, String>
                 "link {} → {}: waits for both to run",
                 spec.source, spec.target
             ));
+            unresolved = true;
             continue;
         };
         let Ok((package, interfaces)) = spec.package_and_interfaces() else {
@@ -403,6 +447,10 @@ fn plan_links(version: &AppVersion, links: &[Link], ids: &BTreeMap<&str, String>
                 .push(format!("link {} → {}", spec.source, spec.target));
             plan.actions.push(Action::PutLink(link));
         }
+    }
+    // While an end is missing its key is unknown: keep the app's links.
+    if unresolved {
+        return;
     }
     for link in links {
         if owned_by(&link.annotations, &app.name, None) && !wanted_keys.contains(&link.key()) {
@@ -583,6 +631,36 @@ mod tests {
         let plan = plan_app(&shop(), &hosts, &[], &stalled);
         assert!(plan.actions.is_empty(), "{plan:?}");
         assert!(plan.impossible[0].contains("rollout"), "{plan:?}");
+        // A replica lost meanwhile comes back with the version still running.
+        hosts[2].actors.clear();
+        hosts.push(host("H4", "b"));
+        let plan = plan_app(&shop(), &hosts, &[], &stalled);
+        let images: Vec<&str> = plan
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::StartActor { image, .. } => Some(image.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(images, ["/old.wasm"], "{plan:?}");
+    }
+
+    #[test]
+    fn a_component_dropped_from_the_manifest_is_stopped() {
+        let mut hosts = vec![host("H1", "a"), host("H2", "a"), host("H3", "b")];
+        hosts.iter_mut().for_each(|h| run_api(h, "/api.wasm"));
+        hosts[0].actors[0].annotations = annotations("shop", "old-worker");
+        hosts[0].actors[0].actor_id = "MOLD".to_owned();
+        run_api(&mut hosts[0], "/api.wasm");
+        let plan = plan_app(&shop(), &hosts, &[], &BTreeMap::new());
+        assert_eq!(
+            plan.actions,
+            [Action::StopActor {
+                host: "H1".to_owned(),
+                actor_id: "MOLD".to_owned()
+            }]
+        );
     }
 
     #[test]

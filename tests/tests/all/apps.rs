@@ -27,7 +27,7 @@ const FAST: [&str; 8] = [
     "300ms",
 ];
 
-fn manifest(echo: &str, settings: &str) -> String {
+fn manifest(echo: &str, settings: &str, front: &str, greeter: &str) -> String {
     format!(
         r#"
 name: shop
@@ -51,6 +51,16 @@ components:
     placement:
       daemon: true
       requirements: {{zone: b}}
+  - name: front
+    kind: actor
+    image: {front}
+  - name: greeter
+    kind: actor
+    image: {greeter}
+links:
+  - source: front
+    target: greeter
+    interfaces: [acme:greet/greeter]
 "#
     )
 }
@@ -100,7 +110,7 @@ async fn apps_cluster_spread_heal_join_and_delete() {
         let zone_a = [a1.id().to_owned(), a2.id().to_owned()];
         let zone_b = [b1.id().to_owned(), b2.id().to_owned()];
         // Started by hand: app delete must leave it alone.
-        let manual = lattice.start(&a1, "greeter").await;
+        let manual = lattice.start(&a1, "misbehave").await;
 
         let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
         let flags = [
@@ -122,12 +132,12 @@ async fn apps_cluster_spread_heal_join_and_delete() {
         let echo = paths::actor("echo").expect("echo");
         let settings = paths::actor("settings").expect("settings");
         let file = dir.path().join("shop.yaml");
+        let front = paths::actor("front").expect("front");
+        let greeter = paths::actor("greeter").expect("greeter");
+        let utf8 = |p: &std::path::Path| p.to_str().expect("utf8").to_owned();
         std::fs::write(
             &file,
-            manifest(
-                echo.to_str().expect("utf8"),
-                settings.to_str().expect("utf8"),
-            ),
+            manifest(&utf8(&echo), &utf8(&settings), &utf8(&front), &utf8(&greeter)),
         )
         .expect("write");
         let file = file.to_str().expect("utf8");
@@ -136,7 +146,7 @@ async fn apps_cluster_spread_heal_join_and_delete() {
         let bad = dir.path().join("bad.yaml");
         std::fs::write(
             &bad,
-            manifest("/x.wasm", "/y.wasm").replace("weight: 1", "weight: 0"),
+            manifest("/x.wasm", "/y.wasm", "/z.wasm", "/w.wasm").replace("weight: 1", "weight: 0"),
         )
         .expect("write");
         let refused = cli.run(with(&["app", "apply", bad.to_str().expect("utf8")]));
@@ -186,6 +196,46 @@ async fn apps_cluster_spread_heal_join_and_delete() {
         assert_eq!(running(&lattice, "settings").await, expected_b);
         let listed = cli.json(with(&["app", "list"]));
         assert_eq!(listed[0]["state"], "deployed", "{listed}");
+        // The app's link routes front's import to its greeter.
+        let front_id = lattice
+            .client
+            .inventories(Duration::from_millis(500))
+            .await
+            .expect("inventories")
+            .iter()
+            .flat_map(|inv| inv.actors.clone())
+            .find(|a| a.annotations.get(COMPONENT_ANNOTATION).map(String::as_str) == Some("front"))
+            .expect("front runs")
+            .actor_id;
+        let greeted = crate::providers::welcome(&lattice, &front_id, "Ada", false)
+            .await
+            .expect("front calls greeter through the app's link");
+        assert!(greeted["ok"].is_array(), "{greeted}");
+        let links = lattice.client.links().await.expect("links");
+        assert_eq!(
+            links
+                .iter()
+                .filter(|l| l.annotations.get(APP_ANNOTATION).map(String::as_str) == Some("shop"))
+                .count(),
+            1,
+            "{links:?}"
+        );
+
+        // An app whose artifact does not exist fails, with the reason.
+        let ghost = dir.path().join("ghost.yaml");
+        std::fs::write(
+            &ghost,
+            "name: ghost\nversion: 1.0.0\ncomponents:\n  - name: api\n    kind: actor\n    image: floe://nope:1\n",
+        )
+        .expect("write");
+        cli.ok(with(&["app", "apply", ghost.to_str().expect("utf8")]));
+        wait_for("ghost failed", Duration::from_secs(20), || async {
+            let s = cli.json(with(&["app", "status", "ghost"]));
+            s["status"]["state"] == "failed"
+                && s["status"]["reason"].as_str().is_some_and(|r| r.contains("no artifact"))
+        })
+        .await;
+        cli.ok(with(&["app", "delete", "ghost"]));
 
         // A client calls api throughout; SIGKILL the zone=b host that runs it.
         let actor = {
@@ -290,8 +340,14 @@ async fn apps_cluster_spread_heal_join_and_delete() {
                 .is_some_and(Vec::is_empty)
         })
         .await;
-        assert!(running(&lattice, "api").await.is_empty());
-        assert!(running(&lattice, "settings").await.is_empty());
+        for component in ["api", "settings", "front", "greeter"] {
+            assert!(running(&lattice, component).await.is_empty(), "{component} still runs");
+        }
+        let links = lattice.client.links().await.expect("links");
+        assert!(
+            links.iter().all(|l| !l.annotations.contains_key(APP_ANNOTATION)),
+            "{links:?}"
+        );
         let kept = lattice.client.inventory(a1.id()).await.expect("inventory");
         assert!(
             kept.actors.iter().any(|a| a.actor_id == manual),
