@@ -377,6 +377,17 @@ pub struct ClaimsSignArgs {
     /// `NAME-actor` (created on first use).
     #[arg(long, value_name = "NAME|SEED|KEY")]
     pub subject: Option<String>,
+    #[command(flatten)]
+    pub validity: ValidityArgs,
+    /// Where to write the signed component (default: NAME_s.wasm beside the input).
+    #[arg(long, value_name = "OUT.wasm")]
+    pub destination: Option<PathBuf>,
+}
+
+/// When signed claims are valid, and their tags (`floe claims sign`,
+/// `floe provider package`).
+#[derive(Debug, Args)]
+pub struct ValidityArgs {
     /// Expire after this long (e.g. 30d, 12h).
     #[arg(long, value_name = "DURATION")]
     pub expires_in: Option<String>,
@@ -386,9 +397,6 @@ pub struct ClaimsSignArgs {
     /// A free-form tag (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
-    /// Where to write the signed component (default: NAME_s.wasm beside the input).
-    #[arg(long, value_name = "OUT.wasm")]
-    pub destination: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -452,15 +460,8 @@ pub struct ProviderPackageArgs {
     /// (created on first use), so every version keeps one id.
     #[arg(long, value_name = "NAME|SEED|KEY")]
     pub subject: Option<String>,
-    /// Expire after this long (e.g. 30d, 12h).
-    #[arg(long, value_name = "DURATION")]
-    pub expires_in: Option<String>,
-    /// Not valid before this time: RFC 3339 (2026-12-01T00:00:00Z) or a delay (e.g. 1h).
-    #[arg(long, value_name = "TIME|DURATION")]
-    pub not_before: Option<String>,
-    /// A free-form tag (repeatable).
-    #[arg(long = "tag", value_name = "TAG")]
-    pub tags: Vec<String>,
+    #[command(flatten)]
+    pub validity: ValidityArgs,
     /// Where to write the archive (default: NAME.par.gz in the current directory).
     #[arg(long, value_name = "OUT.par.gz")]
     pub destination: Option<PathBuf>,

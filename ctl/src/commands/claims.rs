@@ -51,8 +51,11 @@ pub fn sign(args: &ClaimsSignArgs, home: &FloeHome, format: OutputFormat) -> any
         .map(|c| c.parse::<Capability>())
         .collect::<Result<Vec<_>, _>>()?;
     let now = unix_now();
-    let (not_before, expires) =
-        validity(args.not_before.as_deref(), args.expires_in.as_deref(), now)?;
+    let (not_before, expires) = validity(
+        args.validity.not_before.as_deref(),
+        args.validity.expires_in.as_deref(),
+        now,
+    )?;
     let request = SignRequest {
         issuer: &issuer,
         subject,
@@ -60,7 +63,7 @@ pub fn sign(args: &ClaimsSignArgs, home: &FloeHome, format: OutputFormat) -> any
         version: args.release.clone(),
         revision: args.revision,
         caps,
-        tags: args.tags.clone(),
+        tags: args.validity.tags.clone(),
         now,
         not_before,
         expires,

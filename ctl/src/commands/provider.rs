@@ -58,8 +58,11 @@ pub fn package(
         &format!("{}-provider", sanitize_name(&args.name)),
     )?;
     let now = unix_now();
-    let (not_before, expires) =
-        validity(args.not_before.as_deref(), args.expires_in.as_deref(), now)?;
+    let (not_before, expires) = validity(
+        args.validity.not_before.as_deref(),
+        args.validity.expires_in.as_deref(),
+        now,
+    )?;
     let request = PackageRequest {
         issuer: &issuer,
         subject,
@@ -68,7 +71,7 @@ pub fn package(
         revision: args.revision,
         implements,
         binaries,
-        tags: args.tags.clone(),
+        tags: args.validity.tags.clone(),
         now,
         not_before,
         expires,

@@ -113,21 +113,7 @@ async fn apps_cluster_spread_heal_join_and_delete() {
         let manual = lattice.start(&a1, "misbehave").await;
 
         let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
-        let flags = [
-            "--nats-url",
-            lattice.nats.url(),
-            "--lattice",
-            &lattice.name,
-            "--window",
-            "500ms",
-        ];
-        let with = |extra: &[&str]| -> Vec<String> {
-            extra
-                .iter()
-                .chain(flags.iter())
-                .map(|s| (*s).to_owned())
-                .collect()
-        };
+        let with = |extra: &[&str]| lattice.args(extra);
         let dir = tempfile::tempdir().expect("dir");
         let echo = paths::actor("echo").expect("echo");
         let settings = paths::actor("settings").expect("settings");
@@ -408,21 +394,7 @@ async fn apps_cluster_rolling_update_stops_on_a_broken_version_and_survives_the_
             lattice.host(&[], &FAST).await,
         ];
         let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
-        let flags = [
-            "--nats-url",
-            lattice.nats.url(),
-            "--lattice",
-            &lattice.name,
-            "--window",
-            "500ms",
-        ];
-        let with = |extra: &[&str]| -> Vec<String> {
-            extra
-                .iter()
-                .chain(flags.iter())
-                .map(|s| (*s).to_owned())
-                .collect()
-        };
+        let with = |extra: &[&str]| lattice.args(extra);
         let dir = tempfile::tempdir().expect("dir");
         let write = |name: &str, text: String| {
             let path = dir.path().join(name);

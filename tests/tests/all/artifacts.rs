@@ -16,21 +16,7 @@ async fn pushed_actors_start_anywhere_and_corruption_is_caught() {
         let lattice = Lattice::new().await;
         let a = lattice.host(&[], &[]).await;
         let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
-        let flags = [
-            "--nats-url",
-            lattice.nats.url(),
-            "--lattice",
-            &lattice.name,
-            "--window",
-            "300ms",
-        ];
-        let with = |extra: &[&str]| -> Vec<String> {
-            extra
-                .iter()
-                .chain(flags.iter())
-                .map(|s| (*s).to_owned())
-                .collect()
-        };
+        let with = |extra: &[&str]| lattice.args(extra);
         let echo = paths::actor("echo").expect("echo");
         let echo = echo.to_str().expect("utf8");
         let pushed = cli.json(with(&["push", echo, "--name", "echo:v1"]));

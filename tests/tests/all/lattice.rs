@@ -17,6 +17,23 @@ pub struct Lattice {
 }
 
 impl Lattice {
+    /// `extra` followed by the flags that point `floe` at this lattice.
+    pub fn args(&self, extra: &[&str]) -> Vec<String> {
+        extra
+            .iter()
+            .copied()
+            .chain([
+                "--nats-url",
+                self.nats.url(),
+                "--lattice",
+                &self.name,
+                "--window",
+                "500ms",
+            ])
+            .map(str::to_owned)
+            .collect()
+    }
+
     pub async fn new() -> Lattice {
         let nats = NatsServer::start().await.expect("nats-server starts");
         let name = format!("t{}", uuid::Uuid::new_v4().simple());

@@ -49,21 +49,7 @@ async fn signed_provider_archives_run_from_the_lattice_and_bad_ones_are_refused(
         let host = lattice.host(&[], &FAST).await;
         let front = lattice.start(&host, "front").await;
         let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
-        let flags = [
-            "--nats-url",
-            lattice.nats.url(),
-            "--lattice",
-            &lattice.name,
-            "--window",
-            "300ms",
-        ];
-        let with = |extra: &[&str]| -> Vec<String> {
-            extra
-                .iter()
-                .chain(flags.iter())
-                .map(|s| (*s).to_owned())
-                .collect()
-        };
+        let with = |extra: &[&str]| lattice.args(extra);
         let issuer = cli.json(["keys", "gen", "--type", "account", "--save", "acme"]);
         let issuer = issuer["public_key"]
             .as_str()
