@@ -87,6 +87,60 @@ async fn running(lattice: &Lattice, component: &str) -> Vec<String> {
     hosts
 }
 
+/// A client calling echo on `actor` in a loop, counting failures and how
+/// long they went on.
+struct Caller {
+    stop: Arc<AtomicBool>,
+    failures: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<(u64, Option<Duration>)>,
+}
+
+impl Caller {
+    fn start(lattice: &Lattice, actor: &str, pause: Duration) -> Caller {
+        let stop = Arc::new(AtomicBool::new(false));
+        let failures = Arc::new(AtomicU64::new(0));
+        let (client, actor) = (lattice.client.clone(), actor.to_owned());
+        let (stopped, failed) = (stop.clone(), failures.clone());
+        let task = tokio::spawn(async move {
+            let mut calls = 0u64;
+            let mut first: Option<Instant> = None;
+            let mut last: Option<Instant> = None;
+            while !stopped.load(Ordering::SeqCst) {
+                calls += 1;
+                let body = serde_json::to_vec(&serde_json::json!(["hi"])).expect("json");
+                if let Err(e) = client
+                    .call(&actor, ECHO, body, floe_wire::Encoding::Json)
+                    .await
+                {
+                    eprintln!("call failed: {e}");
+                    failed.fetch_add(1, Ordering::SeqCst);
+                    first.get_or_insert_with(Instant::now);
+                    last = Some(Instant::now());
+                }
+                tokio::time::sleep(pause).await;
+            }
+            (calls, first.zip(last).map(|(f, l)| l - f))
+        });
+        Caller {
+            stop,
+            failures,
+            task,
+        }
+    }
+
+    fn failures(&self) -> u64 {
+        self.failures.load(Ordering::SeqCst)
+    }
+
+    /// Calls made, calls failed, and from the first failure to the last.
+    async fn stop(self) -> (u64, u64, Option<Duration>) {
+        self.stop.store(true, Ordering::SeqCst);
+        let failures = self.failures.clone();
+        let (calls, window) = self.task.await.expect("caller");
+        (calls, failures.load(Ordering::SeqCst), window)
+    }
+}
+
 async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
@@ -235,36 +289,7 @@ async fn apps_cluster_spread_heal_join_and_delete() {
                 .actor_id
                 .clone()
         };
-        let stop = Arc::new(AtomicBool::new(false));
-        let failures = Arc::new(AtomicU64::new(0));
-        let caller = {
-            let (client, actor, stop, failures) = (
-                lattice.client.clone(),
-                actor.clone(),
-                stop.clone(),
-                failures.clone(),
-            );
-            tokio::spawn(async move {
-                let mut calls = 0u64;
-                let mut first_failure: Option<Instant> = None;
-                let mut last_failure: Option<Instant> = None;
-                while !stop.load(Ordering::SeqCst) {
-                    calls += 1;
-                    let body = serde_json::to_vec(&serde_json::json!(["hi"])).expect("json");
-                    if client
-                        .call(&actor, ECHO, body, floe_wire::Encoding::Json)
-                        .await
-                        .is_err()
-                    {
-                        failures.fetch_add(1, Ordering::SeqCst);
-                        first_failure.get_or_insert_with(Instant::now);
-                        last_failure = Some(Instant::now());
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                (calls, first_failure.zip(last_failure).map(|(f, l)| l - f))
-            })
-        };
+        let caller = Caller::start(&lattice, &actor, Duration::from_millis(20));
         let victim_id = api
             .iter()
             .find(|h| zone_b.contains(h))
@@ -291,9 +316,7 @@ async fn apps_cluster_spread_heal_join_and_delete() {
         .await;
         let healed_after = killed_at.elapsed();
         tokio::time::sleep(Duration::from_millis(500)).await;
-        stop.store(true, Ordering::SeqCst);
-        let (calls, failing_for) = caller.await.expect("caller");
-        let failed = failures.load(Ordering::SeqCst);
+        let (calls, failed, failing_for) = caller.stop().await;
         eprintln!(
             "healing: host lost and replica replaced {healed_after:?} after SIGKILL; \
              {failed} of {calls} calls failed, over {failing_for:?}"
@@ -426,32 +449,7 @@ async fn apps_cluster_rolling_update_stops_on_a_broken_version_and_survives_the_
             .actor_id;
 
         // A client calls throughout the rollouts.
-        let stop = Arc::new(AtomicBool::new(false));
-        let failures = Arc::new(AtomicU64::new(0));
-        let caller = {
-            let (client, actor, stop, failures) = (
-                lattice.client.clone(),
-                actor.clone(),
-                stop.clone(),
-                failures.clone(),
-            );
-            tokio::spawn(async move {
-                let mut calls = 0u64;
-                while !stop.load(Ordering::SeqCst) {
-                    calls += 1;
-                    let body = serde_json::to_vec(&serde_json::json!(["hi"])).expect("json");
-                    if let Err(e) = client
-                        .call(&actor, ECHO, body, floe_wire::Encoding::Json)
-                        .await
-                    {
-                        eprintln!("call failed: {e}");
-                        failures.fetch_add(1, Ordering::SeqCst);
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                calls
-            })
-        };
+        let caller = Caller::start(&lattice, &actor, Duration::from_millis(10));
 
         // Version 2 rolls out replica by replica with no failed call.
         cli.ok(with(&["app", "apply", &v2]));
@@ -459,11 +457,7 @@ async fn apps_cluster_rolling_update_stops_on_a_broken_version_and_survives_the_
             api_versions(&lattice).await == ["0.2.0", "0.2.0"] && state(&cli)["state"] == "deployed"
         })
         .await;
-        assert_eq!(
-            failures.load(Ordering::SeqCst),
-            0,
-            "no call failed during the rollout"
-        );
+        assert_eq!(caller.failures(), 0, "no call failed during the rollout");
 
         // Version 3 does not start: the rollout stops, version 2 keeps serving.
         cli.ok(with(&["app", "apply", &v3]));
@@ -483,13 +477,8 @@ async fn apps_cluster_rolling_update_stops_on_a_broken_version_and_survives_the_
         );
         tokio::time::sleep(Duration::from_millis(1000)).await;
         assert_eq!(api_versions(&lattice).await, ["0.2.0", "0.2.0"]);
-        stop.store(true, Ordering::SeqCst);
-        let calls = caller.await.expect("caller");
-        assert_eq!(
-            failures.load(Ordering::SeqCst),
-            0,
-            "no call failed in {calls}"
-        );
+        let (calls, failed_calls, _) = caller.stop().await;
+        assert_eq!(failed_calls, 0, "no call failed in {calls}");
         assert!(calls > 50, "the client kept calling ({calls})");
 
         // The leader dies: another host takes the lease and finishes the job
