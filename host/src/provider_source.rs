@@ -54,7 +54,11 @@ pub async fn prepare(
             "{reference} is an actor component, not a provider archive: start it with `floe start actor {reference}`"
         ));
     }
-    let opened = archive::open(&bytes, unix_now(), &core.policy)
+    // Unpacking and hashing take a while for big binaries: off the runtime.
+    let policy = core.policy.clone();
+    let opened = tokio::task::spawn_blocking(move || archive::open(&bytes, unix_now(), &policy))
+        .await
+        .map_err(|e| format!("cannot open provider archive {reference}: {e}"))?
         .map_err(|e| format!("provider archive {reference} refused: {e}"))?;
     if req.provider_key.is_some() {
         return Err(format!(
@@ -93,6 +97,15 @@ fn starts_like_archive(path: &Path) -> bool {
 /// the host.
 fn plain(core: &HostCore, req: &StartProviderRequest) -> Result<ProviderSource, String> {
     let path = check_executable(Path::new(&req.reference))?;
+    // Nothing vouches for a plain executable: a host that trusts only some
+    // issuers runs only their archives.
+    if !core.policy.allowed_issuers.is_empty() {
+        return Err(format!(
+            "{} is a plain executable, and this host runs only providers signed by its allowed issuers \
+             (--allowed-issuer): package it with `floe provider package` and start the archive",
+            path.display()
+        ));
+    }
     tracing::warn!(
         path = %path.display(),
         "starting a provider from a plain path: nothing signs or verifies this executable \

@@ -28,7 +28,7 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), String> {
                 },
             )
             .await
-            .map(|_| ()),
+            .and_then(|started| conflict(started.already_running, &started.actor_id, host)),
         Action::UpdateActor {
             host,
             actor_id,
@@ -59,7 +59,7 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), String> {
                 },
             )
             .await
-            .map(|_| ()),
+            .and_then(|started| conflict(started.already_running, &started.provider_id, host)),
         Action::StopProvider { host, provider_id } => client.stop_provider(host, provider_id).await,
         Action::PutLink(link) => client.put_link(link).await,
         Action::DeleteLink {
@@ -73,6 +73,19 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), String> {
         },
     };
     result.map_err(|e| e.to_string())
+}
+
+/// A start that found the id already running there: a copy outside this
+/// app (started by hand or by another app) holds the host, and the app's
+/// replica is not there.
+fn conflict(already_running: bool, id: &str, host: &str) -> Result<(), floe_ctl::CtlError> {
+    if already_running {
+        return Err(floe_ctl::CtlError::Refused(format!(
+            "{id} already runs on {host} outside this app (started by hand or by another app); \
+             the app's replica goes to another host"
+        )));
+    }
+    Ok(())
 }
 
 /// A short description of `action` for logs.

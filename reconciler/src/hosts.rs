@@ -19,6 +19,12 @@ pub struct HostTracker {
     /// Silence after which a host is lost.
     grace: Duration,
     last_seen: BTreeMap<String, Instant>,
+    /// Hosts that said goodbye: a heartbeat of theirs that arrives late is
+    /// ignored for one grace.
+    stopped: BTreeMap<String, Instant>,
+    /// When following began: until one grace has passed, hosts may be
+    /// alive that were not heard yet.
+    since: Instant,
 }
 
 impl HostTracker {
@@ -26,6 +32,8 @@ impl HostTracker {
         HostTracker {
             grace,
             last_seen: BTreeMap::new(),
+            stopped: BTreeMap::new(),
+            since: Instant::now(),
         }
     }
 
@@ -35,7 +43,11 @@ impl HostTracker {
             return;
         };
         if let Ok(beat) = serde_json::from_value::<HeartbeatData>(event.data) {
-            self.seen(&beat.host.host_id);
+            let grace = self.grace;
+            self.stopped.retain(|_, at| at.elapsed() <= grace);
+            if !self.stopped.contains_key(&beat.host.host_id) {
+                self.last_seen.insert(beat.host.host_id, Instant::now());
+            }
         }
     }
 
@@ -45,11 +57,19 @@ impl HostTracker {
             return;
         };
         self.last_seen.remove(&event.source);
+        self.stopped.insert(event.source, Instant::now());
     }
 
-    /// A host that answered the leader.
+    /// A host that answered the leader (so it runs, whatever it said before).
     pub fn seen(&mut self, host_id: &str) {
+        self.stopped.remove(host_id);
         self.last_seen.insert(host_id.to_owned(), Instant::now());
+    }
+
+    /// True once heartbeats have been followed for one grace: every live
+    /// host has been heard by then.
+    pub fn warmed_up(&self) -> bool {
+        self.since.elapsed() >= self.grace
     }
 
     /// Hosts heard from within the grace.

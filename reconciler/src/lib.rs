@@ -17,9 +17,8 @@ mod hosts;
 mod pass;
 pub mod plan;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use floe_lattice::LatticeAuth;
 use floe_lattice::lease::{Lease, open_lease_bucket};
@@ -94,7 +93,7 @@ pub async fn run(
         tracing::error!("reconciler: cannot follow heartbeats: {e}");
         return;
     }
-    let leading = Arc::new(AtomicBool::new(false));
+    let leading = Arc::new(Leadership::default());
     let lease_task = tokio::spawn(hold_lease(
         Lease::new(lease_kv, auth.clone(), &host_id),
         lease_ttl,
@@ -110,7 +109,7 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        if leading.load(Ordering::SeqCst) {
+        if leading.is_leading() {
             leader.pass(&tracker, &config).await;
         } else {
             leader.follow();
@@ -122,12 +121,36 @@ pub async fn run(
     let _ = lease_task.await;
 }
 
+/// Whether this host leads: until a deadline set from when its last
+/// successful renewal was sent, so a renewal that hangs never leaves it
+/// acting after the lease has expired and another host took it.
+#[derive(Debug, Default)]
+pub(crate) struct Leadership {
+    until: Mutex<Option<Instant>>,
+}
+
+impl Leadership {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn is_leading(&self) -> bool {
+        self.lock().is_some_and(|until| Instant::now() < until)
+    }
+
+    fn hold_until(&self, until: Option<Instant>) {
+        *self.lock() = until;
+    }
+}
+
 /// Renews (or tries to take) the lease three times per TTL; gives it up on
 /// a clean stop.
 async fn hold_lease(
     mut lease: Lease,
     ttl: Duration,
-    leading: Arc<AtomicBool>,
+    leading: Arc<Leadership>,
     shutdown: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(ttl / 3);
@@ -138,20 +161,28 @@ async fn hold_lease(
             _ = tick.tick() => {}
         }
         let was = lease.is_held();
-        let now = match lease.renew_or_acquire().await {
-            Ok(held) => held,
-            Err(e) => {
+        let sent = Instant::now();
+        let now = match tokio::time::timeout(ttl / 3, lease.renew_or_acquire()).await {
+            Ok(Ok(held)) => held,
+            Ok(Err(e)) => {
                 tracing::warn!("reconciler: lease: {e}");
                 false
             }
+            Err(_) => {
+                tracing::warn!("reconciler: renewing the lease timed out");
+                lease.forget();
+                false
+            }
         };
-        leading.store(now, Ordering::SeqCst);
+        // The key lives at least `ttl` after this write was sent; stop
+        // acting a third of it earlier.
+        leading.hold_until(now.then(|| sent + ttl * 2 / 3));
         if now && !was {
             tracing::info!("this host now leads the reconciler");
         } else if was && !now {
             tracing::warn!("this host lost the reconciler lease");
         }
     }
-    leading.store(false, Ordering::SeqCst);
+    leading.hold_until(None);
     lease.release().await;
 }

@@ -3,9 +3,8 @@
 //! a change of state; remove what apps without entries still own.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::kv;
 use floe_ctl::CtlClient;
@@ -18,8 +17,8 @@ use floe_wire::app::{AppHead, AppState, AppStatus};
 use serde_json::json;
 
 use crate::hosts::{self, HostTracker};
-use crate::plan::{self, Action, HostView};
-use crate::{EventSink, ReconcilerConfig, act};
+use crate::plan::{self, Action, HostView, Memory, Stall};
+use crate::{EventSink, Leadership, ReconcilerConfig, act};
 
 /// The leader's memory between passes (lost with the lease: a new leader
 /// starts from what the lattice shows).
@@ -28,14 +27,31 @@ pub struct Leader {
     auth: Arc<LatticeAuth>,
     host_id: String,
     events: Arc<dyn EventSink>,
-    leading: Arc<AtomicBool>,
+    leading: Arc<Leadership>,
     bucket: Option<kv::Store>,
-    /// Per app: the version whose rollout stopped, and why, by component.
-    stalled: BTreeMap<String, (u64, BTreeMap<String, String>)>,
+    /// Per app: what the leader learned about its current version.
+    memory: BTreeMap<String, AppMemory>,
+    /// The inventory each live host last reported.
+    last_views: BTreeMap<String, HostView>,
     /// Per app: the status last written.
     written: BTreeMap<String, AppStatus>,
     was_leading: bool,
     passes: u64,
+}
+
+/// How long a failed start keeps its host last in line and its error in
+/// the app's status.
+const RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// What the leader learned about one app version.
+#[derive(Debug, Default)]
+struct AppMemory {
+    seq: u64,
+    stalled: BTreeMap<String, Stall>,
+    /// (component, host) → until when the host comes last for it.
+    avoid: BTreeMap<(String, String), Instant>,
+    /// Recent failures, shown in the status until they age out.
+    errors: Vec<(Instant, String)>,
 }
 
 impl std::fmt::Debug for Leader {
@@ -58,30 +74,60 @@ impl Leader {
         auth: Arc<LatticeAuth>,
         host_id: String,
         events: Arc<dyn EventSink>,
-        leading: Arc<AtomicBool>,
+        leading: Arc<Leadership>,
     ) -> Self {
         Leader {
-            client: CtlClient::from_client(nats, auth.clone(), Duration::from_secs(5)),
+            // Longer than a host's drain on stop; starts and updates wait longer still.
+            client: CtlClient::from_client(nats, auth.clone(), Duration::from_secs(15)),
             auth,
             host_id,
             events,
             leading,
             bucket: None,
-            stalled: BTreeMap::new(),
+            memory: BTreeMap::new(),
+            last_views: BTreeMap::new(),
             written: BTreeMap::new(),
             was_leading: false,
             passes: 0,
         }
     }
 
+    /// The planner's view of what was learned about `name` at `seq`
+    /// (forgotten when a new version is applied), expired entries dropped.
+    fn memory_for(&mut self, name: &str, seq: u64) -> Memory {
+        let app = self.memory.entry(name.to_owned()).or_default();
+        if app.seq != seq {
+            *app = AppMemory {
+                seq,
+                ..AppMemory::default()
+            };
+        }
+        let now = Instant::now();
+        app.avoid.retain(|_, until| *until > now);
+        app.errors
+            .retain(|(at, _)| now.duration_since(*at) < RETRY_AFTER);
+        let mut avoid: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (component, host) in app.avoid.keys() {
+            avoid
+                .entry(component.clone())
+                .or_default()
+                .insert(host.clone());
+        }
+        Memory {
+            stalled: app.stalled.clone(),
+            avoid,
+        }
+    }
+
     fn leading(&self) -> bool {
-        self.leading.load(Ordering::SeqCst)
+        self.leading.is_leading()
     }
 
     /// Not leading: forget what only a leader keeps.
     pub fn follow(&mut self) {
         if self.was_leading {
-            self.stalled.clear();
+            self.memory.clear();
+            self.last_views.clear();
             self.written.clear();
             self.was_leading = false;
         }
@@ -135,6 +181,20 @@ impl Leader {
         }
         // What apps without entries still own (an app forgotten mid-way).
         for orphan in plan::owners(&views, &links).difference(&names) {
+            // Only an app whose head is really gone: one that exists but does
+            // not open (a seal out of its window, a newer format) is left alone.
+            match bucket.entry(floe_wire::app::head_key(orphan)).await {
+                Ok(None) => {}
+                Ok(Some(entry)) if entry.operation != kv::Operation::Put => {}
+                Ok(Some(_)) => {
+                    tracing::warn!(app = %orphan, "the app's record does not open: leaving what it owns alone");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(app = %orphan, "cannot read the app's record: {e}");
+                    continue;
+                }
+            }
             for action in plan::plan_removal(orphan, &views, &links) {
                 if !self.leading() {
                     return;
@@ -174,30 +234,47 @@ impl Leader {
                 )
                 .await;
         }
-        let answered: BTreeSet<&str> = pinged.iter().map(|h| h.host_id.as_str()).collect();
-        if let Some(silent) = alive.into_iter().find(|h| !answered.contains(h.as_str())) {
-            tracing::debug!(host = %silent, "waiting for a silent host to answer or be lost");
+        if !hosts::lock(tracker).warmed_up() {
+            // Hosts not heard yet may run things: decide nothing before.
             return None;
         }
         let inventories =
             futures::future::join_all(pinged.iter().map(|h| self.client.inventory(&h.host_id)))
                 .await;
-        let mut views = Vec::with_capacity(inventories.len());
-        for inventory in inventories {
+        let mut views: BTreeMap<String, HostView> = BTreeMap::new();
+        for (host, inventory) in pinged.iter().zip(inventories) {
             match inventory {
-                Ok(inv) => views.push(HostView {
-                    host_id: inv.host.host_id.clone(),
-                    labels: inv.host.labels.clone(),
-                    actors: inv.actors,
-                    providers: inv.providers,
-                }),
-                Err(e) => {
-                    tracing::debug!("reconciler: an inventory did not come: {e}");
+                Ok(inv) => {
+                    let view = HostView {
+                        host_id: inv.host.host_id.clone(),
+                        labels: inv.host.labels.clone(),
+                        actors: inv.actors,
+                        providers: inv.providers,
+                    };
+                    self.last_views.insert(view.host_id.clone(), view.clone());
+                    views.insert(view.host_id.clone(), view);
+                }
+                Err(e) => tracing::debug!(host = %host.host_id, "no inventory: {e}"),
+            }
+        }
+        // A host alive by its heartbeats that did not answer now counts with
+        // what it last reported; with nothing known of it, wait.
+        self.last_views.retain(|id, _| alive.contains(id));
+        for host in &alive {
+            if views.contains_key(host) {
+                continue;
+            }
+            match self.last_views.get(host) {
+                Some(view) => {
+                    views.insert(host.clone(), view.clone());
+                }
+                None => {
+                    tracing::debug!(host = %host, "waiting for a silent host to answer or be lost");
                     return None;
                 }
             }
         }
-        Some(views)
+        Some(views.into_values().collect())
     }
 
     async fn run(&self, action: &Action) -> Result<(), String> {
@@ -225,12 +302,12 @@ impl Leader {
         if head.value.deleting {
             let actions = plan::plan_removal(&name, views, links);
             if actions.is_empty() {
-                if let Err(e) = apps::forget(bucket, &self.auth, &name).await {
+                if let Err(e) = apps::forget(bucket, &self.auth, &name, head.revision).await {
                     tracing::warn!(app = %name, "cannot forget a deleted app: {e}");
                     return;
                 }
                 self.written.remove(&name);
-                self.stalled.remove(&name);
+                self.memory.remove(&name);
                 self.events
                     .publish(EventType::AppDeleted, json!({ "name": name }))
                     .await;
@@ -262,38 +339,59 @@ impl Leader {
                 return;
             }
         };
-        let stalled = self
-            .stalled
-            .entry(name.clone())
-            .or_insert_with(|| (version.seq, BTreeMap::new()));
-        if stalled.0 != version.seq {
-            *stalled = (version.seq, BTreeMap::new());
-        }
-        let plan = plan::plan_app(&version, views, links, &stalled.1);
-        let mut errors = Vec::new();
+        let memory = self.memory_for(&name, version.seq);
+        let plan = plan::plan_app(&version, views, links, &memory);
         for action in &plan.actions {
             if !self.leading() {
                 return;
             }
-            if let Err(reason) = self.run(action).await {
-                if let Action::UpdateActor { component, .. }
+            let Err(reason) = self.run(action).await else {
+                continue;
+            };
+            let Some(app) = self.memory.get_mut(&name) else {
+                continue;
+            };
+            match action {
+                // A version that does not start stops the rollout; the
+                // replicas not updated keep serving the old one.
+                Action::UpdateActor {
+                    component,
+                    previous,
+                    ..
+                }
                 | Action::StartProvider {
                     component,
-                    rollout: true,
+                    previous: Some(previous),
                     ..
-                } = action
-                {
-                    // A version that does not start stops the rollout; the
-                    // replicas not updated keep serving the old one.
-                    if let Some((_, stalled)) = self.stalled.get_mut(&name) {
-                        stalled.insert(component.clone(), reason.clone());
-                    }
+                } => {
+                    app.stalled.insert(
+                        component.clone(),
+                        Stall {
+                            reason: reason.clone(),
+                            fallback: Some(previous.clone()),
+                        },
+                    );
                 }
-                errors.push(reason);
+                // A start that failed: that host comes last for a while.
+                Action::StartActor {
+                    component, host, ..
+                }
+                | Action::StartProvider {
+                    component, host, ..
+                } => {
+                    app.avoid.insert(
+                        (component.clone(), host.clone()),
+                        Instant::now() + RETRY_AFTER,
+                    );
+                }
+                _ => {}
             }
+            app.errors.push((Instant::now(), reason));
         }
         let mut problems = plan.impossible.clone();
-        problems.extend(errors);
+        if let Some(app) = self.memory.get(&name) {
+            problems.extend(app.errors.iter().map(|(_, reason)| reason.clone()));
+        }
         let state = if !problems.is_empty() {
             AppState::Failed
         } else if !plan.actions.is_empty() || !plan.missing.is_empty() {

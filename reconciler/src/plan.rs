@@ -40,6 +40,8 @@ pub enum Action {
         component: String,
         actor_id: String,
         image: String,
+        /// The image it replaces.
+        previous: String,
     },
     ScaleActor {
         host: String,
@@ -56,9 +58,9 @@ pub enum Action {
         image: String,
         config: StringMap,
         annotations: StringMap,
-        /// Replacing an older version on this host (a failure stops the
-        /// rollout).
-        rollout: bool,
+        /// In a rollout, the image it replaces on this host (a failure stops
+        /// the rollout).
+        previous: Option<String>,
     },
     StopProvider {
         host: String,
@@ -80,6 +82,24 @@ pub struct Plan {
     pub missing: Vec<String>,
     /// What cannot be done as things stand (no matching host, …).
     pub impossible: Vec<String>,
+}
+
+/// Why a component's rollout stopped, and the image to heal it with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stall {
+    pub reason: String,
+    /// The version that ran before the failed one, for replicas lost since.
+    pub fallback: Option<String>,
+}
+
+/// What the leader remembers between passes about one app version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// Components whose rollout to their current image failed: not updated
+    /// again until a new version is applied.
+    pub stalled: BTreeMap<String, Stall>,
+    /// Hosts where a component's start just failed: tried last, for a while.
+    pub avoid: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// One running replica of a component.
@@ -150,16 +170,8 @@ pub fn annotations(app: &str, component: &str) -> StringMap {
     .into()
 }
 
-/// Plans one pass for `version`. `stalled` names components whose rollout
-/// to their current image failed: until a new version is applied they are
-/// not updated, and lost replicas are started again with the version still
-/// running elsewhere.
-pub fn plan_app(
-    version: &AppVersion,
-    hosts: &[HostView],
-    links: &[Link],
-    stalled: &BTreeMap<String, String>,
-) -> Plan {
+/// Plans one pass for `version` with what the leader remembers of it.
+pub fn plan_app(version: &AppVersion, hosts: &[HostView], links: &[Link], memory: &Memory) -> Plan {
     let app = &version.manifest;
     let mut plan = Plan::default();
     // Load per host (what runs there), raised as starts are planned.
@@ -173,19 +185,21 @@ pub fn plan_app(
         if let Some(first) = running.first() {
             ids.insert(component.name.as_str(), first.id.clone());
         }
-        if let Some(reason) = stalled.get(&component.name) {
+        let stall = memory.stalled.get(&component.name);
+        if let Some(stall) = stall {
             plan.impossible.push(format!(
-                "{}: rollout to {} stopped: {reason}",
-                component.name, component.image
+                "{}: rollout to {} stopped: {}",
+                component.name, component.image, stall.reason
             ));
         }
+        let avoid = memory.avoid.get(&component.name);
         place(
             &app.name,
             component,
             hosts,
             &running,
             &mut load,
-            stalled.contains_key(&component.name),
+            (stall, avoid),
             &mut plan,
         );
     }
@@ -222,9 +236,10 @@ fn place<'h>(
     hosts: &'h [HostView],
     running: &[Instance],
     load: &mut BTreeMap<&'h str, usize>,
-    stalled: bool,
+    (stall, avoid): (Option<&Stall>, Option<&BTreeSet<String>>),
     plan: &mut Plan,
 ) {
+    let stalled = stall.is_some();
     let placement = &component.placement;
     // Each host's group: the first spread group it matches (or group 0
     // without spread), None when it may not run the component at all.
@@ -251,16 +266,18 @@ fn place<'h>(
         // A daemon: every eligible host.
         None => vec![None],
     };
-    // A stalled rollout heals with the version still running, if any.
-    let start_image = if stalled {
-        running
+    // A stalled rollout heals with the version that ran before.
+    let start_image = match stall {
+        Some(stall) => running
             .iter()
             .find(|i| i.reference != component.image)
             .map(|i| i.reference.clone())
-    } else {
-        Some(component.image.clone())
+            .or_else(|| stall.fallback.clone()),
+        None => Some(component.image.clone()),
     };
     let mut running_hosts: BTreeSet<&str> = BTreeSet::new();
+    // Replicas this pass stops: neither updated nor scaled.
+    let mut stopping: BTreeSet<(&str, &str)> = BTreeSet::new();
     let mut starts = 0usize;
     for instance in running {
         let duplicate = !running_hosts.insert(instance.host.as_str());
@@ -270,6 +287,7 @@ fn place<'h>(
             .flatten()
             .is_none();
         if duplicate || misplaced {
+            stopping.insert((instance.host.as_str(), instance.id.as_str()));
             plan.actions
                 .push(stop(component.kind, &instance.host, &instance.id));
         }
@@ -296,6 +314,7 @@ fn place<'h>(
             here.sort_unstable();
             for host in here.split_off(want) {
                 if let Some(instance) = running.iter().find(|i| i.host == host) {
+                    stopping.insert((instance.host.as_str(), instance.id.as_str()));
                     plan.actions.push(stop(component.kind, host, &instance.id));
                 }
             }
@@ -317,7 +336,9 @@ fn place<'h>(
             .copied()
             .filter(|h| !running_hosts.contains(h))
             .collect();
-        free.sort_by_key(|h| (load.get(h).copied().unwrap_or(0), *h));
+        // Hosts where a start just failed come last.
+        let avoided = |h: &str| avoid.is_some_and(|a| a.contains(h));
+        free.sort_by_key(|h| (avoided(h), load.get(h).copied().unwrap_or(0), *h));
         if free.len() < need {
             plan.impossible.push(format!(
                 "{}: {want} replicas wanted on {group_name}, but only {} hosts match",
@@ -328,17 +349,18 @@ fn place<'h>(
         for host in free.into_iter().take(need) {
             *load.entry(host).or_default() += 1;
             starts += 1;
-            plan.actions.push(start(app, component, host, image, false));
+            plan.actions.push(start(app, component, host, image, None));
         }
     }
     if stalled || starts > 0 {
         return;
     }
     // Every wanted replica runs: roll out one outdated one, then scale.
-    let outdated = running.iter().find(|i| {
-        i.reference != component.image
-            && host_group.get(i.host.as_str()).copied().flatten().is_some()
-    });
+    let kept = |i: &&Instance| !stopping.contains(&(i.host.as_str(), i.id.as_str()));
+    let outdated = running
+        .iter()
+        .filter(kept)
+        .find(|i| i.reference != component.image);
     if let Some(instance) = outdated {
         plan.missing.push(format!(
             "{}: rolling out {} (replica on {} still runs {})",
@@ -350,6 +372,7 @@ fn place<'h>(
                 component: component.name.clone(),
                 actor_id: instance.id.clone(),
                 image: component.image.clone(),
+                previous: instance.reference.clone(),
             }),
             ComponentKind::Provider => {
                 plan.actions
@@ -359,14 +382,14 @@ fn place<'h>(
                     component,
                     &instance.host,
                     &component.image,
-                    true,
+                    Some(&instance.reference),
                 ));
             }
         }
         return;
     }
     if let (ComponentKind::Actor, Some(wanted)) = (component.kind, component.max_concurrent) {
-        for instance in running {
+        for instance in running.iter().filter(kept) {
             if instance.max_concurrent != Some(wanted) {
                 plan.actions.push(Action::ScaleActor {
                     host: instance.host.clone(),
@@ -378,7 +401,13 @@ fn place<'h>(
     }
 }
 
-fn start(app: &str, component: &Component, host: &str, image: &str, rollout: bool) -> Action {
+fn start(
+    app: &str,
+    component: &Component,
+    host: &str,
+    image: &str,
+    previous: Option<&str>,
+) -> Action {
     match component.kind {
         ComponentKind::Actor => Action::StartActor {
             host: host.to_owned(),
@@ -394,7 +423,7 @@ fn start(app: &str, component: &Component, host: &str, image: &str, rollout: boo
             image: image.to_owned(),
             config: component.config.clone(),
             annotations: annotations(app, &component.name),
-            rollout,
+            previous: previous.map(str::to_owned),
         },
     }
 }
@@ -575,7 +604,7 @@ mod tests {
             host("H3", "b"),
             host("H4", "b"),
         ];
-        let plan = plan_app(&shop(), &hosts, &[], &BTreeMap::new());
+        let plan = plan_app(&shop(), &hosts, &[], &Memory::default());
         assert_eq!(starts(&plan), ["H1", "H2", "H3"]);
         assert!(plan.impossible.is_empty(), "{plan:?}");
     }
@@ -583,7 +612,7 @@ mod tests {
     #[test]
     fn a_group_without_hosts_is_impossible_and_says_so() {
         let hosts = [host("H1", "a"), host("H2", "a")];
-        let plan = plan_app(&shop(), &hosts, &[], &BTreeMap::new());
+        let plan = plan_app(&shop(), &hosts, &[], &Memory::default());
         assert_eq!(starts(&plan), ["H1", "H2"]);
         assert_eq!(plan.impossible.len(), 1);
         assert!(plan.impossible[0].contains("zone=b"), "{plan:?}");
@@ -593,7 +622,7 @@ mod tests {
     fn nothing_to_do_when_it_all_runs_and_extras_or_misplaced_go() {
         let mut hosts = vec![host("H1", "a"), host("H2", "a"), host("H3", "b")];
         hosts.iter_mut().for_each(|h| run_api(h, "/api.wasm"));
-        let plan = plan_app(&shop(), &hosts, &[], &BTreeMap::new());
+        let plan = plan_app(&shop(), &hosts, &[], &Memory::default());
         assert_eq!(plan, Plan::default());
         // A fourth replica, and one on a host that matches no group.
         let mut extra = host("H4", "b");
@@ -602,7 +631,7 @@ mod tests {
         run_api(&mut stray, "/api.wasm");
         hosts.push(extra);
         hosts.push(stray);
-        let plan = plan_app(&shop(), &hosts, &[], &BTreeMap::new());
+        let plan = plan_app(&shop(), &hosts, &[], &Memory::default());
         let stops: Vec<&str> = plan
             .actions
             .iter()
@@ -619,15 +648,24 @@ mod tests {
     fn a_rollout_updates_one_replica_per_pass_and_stops_when_stalled() {
         let mut hosts = vec![host("H1", "a"), host("H2", "a"), host("H3", "b")];
         hosts.iter_mut().for_each(|h| run_api(h, "/old.wasm"));
-        let plan = plan_app(&shop(), &hosts, &[], &BTreeMap::new());
+        let plan = plan_app(&shop(), &hosts, &[], &Memory::default());
         let updates: Vec<_> = plan
             .actions
             .iter()
             .filter(|a| matches!(a, Action::UpdateActor { .. }))
             .collect();
         assert_eq!(updates.len(), 1, "{plan:?}");
-        let stalled: BTreeMap<String, String> =
-            [("api".to_owned(), "no such file".to_owned())].into();
+        let stalled = Memory {
+            stalled: [(
+                "api".to_owned(),
+                Stall {
+                    reason: "no such file".to_owned(),
+                    fallback: Some("/old.wasm".to_owned()),
+                },
+            )]
+            .into(),
+            ..Memory::default()
+        };
         let plan = plan_app(&shop(), &hosts, &[], &stalled);
         assert!(plan.actions.is_empty(), "{plan:?}");
         assert!(plan.impossible[0].contains("rollout"), "{plan:?}");
@@ -647,13 +685,46 @@ mod tests {
     }
 
     #[test]
+    fn a_replica_being_stopped_is_not_updated_and_failed_hosts_come_last() {
+        // Mid-rollout the app shrinks to two: the outdated extra just goes.
+        let mut two = shop();
+        two.manifest.components[0].placement.spread.clear();
+        two.manifest.components[0].placement.replicas = Some(2);
+        let mut hosts = vec![host("H1", "a"), host("H2", "a"), host("H3", "a")];
+        run_api(&mut hosts[0], "/api.wasm");
+        run_api(&mut hosts[1], "/api.wasm");
+        run_api(&mut hosts[2], "/old.wasm");
+        let plan = plan_app(&two, &hosts, &[], &Memory::default());
+        assert_eq!(
+            plan.actions,
+            [Action::StopActor {
+                host: "H3".to_owned(),
+                actor_id: "MAPI".to_owned()
+            }]
+        );
+        // A start that failed on H1 sends the next try to H2.
+        let hosts = [host("H1", "a"), host("H2", "a")];
+        let mut one = two.clone();
+        one.manifest.components[0].placement.replicas = Some(1);
+        let memory = Memory {
+            avoid: [("api".to_owned(), ["H1".to_owned()].into())].into(),
+            ..Memory::default()
+        };
+        assert_eq!(starts(&plan_app(&one, &hosts, &[], &memory)), ["H2"]);
+        assert_eq!(
+            starts(&plan_app(&one, &hosts, &[], &Memory::default())),
+            ["H1"]
+        );
+    }
+
+    #[test]
     fn a_component_dropped_from_the_manifest_is_stopped() {
         let mut hosts = vec![host("H1", "a"), host("H2", "a"), host("H3", "b")];
         hosts.iter_mut().for_each(|h| run_api(h, "/api.wasm"));
         hosts[0].actors[0].annotations = annotations("shop", "old-worker");
         hosts[0].actors[0].actor_id = "MOLD".to_owned();
         run_api(&mut hosts[0], "/api.wasm");
-        let plan = plan_app(&shop(), &hosts, &[], &BTreeMap::new());
+        let plan = plan_app(&shop(), &hosts, &[], &Memory::default());
         assert_eq!(
             plan.actions,
             [Action::StopActor {
@@ -675,7 +746,7 @@ mod tests {
         let mut h = host("H1", "a");
         run_api(&mut h, "/api.wasm");
         h.actors[0].annotations = annotations("kv", "api");
-        let plan = plan_app(&app, std::slice::from_ref(&h), &[], &BTreeMap::new());
+        let plan = plan_app(&app, std::slice::from_ref(&h), &[], &Memory::default());
         assert!(plan.missing.iter().any(|m| m.contains("waits")), "{plan:?}");
         assert!(!plan.actions.iter().any(|a| matches!(a, Action::PutLink(_))));
         h.providers.push(ProviderDescription {
@@ -689,7 +760,7 @@ mod tests {
             pid: None,
             annotations: annotations("kv", "store"),
         });
-        let plan = plan_app(&app, std::slice::from_ref(&h), &[], &BTreeMap::new());
+        let plan = plan_app(&app, std::slice::from_ref(&h), &[], &Memory::default());
         let link = plan
             .actions
             .iter()
@@ -711,7 +782,7 @@ mod tests {
             &app,
             std::slice::from_ref(&h),
             std::slice::from_ref(&link),
-            &BTreeMap::new(),
+            &Memory::default(),
         );
         assert_eq!(plan, Plan::default());
         assert_eq!(

@@ -201,7 +201,11 @@ pub async fn request_delete(
     auth: &LatticeAuth,
     name: &str,
 ) -> Result<AppHead, AppStoreError> {
-    let (head, _) = current(kv, auth, name).await?;
+    // Only the head: an app whose version no longer reads can still go.
+    let head = records::read::<AppHead>(kv, auth, &head_key(name))
+        .await?
+        .filter(|h| h.value.name == name)
+        .ok_or_else(|| AppStoreError::NotFound(name.to_owned()))?;
     let deleting = AppHead {
         deleting: true,
         ..head.value
@@ -212,10 +216,22 @@ pub async fn request_delete(
     Ok(deleting)
 }
 
-/// Removes every entry of a deleted app.
-pub async fn forget(kv: &kv::Store, auth: &LatticeAuth, name: &str) -> Result<(), AppStoreError> {
-    for version in history(kv, auth, name).await? {
-        records::purge(kv, &version_key(name, version.seq)).await?;
+/// Removes every entry of a deleted app, if its head is still the deleting
+/// one read at `head_revision` (an app applied again meanwhile is kept).
+pub async fn forget(
+    kv: &kv::Store,
+    auth: &LatticeAuth,
+    name: &str,
+    head_revision: u64,
+) -> Result<(), AppStoreError> {
+    let still = records::read::<AppHead>(kv, auth, &head_key(name))
+        .await?
+        .is_some_and(|h| h.revision == head_revision && h.value.deleting);
+    if !still {
+        return Err(AppStoreError::Conflict(name.to_owned()));
+    }
+    for key in records::keys(kv, &version_prefix(name)).await? {
+        records::purge(kv, &key).await?;
     }
     records::purge(kv, &status_key(name)).await?;
     records::purge(kv, &head_key(name)).await?;

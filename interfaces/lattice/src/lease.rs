@@ -83,6 +83,12 @@ impl Lease {
         Ok(self.held.is_some())
     }
 
+    /// Forgets a renewal whose outcome is unknown: the next attempt tries to
+    /// take the lease afresh (and fails while another holds it).
+    pub fn forget(&mut self) {
+        self.held = None;
+    }
+
     /// The current holder, as stored (possibly stale).
     pub async fn holder(&self) -> Result<Option<LeaseHolder>, RecordError> {
         Ok(

@@ -112,12 +112,8 @@ pub async fn update<T: Serialize>(
     }
 }
 
-/// Every record whose key starts with `prefix`, by key.
-pub async fn list<T: DeserializeOwned>(
-    kv: &kv::Store,
-    auth: &LatticeAuth,
-    prefix: &str,
-) -> Result<Vec<(String, Record<T>)>, RecordError> {
+/// Every key that starts with `prefix`, whatever its value.
+pub async fn keys(kv: &kv::Store, prefix: &str) -> Result<Vec<String>, RecordError> {
     let failed = |e: &dyn std::fmt::Display| RecordError::Read {
         key: format!("{prefix}*"),
         reason: e.to_string(),
@@ -126,14 +122,26 @@ pub async fn list<T: DeserializeOwned>(
     let mut found = Vec::new();
     while let Some(key) = keys.next().await {
         let key = key.map_err(|e| failed(&e))?;
-        if !key.starts_with(prefix) {
-            continue;
+        if key.starts_with(prefix) {
+            found.push(key);
         }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Every record whose key starts with `prefix`, by key.
+pub async fn list<T: DeserializeOwned>(
+    kv: &kv::Store,
+    auth: &LatticeAuth,
+    prefix: &str,
+) -> Result<Vec<(String, Record<T>)>, RecordError> {
+    let mut found = Vec::new();
+    for key in keys(kv, prefix).await? {
         if let Some(record) = read(kv, auth, &key).await? {
             found.push((key, record));
         }
     }
-    found.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(found)
 }
 

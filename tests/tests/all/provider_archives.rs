@@ -187,6 +187,45 @@ async fn signed_provider_archives_run_from_the_lattice_and_bad_ones_are_refused(
             keyed.stderr
         );
 
+        // A host that trusts only some issuers runs their archives, and no
+        // plain executable.
+        let strict = lattice
+            .host(&[], &["--allowed-issuer", &issuer, FAST[0], FAST[1]])
+            .await;
+        let plain = cli.run(with(&["start", "provider", binary, "--host", strict.id()]));
+        assert!(!plain.success);
+        assert!(
+            plain.stderr.contains("plain executable"),
+            "{}",
+            plain.stderr
+        );
+        let signed = cli.json(with(&[
+            "start",
+            "provider",
+            "floe://greeter:1.4.0",
+            "--host",
+            strict.id(),
+        ]));
+        assert_eq!(signed["provider_id"], provider.as_str(), "{signed}");
+        let foreign_issuer = lattice
+            .host(
+                &[],
+                &[
+                    "--allowed-issuer",
+                    &floe_wire::KeyKind::Account.generate().public_key(),
+                ],
+            )
+            .await;
+        let refused = cli.run(with(&[
+            "start",
+            "provider",
+            "floe://greeter:1.4.0",
+            "--host",
+            foreign_issuer.id(),
+        ]));
+        assert!(!refused.success);
+        assert!(refused.stderr.contains("allow-list"), "{}", refused.stderr);
+
         // No binary for this host's target: refused with the targets it has.
         let foreign = dir.path().join("foreign.par.gz");
         let foreign = foreign.to_str().expect("utf8");

@@ -144,31 +144,10 @@ fn err(field: impl Into<String>, reason: impl Into<String>) -> ManifestError {
 }
 
 impl LinkSpec {
-    /// The WIT package (`ns:pkg`) and interface names the link covers.
+    /// The WIT package (`ns:pkg`) and interface names the link covers, by
+    /// the same rules as `floe link put`.
     pub fn package_and_interfaces(&self) -> Result<(String, Vec<String>), String> {
-        let mut package = None;
-        let mut names = Vec::new();
-        for interface in &self.interfaces {
-            let (pkg, name) = interface
-                .split_once('/')
-                .filter(|(p, n)| p.contains(':') && !n.is_empty() && !n.contains('/'))
-                .ok_or_else(|| {
-                    format!("`{interface}` is not an interface of the form ns:pkg/iface")
-                })?;
-            let pkg = pkg.split('@').next().unwrap_or(pkg);
-            match &package {
-                None => package = Some(pkg.to_owned()),
-                Some(p) if p == pkg => {}
-                Some(p) => {
-                    return Err(format!(
-                        "`{interface}` is not in package {p}: one link covers one package (write two links)"
-                    ));
-                }
-            }
-            names.push(name.to_owned());
-        }
-        let package = package.ok_or_else(|| "a link needs at least one interface".to_owned())?;
-        Ok((package, names))
+        crate::link::parse_interfaces(&self.interfaces.join(",")).map_err(|e| e.to_string())
     }
 }
 
@@ -225,9 +204,8 @@ impl AppManifest {
             let (package, _) = link
                 .package_and_interfaces()
                 .map_err(|reason| err(format!("{at}.interfaces"), reason))?;
-            if link.link_name.is_empty() {
-                return Err(err(format!("{at}.link-name"), "must not be empty"));
-            }
+            crate::link::parse_link_name(&link.link_name)
+                .map_err(|e| err(format!("{at}.link-name"), e.to_string()))?;
             if !keys.insert((link.source.clone(), package.clone(), link.link_name.clone())) {
                 return Err(err(
                     at,

@@ -28,7 +28,7 @@ fn a_good_manifest_validates_with_defaults() {
     assert_eq!(app.links[0].link_name, "default");
     let (package, names) = app.links[0].package_and_interfaces().expect("one package");
     assert_eq!(package, "wasi:keyvalue");
-    assert_eq!(names, ["store", "atomics"]);
+    assert_eq!(names, ["atomics", "store"]);
     let kv = app.component("kv").expect("kv");
     assert!(kv.placement.daemon && kv.placement.replicas.is_none());
 }
@@ -58,6 +58,12 @@ fn faults_name_their_field() {
             a.links[0].interfaces.push("acme:other/x".into())
         }),
         ("links[0].target", |a| a.links[0].target = "api".into()),
+        ("links[0].link-name", |a| {
+            a.links[0].link_name = "a b".into()
+        }),
+        ("links[0].interfaces", |a| {
+            a.links[0].interfaces = vec!["wasi:keyvalue/store@0.2.0".into()]
+        }),
     ];
     for (field, break_it) in cases {
         let mut app = shop();
