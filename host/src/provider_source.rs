@@ -189,3 +189,30 @@ async fn install(core: &HostCore, binary: &[u8]) -> std::io::Result<PathBuf> {
     tokio::fs::rename(&partial, &path).await?;
     Ok(path)
 }
+
+/// Checks that the installed binary at `path` still has the hash its
+/// archive signed (a restart runs it again, possibly much later).
+pub async fn check_installed(path: &Path, signed: &Signed) -> Result<(), String> {
+    let expected = signed
+        .claims
+        .floe
+        .targets
+        .get(&signed.target)
+        .cloned()
+        .unwrap_or_default();
+    let file = path.to_owned();
+    let actual = tokio::task::spawn_blocking(move || {
+        std::fs::read(&file)
+            .map(|bytes| floe_wire::claims::format_hash(&Sha256::digest(bytes).into()))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot read the installed provider {}: {e}", path.display()))?;
+    if actual != expected {
+        return Err(format!(
+            "the installed provider {} changed since it was verified (hash {actual}, signed {expected}); start it again from its archive",
+            path.display()
+        ));
+    }
+    Ok(())
+}

@@ -411,6 +411,10 @@ async fn spawn(
     handle: &Arc<ProviderHandle>,
     data: &HostData,
 ) -> Result<(Child, Vec<tokio::task::JoinHandle<()>>), String> {
+    if let Some(signed) = &handle.signed {
+        // Every (re)start runs only the bytes the archive signed.
+        crate::provider_source::check_installed(&handle.path, signed).await?;
+    }
     let mut attempts = 0;
     let mut child = loop {
         let spawned = Command::new(&handle.path)

@@ -27,7 +27,7 @@ const FAST: [&str; 8] = [
     "300ms",
 ];
 
-fn manifest(echo: &str, settings: &str, front: &str, greeter: &str) -> String {
+fn manifest(echo: &str, settings: &str, front: &str, greeter: &str, native: &str) -> String {
     format!(
         r#"
 name: shop
@@ -57,6 +57,12 @@ components:
   - name: greeter
     kind: actor
     image: {greeter}
+  - name: native
+    kind: provider
+    image: {native}
+    placement:
+      replicas: 1
+      requirements: {{zone: a}}
 links:
   - source: front
     target: greeter
@@ -85,6 +91,23 @@ async fn running(lattice: &Lattice, component: &str) -> Vec<String> {
         .collect();
     hosts.sort();
     hosts
+}
+
+/// Hosts running a provider of app `app`.
+async fn providers_of(lattice: &Lattice, app: &str) -> Vec<String> {
+    lattice
+        .client
+        .inventories(Duration::from_millis(500))
+        .await
+        .expect("inventories")
+        .iter()
+        .filter(|inv| {
+            inv.providers
+                .iter()
+                .any(|p| p.annotations.get(APP_ANNOTATION).map(String::as_str) == Some(app))
+        })
+        .map(|inv| inv.host.host_id.clone())
+        .collect()
 }
 
 /// A client calling echo on `actor` in a loop, counting failures and how
@@ -177,7 +200,13 @@ async fn apps_cluster_spread_heal_join_and_delete() {
         let utf8 = |p: &std::path::Path| p.to_str().expect("utf8").to_owned();
         std::fs::write(
             &file,
-            manifest(&utf8(&echo), &utf8(&settings), &utf8(&front), &utf8(&greeter)),
+            manifest(
+                &utf8(&echo),
+                &utf8(&settings),
+                &utf8(&front),
+                &utf8(&greeter),
+                &utf8(&paths::bin("greeter-native").expect("built")),
+            ),
         )
         .expect("write");
         let file = file.to_str().expect("utf8");
@@ -186,7 +215,7 @@ async fn apps_cluster_spread_heal_join_and_delete() {
         let bad = dir.path().join("bad.yaml");
         std::fs::write(
             &bad,
-            manifest("/x.wasm", "/y.wasm", "/z.wasm", "/w.wasm").replace("weight: 1", "weight: 0"),
+            manifest("/x.wasm", "/y.wasm", "/z.wasm", "/w.wasm", "/v").replace("weight: 1", "weight: 0"),
         )
         .expect("write");
         let refused = cli.run(with(&["app", "apply", bad.to_str().expect("utf8")]));
@@ -236,6 +265,14 @@ async fn apps_cluster_spread_heal_join_and_delete() {
         assert_eq!(running(&lattice, "settings").await, expected_b);
         let listed = cli.json(with(&["app", "list"]));
         assert_eq!(listed[0]["state"], "deployed", "{listed}");
+        assert_eq!(providers_of(&lattice, "shop").await.len(), 1);
+        assert!(
+            providers_of(&lattice, "shop")
+                .await
+                .iter()
+                .all(|h| zone_a.contains(h)),
+            "the provider runs in zone a"
+        );
         // The app's link routes front's import to its greeter.
         let front_id = lattice
             .client
@@ -349,6 +386,7 @@ async fn apps_cluster_spread_heal_join_and_delete() {
                 .is_some_and(Vec::is_empty)
         })
         .await;
+        assert!(providers_of(&lattice, "shop").await.is_empty());
         for component in ["api", "settings", "front", "greeter"] {
             assert!(running(&lattice, component).await.is_empty(), "{component} still runs");
         }
