@@ -527,6 +527,7 @@ async fn apps_cluster_rolling_update_stops_on_a_broken_version_and_survives_the_
             .position(|h| h.id() == leader)
             .expect("leader is ours");
         let mut dead = hosts.remove(index);
+        let killed_at = Instant::now();
         dead.kill();
         let rolled = cli.json(with(&["app", "rollback", "web", "2"]));
         assert_eq!(rolled["seq"], 4, "{rolled}");
@@ -542,6 +543,10 @@ async fn apps_cluster_rolling_update_stops_on_a_broken_version_and_survives_the_
             },
         )
         .await;
+        eprintln!(
+            "failover: a new leader deployed the rollback {:?} after the leader's SIGKILL",
+            killed_at.elapsed()
+        );
         let history = cli.json(with(&["app", "history", "web"]));
         assert_eq!(history.as_array().expect("list").len(), 4, "{history}");
         assert_eq!(history[3]["rollback_of"], 2);
