@@ -193,6 +193,7 @@ mod tests {
             host_id: host.into(),
             lattice: "default".into(),
             version: "0.1.0".into(),
+            target: "x86_64-unknown-linux-gnu".into(),
             labels: Default::default(),
             started_at: "2026-11-27T00:00:00Z".into(),
             uptime_secs: 1,

@@ -342,6 +342,7 @@ impl HostCore {
             host_id: self.id.clone(),
             lattice: self.lattice.to_string(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            target: crate::provider_source::HOST_TARGET.to_owned(),
             labels: self.labels(),
             started_at: humantime::format_rfc3339_seconds(self.started_at).to_string(),
             uptime_secs: self.started.elapsed().as_secs(),

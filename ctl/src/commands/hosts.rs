@@ -33,12 +33,21 @@ pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
                         h.actors.to_string(),
                         h.providers.to_string(),
                         h.version.clone(),
+                        h.target.clone(),
                         format_labels(&h.labels),
                     ]
                 })
                 .collect();
             output::print_table(
-                &["HOST", "UPTIME", "ACTORS", "PROVIDERS", "VERSION", "LABELS"],
+                &[
+                    "HOST",
+                    "UPTIME",
+                    "ACTORS",
+                    "PROVIDERS",
+                    "VERSION",
+                    "TARGET",
+                    "LABELS",
+                ],
                 &rows,
             )
         }

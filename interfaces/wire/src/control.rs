@@ -100,6 +100,10 @@ pub struct HostInfo {
     pub lattice: String,
     /// The floe-host release.
     pub version: String,
+    /// The target triple the host runs binaries for (the one it picks out
+    /// of a provider archive).
+    #[serde(default)]
+    pub target: String,
     pub labels: StringMap,
     /// RFC 3339.
     pub started_at: String,

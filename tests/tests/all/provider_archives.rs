@@ -61,6 +61,10 @@ async fn signed_provider_archives_run_from_the_lattice_and_bad_ones_are_refused(
         let archive = dir.path().join("greeter.par.gz");
         let archive = archive.to_str().expect("utf8");
 
+        // Hosts say which target they run binaries for.
+        let hosts = cli.json(with(&["get", "hosts"]));
+        assert_eq!(hosts[0]["target"], HOST_TARGET, "{hosts}");
+
         // Two targets: this host's and one it cannot run.
         let packaged = cli.json([
             "provider",
