@@ -11,7 +11,6 @@ use async_nats::jetstream::kv::{self, Operation};
 use floe_wire::Link;
 use floe_wire::auth::AuthError;
 use floe_wire::link::{LINK_KEY_PREFIX, link_key};
-use futures::StreamExt as _;
 
 use crate::auth::LatticeAuth;
 
@@ -144,16 +143,11 @@ pub async fn read_all(
     store: &kv::Store,
     auth: &LatticeAuth,
 ) -> Result<Vec<LinkEntry>, LinkStoreError> {
-    let mut keys = store
-        .keys()
+    let keys = crate::records::keys(store, LINK_KEY_PREFIX)
         .await
         .map_err(|e| LinkStoreError::Read(e.to_string()))?;
     let mut entries = Vec::new();
-    while let Some(key) = keys.next().await {
-        let key = key.map_err(|e| LinkStoreError::Read(e.to_string()))?;
-        if !key.starts_with(LINK_KEY_PREFIX) {
-            continue;
-        }
+    for key in keys {
         let entry = store
             .entry(&key)
             .await

@@ -112,18 +112,25 @@ pub async fn update<T: Serialize>(
     }
 }
 
-/// Every key that starts with `prefix`, whatever its value.
+/// Every key that starts with `prefix` (which ends with `.`), whatever its
+/// value, deleted ones included. Read from the stream's subject counts, so
+/// no consumer is created (a leader lists keys every pass).
 pub async fn keys(kv: &kv::Store, prefix: &str) -> Result<Vec<String>, RecordError> {
     let failed = |e: &dyn std::fmt::Display| RecordError::Read {
         key: format!("{prefix}*"),
         reason: e.to_string(),
     };
-    let mut keys = kv.keys().await.map_err(|e| failed(&e))?;
+    let filter = format!("{}{prefix}>", kv.prefix);
+    let mut subjects = kv
+        .stream
+        .info_with_subjects(&filter)
+        .await
+        .map_err(|e| failed(&e))?;
     let mut found = Vec::new();
-    while let Some(key) = keys.next().await {
-        let key = key.map_err(|e| failed(&e))?;
-        if key.starts_with(prefix) {
-            found.push(key);
+    while let Some(subject) = subjects.next().await {
+        let (subject, _) = subject.map_err(|e| failed(&e))?;
+        if let Some(key) = subject.strip_prefix(kv.prefix.as_str()) {
+            found.push(key.to_owned());
         }
     }
     found.sort();
