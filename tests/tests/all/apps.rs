@@ -93,6 +93,24 @@ async fn running(lattice: &Lattice, component: &str) -> Vec<String> {
     hosts
 }
 
+/// The actor id of component `component` of app `app`.
+async fn actor_of(lattice: &Lattice, app: &str, component: &str) -> String {
+    lattice
+        .client
+        .inventories(Duration::from_millis(500))
+        .await
+        .expect("inventories")
+        .iter()
+        .flat_map(|inv| inv.actors.iter())
+        .find(|a| {
+            a.annotations.get(APP_ANNOTATION).map(String::as_str) == Some(app)
+                && a.annotations.get(COMPONENT_ANNOTATION).map(String::as_str) == Some(component)
+        })
+        .unwrap_or_else(|| panic!("{app}/{component} runs"))
+        .actor_id
+        .clone()
+}
+
 /// Hosts running a provider of app `app`.
 async fn providers_of(lattice: &Lattice, app: &str) -> Vec<String> {
     lattice
@@ -274,16 +292,7 @@ async fn apps_cluster_spread_heal_join_and_delete() {
             "the provider runs in zone a"
         );
         // The app's link routes front's import to its greeter.
-        let front_id = lattice
-            .client
-            .inventories(Duration::from_millis(500))
-            .await
-            .expect("inventories")
-            .iter()
-            .flat_map(|inv| inv.actors.clone())
-            .find(|a| a.annotations.get(COMPONENT_ANNOTATION).map(String::as_str) == Some("front"))
-            .expect("front runs")
-            .actor_id;
+        let front_id = actor_of(&lattice, "shop", "front").await;
         let greeted = crate::providers::welcome(&lattice, &front_id, "Ada", false)
             .await
             .expect("front calls greeter through the app's link");
@@ -315,17 +324,7 @@ async fn apps_cluster_spread_heal_join_and_delete() {
         cli.ok(with(&["app", "delete", "ghost"]));
 
         // A client calls api throughout; SIGKILL the zone=b host that runs it.
-        let actor = {
-            let inv = lattice.client.inventory(&api[0]).await.expect("inventory");
-            inv.actors
-                .iter()
-                .find(|a| {
-                    a.annotations.get(COMPONENT_ANNOTATION).map(String::as_str) == Some("api")
-                })
-                .expect("api")
-                .actor_id
-                .clone()
-        };
+        let actor = actor_of(&lattice, "shop", "api").await;
         let caller = Caller::start(&lattice, &actor, Duration::from_millis(20));
         let victim_id = api
             .iter()
@@ -475,16 +474,7 @@ async fn apps_cluster_rolling_update_stops_on_a_broken_version_and_survives_the_
         })
         .await;
         assert_eq!(api_versions(&lattice).await, ["0.1.0", "0.1.0"]);
-        let actor = lattice
-            .client
-            .inventories(Duration::from_millis(500))
-            .await
-            .expect("inventories")
-            .iter()
-            .flat_map(|inv| inv.actors.clone())
-            .find(|a| a.annotations.get(APP_ANNOTATION).map(String::as_str) == Some("web"))
-            .expect("api")
-            .actor_id;
+        let actor = actor_of(&lattice, "web", "api").await;
 
         // A client calls throughout the rollouts.
         let caller = Caller::start(&lattice, &actor, Duration::from_millis(10));
