@@ -61,7 +61,11 @@ pub async fn run(
 ) {
     let lattice = auth.lattice().clone();
     let lease_kv = loop {
-        match open_lease_bucket(&nats, &lattice, config.lease_ttl).await {
+        let opened = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            opened = open_lease_bucket(&nats, &lattice, config.lease_ttl) => opened,
+        };
+        match opened {
             Ok(kv) => break kv,
             Err(e) => {
                 tracing::warn!("reconciler: {e}; trying again");
@@ -110,7 +114,12 @@ pub async fn run(
             _ = tick.tick() => {}
         }
         if leading.is_leading() {
-            leader.pass(&tracker, &config).await;
+            // Every action is idempotent: a pass cut short by a stop is
+            // finished by the next leader.
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                () = leader.pass(&tracker, &config) => {}
+            }
         } else {
             leader.follow();
             // A follower forgets lost hosts quietly: announcing them is the
