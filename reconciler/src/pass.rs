@@ -332,8 +332,13 @@ impl Leader {
             self.write(bucket, status).await;
             return;
         }
-        let version = match apps::current(bucket, &self.auth, &name).await {
-            Ok((_, version)) => version,
+        // The head is in hand: read only the version it names.
+        let version = match apps::read_version(bucket, &self.auth, &name, head.value.seq).await {
+            Ok(Some(version)) => version,
+            Ok(None) => {
+                tracing::warn!(app = %name, seq = head.value.seq, "reconciler: the app's current version is missing");
+                return;
+            }
             Err(e) => {
                 tracing::warn!(app = %name, "reconciler: {e}");
                 return;

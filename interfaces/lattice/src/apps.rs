@@ -108,7 +108,8 @@ async fn store_version(
     })
 }
 
-async fn read_version(
+/// Version `seq` of app `name`, if stored and sealed.
+pub async fn read_version(
     kv: &kv::Store,
     auth: &LatticeAuth,
     name: &str,
