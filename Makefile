@@ -97,6 +97,19 @@ examples: build
 	@FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe claims sign $(GUEST_TARGET_DIR)/next/wasm32-wasip2/release/echo.wasm \
 		--issuer $(EXAMPLES_ISSUER) --name echo --version 0.2.0 --revision 2 --subject echo-actor \
 		--destination $(ACTORS_OUT)/echo-next.wasm -o json >/dev/null && echo "signed $(ACTORS_OUT)/echo-next.wasm"
+	@# front-next: the same front actor built with `--features next` (other
+	@# code importing the same routed interface), and front-other: that code as
+	@# a second actor, for tests of linked actors updated and side by side.
+	cd examples/actors && $(CARGO) build --release --target wasm32-wasip2 --target-dir $(GUEST_TARGET_DIR)/next -p front --features next
+	@FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe claims sign $(GUEST_TARGET_DIR)/next/wasm32-wasip2/release/front.wasm \
+		--issuer $(EXAMPLES_ISSUER) --name front --version 0.2.0 --revision 2 --subject front-actor --cap acme:greet/greeter \
+		--destination $(ACTORS_OUT)/front-next.wasm -o json >/dev/null && echo "signed $(ACTORS_OUT)/front-next.wasm"
+	@if [ ! -f $(EXAMPLES_HOME)/keys/front-other-actor.nk ]; then \
+		FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe keys gen --type actor --save front-other-actor >/dev/null; \
+	fi
+	@FLOE_HOME=$(EXAMPLES_HOME) $(BIN)/floe claims sign $(GUEST_TARGET_DIR)/next/wasm32-wasip2/release/front.wasm \
+		--issuer $(EXAMPLES_ISSUER) --name front-other --version 0.1.0 --revision 1 --subject front-other-actor --cap acme:greet/greeter \
+		--destination $(ACTORS_OUT)/front-other.wasm -o json >/dev/null && echo "signed $(ACTORS_OUT)/front-other.wasm"
 	@# http-fetch: the same http-hello component as another actor that also claims
 	@# wasi:http/outgoing-handler, so tests see outgoing HTTP denied and allowed.
 	@if [ ! -f $(EXAMPLES_HOME)/keys/http-fetch-actor.nk ]; then \

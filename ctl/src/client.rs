@@ -16,7 +16,7 @@ use floe_wire::control::{
 use floe_wire::envelope::Origin;
 use floe_wire::subject::AuctionKind;
 use floe_wire::{
-    CloudEvent, Encoding, Envelope, EventType, HostOp, InvocationError, InvocationReply, LatticeId,
+    CloudEvent, Encoding, Envelope, EventType, HostOp, InvocationError, LatticeId,
     Link, Subject,
 };
 use futures::StreamExt as _;
@@ -85,9 +85,14 @@ impl CtlError {
     fn from_request(e: RequestFailure, what: impl FnOnce() -> String) -> Self {
         match e {
             RequestFailure::NoResponders(_) => CtlError::NotFound(what()),
-            RequestFailure::TimedOut { subject, waited } => CtlError::Timeout { subject, waited },
+            RequestFailure::TimedOut {
+                rejected: 1..,
+                ..
+            } => CtlError::Unauthorized(e.to_string()),
+            RequestFailure::TimedOut {
+                subject, waited, ..
+            } => CtlError::Timeout { subject, waited },
             RequestFailure::Nats { subject, reason } => CtlError::Request { subject, reason },
-            e @ RequestFailure::Unauthorized { .. } => CtlError::Unauthorized(e.to_string()),
         }
     }
 }
@@ -372,7 +377,8 @@ impl CtlClient {
     }
 
     /// Invokes `operation` on `actor` (an id) and returns the encoded result.
-    /// Fails at once with `not_found` when no host runs the actor.
+    /// Fails with `not_found` within `floe_lattice::NO_RESPONDERS_GRACE` when
+    /// no host runs the actor.
     pub async fn call(
         &self,
         actor: &str,
@@ -380,45 +386,18 @@ impl CtlClient {
         payload: Vec<u8>,
         encoding: Encoding,
     ) -> Result<Vec<u8>, CtlError> {
-        let subject = Subject::Rpc {
-            entity: actor.to_owned(),
-        }
-        .render(&self.lattice);
         let origin = Origin {
             entity: "floe".to_owned(),
             link_name: None,
             host: None,
         };
         let envelope = Envelope::request(origin, actor, operation, payload, encoding, self.timeout);
-        let bytes = envelope.encode().map_err(|e| CtlError::Request {
-            subject: subject.clone(),
-            reason: e.to_string(),
-        })?;
         // Wait a little longer than the deadline the host enforces, so its
         // typed `timed_out` arrives rather than a bare NATS timeout.
         let wait = self.timeout + Duration::from_millis(500);
-        let reply = self
-            .requester
-            .request(subject.clone(), bytes.into(), wait)
+        self.requester
+            .invoke(envelope, wait)
             .await
-            .map_err(|e| {
-                CtlError::from_request(e, || {
-                    format!("not_found: no host runs actor {actor} (see `floe get inventory`)")
-                })
-            })?;
-        let reply = InvocationReply::decode(&reply.payload).map_err(|e| CtlError::Malformed {
-            subject: subject.clone(),
-            reason: e.to_string(),
-        })?;
-        if reply.id != envelope.id {
-            return Err(CtlError::Malformed {
-                subject,
-                reason: format!("the reply answers invocation {}", reply.id),
-            });
-        }
-        reply
-            .outcome
-            .map(|b| b.into_vec())
             .map_err(CtlError::Invocation)
     }
 

@@ -74,6 +74,11 @@ pub struct HostConfig {
     /// The longest any invocation may run; callers may ask for less.
     #[arg(long, env = "FLOE_INVOCATION_TIMEOUT", default_value = "10s", value_parser = parse_flag_duration)]
     pub invocation_timeout: Duration,
+    /// The largest payload one call may carry, either way; a payload larger
+    /// than the NATS server's max payload travels through the lattice's
+    /// payload object store.
+    #[arg(long, env = "FLOE_MAX_CALL_BYTES", default_value = "64MiB", value_parser = parse_size_usize)]
+    pub max_call_bytes: usize,
     /// Instances of one actor that may run at once, unless its start says otherwise.
     #[arg(long, env = "FLOE_MAX_CONCURRENT", default_value_t = 64)]
     pub max_concurrent: u32,
@@ -144,6 +149,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     };
     n.checked_mul(factor)
         .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+/// [`parse_size`] for sizes held in memory.
+pub fn parse_size_usize(text: &str) -> Result<usize, String> {
+    parse_size(text).and_then(|n| usize::try_from(n).map_err(|_| format!("`{text}` is too large")))
 }
 
 #[cfg(test)]

@@ -43,7 +43,13 @@ pub async fn serve(core: &Arc<HostCore>) -> Result<(), HostError> {
                 tokio::select! {
                     _ = core2.shutdown.cancelled() => return,
                     msg = sub.next() => match msg {
-                        Some(msg) => { core2.tracker.spawn(handle(core2.clone(), msg)); }
+                        // Verified before a task is spawned for it; what fails
+                        // is counted and logged by `verify`, and never answered
+                        // (its reply subject is the sender's choice).
+                        Some(msg) if core2.auth.verify(&msg).is_ok() => {
+                            core2.tracker.spawn(handle(core2.clone(), msg));
+                        }
+                        Some(_) => {}
                         None => return,
                     },
                 }
@@ -64,13 +70,6 @@ async fn handle(core: Arc<HostCore>, msg: async_nats::Message) {
     let Some(reply_to) = msg.reply.clone() else {
         return;
     };
-    if let Err(e) = core.auth.verify(&msg) {
-        let refusal = json(&ControlReply::<Empty>::refused(format!(
-            "unauthorized: {e}"
-        )));
-        crate::rpc::refuse_unsealed(&core, &reply_to, refusal).await;
-        return;
-    }
     let Some(body) = respond(&core, &msg).await else {
         return;
     };

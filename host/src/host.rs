@@ -81,10 +81,8 @@ pub struct HostCore {
     pub router: Arc<dyn crate::runtime::Router>,
     /// What `--metrics-addr` serves.
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// The NATS server's largest message, read from the server's INFO once
-    /// the connection is up and then cached (replies larger than this
-    /// become typed errors rather than lost messages).
-    max_payload: std::sync::atomic::AtomicUsize,
+    /// Payloads too large for one NATS message, in calls this host serves.
+    pub payloads: Arc<floe_lattice::rpc::PayloadStore>,
     /// Bounds how many components are read and compiled at once, so a burst
     /// of starts cannot exhaust the host's memory.
     pub loads: tokio::sync::Semaphore,
@@ -126,8 +124,13 @@ impl Host {
             tracing::warn!("no --allowed-issuer set: actors signed by any issuer are accepted");
         }
         let links = Arc::new(crate::links::LinkTable::default());
+        let payloads = Arc::new(
+            floe_lattice::rpc::PayloadStore::new(nats.clone(), config.lattice.clone())
+                .with_limit(config.max_call_bytes),
+        );
         let router: Arc<dyn crate::runtime::Router> = Arc::new(crate::routing::LinkRouter {
-            requester: floe_lattice::Requester::new(nats.clone(), auth.clone()),
+            requester: floe_lattice::Requester::new(nats.clone(), auth.clone())
+                .with_max_call_bytes(config.max_call_bytes),
             host_id: id.clone(),
             links: links.clone(),
         });
@@ -163,7 +166,7 @@ impl Host {
             links,
             router,
             metrics,
-            max_payload: std::sync::atomic::AtomicUsize::new(0),
+            payloads,
             loads: tokio::sync::Semaphore::new(CONCURRENT_LOADS),
             labels: Mutex::new(labels),
             started_at: SystemTime::now(),
@@ -323,18 +326,6 @@ impl HostCore {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         change(&mut labels);
         labels.clone()
-    }
-
-    /// The server's max payload; 0 while it is not known yet.
-    pub fn max_payload(&self) -> usize {
-        use std::sync::atomic::Ordering;
-        let known = self.max_payload.load(Ordering::Relaxed);
-        if known != 0 {
-            return known;
-        }
-        let read = self.nats.server_info().max_payload;
-        self.max_payload.store(read, Ordering::Relaxed);
-        read
     }
 
     pub fn info(&self) -> HostInfo {

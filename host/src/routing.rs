@@ -66,6 +66,6 @@ impl LinkRouter {
             call.deadline,
         )
         .traced(call.trace);
-        self.requester.invoke(&envelope, call.deadline).await
+        self.requester.invoke(envelope, call.deadline).await
     }
 }

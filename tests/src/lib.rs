@@ -12,9 +12,12 @@
 //! - [`http`]: a real HTTP client, a page server, free ports.
 //! - [`host`]: [`HostProcess`], a real `floe-host` child with small timing knobs.
 //! - [`seed`]: the cluster seed of each test lattice, and clients holding it.
+//! - [`forger`]: [`Forger`], a party without the lattice key answering
+//!   every request it sees first, with garbage and forged `503`s.
 //! - [`with_timeout`]: the hard deadline every async test body runs under.
 
 pub mod cli;
+pub mod forger;
 pub mod host;
 pub mod http;
 pub mod nats;
@@ -25,6 +28,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use cli::{CliOutput, FloeCli};
+pub use forger::Forger;
 pub use host::{HostOptions, HostProcess, start_request};
 pub use nats::{NatsCluster, NatsServer};
 pub use seed::{auth_for, client, seed_for};

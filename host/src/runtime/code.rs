@@ -98,6 +98,15 @@ impl CodeRegistry {
             wasmtime_wasi_config::WasiConfig::from(&state.config.0)
         })
         .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+        // Routed imports are defined as each component needing them is
+        // loaded. A later component (an update, a restart after the code was
+        // freed, another actor) importing an interface already defined
+        // defines its functions again: the same dynamic functions, so
+        // replacing them is harmless, and the functions that interface had
+        // in the earlier component's version of it stay defined beside any
+        // new ones. Only the routed definitions below ever shadow: WASI and
+        // the host's own interfaces are defined above, before this is set.
+        linker.allow_shadowing(true);
         Ok(CodeRegistry {
             linker: Mutex::new(linker),
             live: Mutex::new(HashMap::new()),
@@ -161,8 +170,8 @@ impl CodeRegistry {
     }
 }
 
-/// Defines the component's link-routed imports that the linker lacks, and
-/// says whether it has any.
+/// Defines (again, when an earlier component defined them) the component's
+/// link-routed imports, and says whether it has any.
 fn define_routed(
     linker: &mut Linker<InstanceState>,
     engine: &Engine,
@@ -184,11 +193,9 @@ fn define_routed(
         }
         routes = true;
         let mut scope = linker.root();
-        let mut instance_linker = match scope.instance(name) {
-            Ok(i) => i,
-            // Already defined for another component.
-            Err(_) => continue,
-        };
+        let mut instance_linker = scope
+            .instance(name)
+            .map_err(|e| CodeError::Link(format!("{e:#}")))?;
         super::route::define(&mut instance_linker, engine, name, &instance)
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
     }

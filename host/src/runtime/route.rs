@@ -113,7 +113,8 @@ impl CallerContext {
 }
 
 /// Defines every function of the imported instance `import` (of type
-/// `instance`) as a routed call, skipping those already defined.
+/// `instance`) as a routed call, replacing earlier definitions (the linker
+/// allows shadowing; see `code::CodeRegistry::new`).
 pub fn define(
     linker: &mut LinkerInstance<'_, InstanceState>,
     engine: &wasmtime::Engine,

@@ -3,7 +3,10 @@
 //!
 //! # Layout
 //! - [`auth`]: [`LatticeAuth`], the lattice MAC on messages and KV entries.
-//! - [`request`]: [`Requester`], sealed request/reply over a private inbox.
+//! - [`request`]: [`Requester`], sealed request/reply over a private inbox;
+//!   only an authentic answer ends a wait.
+//! - [`rpc`]: the invocation path, both halves (calling, serving) and large
+//!   payloads through the payload object store.
 //! - [`bucket`]: opening the lattice's KV bucket (get, else create with as
 //!   many replicas as the cluster allows, retrying while JetStream forms).
 //! - [`logs`]: the bounded stream of actors' log lines.
@@ -24,6 +27,7 @@ pub mod links;
 pub mod logs;
 pub mod records;
 pub mod request;
+pub mod rpc;
 pub mod servers;
 
 pub use auth::LatticeAuth;
@@ -33,4 +37,4 @@ pub use links::{
     read_all, read_entry,
 };
 pub use logs::open_log_stream;
-pub use request::{RequestFailure, Requester, refuse_unsealed, unauthorized_reply};
+pub use request::{NO_RESPONDERS_GRACE, RequestFailure, Requester};

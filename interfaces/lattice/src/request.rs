@@ -6,36 +6,83 @@
 //! so this does what its request muxer does: one wildcard subscription on a
 //! private inbox prefix per client, a token per request, and a table of
 //! waiting requests that the subscription's task answers.
+//!
+//! Only an authentic answer ends a wait. Anyone who can publish on NATS can
+//! send to an inbox, so the inbox task verifies each message *before* it
+//! takes the waiting request from the table: garbage, a forgery or a replay
+//! is dropped and counted, and the request keeps waiting for the authentic
+//! answer until its deadline. Tokens are unpredictable (a keyed hash of a
+//! counter), so only a party that saw the request can aim anything at its
+//! inbox. A "no responders" status cannot be sealed (the NATS server sends
+//! it): it only shortens the wait to [`NO_RESPONDERS_GRACE`], during which an
+//! authentic answer still wins (docs/security.md, "Replies").
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::hash::BuildHasher as _;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::{Message, StatusCode};
 use bytes::Bytes;
-use floe_wire::auth::AuthError;
-use floe_wire::envelope::ENVELOPE_VERSION;
-use floe_wire::{Envelope, ErrorKind, InvocationError, InvocationReply, Subject};
 use futures::StreamExt as _;
 use tokio::sync::{OnceCell, oneshot};
 
 use crate::auth::LatticeAuth;
+
+/// How long a request still waits for an authentic answer after a "no
+/// responders" status. The NATS server sends that status only when nothing
+/// subscribes to the subject, and then nothing that could answer saw the
+/// request; a forged one comes from a subscriber that did, beside which a
+/// real replica may be answering. So an actor that runs nowhere fails in
+/// this time, and a forged status fails a call only if the real answer takes
+/// longer than this.
+pub const NO_RESPONDERS_GRACE: Duration = Duration::from_millis(250);
 
 /// Why a sealed request got no authentic answer.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestFailure {
     #[error("no one answers on {0}")]
     NoResponders(String),
-    #[error("no answer on {subject} within {waited:?}")]
-    TimedOut { subject: String, waited: Duration },
+    #[error("no answer on {subject} within {waited:?}{}", rejected_note(*.rejected))]
+    TimedOut {
+        subject: String,
+        waited: Duration,
+        /// Answers that arrived but did not verify (sealed under another
+        /// key, forged, replayed).
+        rejected: u32,
+    },
     #[error("request on {subject} failed: {reason}")]
     Nats { subject: String, reason: String },
-    #[error("the answer on {subject} was refused: {source}")]
-    Unauthorized { subject: String, source: AuthError },
 }
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Message>>>>;
+fn rejected_note(rejected: u32) -> String {
+    match rejected {
+        0 => String::new(),
+        n => format!(
+            " ({n} answer{} did not verify: sealed under another cluster key, or forged)",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// One waiting request.
+#[derive(Debug)]
+struct Waiter {
+    answer: oneshot::Sender<Message>,
+    /// Fired by the first "no responders" status.
+    absent: Option<oneshot::Sender<()>>,
+    rejected: Arc<AtomicU32>,
+}
+
+type Pending = Arc<Mutex<HashMap<u64, Waiter>>>;
+
+fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, HashMap<u64, Waiter>> {
+    // Plain data: a panic elsewhere cannot leave it inconsistent.
+    pending
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Sends sealed requests on one connection and verifies their answers.
 #[derive(Debug)]
@@ -44,6 +91,9 @@ pub struct Requester {
     auth: Arc<LatticeAuth>,
     inbox: OnceCell<Inbox>,
     next: AtomicU64,
+    /// Keys the hash that turns the counter into unguessable tokens.
+    tokens: std::collections::hash_map::RandomState,
+    pub(crate) payloads: crate::rpc::PayloadStore,
 }
 
 #[derive(Debug)]
@@ -62,11 +112,20 @@ impl Drop for Inbox {
 impl Requester {
     pub fn new(nats: async_nats::Client, auth: Arc<LatticeAuth>) -> Self {
         Requester {
+            payloads: crate::rpc::PayloadStore::new(nats.clone(), auth.lattice().clone()),
             nats,
             auth,
             inbox: OnceCell::new(),
             next: AtomicU64::new(0),
+            tokens: std::collections::hash_map::RandomState::new(),
         }
+    }
+
+    /// Sets the largest payload a call may send or receive (default
+    /// [`crate::rpc::DEFAULT_MAX_CALL_BYTES`]).
+    pub fn with_max_call_bytes(mut self, limit: usize) -> Self {
+        self.payloads = self.payloads.with_limit(limit);
+        self
     }
 
     pub fn auth(&self) -> &Arc<LatticeAuth> {
@@ -81,7 +140,7 @@ impl Requester {
         self.inbox
             .get_or_try_init(|| async {
                 let prefix = self.nats.new_inbox();
-                let mut sub = self
+                let sub = self
                     .nats
                     .subscribe(format!("{prefix}.*"))
                     .await
@@ -90,25 +149,7 @@ impl Requester {
                         reason: format!("cannot subscribe to a reply inbox: {e}"),
                     })?;
                 let pending: Pending = Arc::default();
-                let table = pending.clone();
-                let task = tokio::spawn(async move {
-                    while let Some(msg) = sub.next().await {
-                        let token = msg
-                            .subject
-                            .rsplit('.')
-                            .next()
-                            .and_then(|t| t.parse::<u64>().ok());
-                        let waiter = token.and_then(|t| {
-                            table
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .remove(&t)
-                        });
-                        if let Some(waiter) = waiter {
-                            let _ = waiter.send(msg);
-                        }
-                    }
-                });
+                let task = tokio::spawn(deliver(sub, pending.clone(), self.auth.clone()));
                 Ok(Inbox {
                     prefix,
                     pending,
@@ -127,21 +168,34 @@ impl Requester {
         timeout: Duration,
     ) -> Result<Message, RequestFailure> {
         let inbox = self.inbox(&subject).await?;
-        let token = self.next.fetch_add(1, Ordering::Relaxed);
-        let reply = format!("{}.{token}", inbox.prefix);
-        let (sender, receiver) = oneshot::channel();
-        let forget = || {
-            inbox
-                .pending
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .remove(&token);
+        let (answer, mut answered) = oneshot::channel();
+        let (absent, mut absence) = oneshot::channel();
+        let rejected = Arc::new(AtomicU32::new(0));
+        let token = {
+            let mut pending = lock(&inbox.pending);
+            let mut token;
+            loop {
+                token = self
+                    .tokens
+                    .hash_one(self.next.fetch_add(1, Ordering::Relaxed));
+                if !pending.contains_key(&token) {
+                    break;
+                }
+            }
+            pending.insert(
+                token,
+                Waiter {
+                    answer,
+                    absent: Some(absent),
+                    rejected: rejected.clone(),
+                },
+            );
+            token
         };
-        inbox
-            .pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(token, sender);
+        let forget = || {
+            lock(&inbox.pending).remove(&token);
+        };
+        let reply = format!("{}.{token}", inbox.prefix);
         let headers = self.auth.headers(&subject, Some(&reply), &body);
         if let Err(e) = self
             .nats
@@ -154,108 +208,74 @@ impl Requester {
                 reason: e.to_string(),
             });
         }
-        let answer = match tokio::time::timeout(timeout, receiver).await {
-            Ok(Ok(msg)) => msg,
-            Ok(Err(_)) => {
-                return Err(RequestFailure::Nats {
+        let until = tokio::time::Instant::now() + timeout;
+        let wait = tokio::time::sleep_until(until);
+        tokio::pin!(wait);
+        let mut no_responders = false;
+        loop {
+            tokio::select! {
+                biased;
+                got = &mut answered => return got.map_err(|_| RequestFailure::Nats {
                     subject,
                     reason: "the reply inbox closed (connection lost?)".to_owned(),
-                });
-            }
-            Err(_) => {
-                forget();
-                return Err(RequestFailure::TimedOut {
-                    subject,
-                    waited: timeout,
-                });
-            }
-        };
-        if answer.status == Some(StatusCode::NO_RESPONDERS) {
-            return Err(RequestFailure::NoResponders(subject));
-        }
-        self.auth
-            .verify(&answer)
-            .map_err(|source| RequestFailure::Unauthorized { subject, source })?;
-        Ok(answer)
-    }
-}
-
-impl Requester {
-    /// Sends `envelope` to `rpc.{target}` and returns the reply's outcome,
-    /// waiting at most `wait`. Failures of the transport become typed
-    /// errors naming the target; a reply to another invocation is refused.
-    pub async fn invoke(
-        &self,
-        envelope: &Envelope,
-        wait: Duration,
-    ) -> Result<Vec<u8>, InvocationError> {
-        let target = &envelope.target;
-        let bytes = envelope
-            .encode()
-            .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))?;
-        let subject = Subject::Rpc {
-            entity: target.clone(),
-        }
-        .render(self.auth.lattice());
-        let reply = self
-            .request(subject, bytes.into(), wait)
-            .await
-            .map_err(|e| match e {
-                RequestFailure::NoResponders(_) => InvocationError::new(
-                    ErrorKind::NotFound,
-                    format!("nothing on the lattice runs {target}"),
-                ),
-                RequestFailure::TimedOut { waited, .. } => InvocationError::new(
-                    ErrorKind::TimedOut,
-                    format!("{target} did not answer within {} ms", waited.as_millis()),
-                ),
-                RequestFailure::Unauthorized { source, .. } => InvocationError::new(
-                    ErrorKind::Unauthorized,
-                    format!("the reply from {target} was refused: {source}"),
-                ),
-                RequestFailure::Nats { reason, .. } => {
-                    InvocationError::new(ErrorKind::Internal, reason)
+                }),
+                _ = &mut absence, if !no_responders => {
+                    no_responders = true;
+                    let grace = tokio::time::Instant::now() + NO_RESPONDERS_GRACE;
+                    if grace < until {
+                        wait.as_mut().reset(grace);
+                    }
                 }
-            })?;
-        let reply = InvocationReply::decode(&reply.payload).map_err(|e| {
-            InvocationError::new(
-                ErrorKind::Internal,
-                format!("malformed reply from {target}: {e}"),
-            )
-        })?;
-        if reply.id != envelope.id {
-            return Err(InvocationError::new(
-                ErrorKind::Internal,
-                format!("{target} answered another invocation ({})", reply.id),
-            ));
+                () = &mut wait => {
+                    forget();
+                    return Err(if no_responders {
+                        RequestFailure::NoResponders(subject)
+                    } else {
+                        RequestFailure::TimedOut {
+                            subject,
+                            waited: timeout,
+                            rejected: rejected.load(Ordering::Relaxed),
+                        }
+                    });
+                }
+            }
         }
-        reply.outcome.map(serde_bytes::ByteBuf::into_vec)
     }
 }
 
-/// Answers a request that failed authentication: unsealed (nothing is
-/// vouched for a stranger), and only to a request inbox — the reply subject
-/// of an unauthenticated message is the sender's choice, and a Floe process
-/// must not publish on other subjects at its bidding (docs/security.md).
-pub async fn refuse_unsealed(client: &async_nats::Client, reply_to: &str, body: Vec<u8>) {
-    if !reply_to.starts_with("_INBOX.") {
-        return;
+/// The inbox task: hands each authentic answer to its waiting request.
+async fn deliver(mut sub: async_nats::Subscriber, pending: Pending, auth: Arc<LatticeAuth>) {
+    while let Some(msg) = sub.next().await {
+        let Some(token) = msg
+            .subject
+            .rsplit('.')
+            .next()
+            .and_then(|t| t.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if let Some(status) = msg.status {
+            // Sent by the server, so never sealed: a hint, not an answer.
+            if status == StatusCode::NO_RESPONDERS
+                && let Some(waiter) = lock(&pending).get_mut(&token)
+                && let Some(absent) = waiter.absent.take()
+            {
+                let _ = absent.send(());
+            }
+            continue;
+        }
+        let Some(rejected) = lock(&pending).get(&token).map(|w| w.rejected.clone()) else {
+            // No request waits on this token (answered, timed out, or never
+            // issued): nothing to verify it for.
+            continue;
+        };
+        if auth.verify(&msg).is_err() {
+            // Counted and logged by `verify`; the request keeps waiting.
+            rejected.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        if let Some(waiter) = lock(&pending).remove(&token) {
+            let _ = waiter.answer.send(msg);
+        }
     }
-    if let Err(e) = client.publish(reply_to.to_owned(), body.into()).await {
-        tracing::debug!(error = %e, "cannot send a refusal");
-    }
-}
-
-/// The refusal of an invocation that failed authentication.
-pub fn unauthorized_reply(e: &AuthError) -> Vec<u8> {
-    InvocationReply {
-        v: ENVELOPE_VERSION,
-        id: uuid::Uuid::nil(),
-        outcome: Err(InvocationError::new(
-            ErrorKind::Unauthorized,
-            format!("refused: {e}"),
-        )),
-    }
-    .encode()
-    .unwrap_or_default()
 }

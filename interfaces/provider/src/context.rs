@@ -29,9 +29,11 @@ impl Context {
         data: HostData,
         nats: async_nats::Client,
         auth: Arc<LatticeAuth>,
+        max_call_bytes: usize,
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| Context {
-            requester: Requester::new(nats.clone(), auth.clone()),
+            requester: Requester::new(nats.clone(), auth.clone())
+                .with_max_call_bytes(max_call_bytes),
             data,
             nats,
             auth,
@@ -109,6 +111,6 @@ impl Context {
             deadline,
         )
         .traced(span);
-        self.requester.invoke(&envelope, deadline).await
+        self.requester.invoke(envelope, deadline).await
     }
 }

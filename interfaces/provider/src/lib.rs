@@ -29,7 +29,7 @@ pub use floe_wire::provider::{HealthReport, HostData};
 pub use floe_wire::trace::TraceContext;
 pub use floe_wire::values;
 pub use floe_wire::{ErrorKind, InvocationError, Link};
-pub use serve::{run, run_with};
+pub use serve::{ServeOptions, run, run_with, run_with_options};
 
 /// One invocation of the provider.
 #[derive(Debug, Clone)]

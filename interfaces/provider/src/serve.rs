@@ -9,21 +9,39 @@ use std::time::Duration;
 use floe_lattice::{LatticeAuth, LinkChange};
 use floe_wire::auth::ReplayPolicy;
 use floe_wire::control::{ControlReply, Empty};
-use floe_wire::envelope::ENVELOPE_VERSION;
 use floe_wire::link::LINK_KEY_PREFIX;
 use floe_wire::provider::HostData;
 use floe_wire::subject::ProviderOp;
-use floe_wire::trace::TraceContext;
-use floe_wire::{
-    Encoding, Envelope, ErrorKind, InvocationError, InvocationReply, LatticeId, Subject,
-};
+use floe_lattice::rpc::{Call, Handler, PayloadStore, ServeConfig, Server};
+use floe_wire::{Encoding, ErrorKind, InvocationError, LatticeId, Subject};
 use futures::StreamExt as _;
-use serde_bytes::ByteBuf;
 
 use crate::{Context, Invocation, Provider, ProviderError};
 
 /// Longest wait for calls in flight when stopping.
 const DRAIN: Duration = Duration::from_secs(5);
+
+/// Bounds on the calls a provider serves.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Calls run at once; past it a call is answered `busy` at once.
+    pub max_in_flight: usize,
+    /// The longest a call may run, whatever its caller asks (and the
+    /// deadline of a call that names none).
+    pub max_deadline: Duration,
+    /// The largest payload a call may carry, either way.
+    pub max_call_bytes: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            max_in_flight: floe_lattice::rpc::DEFAULT_MAX_IN_FLIGHT,
+            max_deadline: Duration::from_secs(60),
+            max_call_bytes: floe_lattice::rpc::DEFAULT_MAX_CALL_BYTES,
+        }
+    }
+}
 
 /// Reads the host data from stdin and serves until told to stop.
 pub async fn run<P: Provider>(provider: P) -> Result<(), ProviderError> {
@@ -33,6 +51,15 @@ pub async fn run<P: Provider>(provider: P) -> Result<(), ProviderError> {
 
 /// Serves with the given host data until told to stop.
 pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), ProviderError> {
+    run_with_options(provider, data, ServeOptions::default()).await
+}
+
+/// Serves with the given host data and bounds until told to stop.
+pub async fn run_with_options<P: Provider>(
+    provider: P,
+    data: HostData,
+    options: ServeOptions,
+) -> Result<(), ProviderError> {
     let lattice: LatticeId = data
         .lattice
         .parse()
@@ -45,7 +72,7 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
     let auth = LatticeAuth::from_key_data(lattice.clone(), &data.lattice_keys, policy)
         .map_err(|e| ProviderError::HostData(e.to_string()))?;
     let nats = connect(&data).await?;
-    let ctx = Context::new(data, nats.clone(), Arc::new(auth));
+    let ctx = Context::new(data, nats.clone(), Arc::new(auth), options.max_call_bytes);
     let provider = Arc::new(provider);
     let id = ctx.provider_id().to_owned();
     let host = ctx.host_data().host_id.clone();
@@ -87,7 +114,7 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
             apply_change(&ctx, provider.as_ref(), entry).await;
         }
     }
-    let mut calls = subscribe(
+    let calls = subscribe(
         Subject::Rpc { entity: id.clone() }.render(&lattice),
         Some(id.clone()),
     )
@@ -101,17 +128,32 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
     let orphan = orphaned(std::os::unix::process::parent_id());
     tokio::pin!(orphan);
     let tracker = tokio_util::task::TaskTracker::new();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = Server::new(
+        nats.clone(),
+        ctx.auth.clone(),
+        Arc::new(
+            PayloadStore::new(nats.clone(), lattice.clone()).with_limit(options.max_call_bytes),
+        ),
+        Arc::new(ProviderCalls {
+            ctx: ctx.clone(),
+            provider: provider.clone(),
+        }),
+        ServeConfig {
+            entity: id.clone(),
+            kind: "provider",
+            max_deadline: options.max_deadline,
+            max_in_flight: options.max_in_flight,
+            drain_timeout: DRAIN,
+        },
+    );
+    let serving = tokio::spawn(server.serve(calls, stop.clone(), tracker.clone()));
+    tokio::pin!(serving);
     tracing::info!(provider = %id, host = %host, "provider serving");
     let (mut health_open, mut shutdown_open, mut links_open) = (true, true, true);
     loop {
         tokio::select! {
-            msg = calls.next() => match msg {
-                Some(msg) => {
-                    let (ctx, provider) = (ctx.clone(), provider.clone());
-                    tracker.spawn(async move { answer(&ctx, provider.as_ref(), msg).await });
-                }
-                None => break,
-            },
+            _ = &mut serving => break,
             msg = health.next(), if health_open => match msg {
                 Some(msg) => {
                     let report = match ctx.auth.verify(&msg) {
@@ -153,7 +195,8 @@ pub async fn run_with<P: Provider>(provider: P, data: HostData) -> Result<(), Pr
             }
         }
     }
-    let _ = calls.unsubscribe().await;
+    stop.cancel();
+    let _ = tokio::time::timeout(DRAIN, &mut serving).await;
     tracker.close();
     let _ = tokio::time::timeout(DRAIN, tracker.wait()).await;
     provider.shutdown().await;
@@ -216,93 +259,31 @@ async fn apply_change<P: Provider>(ctx: &Context, provider: &P, entry: floe_latt
     }
 }
 
-async fn answer<P: Provider>(ctx: &Context, provider: &P, msg: async_nats::Message) {
-    let Some(reply_to) = msg.reply.clone() else {
-        return;
-    };
-    if let Err(e) = ctx.auth.verify(&msg) {
-        floe_lattice::refuse_unsealed(&ctx.nats, &reply_to, floe_lattice::unauthorized_reply(&e))
-            .await;
-        return;
-    }
-    let (id, outcome) = match Envelope::decode(&msg.payload) {
-        Ok(envelope) if envelope.target != ctx.provider_id() => (
-            envelope.id,
-            Err(InvocationError::new(
-                ErrorKind::NotFound,
-                format!(
-                    "this is provider {}, not {}",
-                    ctx.provider_id(),
-                    envelope.target
-                ),
-            )),
-        ),
-        Ok(envelope) if envelope.encoding != Encoding::Msgpack => (
-            envelope.id,
-            Err(InvocationError::new(
+/// Runs a provider's calls: the SDK's side of floe-lattice's invocation
+/// server (which verifies, bounds, decodes, caps deadlines and replies).
+struct ProviderCalls<P> {
+    ctx: Arc<Context>,
+    provider: Arc<P>,
+}
+
+impl<P: Provider> Handler for ProviderCalls<P> {
+    async fn call(&self, call: &Call) -> Result<Vec<u8>, InvocationError> {
+        let envelope = &call.envelope;
+        if envelope.encoding != Encoding::Msgpack {
+            return Err(InvocationError::new(
                 ErrorKind::BadArguments,
                 "providers take msgpack payloads (docs/wire-values.md)",
-            )),
-        ),
-        Ok(envelope) => {
-            let deadline = match envelope.deadline_ms {
-                0 => Duration::from_secs(10),
-                ms => Duration::from_millis(u64::from(ms)),
-            };
-            let started = std::time::Instant::now();
-            let (span, parent) = TraceContext::for_invocation(envelope.trace.as_deref());
-            let operation = envelope.operation.clone();
-            let call = Invocation {
-                id: envelope.id,
-                origin: envelope.origin,
-                operation: envelope.operation,
-                payload: envelope.payload.into_vec(),
-                deadline,
-                trace: span.clone(),
-            };
-            let outcome = match tokio::time::timeout(deadline, provider.invoke(ctx, call)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(InvocationError::new(
-                    ErrorKind::TimedOut,
-                    format!("no answer within {} ms", deadline.as_millis()),
-                )),
-            };
-            if span.sampled {
-                // A sampled trace asks every process to record its span.
-                tracing::info!(
-                    trace_id = %span.trace_id,
-                    span_id = %span.span_id,
-                    parent_span = parent.as_ref().map_or("", |p| p.span_id.as_str()),
-                    provider = %ctx.provider_id(),
-                    operation = %operation,
-                    outcome = outcome.as_ref().map_or_else(|e| e.kind.as_str(), |_| "ok"),
-                    elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-                    "span"
-                );
-            }
-            (envelope.id, outcome)
+            ));
         }
-        Err(e) => (
-            uuid::Uuid::nil(),
-            Err(InvocationError::new(ErrorKind::BadArguments, e.to_string())),
-        ),
-    };
-    let reply = InvocationReply {
-        v: ENVELOPE_VERSION,
-        id,
-        outcome: outcome.map(ByteBuf::from),
-    };
-    match reply.encode() {
-        Ok(bytes) => {
-            if let Err(e) = ctx
-                .auth
-                .publish(&ctx.nats, reply_to.to_string(), bytes.into())
-                .await
-            {
-                tracing::warn!(error = %e, "cannot send a reply");
-            }
-        }
-        Err(e) => tracing::error!(error = %e, "cannot encode a reply"),
+        let invocation = Invocation {
+            id: envelope.id,
+            origin: envelope.origin.clone(),
+            operation: envelope.operation.clone(),
+            payload: envelope.payload.to_vec(),
+            deadline: call.deadline,
+            trace: call.span.clone(),
+        };
+        self.provider.invoke(&self.ctx, invocation).await
     }
 }
 

@@ -82,6 +82,24 @@ pub struct Envelope {
     /// `Floe-Auth` header, the same for every message: see `auth`.)
     #[serde(default)]
     pub issued_at_ms: u64,
+    /// Set when the payload was too large for one NATS message: it travels
+    /// in the lattice's payload object store and `payload` is empty.
+    #[serde(default)]
+    pub payload_ref: Option<PayloadRef>,
+}
+
+/// Where a payload too large for one NATS message waits: an object in the
+/// lattice's payload store, named for this call alone, with the digest and
+/// size the reader checks. The envelope that carries it is sealed, so the
+/// reference is as authentic as the payload would have been.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayloadRef {
+    /// The object's name in the payload store.
+    pub object: String,
+    /// `sha256:HEX` of the payload.
+    pub digest: String,
+    /// The payload's size in bytes.
+    pub len: u64,
 }
 
 /// The reply to one invocation.
@@ -92,6 +110,10 @@ pub struct InvocationReply {
     pub id: uuid::Uuid,
     /// The encoded result, in the request's encoding, or why there is none.
     pub outcome: Result<ByteBuf, InvocationError>,
+    /// Set when the result was too large for one NATS message (the outcome
+    /// is then `Ok` and empty): see [`PayloadRef`].
+    #[serde(default)]
+    pub payload_ref: Option<PayloadRef>,
 }
 
 /// Why an invocation failed.
@@ -225,6 +247,7 @@ impl Envelope {
             issued_at_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            payload_ref: None,
         }
     }
 
@@ -249,6 +272,16 @@ impl Envelope {
 }
 
 impl InvocationReply {
+    /// The reply to invocation `id`.
+    pub fn new(id: uuid::Uuid, outcome: Result<Vec<u8>, InvocationError>) -> Self {
+        InvocationReply {
+            v: ENVELOPE_VERSION,
+            id,
+            outcome: outcome.map(ByteBuf::from),
+            payload_ref: None,
+        }
+    }
+
     pub fn encode(&self) -> Result<Vec<u8>, EnvelopeError> {
         Ok(rmp_serde::to_vec(self)?)
     }
@@ -278,6 +311,7 @@ mod tests {
             deadline_ms: 10_000,
             trace: None,
             issued_at_ms: 1,
+            payload_ref: None,
         }
     }
 
@@ -294,6 +328,7 @@ mod tests {
                 v: ENVELOPE_VERSION,
                 id: env.id,
                 outcome,
+                payload_ref: None,
             };
             let back = InvocationReply::decode(&reply.encode().expect("enc")).expect("dec");
             assert_eq!(back, reply);

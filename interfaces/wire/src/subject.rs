@@ -17,6 +17,12 @@ pub fn kv_bucket(lattice: &LatticeId) -> String {
     format!("{PREFIX}-{lattice}")
 }
 
+/// The object store holding payloads too large for one NATS message while
+/// their call lasts.
+pub fn payload_bucket(lattice: &LatticeId) -> String {
+    format!("{PREFIX}-{lattice}-payloads")
+}
+
 /// A control operation addressed to one host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HostOp {

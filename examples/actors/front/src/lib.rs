@@ -40,7 +40,15 @@ fn greet_all(names: Vec<String>, tone: Tone) -> Result<Vec<String>, String> {
                 languages: vec![],
             };
             greeter::greet(&who, tone)
-                .map(|g| g.text)
+                .map(|g| {
+                    // `make examples` also builds this actor with `--features
+                    // next`: other code, for update tests.
+                    if cfg!(feature = "next") {
+                        format!("{} (v2)", g.text)
+                    } else {
+                        g.text
+                    }
+                })
                 .map_err(|e| format!("the greeter refused `{name}`: {e}"))
         })
         .collect()

@@ -1,0 +1,90 @@
+//! The calling half of the invocation path: [`Requester::invoke`] seals an
+//! envelope to `rpc.{target}`, sends its payload through the payload store
+//! when it is too large for one message, waits for the authentic reply
+//! (`request`), checks that it answers this invocation, and takes a large
+//! result from the store. Hosts (routed imports), providers and the CLI all
+//! call through it.
+
+use std::time::Duration;
+
+use floe_wire::{Envelope, ErrorKind, InvocationError, InvocationReply, Subject};
+
+use crate::request::{RequestFailure, Requester};
+
+impl Requester {
+    /// Sends `envelope` to `rpc.{target}` and returns the reply's outcome,
+    /// waiting at most `wait`. Failures of the transport become typed
+    /// errors naming the target; a reply to another invocation is refused.
+    pub async fn invoke(
+        &self,
+        mut envelope: Envelope,
+        wait: Duration,
+    ) -> Result<Vec<u8>, InvocationError> {
+        let target = envelope.target.clone();
+        let started = tokio::time::Instant::now();
+        if self.payloads.must_spill(envelope.payload.len()) {
+            let object = format!("{}.call", envelope.id.simple());
+            let payload = std::mem::take(&mut envelope.payload);
+            let reference = tokio::time::timeout(wait, self.payloads.put(object, &payload))
+                .await
+                .map_err(|_| timed_out(&target, wait))??;
+            envelope.payload_ref = Some(reference);
+        }
+        let bytes = envelope
+            .encode()
+            .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))?;
+        let subject = Subject::Rpc {
+            entity: target.clone(),
+        }
+        .render(self.auth().lattice());
+        let left = wait.saturating_sub(started.elapsed());
+        let reply = self
+            .request(subject, bytes.into(), left)
+            .await
+            .map_err(|e| match e {
+                RequestFailure::NoResponders(_) => InvocationError::new(
+                    ErrorKind::NotFound,
+                    format!("nothing on the lattice runs {target} (see `floe get inventory`)"),
+                ),
+                RequestFailure::TimedOut { .. } => InvocationError::new(
+                    ErrorKind::TimedOut,
+                    format!("{target} did not answer within {} ms: {e}", wait.as_millis()),
+                ),
+                RequestFailure::Nats { reason, .. } => {
+                    InvocationError::new(ErrorKind::Internal, reason)
+                }
+            })?;
+        let reply = InvocationReply::decode(&reply.payload).map_err(|e| {
+            InvocationError::new(
+                ErrorKind::Internal,
+                format!("malformed reply from {target}: {e}"),
+            )
+        })?;
+        if reply.id != envelope.id {
+            return Err(InvocationError::new(
+                ErrorKind::Internal,
+                format!("{target} answered another invocation ({})", reply.id),
+            ));
+        }
+        let result = reply.outcome?.into_vec();
+        match reply.payload_ref {
+            None => Ok(result),
+            Some(reference) => {
+                let left = wait.saturating_sub(started.elapsed());
+                tokio::time::timeout(left, self.payloads.take(&reference))
+                    .await
+                    .map_err(|_| timed_out(&target, wait))?
+            }
+        }
+    }
+}
+
+fn timed_out(target: &str, wait: Duration) -> InvocationError {
+    InvocationError::new(
+        ErrorKind::TimedOut,
+        format!(
+            "the call of {target} did not finish within {} ms",
+            wait.as_millis()
+        ),
+    )
+}

@@ -1,0 +1,202 @@
+//! [`PayloadStore`]: payloads too large for one NATS message travel through
+//! the lattice's payload object store (`floe-{lattice}-payloads`), named for
+//! their call alone, with the digest and size in the sealed envelope or
+//! reply. The reader checks both and removes the object; the bucket's
+//! `max_age` removes what a reader never took (a caller that gave up).
+
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::{self, object_store};
+use floe_wire::envelope::PayloadRef;
+use floe_wire::{ErrorKind, InvocationError, LatticeId};
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncReadExt as _;
+use tokio::sync::OnceCell;
+
+/// The largest payload a call may carry in either direction, by default.
+pub const DEFAULT_MAX_CALL_BYTES: usize = 64 << 20;
+
+/// The most the payload store holds at once (a put beyond it fails that
+/// call, never the store).
+pub const PAYLOAD_STORE_BYTES: i64 = 1 << 30;
+
+/// How long an object no reader took is kept.
+pub const PAYLOAD_MAX_AGE: Duration = Duration::from_secs(15 * 60);
+
+/// Room left in a NATS message for the envelope's framing and headers.
+const FRAMING: usize = 4096;
+
+/// How long opening the store may retry while JetStream forms.
+const FORMING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The lattice's payload store, opened on first use.
+pub struct PayloadStore {
+    nats: async_nats::Client,
+    lattice: LatticeId,
+    limit: usize,
+    store: OnceCell<object_store::ObjectStore>,
+}
+
+impl std::fmt::Debug for PayloadStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayloadStore")
+            .field("lattice", &self.lattice)
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PayloadStore {
+    pub fn new(nats: async_nats::Client, lattice: LatticeId) -> Self {
+        PayloadStore {
+            nats,
+            lattice,
+            limit: DEFAULT_MAX_CALL_BYTES,
+            store: OnceCell::new(),
+        }
+    }
+
+    /// Sets the largest payload accepted or sent.
+    pub fn with_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Whether a message of `len` bytes (framing aside) must go through the
+    /// store: more than the server's max payload.
+    pub fn must_spill(&self, len: usize) -> bool {
+        let max = self.nats.server_info().max_payload;
+        max > 0 && len + FRAMING > max
+    }
+
+    /// Refuses a payload over the per-call limit, naming it.
+    pub fn check_size(&self, len: u64, what: &str) -> Result<(), InvocationError> {
+        if len > self.limit as u64 {
+            return Err(InvocationError::new(
+                ErrorKind::BadArguments,
+                format!(
+                    "{what} is {len} bytes, over the per-call limit of {} bytes (--max-call-bytes)",
+                    self.limit
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn store(&self) -> Result<&object_store::ObjectStore, InvocationError> {
+        self.store
+            .get_or_try_init(|| open(&self.nats, &self.lattice))
+            .await
+    }
+
+    /// Stores `bytes` as `object` and returns the reference to send.
+    pub async fn put(&self, object: String, bytes: &[u8]) -> Result<PayloadRef, InvocationError> {
+        self.check_size(bytes.len() as u64, "the payload")?;
+        let digest = digest(bytes);
+        let store = self.store().await?;
+        let mut reader = bytes;
+        store
+            .put(object.as_str(), &mut reader)
+            .await
+            .map_err(|e| internal(format!("cannot store a large payload: {e}")))?;
+        Ok(PayloadRef {
+            object,
+            digest,
+            len: bytes.len() as u64,
+        })
+    }
+
+    /// Reads the payload `reference` names, checks its size and digest, and
+    /// removes the object.
+    pub async fn take(&self, reference: &PayloadRef) -> Result<Vec<u8>, InvocationError> {
+        self.check_size(reference.len, "the payload")?;
+        let store = self.store().await?;
+        let mut object = store.get(reference.object.as_str()).await.map_err(|e| {
+            internal(format!(
+                "the large payload {} is not in the payload store: {e}",
+                reference.object
+            ))
+        })?;
+        let capacity = usize::try_from(reference.len).unwrap_or(usize::MAX);
+        let mut bytes = Vec::with_capacity(capacity);
+        (&mut object)
+            .take(reference.len + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| internal(format!("cannot read a large payload: {e}")))?;
+        // Removed whatever it held: it was for this call alone.
+        if let Err(e) = store.delete(reference.object.as_str()).await {
+            tracing::debug!(object = %reference.object, error = %e, "cannot remove a payload");
+        }
+        if bytes.len() as u64 != reference.len || digest(&bytes) != reference.digest {
+            return Err(InvocationError::new(
+                ErrorKind::BadArguments,
+                format!(
+                    "the large payload {} does not match its reference ({} bytes, {}; expected {} bytes, {})",
+                    reference.object,
+                    bytes.len(),
+                    digest(&bytes),
+                    reference.len,
+                    reference.digest
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+}
+
+fn internal(message: String) -> InvocationError {
+    InvocationError::new(ErrorKind::Internal, message)
+}
+
+fn digest(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for b in hash {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Gets the payload store, else creates it (as many replicas as the cluster
+/// allows, up to 3; objects expire after [`PAYLOAD_MAX_AGE`]).
+async fn open(
+    client: &async_nats::Client,
+    lattice: &LatticeId,
+) -> Result<object_store::ObjectStore, InvocationError> {
+    let js = jetstream::new(client.clone());
+    let bucket = floe_wire::subject::payload_bucket(lattice);
+    let deadline = Instant::now() + FORMING_TIMEOUT;
+    let mut last_error = String::new();
+    while Instant::now() < deadline {
+        if let Ok(store) = js.get_object_store(&bucket).await {
+            return Ok(store);
+        }
+        for replicas in [3, 1] {
+            let config = object_store::Config {
+                bucket: bucket.clone(),
+                description: Some(format!(
+                    "Floe lattice {lattice}: payloads too large for one message, while their call lasts"
+                )),
+                max_age: PAYLOAD_MAX_AGE,
+                max_bytes: PAYLOAD_STORE_BYTES,
+                num_replicas: replicas,
+                ..Default::default()
+            };
+            match js.create_object_store(config).await {
+                Ok(store) => return Ok(store),
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(internal(format!(
+        "cannot open the payload store {bucket}: {last_error} (is JetStream enabled on the NATS server?)"
+    )))
+}
