@@ -283,7 +283,12 @@ pub struct CallArgs {
     /// The function: `ns:pkg/iface.func` (or `func` for a top-level export).
     pub operation: String,
     /// The arguments: a JSON array of the parameters in order (WAVE with --wave).
+    #[arg(conflicts_with = "args_file")]
     pub args: Option<String>,
+    /// Read the arguments from this file (`-` for stdin): for arguments too
+    /// long for a command line.
+    #[arg(long, value_name = "PATH")]
+    pub args_file: Option<std::path::PathBuf>,
     /// Take the arguments and print the result in WAVE (`"hi", [1, 2]`).
     #[arg(long)]
     pub wave: bool,

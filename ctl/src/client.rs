@@ -16,8 +16,7 @@ use floe_wire::control::{
 use floe_wire::envelope::Origin;
 use floe_wire::subject::AuctionKind;
 use floe_wire::{
-    CloudEvent, Encoding, Envelope, EventType, HostOp, InvocationError, LatticeId,
-    Link, Subject,
+    CloudEvent, Encoding, Envelope, EventType, HostOp, InvocationError, LatticeId, Link, Subject,
 };
 use futures::StreamExt as _;
 use serde::Serialize;
@@ -85,10 +84,7 @@ impl CtlError {
     fn from_request(e: RequestFailure, what: impl FnOnce() -> String) -> Self {
         match e {
             RequestFailure::NoResponders(_) => CtlError::NotFound(what()),
-            RequestFailure::TimedOut {
-                rejected: 1..,
-                ..
-            } => CtlError::Unauthorized(e.to_string()),
+            RequestFailure::TimedOut { rejected: 1.., .. } => CtlError::Unauthorized(e.to_string()),
             RequestFailure::TimedOut {
                 subject, waited, ..
             } => CtlError::Timeout { subject, waited },
@@ -398,7 +394,12 @@ impl CtlClient {
         self.requester
             .invoke(envelope, wait)
             .await
-            .map_err(CtlError::Invocation)
+            .map_err(|e| match e.kind {
+                floe_wire::ErrorKind::NotFound if e.cause.is_none() => CtlError::NotFound(format!(
+                    "not_found: no host runs actor {actor} (see `floe get inventory`)"
+                )),
+                _ => CtlError::Invocation(e),
+            })
     }
 
     /// Stores a link in the lattice bucket (every host applies it at once)

@@ -12,15 +12,17 @@ pub async fn call(ctx: &Lattice, args: &CallArgs) -> anyhow::Result<()> {
         .client
         .resolve_actor(&args.actor, ctx.global.window)
         .await?;
+    let given = match &args.args_file {
+        Some(path) => Some(read_args(path)?),
+        None => args.args.clone(),
+    };
     let (encoding, payload) = if args.wave {
-        (
-            Encoding::Wave,
-            args.args.clone().unwrap_or_default().into_bytes(),
-        )
+        (Encoding::Wave, given.unwrap_or_default().into_bytes())
     } else {
-        let text = args.args.as_deref().unwrap_or("[]");
+        let text = given.as_deref().unwrap_or("[]");
         let value: serde_json::Value = serde_json::from_str(text).with_context(|| {
-            format!("ARGS must be a JSON array of the parameters, e.g. '[\"hi\"]'; got `{text}`")
+            let shown: String = text.chars().take(200).collect();
+            format!("ARGS must be a JSON array of the parameters, e.g. '[\"hi\"]'; got `{shown}`")
         })?;
         if !value.is_array() {
             return Err(anyhow!(
@@ -49,4 +51,20 @@ pub async fn call(ctx: &Lattice, args: &CallArgs) -> anyhow::Result<()> {
         _ => println!("{text}"),
     }
     Ok(())
+}
+
+/// The arguments from `path`, or stdin for `-`.
+fn read_args(path: &std::path::Path) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .context("cannot read the arguments from stdin")?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the arguments from {} (pass a file holding a JSON array, or - for stdin)",
+            path.display()
+        )
+    })
 }

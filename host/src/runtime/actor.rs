@@ -10,6 +10,7 @@ use wasmtime::component::Val;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::{Store, UpdateDeadline};
 
+use super::blobs;
 use super::code::{CodeError, CodeOrigin, CompiledCode};
 use super::engine::Runtime;
 use super::http;
@@ -144,8 +145,13 @@ impl LoadedActor {
             )
         })?;
         // Arguments are checked before any instance is made.
+        let blob = func
+            .blob
+            .and_then(|sig| Some((sig, blobs::decode_param(encoding, payload, sig.param)?)));
         let args = if key == floe_wire::http::HANDLE_OPERATION {
             Args::Http(Box::new(http::decode_request(payload)?))
+        } else if let Some((sig, arg)) = blob {
+            Args::Blob(sig, arg)
         } else {
             Args::Values(
                 codec::decode_params(encoding, payload, &func.params)
@@ -159,6 +165,15 @@ impl LoadedActor {
             match args {
                 Args::Http(request) => {
                     http::handle(&mut store, &self.code.pre, func.index, *request).await
+                }
+                Args::Blob(sig, arg) => {
+                    let instance = self.code.pre.instantiate_async(&mut store).await?;
+                    let f = instance.get_func(&mut store, func.index).ok_or_else(|| {
+                        wasmtime::Error::msg("export vanished after instantiation")
+                    })?;
+                    let result = blobs::call(&mut store, f, sig, arg).await?;
+                    Ok(blobs::encode_result(encoding, result)
+                        .map_err(|e| InvocationError::new(ErrorKind::Internal, e)))
                 }
                 Args::Values(params) => {
                     let instance = self.code.pre.instantiate_async(&mut store).await?;
@@ -239,6 +254,8 @@ impl LoadedActor {
 /// An invocation's arguments, decoded.
 enum Args {
     Values(Vec<Val>),
+    /// One byte list or string in, by the typed fast path (`blobs`).
+    Blob(blobs::BlobSignature, blobs::Blob),
     Http(Box<http::IncomingRequest>),
 }
 

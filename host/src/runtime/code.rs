@@ -23,6 +23,8 @@ pub struct ExportedFunc {
     pub index: ComponentExportIndex,
     pub params: Vec<(String, Type)>,
     pub results: Vec<Type>,
+    /// Set when bytes and strings can take the typed fast path.
+    pub blob: Option<super::blobs::BlobSignature>,
 }
 
 /// Where a load found its code.
@@ -231,9 +233,11 @@ fn export_table(engine: &Engine, component: &Component) -> HashMap<String, Expor
 }
 
 fn exported(index: ComponentExportIndex, f: &ComponentFunc) -> ExportedFunc {
+    let (params, results) = (codec::func_params(f), codec::func_results(f));
     ExportedFunc {
         index,
-        params: codec::func_params(f),
-        results: codec::func_results(f),
+        blob: super::blobs::signature(&params, &results),
+        params,
+        results,
     }
 }

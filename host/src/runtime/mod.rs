@@ -16,8 +16,11 @@
 //! - `link_select`: `floe:host/link`, the guest picking its link name.
 //! - `logging`: `wasi:logging` and the guest's output, to the host log and a `LogSink`.
 //! - `actor`: a loaded actor (`InstancePre`, export table) and one invocation.
+//! - `blobs`: the typed fast path for exports taking and returning one
+//!   `list<u8>` or `string` (no `Val` per byte).
 
 mod actor;
+mod blobs;
 mod cache;
 mod code;
 mod engine;

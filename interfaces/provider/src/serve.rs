@@ -6,13 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use floe_lattice::rpc::{Call, Handler, PayloadStore, ServeConfig, Server};
 use floe_lattice::{LatticeAuth, LinkChange};
 use floe_wire::auth::ReplayPolicy;
 use floe_wire::control::{ControlReply, Empty};
 use floe_wire::link::LINK_KEY_PREFIX;
 use floe_wire::provider::HostData;
 use floe_wire::subject::ProviderOp;
-use floe_lattice::rpc::{Call, Handler, PayloadStore, ServeConfig, Server};
 use floe_wire::{Encoding, ErrorKind, InvocationError, LatticeId, Subject};
 use futures::StreamExt as _;
 

@@ -48,7 +48,10 @@ impl Requester {
                 ),
                 RequestFailure::TimedOut { .. } => InvocationError::new(
                     ErrorKind::TimedOut,
-                    format!("{target} did not answer within {} ms: {e}", wait.as_millis()),
+                    format!(
+                        "{target} did not answer within {} ms: {e}",
+                        wait.as_millis()
+                    ),
                 ),
                 RequestFailure::Nats { reason, .. } => {
                     InvocationError::new(ErrorKind::Internal, reason)

@@ -17,8 +17,9 @@ use tokio::sync::OnceCell;
 pub const DEFAULT_MAX_CALL_BYTES: usize = 64 << 20;
 
 /// The most the payload store holds at once (a put beyond it fails that
-/// call, never the store).
-pub const PAYLOAD_STORE_BYTES: i64 = 1 << 30;
+/// call, never the store). JetStream reserves it against the server's
+/// storage when the bucket is created.
+pub const PAYLOAD_STORE_BYTES: i64 = 256 << 20;
 
 /// How long an object no reader took is kept.
 pub const PAYLOAD_MAX_AGE: Duration = Duration::from_secs(15 * 60);
@@ -113,8 +114,12 @@ impl PayloadStore {
     /// Reads the payload `reference` names, checks its size and digest, and
     /// removes the object.
     pub async fn take(&self, reference: &PayloadRef) -> Result<Vec<u8>, InvocationError> {
-        self.check_size(reference.len, "the payload")?;
         let store = self.store().await?;
+        if let Err(refused) = self.check_size(reference.len, "the payload") {
+            // Never read, but removed: it was for this call alone.
+            let _ = store.delete(reference.object.as_str()).await;
+            return Err(refused);
+        }
         let mut object = store.get(reference.object.as_str()).await.map_err(|e| {
             internal(format!(
                 "the large payload {} is not in the payload store: {e}",

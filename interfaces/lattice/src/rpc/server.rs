@@ -172,8 +172,11 @@ impl<H: Handler> Server<H> {
             Err(e) => {
                 tracing::warn!(entity = %self.config.entity, error = %e, "malformed envelope");
                 let error = InvocationError::new(ErrorKind::BadArguments, e.to_string());
-                self.send(reply_to, InvocationReply::new(uuid::Uuid::nil(), Err(error)))
-                    .await;
+                self.send(
+                    reply_to,
+                    InvocationReply::new(uuid::Uuid::nil(), Err(error)),
+                )
+                .await;
                 return;
             }
         };
@@ -249,7 +252,9 @@ impl<H: Handler> Server<H> {
         {
             tracing::warn!(entity = %self.config.entity, invocation = %id, kind = %e.kind, "{}", e.message);
         }
-        let reply = self.fit(id, outcome, deadline.saturating_sub(elapsed)).await;
+        let reply = self
+            .fit(id, outcome, deadline.saturating_sub(elapsed))
+            .await;
         self.send(reply_to, reply).await;
     }
 

@@ -1,0 +1,131 @@
+//! Actors that import an interface routed by link, changed in place: updated
+//! to new code under a calling loop (no failed call), stopped and started
+//! again on the same host, and a second component importing the same
+//! interface started beside them (the host's linker defines routed imports
+//! again for each).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use floe_tests::{paths, start_request, with_timeout};
+use floe_wire::Link;
+use serde_json::json;
+
+use crate::lattice::Lattice;
+
+const WELCOME: &str = "acme:greet/front.welcome";
+
+async fn welcome(lattice: &Lattice, front: &str) -> serde_json::Value {
+    lattice
+        .call_json(front, WELCOME, json!([["Ada"], false]))
+        .await
+        .unwrap_or_else(|e| panic!("welcome through {front} failed: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linked_actors_update_restart_and_share_their_imports() {
+    with_timeout(Duration::from_secs(150), async {
+        let lattice = Arc::new(Lattice::new().await);
+        let host = lattice.host(&[], &[]).await;
+        let front = lattice.start(&host, "front").await;
+        let greeter = lattice.start(&host, "greeter").await;
+        let link = |source: &str| Link::new(source, &greeter, "acme:greet", &["greeter"]);
+        lattice.client.put_link(&link(&front)).await.expect("link");
+        assert_eq!(
+            welcome(&lattice, &front).await,
+            json!({"ok": ["Hello, Ada!"]})
+        );
+
+        // An update to new code (same id, same routed import) while a
+        // client calls in a loop: every call answers, old code or new.
+        let (stop, calls, failed) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let caller = {
+            let (lattice, front) = (lattice.clone(), front.clone());
+            let (stop, calls, failed) = (stop.clone(), calls.clone(), failed.clone());
+            tokio::spawn(async move {
+                let mut first_failure = None;
+                while !stop.load(Ordering::Relaxed) {
+                    match lattice
+                        .call_json(&front, WELCOME, json!([["Ada"], false]))
+                        .await
+                    {
+                        Ok(v) if v["ok"].is_array() => {}
+                        other => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            first_failure.get_or_insert(format!("{other:?}"));
+                        }
+                    }
+                    calls.fetch_add(1, Ordering::Relaxed);
+                }
+                first_failure
+            })
+        };
+        while calls.load(Ordering::Relaxed) < 20 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let next = paths::actor("front-next").expect("front-next");
+        let updated = lattice
+            .client
+            .update_actor(host.id(), &front, &next.display().to_string())
+            .await
+            .unwrap_or_else(|e| panic!("the update: {e}\n{}", host.log()));
+        assert_eq!(updated.actor_id, front, "same actor");
+        let at_update = calls.load(Ordering::Relaxed);
+        while calls.load(Ordering::Relaxed) < at_update + 20 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        let first_failure = caller.await.expect("the caller");
+        assert_eq!(
+            failed.load(Ordering::Relaxed),
+            0,
+            "calls failed during the update: {first_failure:?}"
+        );
+        assert_eq!(
+            welcome(&lattice, &front).await,
+            json!({"ok": ["Hello, Ada! (v2)"]}),
+            "the new code answers"
+        );
+
+        // Stopped, then started again on the same host with the first code
+        // (freed when the update replaced it, so linked anew).
+        lattice
+            .client
+            .stop_actor(host.id(), &front)
+            .await
+            .expect("stop");
+        let again = lattice
+            .client
+            .start_actor(
+                host.id(),
+                start_request(&paths::actor("front").expect("front"), None),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("start again: {e}\n{}", host.log()))
+            .actor_id;
+        assert_eq!(again, front);
+        assert_eq!(
+            welcome(&lattice, &front).await,
+            json!({"ok": ["Hello, Ada!"]})
+        );
+
+        // A second component importing the same interface, beside it.
+        let other = lattice.start(&host, "front-other").await;
+        assert_ne!(other, front);
+        lattice.client.put_link(&link(&other)).await.expect("link");
+        assert_eq!(
+            welcome(&lattice, &other).await,
+            json!({"ok": ["Hello, Ada! (v2)"]})
+        );
+        assert_eq!(
+            welcome(&lattice, &front).await,
+            json!({"ok": ["Hello, Ada!"]})
+        );
+    })
+    .await;
+}
