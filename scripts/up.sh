@@ -4,7 +4,8 @@
 # answers, else a nats-server with JetStream; then a floe-host), plus both
 # providers (http-server, keyvalue-nats) and the kv-counter actor with its
 # links, so `curl localhost:8080/counter/a` counts in JetStream KV; also the
-# echo and counter actors. Prints what to try; Ctrl-C runs `floe down`.
+# echo and counter actors. Prints what to try; Ctrl-C (or SIGTERM, SIGHUP)
+# runs `floe down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,14 +18,20 @@ RUN_DIR=$FLOE_HOME/up
 
 "$BIN/floe" up --detach
 sleeper=
+# Runs once, on Ctrl-C, SIGTERM, SIGHUP (the terminal closed) or any exit;
+# a stop asked for by a signal is a clean end (exit 0, so make reports no
+# error), a failure keeps its status.
 cleanup() {
-    trap - INT TERM EXIT
+    local status=$?
+    trap - INT TERM HUP EXIT
     [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
     echo
     echo "Stopping what make up started..."
-    "$BIN/floe" down
+    "$BIN/floe" down || true
+    exit "${1:-$status}"
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup 0' INT TERM HUP
+trap cleanup EXIT
 
 floe() { "$BIN/floe" "$@"; }
 floe start actor target/actors/echo.wasm

@@ -71,6 +71,10 @@ pub struct HostConfig {
     /// Linear memory one actor instance may grow to (e.g. 64MiB).
     #[arg(long, env = "FLOE_MAX_MEMORY_PER_INSTANCE", default_value = "64MiB", value_parser = parse_size)]
     pub max_memory_per_instance: u64,
+    /// How long a starting host waits for NATS (retrying in the background)
+    /// before it gives up; a stop while it waits ends it at once.
+    #[arg(long, env = "FLOE_CONNECT_TIMEOUT", default_value = "30s", value_parser = parse_flag_duration)]
+    pub connect_timeout: Duration,
     /// The longest any invocation may run; callers may ask for less.
     #[arg(long, env = "FLOE_INVOCATION_TIMEOUT", default_value = "10s", value_parser = parse_flag_duration)]
     pub invocation_timeout: Duration,

@@ -32,9 +32,11 @@ pub enum HostError {
     #[error("cannot find Floe's home directory: {0}")]
     Home(#[from] floe_wire::KeyStoreError),
     #[error(
-        "cannot connect to NATS at {url}: {reason} (is nats-server running? `floe up` starts one with a host, or run `nats-server -js`)"
+        "cannot reach NATS at {url}: {reason} (is nats-server running there? `floe up` starts one with a host, or run `nats-server -js`)"
     )]
     Connect { url: String, reason: String },
+    #[error("stopped before the host joined the lattice")]
+    Stopped,
     #[error("cannot read NATS credentials {path}: {reason}")]
     Creds { path: String, reason: String },
     #[error("cannot subscribe to {subject}: {reason}")]
@@ -109,7 +111,7 @@ impl Host {
         let id = key.public_key();
         let auth = Arc::new(lattice_auth(&config, &home)?);
         let metrics = Arc::new(crate::metrics::Metrics::new());
-        let nats = connect(&config, &id, &metrics).await?;
+        let nats = connect(&config, &id, &metrics, &shutdown).await?;
         let runtime = Runtime::new(RuntimeLimits {
             max_instances: config.max_instances,
             max_memory_per_instance: config.max_memory_per_instance,
@@ -226,7 +228,12 @@ impl Host {
 
 /// Starts a host and serves until `shutdown` is cancelled.
 pub async fn run(config: HostConfig, shutdown: CancellationToken) -> Result<(), HostError> {
-    let host = Host::start(config, shutdown).await?;
+    let host = match Host::start(config, shutdown).await {
+        Ok(host) => host,
+        // Told to stop while it waited (for NATS, say): a clean end.
+        Err(HostError::Stopped) => return Ok(()),
+        Err(e) => return Err(e),
+    };
     host.run_until_stopped().await;
     Ok(())
 }
@@ -270,6 +277,7 @@ async fn connect(
     config: &HostConfig,
     id: &str,
     metrics: &Arc<crate::metrics::Metrics>,
+    shutdown: &CancellationToken,
 ) -> Result<async_nats::Client, HostError> {
     let mut options = match &config.creds {
         Some(path) => async_nats::ConnectOptions::with_credentials_file(path.clone())
@@ -295,21 +303,44 @@ async fn connect(
             url: urls.clone(),
             reason,
         })?;
-    let connect = options.connect(addrs);
-    // retry_on_initial_connect waits forever; bound the first attempt so a
-    // mistyped URL fails with a clear error instead of hanging.
-    match tokio::time::timeout(Duration::from_secs(10), connect).await {
-        Ok(Ok(client)) => Ok(client),
-        Ok(Err(e)) => Err(HostError::Connect {
-            url: urls,
+    // With retry_on_initial_connect the client retries in the background
+    // (backoff up to a few seconds between attempts) and `connect` returns
+    // before it is connected: wait for the connection, at most
+    // --connect-timeout, saying so now and then, and give up at once on a
+    // stop.
+    let client = options
+        .connect(addrs)
+        .await
+        .map_err(|e| HostError::Connect {
+            url: urls.clone(),
             reason: e.to_string(),
-        }),
-        Err(_) => Err(HostError::Connect {
-            url: urls,
-            reason: "no answer within 10 s".to_owned(),
-        }),
+        })?;
+    let started = Instant::now();
+    let mut said = Instant::now();
+    while client.connection_state() != async_nats::connection::State::Connected {
+        if started.elapsed() >= config.connect_timeout {
+            return Err(HostError::Connect {
+                url: urls,
+                reason: format!(
+                    "no connection within {:?} (--connect-timeout)",
+                    config.connect_timeout
+                ),
+            });
+        }
+        if said.elapsed() >= CONNECT_NOTICE {
+            tracing::warn!(url = %urls, "cannot reach NATS yet; retrying");
+            said = Instant::now();
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Err(HostError::Stopped),
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
     }
+    Ok(client)
 }
+
+/// How often a host waiting for NATS says it still waits.
+const CONNECT_NOTICE: Duration = Duration::from_secs(2);
 
 impl HostCore {
     pub fn labels(&self) -> StringMap {

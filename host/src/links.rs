@@ -9,8 +9,7 @@ use std::sync::{Arc, RwLock};
 use async_nats::jetstream::kv;
 use floe_lattice::{LinkChange, LinkEntry};
 use floe_wire::Link;
-use floe_wire::link::{LINK_KEY_PREFIX, link_key};
-use futures::StreamExt as _;
+use floe_wire::link::link_key;
 
 use crate::host::HostCore;
 
@@ -82,8 +81,7 @@ impl LinkTable {
 /// no change between the snapshot and the watch is lost; applying both is
 /// idempotent.
 pub async fn follow(core: &Arc<HostCore>, store: kv::Store) -> Result<(), String> {
-    let mut watch = store
-        .watch_with_history(format!("{LINK_KEY_PREFIX}>"))
+    let mut watch = floe_lattice::LinkWatch::start(store.clone())
         .await
         .map_err(|e| format!("cannot watch links: {e}"))?;
     let entries = floe_lattice::read_all(&store, &core.auth)
@@ -98,14 +96,7 @@ pub async fn follow(core: &Arc<HostCore>, store: kv::Store) -> Result<(), String
         loop {
             tokio::select! {
                 _ = core.shutdown.cancelled() => return,
-                entry = watch.next() => match entry {
-                    Some(Ok(entry)) => core.links.apply_entry(&core.auth, &entry),
-                    Some(Err(e)) => tracing::warn!(error = %e, "link watch error"),
-                    None => {
-                        tracing::warn!("the link watch ended; links will not update until the host restarts");
-                        return;
-                    }
-                },
+                entry = watch.next() => core.links.apply_entry(&core.auth, &entry),
             }
         }
     });

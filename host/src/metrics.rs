@@ -240,6 +240,13 @@ pub struct MetricsError {
 }
 
 /// Serves `GET /metrics` on `address` until the host stops.
+/// Scrapers served at once; more wait to be accepted.
+const MAX_CONNECTIONS: usize = 32;
+
+/// A client that does not send a request's headers in this time is
+/// disconnected (a slow-loris cannot hold a connection).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub async fn serve(core: &Arc<HostCore>, address: SocketAddr) -> Result<SocketAddr, MetricsError> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -252,8 +259,17 @@ pub async fn serve(core: &Arc<HostCore>, address: SocketAddr) -> Result<SocketAd
         reason: e.to_string(),
     })?;
     let core = core.clone();
+    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tokio::spawn(async move {
         loop {
+            // At most MAX_CONNECTIONS at once: past it, accepting waits.
+            let permit = tokio::select! {
+                permit = connections.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => return,
+                },
+                () = core.shutdown.cancelled() => return,
+            };
             let stream = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => stream,
@@ -273,8 +289,11 @@ pub async fn serve(core: &Arc<HostCore>, address: SocketAddr) -> Result<SocketAd
                 });
                 let io = hyper_util::rt::TokioIo::new(stream);
                 let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT)
                     .serve_connection(io, service)
                     .await;
+                drop(permit);
             });
         }
     });

@@ -294,6 +294,18 @@ fn trap_error(
             ),
         );
     }
+    // Every slot of the host's pooling allocator is taken (all actors
+    // together): the host is busy, the guest did nothing wrong.
+    if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+        .is_some()
+    {
+        return InvocationError::new(
+            ErrorKind::Busy,
+            format!(
+                "every instance slot of this host is in use ({e}); raise --max-instances or add hosts"
+            ),
+        );
+    }
     let mut message = format!("{e:#}");
     let (stderr, _) = store.data().stderr.contents();
     let stderr = String::from_utf8_lossy(&stderr);

@@ -11,6 +11,8 @@
 //!   many replicas as the cluster allows, retrying while JetStream forms).
 //! - [`logs`]: the bounded stream of actors' log lines.
 //! - [`links`]: reading and writing links in that bucket.
+//! - [`link_watch`]: [`LinkWatch`], following link entries, re-established
+//!   with backoff when a watch ends.
 //! - [`servers`]: one NATS URL or a comma-separated list of them.
 //! - [`lease`]: the reconciler's leader lease (a bucket whose `max_age` is
 //!   the TTL, renewed by compare-and-set).
@@ -23,6 +25,7 @@ pub mod artifacts;
 pub mod auth;
 pub mod bucket;
 pub mod lease;
+pub mod link_watch;
 pub mod links;
 pub mod logs;
 pub mod records;
@@ -32,6 +35,7 @@ pub mod servers;
 
 pub use auth::LatticeAuth;
 pub use bucket::{BucketError, open_bucket, open_kv, open_kv_aged};
+pub use link_watch::LinkWatch;
 pub use links::{
     LinkChange, LinkEntry, LinkEntryError, LinkStoreError, delete_link, list_links, put_link,
     read_all, read_entry,

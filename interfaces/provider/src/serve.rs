@@ -10,7 +10,6 @@ use floe_lattice::rpc::{Call, Handler, PayloadStore, ServeConfig, Server};
 use floe_lattice::{LatticeAuth, LinkChange};
 use floe_wire::auth::ReplayPolicy;
 use floe_wire::control::{ControlReply, Empty};
-use floe_wire::link::LINK_KEY_PREFIX;
 use floe_wire::provider::HostData;
 use floe_wire::subject::ProviderOp;
 use floe_wire::{Encoding, ErrorKind, InvocationError, LatticeId, Subject};
@@ -102,8 +101,7 @@ pub async fn run_with_options<P: Provider>(
     // Links first: a call served before the provider knows its links would
     // be refused (a key-value provider checks the caller's link).
     let store = floe_lattice::open_bucket(&nats, &lattice).await?;
-    let mut links = store
-        .watch_with_history(format!("{LINK_KEY_PREFIX}>"))
+    let mut links = floe_lattice::LinkWatch::start(store.clone())
         .await
         .map_err(|e| ProviderError::Subscribe {
             subject: "the lattice's links".to_owned(),
@@ -150,7 +148,7 @@ pub async fn run_with_options<P: Provider>(
     let serving = tokio::spawn(server.serve(calls, stop.clone(), tracker.clone()));
     tokio::pin!(serving);
     tracing::info!(provider = %id, host = %host, "provider serving");
-    let (mut health_open, mut shutdown_open, mut links_open) = (true, true, true);
+    let (mut health_open, mut shutdown_open) = (true, true);
     loop {
         tokio::select! {
             _ = &mut serving => break,
@@ -177,14 +175,7 @@ pub async fn run_with_options<P: Provider>(
                 Some(_) => {}
                 None => shutdown_open = false,
             },
-            entry = links.next(), if links_open => match entry {
-                Some(Ok(entry)) => apply_link(&ctx, provider.as_ref(), &entry).await,
-                Some(Err(e)) => tracing::warn!(error = %e, "link watch error"),
-                None => {
-                    tracing::warn!("the link watch ended");
-                    links_open = false;
-                }
-            },
+            entry = links.next() => apply_link(&ctx, provider.as_ref(), &entry).await,
             _ = sigterm.recv() => {
                 tracing::info!("SIGTERM: stopping");
                 break;

@@ -68,6 +68,18 @@ async fn forged_replies_and_503s_fail_no_call() {
             .put_link(&Link::new(&front, &greeter, "acme:greet", &["greeter"]))
             .await
             .expect("link");
+        // The link reaches the host through the KV bucket: wait for it.
+        for _ in 0..200 {
+            match welcome(&lattice, &front).await {
+                Err(e) if invocation_kind(&e) == Some(ErrorKind::NoLink) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                other => {
+                    other.expect("the first routed call");
+                    break;
+                }
+            }
+        }
         let rpc = |entity: &str| {
             Subject::Rpc {
                 entity: entity.to_owned(),

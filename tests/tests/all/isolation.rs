@@ -298,7 +298,7 @@ async fn malformed_messages_get_error_replies() {
 async fn chatty_guests_and_oversized_results_get_answers() {
     with_timeout(LIMIT, async {
         let lattice = Lattice::new().await;
-        let host = lattice.host(&[], &[]).await;
+        let host = lattice.host(&[], &["--max-call-bytes", "4MiB"]).await;
         let bad = lattice.start(&host, "misbehave").await;
         // 2,000 lines of 100 bytes: far beyond the 64 KiB kept for the log.
         let lines = lattice
@@ -310,15 +310,23 @@ async fn chatty_guests_and_oversized_results_get_answers() {
             host.log().contains("output beyond"),
             "the truncation is logged"
         );
-        // A result larger than the server's 1 MiB max payload: a typed
-        // error at once, not a caller left waiting for its deadline.
-        let started = Instant::now();
-        let err = lattice
+        // A result larger than the server's 1 MiB max payload comes back
+        // through the payload store; one beyond the host's per-call limit
+        // is a typed error at once, not a caller left waiting.
+        let big = lattice
             .call_json(&bad, "floe:examples/misbehave.big", json!([1200]))
             .await
-            .expect_err("too large for one NATS message");
-        assert_eq!(invocation_kind(&err), Some(ErrorKind::Internal), "{err}");
-        assert!(err.to_string().contains("max payload"), "{err}");
+            .expect("a 1.2 MiB result");
+        assert_eq!(big.as_array().map(Vec::len), Some(1200 * 1024));
+        let started = Instant::now();
+        let err = lattice
+            .call_json(&bad, "floe:examples/misbehave.big", json!([3000]))
+            .await
+            .expect_err("over the per-call limit");
+        assert!(
+            err.to_string().contains("per-call limit of 4194304 bytes"),
+            "{err}"
+        );
         assert!(started.elapsed() < Duration::from_secs(5));
         let fits = lattice
             .call_json(&bad, "floe:examples/misbehave.big", json!([1]))

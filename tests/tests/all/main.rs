@@ -12,6 +12,7 @@ mod cli_lattice;
 mod config_logs;
 mod demo;
 mod harness;
+mod host_startup;
 mod hosts;
 mod http;
 mod invocation;

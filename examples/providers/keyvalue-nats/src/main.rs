@@ -8,9 +8,11 @@
 //! to the JetStream KV bucket `floe-{lattice}-kv-{identifier}` (created on
 //! first use), so no actor reaches Floe's own buckets; the link's target
 //! config `buckets=a,b` lists the identifiers an actor may open. User keys
-//! are encoded for NATS (see [`keys`]).
+//! are encoded for NATS (see [`keys`]); `list-keys` pages over a snapshot
+//! (see [`listing`]).
 
 mod keys;
+mod listing;
 mod store;
 
 use floe_provider::{Context, ErrorKind, Invocation, InvocationError, Provider, values};
@@ -37,6 +39,7 @@ struct KeyResponse {
 
 struct KeyValue {
     stores: Stores,
+    listings: listing::Listings,
 }
 
 fn params<T: DeserializeOwned>(call: &Invocation) -> Result<T, InvocationError> {
@@ -92,7 +95,9 @@ impl KeyValue {
             "wasi:keyvalue/store.list-keys" => {
                 let (id, cursor): (String, Option<u64>) = params(call)?;
                 let result = match self.stores.open(ctx, call, &id).await {
-                    Ok(kv) => store::list_keys(&kv, cursor)
+                    Ok(kv) => self
+                        .listings
+                        .page(&kv, cursor)
                         .await
                         .map(|(keys, cursor)| KeyResponse { keys, cursor }),
                     Err(e) => Err(e),
@@ -187,6 +192,7 @@ async fn main() {
         .init();
     let provider = KeyValue {
         stores: Stores::default(),
+        listings: listing::Listings::default(),
     };
     if let Err(e) = floe_provider::run(provider).await {
         eprintln!("error: {e}");

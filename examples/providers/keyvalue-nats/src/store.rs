@@ -11,12 +11,9 @@ use std::time::Duration;
 
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
 use floe_provider::{Context, Invocation};
-use futures::StreamExt as _;
 
 use crate::{KvError, keys};
 
-/// Keys listed per page of `list-keys`.
-const PAGE: usize = 1000;
 /// Compare-and-set attempts before an increment gives up.
 const CAS_ATTEMPTS: u32 = 200;
 
@@ -24,7 +21,8 @@ fn other(e: impl std::fmt::Display) -> KvError {
     KvError::Other(e.to_string())
 }
 
-/// One lock per (bucket identifier, key) being incremented.
+/// One lock per (bucket identifier, key) being incremented right now
+/// (removed by the last increment holding it).
 type CounterLocks = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
 
 /// Buckets opened so far, and per-key increment locks.
@@ -98,54 +96,73 @@ impl Stores {
         key: &str,
         delta: u64,
     ) -> Result<u64, KvError> {
-        let lock = self
-            .counters
+        let slot = (identifier.to_owned(), key.to_owned());
+        let lock = self.counters().entry(slot.clone()).or_default().clone();
+        let serialised = lock.lock().await;
+        let result = increment_once(kv, key, delta).await;
+        drop(serialised);
+        // The map holds one reference and this call another: no other
+        // increment waits on this key, so its lock goes (clones are made
+        // only under the map's mutex, held here).
+        let mut counters = self.counters();
+        if counters
+            .get(&slot)
+            .is_some_and(|l| Arc::strong_count(l) == 2)
+        {
+            counters.remove(&slot);
+        }
+        result
+    }
+
+    fn counters(&self) -> std::sync::MutexGuard<'_, CounterLocks> {
+        // Plain data: a panic elsewhere cannot leave it inconsistent.
+        self.counters
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry((identifier.to_owned(), key.to_owned()))
-            .or_default()
-            .clone();
-        let _serialised = lock.lock().await;
-        let stored = keys::encode(key);
-        for attempt in 0..CAS_ATTEMPTS {
-            let current = kv.entry(&stored).await.map_err(other)?;
-            let written = match current {
-                Some(entry) if entry.operation == Operation::Put => {
-                    let now: u64 = std::str::from_utf8(&entry.value)
-                        .ok()
-                        .and_then(|s| s.parse().ok())
-                        .ok_or_else(|| {
-                            KvError::Other(format!("the value of `{key}` is not a number"))
-                        })?;
-                    let next = now.checked_add(delta).ok_or_else(|| {
-                        KvError::Other(format!("incrementing `{key}` overflows u64"))
-                    })?;
-                    match kv
-                        .update(&stored, next.to_string().into(), entry.revision)
-                        .await
-                    {
-                        Ok(_) => Some(next),
-                        Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => None,
-                        Err(e) => return Err(other(e)),
-                    }
-                }
-                _ => match kv.create(&stored, delta.to_string().into()).await {
-                    Ok(_) => Some(delta),
-                    Err(e) if e.kind() == CreateErrorKind::AlreadyExists => None,
-                    Err(e) => return Err(other(e)),
-                },
-            };
-            if let Some(value) = written {
-                return Ok(value);
-            }
-            // Another replica won: back off a little, more each time.
-            let jitter = fastrand::u64(1..=5 + u64::from(attempt.min(20)) * 2);
-            tokio::time::sleep(Duration::from_millis(jitter)).await;
-        }
-        Err(KvError::Other(format!(
-            "`{key}` is contended: no increment after {CAS_ATTEMPTS} attempts"
-        )))
     }
+}
+
+/// One serialised increment: compare-and-set, retried with jitter.
+async fn increment_once(kv: &kv::Store, key: &str, delta: u64) -> Result<u64, KvError> {
+    let stored = keys::encode(key);
+    for attempt in 0..CAS_ATTEMPTS {
+        let current = kv.entry(&stored).await.map_err(other)?;
+        let written = match current {
+            Some(entry) if entry.operation == Operation::Put => {
+                let now: u64 = std::str::from_utf8(&entry.value)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| {
+                        KvError::Other(format!("the value of `{key}` is not a number"))
+                    })?;
+                let next = now
+                    .checked_add(delta)
+                    .ok_or_else(|| KvError::Other(format!("incrementing `{key}` overflows u64")))?;
+                match kv
+                    .update(&stored, next.to_string().into(), entry.revision)
+                    .await
+                {
+                    Ok(_) => Some(next),
+                    Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => None,
+                    Err(e) => return Err(other(e)),
+                }
+            }
+            _ => match kv.create(&stored, delta.to_string().into()).await {
+                Ok(_) => Some(delta),
+                Err(e) if e.kind() == CreateErrorKind::AlreadyExists => None,
+                Err(e) => return Err(other(e)),
+            },
+        };
+        if let Some(value) = written {
+            return Ok(value);
+        }
+        // Another replica won: back off a little, more each time.
+        let jitter = fastrand::u64(1..=5 + u64::from(attempt.min(20)) * 2);
+        tokio::time::sleep(Duration::from_millis(jitter)).await;
+    }
+    Err(KvError::Other(format!(
+        "`{key}` is contended: no increment after {CAS_ATTEMPTS} attempts"
+    )))
 }
 
 pub async fn get(kv: &kv::Store, key: &str) -> Result<Option<Vec<u8>>, KvError> {
@@ -164,26 +181,4 @@ pub async fn set(kv: &kv::Store, key: &str, value: Vec<u8>) -> Result<(), KvErro
 
 pub async fn delete(kv: &kv::Store, key: &str) -> Result<(), KvError> {
     kv.delete(keys::encode(key)).await.map_err(other)
-}
-
-/// One page of keys, sorted, from `cursor` (an offset); the next cursor
-/// while more remain.
-pub async fn list_keys(
-    kv: &kv::Store,
-    cursor: Option<u64>,
-) -> Result<(Vec<String>, Option<u64>), KvError> {
-    let mut stream = kv.keys().await.map_err(other)?;
-    let mut all = Vec::new();
-    while let Some(key) = stream.next().await {
-        if let Some(user) = keys::decode(&key.map_err(other)?) {
-            all.push(user);
-        }
-    }
-    all.sort();
-    let start = usize::try_from(cursor.unwrap_or(0))
-        .unwrap_or(usize::MAX)
-        .min(all.len());
-    let end = (start + PAGE).min(all.len());
-    let next = (end < all.len()).then(|| u64::try_from(end).unwrap_or(u64::MAX));
-    Ok((all[start..end].to_vec(), next))
 }
