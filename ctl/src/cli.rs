@@ -426,7 +426,13 @@ pub enum AppCommand {
         version: Option<u64>,
     },
     /// Remove an app and exactly what it started (replicas, providers, links).
-    Delete { name: String },
+    Delete {
+        name: String,
+        /// Remove the app's records at once, even ones that do not open
+        /// (sealed under another cluster key); what it started keeps running.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

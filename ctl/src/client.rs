@@ -78,6 +78,13 @@ pub enum CtlError {
         "{0} (is this client using the same cluster seed as the lattice's hosts? see `--cluster-seed`)"
     )]
     Unauthorized(String),
+    #[error(
+        "{count} entr{} of lattice {lattice} {} sealed under another cluster key, and none under this client's: \
+         is this the lattice's seed? Pass the hosts' seed with --cluster-seed or FLOE_CLUSTER_SEED",
+        if *count == 1 { "y" } else { "ies" },
+        if *count == 1 { "is" } else { "are" }
+    )]
+    ForeignSeed { lattice: LatticeId, count: u64 },
 }
 
 impl CtlError {
@@ -462,12 +469,38 @@ impl CtlClient {
         Ok(())
     }
 
-    /// Every link of the lattice.
+    /// Every link of the lattice. None opening while some are sealed under
+    /// another key means this client holds the wrong seed: an error that
+    /// says so, not an empty list.
     pub async fn links(&self) -> Result<Vec<Link>, CtlError> {
         let store = self.bucket().await?;
-        floe_lattice::list_links(&store, &self.auth)
+        let before = self.foreign_seals();
+        let links = floe_lattice::list_links(&store, &self.auth)
             .await
-            .map_err(|e| CtlError::Refused(e.to_string()))
+            .map_err(|e| CtlError::Refused(e.to_string()))?;
+        let foreign = self.foreign_seals() - before;
+        if links.is_empty() && foreign > 0 {
+            return Err(self.foreign_seed_error(foreign));
+        }
+        Ok(links)
+    }
+
+    /// Messages and KV entries this client refused so far because they were
+    /// sealed under a key it does not hold.
+    pub fn foreign_seals(&self) -> u64 {
+        self.auth
+            .rejected_by_reason()
+            .get("unknown_key")
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The error naming the seed as the cause of `count` foreign seals.
+    pub fn foreign_seed_error(&self, count: u64) -> CtlError {
+        CtlError::ForeignSeed {
+            lattice: self.lattice.clone(),
+            count,
+        }
     }
 
     async fn bucket(&self) -> Result<async_nats::jetstream::kv::Store, CtlError> {

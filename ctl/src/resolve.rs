@@ -75,6 +75,9 @@ impl CtlClient {
             name_or_id,
             "actors and providers",
             || {
+                if inventories.is_empty() {
+                    return no_host_answered(name_or_id);
+                }
                 format!(
                     "no running actor or provider is named `{name_or_id}` (see `floe get inventory`)"
                 )
@@ -94,6 +97,9 @@ impl CtlClient {
             .filter(|a| a.name == name_or_id)
             .map(|a| a.actor_id.as_str());
         unique(ids, name_or_id, "actors", || {
+            if inventories.is_empty() {
+                return no_host_answered(name_or_id);
+            }
             format!("no running actor is named `{name_or_id}` (see `floe get inventory`)")
         })
     }
@@ -116,4 +122,13 @@ impl CtlClient {
             format!("no host's id starts with `{id_or_prefix}` (see `floe get hosts`)")
         })
     }
+}
+
+/// Why a name found nothing when no host answered at all.
+fn no_host_answered(name: &str) -> String {
+    format!(
+        "cannot resolve `{name}`: no host answered. Is a lattice running (`floe get hosts`), \
+         and does this client hold its cluster seed? Hosts ignore requests sealed under \
+         another (--cluster-seed, FLOE_CLUSTER_SEED)"
+    )
 }

@@ -21,6 +21,21 @@ pub async fn app(ctx: &Lattice, cmd: AppCommand) -> anyhow::Result<()> {
     match cmd {
         AppCommand::Apply { file } => {
             let manifest = read_manifest(&file)?;
+            // A version sealed under another key than the hosts' would never
+            // be deployed: refuse when what is stored opens only for others.
+            let before = ctx.client.foreign_seals();
+            let heads = apps::heads(&kv, auth).await?;
+            let links = ctx.client.links().await;
+            if heads.is_empty()
+                && matches!(links, Ok(ref l) if l.is_empty())
+                && ctx.client.foreign_seals() > before
+            {
+                return Err(ctx
+                    .client
+                    .foreign_seed_error(ctx.client.foreign_seals() - before)
+                    .into());
+            }
+            links?;
             let name = manifest.name.clone();
             let applied = apps::apply(&kv, auth, manifest)
                 .await
@@ -43,7 +58,12 @@ pub async fn app(ctx: &Lattice, cmd: AppCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AppCommand::List => {
+            let before = ctx.client.foreign_seals();
             let heads = apps::heads(&kv, auth).await?;
+            let foreign = ctx.client.foreign_seals() - before;
+            if heads.is_empty() && foreign > 0 {
+                return Err(ctx.client.foreign_seed_error(foreign).into());
+            }
             let statuses = apps::statuses(&kv, auth).await?;
             let mut rows = Vec::new();
             let mut listed = Vec::new();
@@ -140,7 +160,25 @@ pub async fn app(ctx: &Lattice, cmd: AppCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        AppCommand::Delete { name } => {
+        AppCommand::Delete { name, force: true } => {
+            if !apps::purge(&kv, &name).await? {
+                return Err(anyhow!(
+                    "no app `{name}` in lattice {} (see `floe app list`)",
+                    ctx.client.lattice()
+                ));
+            }
+            if !format.is_text() {
+                return output::print_data(
+                    format,
+                    &serde_json::json!({ "name": name, "purged": true }),
+                );
+            }
+            println!(
+                "Removed every record of {name}; what it started keeps running (stop it with `floe stop`)"
+            );
+            Ok(())
+        }
+        AppCommand::Delete { name, force: false } => {
             apps::request_delete(&kv, auth, &name)
                 .await
                 .map_err(|e| explain(e, &name))?;

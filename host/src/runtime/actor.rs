@@ -98,7 +98,9 @@ impl LoadedActor {
 
     /// Whether this actor exports `operation` (version ignored).
     pub fn exports(&self, operation: &str) -> bool {
-        self.code.exports.contains_key(&operation_key(operation))
+        self.code
+            .exports
+            .contains_key(operation_key(operation).as_ref())
     }
 
     /// The operations this actor answers, sorted.
@@ -134,7 +136,7 @@ impl LoadedActor {
         env: &CallEnv<'_>,
     ) -> Result<Vec<u8>, InvocationError> {
         let key = operation_key(operation);
-        let func = self.code.exports.get(&key).ok_or_else(|| {
+        let func = self.code.exports.get(key.as_ref()).ok_or_else(|| {
             InvocationError::new(
                 ErrorKind::NoSuchOperation,
                 format!(
@@ -318,12 +320,13 @@ fn trap_error(
 }
 
 /// `ns:pkg/iface.func` without any `@version`; top-level functions by name.
-pub fn operation_key(operation: &str) -> String {
+/// Borrowed (no allocation per call) unless a version must be cut out.
+pub fn operation_key(operation: &str) -> std::borrow::Cow<'_, str> {
     match operation.rsplit_once('.') {
-        Some((iface, func)) if iface.contains('/') => {
-            format!("{}.{func}", imports::unversioned(iface))
+        Some((iface, func)) if iface.contains('/') && iface.contains('@') => {
+            std::borrow::Cow::Owned(format!("{}.{func}", imports::unversioned(iface)))
         }
-        _ => operation.to_owned(),
+        _ => std::borrow::Cow::Borrowed(operation),
     }
 }
 

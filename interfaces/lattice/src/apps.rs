@@ -239,6 +239,30 @@ pub async fn forget(
     Ok(())
 }
 
+/// Removes every entry of app `name` without reading any (`floe app
+/// delete --force`): for an app whose records do not open (sealed under
+/// another cluster key, say). What the app started is left running.
+/// Returns whether there was anything to remove.
+pub async fn purge(kv: &kv::Store, name: &str) -> Result<bool, AppStoreError> {
+    let mut keys = records::keys(kv, &version_prefix(name)).await?;
+    for key in [status_key(name), head_key(name)] {
+        let present = kv
+            .entry(&key)
+            .await
+            .map_err(|e| records::RecordError::Read {
+                key: key.clone(),
+                reason: e.to_string(),
+            })?;
+        if present.is_some_and(|e| e.operation == kv::Operation::Put) {
+            keys.push(key);
+        }
+    }
+    for key in &keys {
+        records::purge(kv, key).await?;
+    }
+    Ok(!keys.is_empty())
+}
+
 /// What the leader last wrote about the app.
 pub async fn status(
     kv: &kv::Store,

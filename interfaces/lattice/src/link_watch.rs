@@ -1,34 +1,35 @@
 //! [`LinkWatch`]: the links' KV entries as they change, for as long as the
 //! process runs. A JetStream watch can end (the server restarted, the
-//! consumer was lost); this one is then re-established with backoff from
-//! the revision after the last one delivered, so a host or provider never
-//! stops following links for good.
+//! consumer was lost); a task of its own then re-establishes it with
+//! backoff from the revision after the last one delivered, so a host or
+//! provider never stops following links for good. Entries reach the owner
+//! through a bounded channel, so [`LinkWatch::next`] may be raced in a
+//! `select!` (dropping it loses nothing); the task ends with the watch.
 
 use std::time::Duration;
 
 use async_nats::jetstream::kv;
 use floe_wire::link::LINK_KEY_PREFIX;
 use futures::StreamExt as _;
+use tokio::sync::mpsc;
 
 /// The first wait before re-establishing an ended watch.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Entries delivered but not yet taken (the task waits beyond it).
+const BUFFERED: usize = 256;
 
 /// A watch of every link entry that re-establishes itself.
+#[derive(Debug)]
 pub struct LinkWatch {
-    store: kv::Store,
-    watch: Option<kv::Watch>,
-    /// The revision of the last entry delivered (0: none yet).
-    last: u64,
-    backoff: Duration,
+    entries: mpsc::Receiver<kv::Entry>,
+    task: tokio::task::JoinHandle<()>,
 }
 
-impl std::fmt::Debug for LinkWatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LinkWatch")
-            .field("last", &self.last)
-            .finish_non_exhaustive()
+impl Drop for LinkWatch {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
@@ -38,51 +39,59 @@ impl LinkWatch {
         let watch = store
             .watch_with_history(format!("{LINK_KEY_PREFIX}>"))
             .await?;
-        Ok(LinkWatch {
-            store,
-            watch: Some(watch),
-            last: 0,
-            backoff: FIRST_BACKOFF,
-        })
+        let (sender, entries) = mpsc::channel(BUFFERED);
+        let task = tokio::spawn(follow(store, watch, sender));
+        Ok(LinkWatch { entries, task })
     }
 
-    /// The next entry; waits (re-establishing the watch as needed) until
-    /// there is one. Never ends.
+    /// The next entry; waits until there is one. Cancel-safe.
     pub async fn next(&mut self) -> kv::Entry {
-        loop {
-            let Some(watch) = self.watch.as_mut() else {
-                tokio::time::sleep(self.backoff).await;
-                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-                let subject = format!("{LINK_KEY_PREFIX}>");
-                let from = self.last + 1;
-                let watch = if self.last == 0 {
-                    self.store.watch_with_history(subject).await
-                } else {
-                    self.store.watch_from_revision(subject, from).await
-                };
-                match watch {
-                    Ok(watch) => {
-                        tracing::info!(from_revision = from, "the link watch is back");
-                        self.watch = Some(watch);
-                    }
-                    Err(e) => tracing::warn!(error = %e, "cannot watch links again yet"),
-                }
-                continue;
+        match self.entries.recv().await {
+            Some(entry) => entry,
+            // The task only ends when this watch is dropped.
+            None => std::future::pending().await,
+        }
+    }
+}
+
+async fn follow(store: kv::Store, watch: kv::Watch, sender: mpsc::Sender<kv::Entry>) {
+    let subject = format!("{LINK_KEY_PREFIX}>");
+    let mut watch = Some(watch);
+    let mut last = 0;
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let Some(current) = watch.as_mut() else {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            let again = if last == 0 {
+                store.watch_with_history(subject.clone()).await
+            } else {
+                store.watch_from_revision(subject.clone(), last + 1).await
             };
-            match watch.next().await {
-                Some(Ok(entry)) => {
-                    self.last = entry.revision;
-                    self.backoff = FIRST_BACKOFF;
-                    return entry;
+            match again {
+                Ok(again) => {
+                    tracing::info!(from_revision = last + 1, "the link watch is back");
+                    watch = Some(again);
                 }
-                Some(Err(e)) => tracing::warn!(error = %e, "link watch error"),
-                None => {
-                    tracing::warn!(
-                        after_revision = self.last,
-                        "the link watch ended; re-establishing it"
-                    );
-                    self.watch = None;
+                Err(e) => tracing::warn!(error = %e, "cannot watch links again yet"),
+            }
+            continue;
+        };
+        match current.next().await {
+            Some(Ok(entry)) => {
+                last = entry.revision;
+                backoff = FIRST_BACKOFF;
+                if sender.send(entry).await.is_err() {
+                    return;
                 }
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "link watch error"),
+            None => {
+                tracing::warn!(
+                    after_revision = last,
+                    "the link watch ended; re-establishing it"
+                );
+                watch = None;
             }
         }
     }

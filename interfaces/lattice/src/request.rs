@@ -192,8 +192,11 @@ impl Requester {
             );
             token
         };
-        let forget = || {
-            lock(&inbox.pending).remove(&token);
+        // However this ends — answered, timed out, failed, or the caller's
+        // future dropped — the waiter leaves the table.
+        let _forget = Forget {
+            pending: &inbox.pending,
+            token,
         };
         let reply = format!("{}.{token}", inbox.prefix);
         let headers = self.auth.headers(&subject, Some(&reply), &body);
@@ -202,13 +205,13 @@ impl Requester {
             .publish_with_reply_and_headers(subject.clone(), reply, headers, body)
             .await
         {
-            forget();
             return Err(RequestFailure::Nats {
                 subject,
                 reason: e.to_string(),
             });
         }
-        let until = tokio::time::Instant::now() + timeout;
+        let now = tokio::time::Instant::now();
+        let until = now.checked_add(timeout).unwrap_or(now + FAR_FUTURE);
         let wait = tokio::time::sleep_until(until);
         tokio::pin!(wait);
         let mut no_responders = false;
@@ -227,7 +230,6 @@ impl Requester {
                     }
                 }
                 () = &mut wait => {
-                    forget();
                     return Err(if no_responders {
                         RequestFailure::NoResponders(subject)
                     } else {
@@ -240,6 +242,22 @@ impl Requester {
                 }
             }
         }
+    }
+}
+
+/// Stands in for "never" when a caller asks to wait longer than a clock can
+/// count.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// Removes one waiter from the table when dropped.
+struct Forget<'a> {
+    pending: &'a Pending,
+    token: u64,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        lock(self.pending).remove(&self.token);
     }
 }
 

@@ -147,11 +147,15 @@ pub async fn run_with_options<P: Provider>(
     );
     let serving = tokio::spawn(server.serve(calls, stop.clone(), tracker.clone()));
     tokio::pin!(serving);
+    let mut served = false;
     tracing::info!(provider = %id, host = %host, "provider serving");
     let (mut health_open, mut shutdown_open) = (true, true);
     loop {
         tokio::select! {
-            _ = &mut serving => break,
+            _ = &mut serving => {
+                served = true;
+                break;
+            }
             msg = health.next(), if health_open => match msg {
                 Some(msg) => {
                     let report = match ctx.auth.verify(&msg) {
@@ -187,7 +191,9 @@ pub async fn run_with_options<P: Provider>(
         }
     }
     stop.cancel();
-    let _ = tokio::time::timeout(DRAIN, &mut serving).await;
+    if !served {
+        let _ = tokio::time::timeout(DRAIN, &mut serving).await;
+    }
     tracker.close();
     let _ = tokio::time::timeout(DRAIN, tracker.wait()).await;
     provider.shutdown().await;

@@ -10,8 +10,14 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-/// The envelope format version this release writes.
-pub const ENVELOPE_VERSION: u16 = 1;
+/// The newest envelope format version this release reads: 2 adds
+/// `payload_ref`.
+pub const ENVELOPE_VERSION: u16 = 2;
+
+/// The version this release writes unless a message needs a newer one (a
+/// payload in the store), so releases that read only version 1 still
+/// understand every other call.
+pub const ENVELOPE_BASE_VERSION: u16 = 1;
 
 /// How a payload's values are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -83,8 +89,10 @@ pub struct Envelope {
     #[serde(default)]
     pub issued_at_ms: u64,
     /// Set when the payload was too large for one NATS message: it travels
-    /// in the lattice's payload object store and `payload` is empty.
-    #[serde(default)]
+    /// in the lattice's payload object store and `payload` is empty (and
+    /// `v` is 2). Absent otherwise, so version-1 readers see the array they
+    /// know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload_ref: Option<PayloadRef>,
 }
 
@@ -111,8 +119,8 @@ pub struct InvocationReply {
     /// The encoded result, in the request's encoding, or why there is none.
     pub outcome: Result<ByteBuf, InvocationError>,
     /// Set when the result was too large for one NATS message (the outcome
-    /// is then `Ok` and empty): see [`PayloadRef`].
-    #[serde(default)]
+    /// is then `Ok` and empty, `v` 2): see [`PayloadRef`]. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload_ref: Option<PayloadRef>,
 }
 
@@ -235,7 +243,7 @@ impl Envelope {
         deadline: std::time::Duration,
     ) -> Self {
         Envelope {
-            v: ENVELOPE_VERSION,
+            v: ENVELOPE_BASE_VERSION,
             id: uuid::Uuid::now_v7(),
             origin,
             target: target.to_owned(),
@@ -275,10 +283,20 @@ impl InvocationReply {
     /// The reply to invocation `id`.
     pub fn new(id: uuid::Uuid, outcome: Result<Vec<u8>, InvocationError>) -> Self {
         InvocationReply {
-            v: ENVELOPE_VERSION,
+            v: ENVELOPE_BASE_VERSION,
             id,
             outcome: outcome.map(ByteBuf::from),
             payload_ref: None,
+        }
+    }
+
+    /// A reply whose result waits in the payload store.
+    pub fn by_reference(id: uuid::Uuid, reference: PayloadRef) -> Self {
+        InvocationReply {
+            v: ENVELOPE_BASE_VERSION,
+            id,
+            outcome: Ok(ByteBuf::new()),
+            payload_ref: Some(reference),
         }
     }
 
@@ -297,7 +315,7 @@ mod tests {
 
     fn sample() -> Envelope {
         Envelope {
-            v: ENVELOPE_VERSION,
+            v: ENVELOPE_BASE_VERSION,
             id: uuid::Uuid::now_v7(),
             origin: Origin {
                 entity: "cli".to_owned(),
@@ -333,6 +351,32 @@ mod tests {
             let back = InvocationReply::decode(&reply.encode().expect("enc")).expect("dec");
             assert_eq!(back, reply);
         }
+    }
+
+    #[test]
+    fn without_a_payload_ref_the_arrays_are_version_1s() {
+        // A version-1 envelope is a 10-element array, a reply 3: what a
+        // release that reads only version 1 accepts.
+        let env = sample();
+        let bytes = env.encode().expect("encode");
+        assert_eq!(bytes[0], 0x9a, "fixarray of 10");
+        let reply = InvocationReply::new(env.id, Ok(vec![1]));
+        assert_eq!(reply.encode().expect("encode")[0], 0x93, "fixarray of 3");
+        // With a reference: version 2, one element more, and it round-trips.
+        let reference = PayloadRef {
+            object: "x.call".into(),
+            digest: "sha256:00".into(),
+            len: 7,
+        };
+        let mut big = sample();
+        big.v = ENVELOPE_VERSION;
+        big.payload_ref = Some(reference.clone());
+        let bytes = big.encode().expect("encode");
+        assert_eq!(bytes[0], 0x9b);
+        assert_eq!(Envelope::decode(&bytes).expect("decode"), big);
+        let reply = InvocationReply::by_reference(env.id, reference);
+        let back = InvocationReply::decode(&reply.encode().expect("enc")).expect("dec");
+        assert_eq!(back, reply);
     }
 
     #[test]

@@ -328,7 +328,16 @@ async fn links_without_a_valid_mac_are_ignored() {
         settle().await;
         let err = welcome().await.expect_err("a foreign link is ignored");
         assert_eq!(invocation_kind(&err), Some(ErrorKind::NoLink), "{err}");
-        assert!(lattice.client.links().await.expect("links").is_empty());
+        // Only an entry sealed under another key: the client names its seed
+        // as the likely cause rather than listing nothing.
+        let listed = lattice.client.links().await;
+        assert!(
+            matches!(
+                listed,
+                Err(floe_ctl::CtlError::ForeignSeed { count: 1, .. })
+            ),
+            "{listed:?}"
+        );
         assert!(host.log().contains("ignoring a link entry"));
 
         // Put properly: it applies at once.
@@ -366,6 +375,43 @@ async fn links_without_a_valid_mac_are_ignored() {
         settle().await;
         let err = welcome().await.expect_err("a rolled-back link is ignored");
         assert_eq!(invocation_kind(&err), Some(ErrorKind::NoLink), "{err}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_with_another_seed_is_told_so() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice.host(&[], &[]).await;
+        let echo = lattice.start(&host, "echo").await;
+        let greeter = lattice.start(&host, "greeter").await;
+        lattice
+            .client
+            .put_link(&Link::new(&echo, &greeter, "acme:greet", &["greeter"]))
+            .await
+            .expect("link");
+        // The seed of another lattice, pointed at this one.
+        let cli = FloeCli::for_lattice("not-this-lattice").expect("cli");
+        let out = cli.run(lattice.args(&["get", "links"]));
+        assert!(!out.success, "{}", out.stdout);
+        assert!(
+            out.stderr.contains("sealed under another cluster key")
+                && out.stderr.contains("--cluster-seed"),
+            "{}",
+            out.stderr
+        );
+        let out = cli.run(lattice.args(&["call", "echo", ECHO, "[\"x\"]"]));
+        assert!(!out.success, "{}", out.stdout);
+        assert!(
+            out.stderr.contains("no host answered") && out.stderr.contains("cluster seed"),
+            "{}",
+            out.stderr
+        );
+        // The right seed lists it.
+        let right = FloeCli::for_lattice(&lattice.name).expect("cli");
+        let listed = right.ok(lattice.args(&["get", "links"]));
+        assert!(listed.contains(&echo), "{listed}");
     })
     .await;
 }

@@ -22,9 +22,12 @@ const MAX_LISTINGS: usize = 64;
 /// A listing not paged for this long is dropped.
 const IDLE: Duration = Duration::from_secs(60);
 /// The cursor's low bits hold the position; the high bits the listing id.
-const POSITION_BITS: u32 = 40;
+const POSITION_BITS: u32 = 32;
 
 struct Listing {
+    /// The bucket listed: a cursor is only ever followed in the bucket the
+    /// caller was allowed to open for this page.
+    bucket: String,
     keys: Arc<Vec<String>>,
     used: Instant,
 }
@@ -50,35 +53,35 @@ impl Listings {
                 usize::try_from(c & ((1 << POSITION_BITS) - 1)).unwrap_or(usize::MAX),
             ),
         };
-        let held = id.and_then(|id| self.take(id));
+        let bucket = kv.name.clone();
+        let held = id.and_then(|id| self.take(id, &bucket));
         let (id, keys) = match (id, held) {
             (Some(id), Some(keys)) => (id, keys),
-            _ => (
-                fastrand::u32(1..=0x00ff_ffff),
-                Arc::new(read_sorted(kv).await?),
-            ),
+            _ => (new_id(), Arc::new(read_sorted(kv).await?)),
         };
         let start = position.min(keys.len());
         let end = (start + PAGE).min(keys.len());
         let page = keys[start..end].to_vec();
         if end >= keys.len() {
+            self.lock().remove(&id);
             return Ok((page, None));
         }
         let next = (u64::from(id) << POSITION_BITS) | u64::try_from(end).unwrap_or(0);
-        self.keep(id, keys);
+        self.keep(id, bucket, keys);
         Ok((page, Some(next)))
     }
 
-    fn take(&self, id: u32) -> Option<Arc<Vec<String>>> {
+    /// The listing `id` of `bucket`, if held (another bucket's never is).
+    fn take(&self, id: u32, bucket: &str) -> Option<Arc<Vec<String>>> {
         let mut held = self.lock();
         held.retain(|_, l| l.used.elapsed() < IDLE);
-        held.get_mut(&id).map(|l| {
+        held.get_mut(&id).filter(|l| l.bucket == bucket).map(|l| {
             l.used = Instant::now();
             l.keys.clone()
         })
     }
 
-    fn keep(&self, id: u32, keys: Arc<Vec<String>>) {
+    fn keep(&self, id: u32, bucket: String, keys: Arc<Vec<String>>) {
         let mut held = self.lock();
         if held.len() >= MAX_LISTINGS
             && !held.contains_key(&id)
@@ -89,6 +92,7 @@ impl Listings {
         held.insert(
             id,
             Listing {
+                bucket,
                 keys,
                 used: Instant::now(),
             },
@@ -101,6 +105,12 @@ impl Listings {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// A listing id no caller can guess (from the OS's random source), never 0.
+fn new_id() -> u32 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]).max(1)
 }
 
 async fn read_sorted(kv: &kv::Store) -> Result<Vec<String>, KvError> {

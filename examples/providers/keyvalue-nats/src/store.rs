@@ -98,20 +98,15 @@ impl Stores {
     ) -> Result<u64, KvError> {
         let slot = (identifier.to_owned(), key.to_owned());
         let lock = self.counters().entry(slot.clone()).or_default().clone();
-        let serialised = lock.lock().await;
-        let result = increment_once(kv, key, delta).await;
-        drop(serialised);
-        // The map holds one reference and this call another: no other
-        // increment waits on this key, so its lock goes (clones are made
-        // only under the map's mutex, held here).
-        let mut counters = self.counters();
-        if counters
-            .get(&slot)
-            .is_some_and(|l| Arc::strong_count(l) == 2)
-        {
-            counters.remove(&slot);
-        }
-        result
+        // Removes the key's lock when this increment ends, however it ends
+        // (a caller's deadline drops it mid-way too).
+        let _release = Release {
+            stores: self,
+            slot,
+            lock: lock.clone(),
+        };
+        let _serialised = lock.lock().await;
+        increment_once(kv, key, delta).await
     }
 
     fn counters(&self) -> std::sync::MutexGuard<'_, CounterLocks> {
@@ -119,6 +114,29 @@ impl Stores {
         self.counters
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Drops a key's increment lock from the map once no other increment
+/// holds or waits for it.
+struct Release<'a> {
+    stores: &'a Stores,
+    slot: (String, String),
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        let mut counters = self.stores.counters();
+        // The map holds one reference, this guard one and the increment one
+        // (clones are made only under the map's mutex, held here): nobody
+        // else waits on this key.
+        if counters
+            .get(&self.slot)
+            .is_some_and(|l| Arc::ptr_eq(l, &self.lock) && Arc::strong_count(l) <= 3)
+        {
+            counters.remove(&self.slot);
+        }
     }
 }
 

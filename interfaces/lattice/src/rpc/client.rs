@@ -25,16 +25,42 @@ impl Requester {
         if self.payloads.must_spill(envelope.payload.len()) {
             let object = format!("{}.call", envelope.id.simple());
             let payload = std::mem::take(&mut envelope.payload);
-            let reference = tokio::time::timeout(wait, self.payloads.put(object, &payload))
+            let put = self.payloads.put(object, &payload, ErrorKind::BadArguments);
+            let reference = tokio::time::timeout(wait, put)
                 .await
                 .map_err(|_| timed_out(&target, wait))??;
             envelope.payload_ref = Some(reference);
+            envelope.v = floe_wire::envelope::ENVELOPE_VERSION;
+            // The upload took part of the time: the callee gets what is left.
+            let left = wait.saturating_sub(started.elapsed());
+            envelope.deadline_ms = envelope
+                .deadline_ms
+                .min(u32::try_from(left.as_millis()).unwrap_or(u32::MAX))
+                .max(1);
         }
+        let sent = envelope.payload_ref.clone();
+        let outcome = self.exchange(&envelope, &target, wait, started).await;
+        if let (Err(_), Some(reference)) = (&outcome, &sent) {
+            // Refused, unanswered or given up: no one will take it now (a
+            // callee that did has removed it already).
+            self.payloads.discard(reference).await;
+        }
+        outcome
+    }
+
+    /// Sends the (possibly spilled) envelope and takes its result.
+    async fn exchange(
+        &self,
+        envelope: &Envelope,
+        target: &str,
+        wait: Duration,
+        started: tokio::time::Instant,
+    ) -> Result<Vec<u8>, InvocationError> {
         let bytes = envelope
             .encode()
             .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))?;
         let subject = Subject::Rpc {
-            entity: target.clone(),
+            entity: target.to_owned(),
         }
         .render(self.auth().lattice());
         let left = wait.saturating_sub(started.elapsed());
@@ -74,9 +100,13 @@ impl Requester {
             None => Ok(result),
             Some(reference) => {
                 let left = wait.saturating_sub(started.elapsed());
-                tokio::time::timeout(left, self.payloads.take(&reference))
-                    .await
-                    .map_err(|_| timed_out(&target, wait))?
+                match tokio::time::timeout(left, self.payloads.take(&reference)).await {
+                    Ok(taken) => taken,
+                    Err(_) => {
+                        self.payloads.discard(&reference).await;
+                        Err(timed_out(target, wait))
+                    }
+                }
             }
         }
     }

@@ -74,11 +74,12 @@ impl PayloadStore {
         max > 0 && len + FRAMING > max
     }
 
-    /// Refuses a payload over the per-call limit, naming it.
-    pub fn check_size(&self, len: u64, what: &str) -> Result<(), InvocationError> {
+    /// Refuses a payload over the per-call limit, naming it, as `kind`
+    /// (the caller's `bad_arguments`; `internal` for a result).
+    pub fn check_size(&self, len: u64, what: &str, kind: ErrorKind) -> Result<(), InvocationError> {
         if len > self.limit as u64 {
             return Err(InvocationError::new(
-                ErrorKind::BadArguments,
+                kind,
                 format!(
                     "{what} is {len} bytes, over the per-call limit of {} bytes (--max-call-bytes)",
                     self.limit
@@ -94,16 +95,23 @@ impl PayloadStore {
             .await
     }
 
-    /// Stores `bytes` as `object` and returns the reference to send.
-    pub async fn put(&self, object: String, bytes: &[u8]) -> Result<PayloadRef, InvocationError> {
-        self.check_size(bytes.len() as u64, "the payload")?;
+    /// Stores `bytes` as `object` and returns the reference to send; a
+    /// payload over the limit is refused as `kind`.
+    pub async fn put(
+        &self,
+        object: String,
+        bytes: &[u8],
+        kind: ErrorKind,
+    ) -> Result<PayloadRef, InvocationError> {
+        self.check_size(bytes.len() as u64, "the payload", kind)?;
         let digest = digest(bytes);
         let store = self.store().await?;
         let mut reader = bytes;
-        store
-            .put(object.as_str(), &mut reader)
-            .await
-            .map_err(|e| internal(format!("cannot store a large payload: {e}")))?;
+        if let Err(e) = store.put(object.as_str(), &mut reader).await {
+            // A put that failed part way leaves the chunks it wrote.
+            let _ = store.delete(object.as_str()).await;
+            return Err(internal(format!("cannot store a large payload: {e}")));
+        }
         Ok(PayloadRef {
             object,
             digest,
@@ -115,7 +123,8 @@ impl PayloadStore {
     /// removes the object.
     pub async fn take(&self, reference: &PayloadRef) -> Result<Vec<u8>, InvocationError> {
         let store = self.store().await?;
-        if let Err(refused) = self.check_size(reference.len, "the payload") {
+        if let Err(refused) = self.check_size(reference.len, "the payload", ErrorKind::BadArguments)
+        {
             // Never read, but removed: it was for this call alone.
             let _ = store.delete(reference.object.as_str()).await;
             return Err(refused);
@@ -151,6 +160,19 @@ impl PayloadStore {
             ));
         }
         Ok(bytes)
+    }
+}
+
+impl PayloadStore {
+    /// Removes the object `reference` names without reading it: a call that
+    /// will never take it (refused, failed, given up). Best effort; the
+    /// bucket's `max_age` removes what this misses.
+    pub async fn discard(&self, reference: &PayloadRef) {
+        if let Ok(store) = self.store().await
+            && let Err(e) = store.delete(reference.object.as_str()).await
+        {
+            tracing::debug!(object = %reference.object, error = %e, "cannot remove a payload");
+        }
     }
 }
 

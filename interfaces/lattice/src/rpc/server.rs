@@ -151,7 +151,11 @@ impl<H: Handler> Server<H> {
                 });
             }
             Err(_) => {
-                let id = Envelope::decode(&msg.payload).map_or(uuid::Uuid::nil(), |e| e.id);
+                let decoded = Envelope::decode(&msg.payload).ok();
+                if let Some(reference) = decoded.as_ref().and_then(|e| e.payload_ref.as_ref()) {
+                    self.payloads.discard(reference).await;
+                }
+                let id = decoded.map_or(uuid::Uuid::nil(), |e| e.id);
                 let busy = InvocationError::new(
                     ErrorKind::Busy,
                     format!(
@@ -171,6 +175,8 @@ impl<H: Handler> Server<H> {
             Ok(envelope) => envelope,
             Err(e) => {
                 tracing::warn!(entity = %self.config.entity, error = %e, "malformed envelope");
+                self.handler
+                    .finished("", Err(ErrorKind::BadArguments), started.elapsed());
                 let error = InvocationError::new(ErrorKind::BadArguments, e.to_string());
                 self.send(
                     reply_to,
@@ -190,6 +196,9 @@ impl<H: Handler> Server<H> {
         let operation = envelope.operation.clone();
         let outcome = async {
             if envelope.target != self.config.entity {
+                if let Some(reference) = &envelope.payload_ref {
+                    self.payloads.discard(reference).await;
+                }
                 return Err(InvocationError::new(
                     ErrorKind::NotFound,
                     format!(
@@ -212,7 +221,7 @@ impl<H: Handler> Server<H> {
             // A panic in a handler must still produce a reply.
             let run = std::panic::AssertUnwindSafe(self.handler.call(&call));
             let run = futures::FutureExt::catch_unwind(run);
-            match tokio::time::timeout(call.deadline + HANDLER_GRACE, run).await {
+            match tokio::time::timeout(call.deadline.saturating_add(HANDLER_GRACE), run).await {
                 Ok(Ok(outcome)) => outcome,
                 Ok(Err(_)) => Err(InvocationError::new(
                     ErrorKind::Internal,
@@ -237,6 +246,7 @@ impl<H: Handler> Server<H> {
                 trace_id = %span.trace_id,
                 span_id = %span.span_id,
                 parent_span = parent.as_ref().map_or("", |p| p.span_id.as_str()),
+                kind = self.config.kind,
                 entity = %self.config.entity,
                 operation = %operation,
                 outcome = result.map_or_else(|k| k.as_str(), |()| "ok"),
@@ -273,15 +283,11 @@ impl<H: Handler> Server<H> {
         let object = format!("{}.result", id.simple());
         let put = tokio::time::timeout(
             left.max(Duration::from_secs(1)),
-            self.payloads.put(object, &bytes),
+            self.payloads.put(object, &bytes, ErrorKind::Internal),
         )
         .await;
         match put {
-            Ok(Ok(reference)) => {
-                let mut reply = InvocationReply::new(id, Ok(Vec::new()));
-                reply.payload_ref = Some(reference);
-                reply
-            }
+            Ok(Ok(reference)) => InvocationReply::by_reference(id, reference),
             Ok(Err(mut e)) => {
                 e.message = format!("cannot return the result: {}", e.message);
                 InvocationReply::new(id, Err(e))

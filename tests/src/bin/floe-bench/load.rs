@@ -11,7 +11,7 @@ use floe_wire::{Encoding, Envelope, KeyKind};
 
 use crate::inhost::payload;
 use crate::stats::percentile;
-use crate::{Report, us, variants};
+use crate::{Report, variants};
 
 const OP: &str = "floe:examples/echo.echo";
 
@@ -64,42 +64,62 @@ pub async fn measure(
             .map_err(|e| anyhow::anyhow!("{e}"))
     };
 
-    let floe_p50 = latency(n, || floe_call(client.clone(), actor.clone())).await?;
-    let raw_p50 = latency(n, || raw_call(raw.clone(), body.clone())).await?;
+    // Each figure several times, interleaved with its baseline (A B A B …):
+    // the machine is shared and one run can be off by 2×. Medians with
+    // their min–max; ratios are taken round by round.
+    let rounds = if quick { 3 } else { 5 };
+    let per_round = n / rounds;
+    let (mut floe_lat, mut raw_lat) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        floe_lat.push(latency(per_round, || floe_call(client.clone(), actor.clone())).await?);
+        raw_lat.push(latency(per_round, || raw_call(raw.clone(), body.clone())).await?);
+    }
+    let lat_ratio: Vec<f64> = floe_lat
+        .iter()
+        .zip(&raw_lat)
+        .map(|(f, r)| f.as_secs_f64() / r.as_secs_f64())
+        .collect();
+    let secs_of = |d: &[Duration]| d.iter().map(|d| d.as_secs_f64() * 1e6).collect::<Vec<_>>();
     report.row(
         "call p50 through NATS, 1 in flight: Floe",
-        us(floe_p50),
-        &format!("{n} calls, 100-byte string"),
+        spread(&secs_of(&floe_lat), "µs", 1),
+        &format!("{rounds} rounds of {per_round} calls, 100-byte string; median (min–max)"),
     );
     report.row(
         "call p50 through NATS, 1 in flight: raw NATS",
-        us(raw_p50),
-        "same payload size, responder in its own process",
+        spread(&secs_of(&raw_lat), "µs", 1),
+        "same payload size, responder in its own process, interleaved",
     );
     report.row(
         "latency ratio Floe / raw",
-        format!("{:.2}×", floe_p50.as_secs_f64() / raw_p50.as_secs_f64()),
-        "target ≤ 1.3×",
+        spread(&lat_ratio, "×", 2),
+        "per round; target ≤ 1.2×",
     );
 
-    let secs = if quick { 2 } else { 5 };
-    let floe_rate = throughput(256, secs, || floe_call(client.clone(), actor.clone())).await?;
-    let raw_rate = throughput(256, secs, || raw_call(raw.clone(), body.clone())).await?;
+    let secs = if quick { 2 } else { 3 };
+    let (mut floe_tp, mut raw_tp) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        floe_tp.push(throughput(256, secs, || floe_call(client.clone(), actor.clone())).await?);
+        raw_tp.push(throughput(256, secs, || raw_call(raw.clone(), body.clone())).await?);
+    }
+    let tp_ratio: Vec<f64> = floe_tp.iter().zip(&raw_tp).map(|(f, r)| f / r).collect();
     report.row(
         "throughput, 256 in flight: Floe",
-        format!("{floe_rate:.0} req/s"),
-        &format!("{secs} s, fresh instance per call"),
+        spread(&floe_tp, "req/s", 0),
+        &format!("{rounds} rounds of {secs} s, fresh instance per call; median (min–max)"),
     );
     report.row(
         "throughput, 256 in flight: raw NATS",
-        format!("{raw_rate:.0} req/s"),
-        "same payload size",
+        spread(&raw_tp, "req/s", 0),
+        "same payload size, interleaved",
     );
     report.row(
         "throughput ratio Floe / raw",
-        format!("{:.2}×", floe_rate / raw_rate),
-        "target ≥ 0.35×",
+        spread(&tp_ratio, "×", 2),
+        "per round; target ≥ 0.5×",
     );
+    let raw_p50 = median_duration(&raw_lat);
+    let raw_rate = median(&raw_tp);
     client.stop_actor(host.id(), &actor).await?;
     Ok(Baseline { raw_p50, raw_rate })
 }
@@ -330,4 +350,35 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// `median (min–max) unit` of `values`, with `places` decimals.
+pub fn spread(values: &[f64], unit: &str, places: usize) -> String {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let (lo, hi) = (
+        sorted.first().copied().unwrap_or(0.0),
+        sorted.last().copied().unwrap_or(0.0),
+    );
+    let sep = if unit == "×" { "" } else { " " };
+    format!(
+        "{:.p$}{sep}{unit} ({:.p$}–{:.p$})",
+        median(values),
+        lo,
+        hi,
+        p = places
+    )
+}
+
+/// The median of `values` (the upper one of an even count).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn median_duration(values: &[Duration]) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
