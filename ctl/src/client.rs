@@ -271,6 +271,34 @@ impl CtlClient {
     /// The inventory of every host that answers a ping within `window`.
     pub async fn inventories(&self, window: Duration) -> Result<Vec<HostInventory>, CtlError> {
         let hosts = self.ping_hosts(window).await?;
+        self.inventories_of(&hosts).await
+    }
+
+    /// The inventories a name lookup needs: those of every host, asked for
+    /// as soon as as many hosts have answered the ping as the hosts say the
+    /// lattice has (the highest `lattice_hosts` among the answers), else
+    /// when `window` ends. So a lookup on a settled lattice takes a round
+    /// trip, not the whole window.
+    pub async fn inventories_for_lookup(
+        &self,
+        window: Duration,
+    ) -> Result<Vec<HostInventory>, CtlError> {
+        let mut hosts: Vec<HostInfo> = self
+            .gather_until(
+                Subject::HostPing,
+                &PingRequest::default(),
+                window,
+                |answers: &[HostInfo]| {
+                    let known = answers.iter().map(|h| h.lattice_hosts).max().unwrap_or(0);
+                    known > 0 && answers.len() >= known
+                },
+            )
+            .await?;
+        hosts.sort_by(|a, b| a.host_id.cmp(&b.host_id));
+        self.inventories_of(&hosts).await
+    }
+
+    async fn inventories_of(&self, hosts: &[HostInfo]) -> Result<Vec<HostInventory>, CtlError> {
         let requests = hosts.iter().map(|h| self.inventory(&h.host_id));
         let mut out = Vec::new();
         for result in futures::future::join_all(requests).await {
@@ -562,6 +590,19 @@ impl CtlClient {
         req: &Req,
         window: Duration,
     ) -> Result<Vec<Resp>, CtlError> {
+        self.gather_until(subject, req, window, |_: &[Resp]| false)
+            .await
+    }
+
+    /// Scatter-gather: every authentic answer within `window`, or fewer
+    /// once `enough` says so.
+    async fn gather_until<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        subject: Subject,
+        req: &Req,
+        window: Duration,
+        enough: impl Fn(&[Resp]) -> bool,
+    ) -> Result<Vec<Resp>, CtlError> {
         let subject = subject.render(&self.lattice);
         let fail = |reason: String| CtlError::Request {
             subject: subject.clone(),
@@ -594,6 +635,9 @@ impl CtlClient {
                     Ok(reply) => {
                         if let Ok(payload) = reply.into_result() {
                             out.push(payload);
+                            if enough(&out) {
+                                break;
+                            }
                         }
                     }
                     Err(reason) => tracing_free_warn(&subject, &reason),

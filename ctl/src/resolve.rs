@@ -46,7 +46,7 @@ impl CtlClient {
         if is_id(name_or_id, KeyKind::Actor) {
             return Ok(name_or_id.to_owned());
         }
-        Self::actor_in(&self.inventories(window).await?, name_or_id)
+        Self::actor_in(&self.inventories_for_lookup(window).await?, name_or_id)
     }
 
     /// Turns an actor or provider id, or a unique actor or provider name,
@@ -59,7 +59,7 @@ impl CtlClient {
         if is_id(name_or_id, KeyKind::Actor) || is_id(name_or_id, KeyKind::Provider) {
             return Ok(name_or_id.to_owned());
         }
-        let inventories = self.inventories(window).await?;
+        let inventories = self.inventories_for_lookup(window).await?;
         let actors = inventories
             .iter()
             .flat_map(|inv| &inv.actors)

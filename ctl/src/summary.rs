@@ -200,6 +200,7 @@ mod tests {
             actors: actors.len(),
             providers: providers.len(),
             rejected: Default::default(),
+            lattice_hosts: 0,
         };
         HostInventory {
             host: info,

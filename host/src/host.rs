@@ -85,6 +85,8 @@ pub struct HostCore {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Payloads too large for one NATS message, in calls this host serves.
     pub payloads: Arc<floe_lattice::rpc::PayloadStore>,
+    /// Hosts the embedded reconciler hears heartbeats from (0 until known).
+    pub lattice_hosts: Arc<std::sync::atomic::AtomicUsize>,
     /// Bounds how many components are read and compiled at once, so a burst
     /// of starts cannot exhaust the host's memory.
     pub loads: tokio::sync::Semaphore,
@@ -169,6 +171,7 @@ impl Host {
             router,
             metrics,
             payloads,
+            lattice_hosts: Arc::default(),
             loads: tokio::sync::Semaphore::new(CONCURRENT_LOADS),
             labels: Mutex::new(labels),
             started_at: SystemTime::now(),
@@ -371,6 +374,9 @@ impl HostCore {
             actors: self.actors.len(),
             providers: self.providers.all().len(),
             rejected: self.auth.rejected_by_reason(),
+            lattice_hosts: self
+                .lattice_hosts
+                .load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 

@@ -54,12 +54,20 @@ pub async fn prepare(
             "{reference} is an actor component, not a provider archive: start it with `floe start actor {reference}`"
         ));
     }
-    // Unpacking and hashing take a while for big binaries: off the runtime.
-    let policy = core.policy.clone();
-    let opened = tokio::task::spawn_blocking(move || archive::open(&bytes, unix_now(), &policy))
+    // Unpacking and hashing take a while for big binaries: off the runtime,
+    // and only as many at once as component loads (the same permits).
+    let _permit = core
+        .loads
+        .acquire()
         .await
-        .map_err(|e| format!("cannot open provider archive {reference}: {e}"))?
-        .map_err(|e| format!("provider archive {reference} refused: {e}"))?;
+        .map_err(|_| "the host is stopping".to_owned())?;
+    let policy = core.policy.clone();
+    let opened = tokio::task::spawn_blocking(move || {
+        archive::open_for(&bytes, unix_now(), &policy, HOST_TARGET)
+    })
+    .await
+    .map_err(|e| format!("cannot open provider archive {reference}: {e}"))?
+    .map_err(|e| format!("provider archive {reference} refused: {e}"))?;
     if req.provider_key.is_some() {
         return Err(format!(
             "{reference} is a signed archive: its provider id is its claims' subject ({}), so drop --provider-key",

@@ -37,6 +37,7 @@ pub fn spawn(core: &Arc<HostCore>) {
         core.id.clone(),
         config,
         Arc::new(HostEvents(core.clone())),
+        core.lattice_hosts.clone(),
         core.shutdown.clone(),
     ));
 }

@@ -57,6 +57,7 @@ pub async fn run(
     host_id: String,
     config: ReconcilerConfig,
     events: Arc<dyn EventSink>,
+    members: Arc<std::sync::atomic::AtomicUsize>,
     shutdown: CancellationToken,
 ) {
     let lattice = auth.lattice().clone();
@@ -113,6 +114,16 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
+        // How many hosts heartbeat, once that is known (0 before).
+        let known = {
+            let hosts = hosts::lock(&tracker);
+            if hosts.warmed_up() {
+                hosts.alive().len()
+            } else {
+                0
+            }
+        };
+        members.store(known, std::sync::atomic::Ordering::Relaxed);
         if leading.is_leading() {
             // Every action is idempotent: a pass cut short by a stop is
             // finished by the next leader.

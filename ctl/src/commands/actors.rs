@@ -266,7 +266,7 @@ async fn targets(
         return Ok((actor, vec![ctx.client.resolve_host(h, window).await?]));
     }
     // One sweep of the lattice both resolves the name and finds the hosts.
-    let inventories = ctx.client.inventories(window).await?;
+    let inventories = ctx.client.inventories_for_lookup(window).await?;
     let actor = CtlClient::actor_in(&inventories, actor)?;
     let hosts: Vec<String> = inventories
         .into_iter()

@@ -117,6 +117,12 @@ pub struct HostInfo {
     /// (missing, wrong key, altered, replayed), by reason.
     #[serde(default)]
     pub rejected: BTreeMap<String, u64>,
+    /// How many hosts this host hears heartbeats from (itself included),
+    /// once it has followed them long enough to know; 0 until then. A
+    /// client resolving a name stops waiting for answers when as many
+    /// hosts as the highest such count have answered.
+    #[serde(default)]
+    pub lattice_hosts: usize,
 }
 
 /// `ctl.auction.actor`: hosts whose labels carry every constraint bid.

@@ -16,7 +16,7 @@ use crate::lattice::{ECHO, Lattice};
 
 /// Timing knobs small enough for a test: a host is lost after 3 × 300 ms,
 /// a dead leader replaced within 1.5 s.
-const FAST: [&str; 8] = [
+pub(crate) const FAST: [&str; 8] = [
     "--heartbeat",
     "300ms",
     "--missed-beats",
@@ -94,7 +94,7 @@ async fn running(lattice: &Lattice, component: &str) -> Vec<String> {
 }
 
 /// The actor id of component `component` of app `app`.
-async fn actor_of(lattice: &Lattice, app: &str, component: &str) -> String {
+pub(crate) async fn actor_of(lattice: &Lattice, app: &str, component: &str) -> String {
     lattice
         .client
         .inventories(Duration::from_millis(500))
@@ -182,7 +182,7 @@ impl Caller {
     }
 }
 
-async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
+pub(crate) async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

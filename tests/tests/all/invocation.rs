@@ -218,3 +218,47 @@ async fn payloads_of_several_mib_cross_both_ways_and_the_limit_is_named() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_resolves_without_waiting_out_the_window() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice.host(&[], &[]).await;
+        lattice.start(&host, "echo").await;
+        // Once the host has followed heartbeats long enough, it says how
+        // many hosts the lattice has.
+        let mut known = 0;
+        for _ in 0..300 {
+            let hosts = lattice
+                .client
+                .ping_hosts(Duration::from_millis(200))
+                .await
+                .expect("ping");
+            known = hosts.first().map_or(0, |h| h.lattice_hosts);
+            if known > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(known, 1, "one host heartbeats");
+        // A 10 s window: the name resolves as soon as the one host answered.
+        let cli = floe_tests::FloeCli::for_lattice(&lattice.name).expect("cli");
+        let started = Instant::now();
+        let out = cli.ok([
+            "call",
+            "echo",
+            ECHO,
+            "[\"hi\"]",
+            "--nats-url",
+            lattice.nats.url(),
+            "--lattice",
+            &lattice.name,
+            "--window",
+            "10s",
+        ]);
+        assert_eq!(out.trim(), "\"hi\"");
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "resolving took {took:?}");
+    })
+    .await;
+}

@@ -34,10 +34,9 @@ async fn once_linked(lattice: &Lattice, front: &str) -> serde_json::Value {
 }
 
 async fn welcome(lattice: &Lattice, front: &str) -> serde_json::Value {
-    lattice
-        .call_json(front, WELCOME, json!([["Ada"], false]))
-        .await
-        .unwrap_or_else(|e| panic!("welcome through {front} failed: {e}"))
+    // Links reach a host through the KV bucket: a busy machine may apply
+    // one late, which `once_linked` waits out; any other failure fails.
+    once_linked(lattice, front).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@
 //! time (see `.config/nextest.toml`).
 
 mod apps;
+mod apps_linked;
 mod artifacts;
 mod auth;
 mod claims_cli;

@@ -25,7 +25,8 @@ impl Requester {
         if self.payloads.must_spill(envelope.payload.len()) {
             let object = format!("{}.call", envelope.id.simple());
             let payload = std::mem::take(&mut envelope.payload);
-            let put = self.payloads.put(object, &payload, ErrorKind::BadArguments);
+            // Boxed (as every rare path here): the store's futures are large.
+            let put = Box::pin(self.payloads.put(object, &payload, ErrorKind::BadArguments));
             let reference = tokio::time::timeout(wait, put)
                 .await
                 .map_err(|_| timed_out(&target, wait))??;
@@ -43,7 +44,7 @@ impl Requester {
         if let (Err(_), Some(reference)) = (&outcome, &sent) {
             // Refused, unanswered or given up: no one will take it now (a
             // callee that did has removed it already).
-            self.payloads.discard(reference).await;
+            Box::pin(self.payloads.discard(reference)).await;
         }
         outcome
     }
@@ -100,10 +101,11 @@ impl Requester {
             None => Ok(result),
             Some(reference) => {
                 let left = wait.saturating_sub(started.elapsed());
-                match tokio::time::timeout(left, self.payloads.take(&reference)).await {
+                let take = Box::pin(self.payloads.take(&reference));
+                match tokio::time::timeout(left, take).await {
                     Ok(taken) => taken,
                     Err(_) => {
-                        self.payloads.discard(&reference).await;
+                        Box::pin(self.payloads.discard(&reference)).await;
                         Err(timed_out(target, wait))
                     }
                 }

@@ -36,6 +36,9 @@ pub struct PayloadStore {
     lattice: LatticeId,
     limit: usize,
     store: OnceCell<object_store::ObjectStore>,
+    /// The server's max payload, read from its INFO once known (reading
+    /// the INFO clones it: not on every call).
+    max_payload: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for PayloadStore {
@@ -54,6 +57,7 @@ impl PayloadStore {
             lattice,
             limit: DEFAULT_MAX_CALL_BYTES,
             store: OnceCell::new(),
+            max_payload: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -70,7 +74,12 @@ impl PayloadStore {
     /// Whether a message of `len` bytes (framing aside) must go through the
     /// store: more than the server's max payload.
     pub fn must_spill(&self, len: usize) -> bool {
-        let max = self.nats.server_info().max_payload;
+        use std::sync::atomic::Ordering;
+        let mut max = self.max_payload.load(Ordering::Relaxed);
+        if max == 0 {
+            max = self.nats.server_info().max_payload;
+            self.max_payload.store(max, Ordering::Relaxed);
+        }
         max > 0 && len + FRAMING > max
     }
 

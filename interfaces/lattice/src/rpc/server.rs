@@ -153,7 +153,7 @@ impl<H: Handler> Server<H> {
             Err(_) => {
                 let decoded = Envelope::decode(&msg.payload).ok();
                 if let Some(reference) = decoded.as_ref().and_then(|e| e.payload_ref.as_ref()) {
-                    self.payloads.discard(reference).await;
+                    Box::pin(self.payloads.discard(reference)).await;
                 }
                 let id = decoded.map_or(uuid::Uuid::nil(), |e| e.id);
                 let busy = InvocationError::new(
@@ -197,7 +197,7 @@ impl<H: Handler> Server<H> {
         let outcome = async {
             if envelope.target != self.config.entity {
                 if let Some(reference) = &envelope.payload_ref {
-                    self.payloads.discard(reference).await;
+                    Box::pin(self.payloads.discard(reference)).await;
                 }
                 return Err(InvocationError::new(
                     ErrorKind::NotFound,
@@ -208,7 +208,10 @@ impl<H: Handler> Server<H> {
                 ));
             }
             if let Some(reference) = envelope.payload_ref.take() {
-                let taken = tokio::time::timeout(deadline, self.payloads.take(&reference)).await;
+                // Boxed, as every rare path here: the store's futures are
+                // large, and this task's state is moved when it is spawned.
+                let take = Box::pin(self.payloads.take(&reference));
+                let taken = tokio::time::timeout(deadline, take).await;
                 envelope.payload = serde_bytes::ByteBuf::from(taken.map_err(|_| {
                     InvocationError::new(ErrorKind::TimedOut, "the payload store did not answer")
                 })??);
@@ -218,8 +221,10 @@ impl<H: Handler> Server<H> {
                 envelope,
                 span: span.clone(),
             };
-            // A panic in a handler must still produce a reply.
-            let run = std::panic::AssertUnwindSafe(self.handler.call(&call));
+            // A panic in a handler must still produce a reply. Boxed: a
+            // handler's future (a wasm call's) is large, and the task that
+            // holds it is moved when spawned.
+            let run = std::panic::AssertUnwindSafe(Box::pin(self.handler.call(&call)));
             let run = futures::FutureExt::catch_unwind(run);
             match tokio::time::timeout(call.deadline.saturating_add(HANDLER_GRACE), run).await {
                 Ok(Ok(outcome)) => outcome,
@@ -262,24 +267,18 @@ impl<H: Handler> Server<H> {
         {
             tracing::warn!(entity = %self.config.entity, invocation = %id, kind = %e.kind, "{}", e.message);
         }
-        let reply = self
-            .fit(id, outcome, deadline.saturating_sub(elapsed))
-            .await;
+        let reply = match outcome {
+            Ok(bytes) if self.payloads.must_spill(bytes.len()) => {
+                Box::pin(self.spill(id, bytes, deadline.saturating_sub(elapsed))).await
+            }
+            outcome => InvocationReply::new(id, outcome),
+        };
         self.send(reply_to, reply).await;
     }
 
-    /// The reply, its result through the payload store when too large for
-    /// one message.
-    async fn fit(
-        &self,
-        id: uuid::Uuid,
-        outcome: Result<Vec<u8>, InvocationError>,
-        left: Duration,
-    ) -> InvocationReply {
-        let bytes = match outcome {
-            Ok(bytes) if self.payloads.must_spill(bytes.len()) => bytes,
-            outcome => return InvocationReply::new(id, outcome),
-        };
+    /// The reply to a result too large for one message: the result
+    /// through the payload store.
+    async fn spill(&self, id: uuid::Uuid, bytes: Vec<u8>, left: Duration) -> InvocationReply {
         let object = format!("{}.result", id.simple());
         let put = tokio::time::timeout(
             left.max(Duration::from_secs(1)),

@@ -20,7 +20,7 @@ mod pack;
 
 pub use open::{
     ArchiveError, ArchiveInspection, ProviderArchive, TargetCheck, compatible_targets, inspect,
-    open,
+    open, open_for,
 };
 pub use pack::{PackageError, PackageRequest, package};
 
@@ -29,7 +29,7 @@ pub const CLAIMS_ENTRY: &str = "claims.jwt";
 /// Binaries live under this directory, one file per target triple.
 pub const BIN_DIR: &str = "bin/";
 /// The most bytes an archive unpacks to (binaries and claims together).
-pub const MAX_UNPACKED: u64 = 1 << 30;
+pub const MAX_UNPACKED: u64 = 256 << 20;
 /// The most entries an archive holds.
 pub const MAX_ENTRIES: usize = 64;
 

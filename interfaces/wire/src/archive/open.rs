@@ -1,7 +1,8 @@
-//! Reading a provider archive back: unpack with bounded sizes and entry
-//! counts, decode the claims, check the signature, every binary's hash and
-//! the validity times, and pick the binary a host can run. Never panics,
-//! whatever the bytes.
+//! Reading a provider archive back, in two streaming passes with bounded
+//! sizes and entry counts: the first hashes every binary without keeping
+//! any and reads the claims; only when the signature, every hash and the
+//! validity times hold does the second keep the binaries a host can run
+//! (never the others). Never panics, whatever the bytes.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -114,10 +115,10 @@ pub struct ArchiveInspection {
     pub targets: Vec<TargetCheck>,
     /// The result [`open`] gives for the same bytes and time.
     pub verdict: Result<(), ArchiveError>,
-    binaries: BTreeMap<String, Vec<u8>>,
 }
 
-/// An archive whose signature, binaries and validity hold.
+/// An archive whose signature, binaries and validity hold, with the
+/// binaries kept for the targets asked for.
 #[derive(Debug, Clone)]
 pub struct ProviderArchive {
     pub claims: ProviderClaims,
@@ -125,9 +126,9 @@ pub struct ProviderArchive {
 }
 
 impl ProviderArchive {
-    /// The targets it holds binaries for.
+    /// The targets it holds binaries for (signed, whether kept or not).
     pub fn targets(&self) -> Vec<String> {
-        self.binaries.keys().cloned().collect()
+        self.claims.floe.targets.keys().cloned().collect()
     }
 
     /// The binary a host of `host_target` runs, with the target it was built
@@ -159,29 +160,65 @@ pub fn compatible_targets(host_target: &str) -> Vec<String> {
     targets
 }
 
-/// Verifies an archive at time `now` (seconds since the epoch).
+/// Verifies an archive at time `now` (seconds since the epoch), keeping
+/// the binaries of every target.
 pub fn open(
     bytes: &[u8],
     now: u64,
     policy: &VerifyPolicy,
 ) -> Result<ProviderArchive, ArchiveError> {
+    open_keeping(bytes, now, policy, &|_| true)
+}
+
+/// Verifies an archive and keeps only the binaries a host of `host_target`
+/// can run ([`compatible_targets`]): the others are hashed, never held.
+pub fn open_for(
+    bytes: &[u8],
+    now: u64,
+    policy: &VerifyPolicy,
+    host_target: &str,
+) -> Result<ProviderArchive, ArchiveError> {
+    let wanted = compatible_targets(host_target);
+    open_keeping(bytes, now, policy, &|t| wanted.iter().any(|w| w == t))
+}
+
+fn open_keeping(
+    bytes: &[u8],
+    now: u64,
+    policy: &VerifyPolicy,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<ProviderArchive, ArchiveError> {
+    // First pass: the claims and every binary's hash, nothing kept.
     let inspection = inspect(bytes, now, policy)?;
     inspection.verdict?;
+    // Second pass, only for an archive that holds: the binaries wanted,
+    // checked again against the signed hashes as they are read.
+    let scanned = scan(bytes, keep)?;
+    for (target, (_, actual)) in &scanned.hashes {
+        let signed = inspection.claims.floe.targets.get(target);
+        if signed != Some(actual) {
+            return Err(ArchiveError::BinaryTampered {
+                target: target.clone(),
+                signed: signed.cloned().unwrap_or_default(),
+                actual: actual.clone(),
+            });
+        }
+    }
     Ok(ProviderArchive {
         claims: inspection.claims,
-        binaries: inspection.binaries,
+        binaries: scanned.kept,
     })
 }
 
-/// Unpacks an archive and checks each property separately. Fails only when
-/// there are no claims to show; otherwise the verdict says whether the
-/// archive would be accepted.
+/// Reads an archive once, keeping no binary, and checks each property
+/// separately. Fails only when there are no claims to show; otherwise the
+/// verdict says whether the archive would be accepted.
 pub fn inspect(
     bytes: &[u8],
     now: u64,
     policy: &VerifyPolicy,
 ) -> Result<ArchiveInspection, ArchiveError> {
-    let Unpacked { token, binaries } = unpack(bytes)?;
+    let Scanned { token, hashes, .. } = scan(bytes, &|_| false)?;
     let token = token.ok_or(ArchiveError::Unsigned)?;
     let decoded = token::decode::<ProviderClaims>(&token)
         .map_err(|e| ArchiveError::MalformedToken(e.to_string()))?;
@@ -191,16 +228,13 @@ pub fn inspect(
     keys::parse_public(&claims.sub, KeyKind::Provider)
         .map_err(|e| ArchiveError::MalformedToken(format!("sub: {e}")))?;
     let signature_valid = decoded.signature_valid(&issuer);
-    let targets: Vec<TargetCheck> = binaries
-        .iter()
-        .map(|(target, bytes)| {
-            let hash: [u8; 32] = Sha256::digest(bytes).into();
-            TargetCheck {
-                target: target.clone(),
-                size: bytes.len() as u64,
-                actual_hash: format_hash(&hash),
-                signed_hash: claims.floe.targets.get(target).cloned(),
-            }
+    let targets: Vec<TargetCheck> = hashes
+        .into_iter()
+        .map(|(target, (size, actual_hash))| TargetCheck {
+            signed_hash: claims.floe.targets.get(&target).cloned(),
+            target,
+            size,
+            actual_hash,
         })
         .collect();
     let verdict = judge(&claims, signature_valid, &targets, now, policy);
@@ -209,7 +243,6 @@ pub fn inspect(
         signature_valid,
         targets,
         verdict,
-        binaries,
     })
 }
 
@@ -252,13 +285,18 @@ fn judge(
     check_validity(claims, now, policy).map_err(ArchiveError::Claims)
 }
 
-struct Unpacked {
+struct Scanned {
     token: Option<Vec<u8>>,
-    binaries: BTreeMap<String, Vec<u8>>,
+    /// Every binary's size and `sha256:HEX`, by target.
+    hashes: BTreeMap<String, (u64, String)>,
+    /// The bytes of the binaries `keep` asked for.
+    kept: BTreeMap<String, Vec<u8>>,
 }
 
-/// What an archive holds, read with every size bounded before it is read.
-fn unpack(bytes: &[u8]) -> Result<Unpacked, ArchiveError> {
+/// Reads what an archive holds in one streaming pass, every size bounded
+/// before it is read: the claims token, and each binary hashed as it
+/// streams by, its bytes kept only when `keep` says so.
+fn scan(bytes: &[u8], keep: &dyn Fn(&str) -> bool) -> Result<Scanned, ArchiveError> {
     if !super::looks_like_archive(bytes) {
         return Err(ArchiveError::NotAnArchive(
             "it does not start with the gzip magic bytes".to_owned(),
@@ -269,9 +307,10 @@ fn unpack(bytes: &[u8]) -> Result<Unpacked, ArchiveError> {
     let slack = (MAX_ENTRIES as u64 + 2) * 1024 + 8192;
     let decoder = flate2::read::GzDecoder::new(bytes).take(MAX_UNPACKED + slack);
     let mut archive = tar::Archive::new(decoder);
-    let mut unpacked = Unpacked {
+    let mut scanned = Scanned {
         token: None,
-        binaries: BTreeMap::new(),
+        hashes: BTreeMap::new(),
+        kept: BTreeMap::new(),
     };
     let mut total: u64 = 0;
     for (count, entry) in archive.entries().map_err(bad)?.enumerate() {
@@ -297,27 +336,49 @@ fn unpack(bytes: &[u8]) -> Result<Unpacked, ArchiveError> {
         if size > limit || total > MAX_UNPACKED {
             return Err(ArchiveError::TooLarge);
         }
-        // Capacity grows with what actually arrives, not with what a header claims.
-        let mut content = Vec::with_capacity(usize::try_from(size.min(1 << 20)).unwrap_or(0));
-        (&mut entry)
-            .take(size)
-            .read_to_end(&mut content)
-            .map_err(bad)?;
         if path == CLAIMS_ENTRY {
-            if unpacked.token.replace(content).is_some() {
+            let mut token = Vec::new();
+            (&mut entry)
+                .take(size)
+                .read_to_end(&mut token)
+                .map_err(bad)?;
+            if scanned.token.replace(token).is_some() {
                 return Err(ArchiveError::DuplicateEntry(path));
             }
-        } else if let Some(target) = path.strip_prefix(BIN_DIR).filter(|t| valid_target(t)) {
-            if unpacked
-                .binaries
-                .insert(target.to_owned(), content)
-                .is_some()
-            {
-                return Err(ArchiveError::DuplicateEntry(path));
-            }
-        } else {
+            continue;
+        }
+        let Some(target) = path.strip_prefix(BIN_DIR).filter(|t| valid_target(t)) else {
             return Err(ArchiveError::UnexpectedEntry(path));
+        };
+        if scanned.hashes.contains_key(target) {
+            return Err(ArchiveError::DuplicateEntry(path));
+        }
+        let mut kept = keep(target).then(|| {
+            // Capacity grows with what arrives, not with what a header claims.
+            Vec::with_capacity(usize::try_from(size.min(1 << 20)).unwrap_or(0))
+        });
+        let mut hasher = Sha256::new();
+        let mut buf = [0u8; 64 << 10];
+        let mut read: u64 = 0;
+        let mut body = (&mut entry).take(size);
+        loop {
+            let n = body.read(&mut buf).map_err(bad)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            if let Some(kept) = kept.as_mut() {
+                kept.extend_from_slice(&buf[..n]);
+            }
+            read += n as u64;
+        }
+        let hash: [u8; 32] = hasher.finalize().into();
+        scanned
+            .hashes
+            .insert(target.to_owned(), (read, format_hash(&hash)));
+        if let Some(kept) = kept {
+            scanned.kept.insert(target.to_owned(), kept);
         }
     }
-    Ok(unpacked)
+    Ok(scanned)
 }

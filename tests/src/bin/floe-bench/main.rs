@@ -83,6 +83,10 @@ async fn main() -> anyhow::Result<()> {
     let baseline = load::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
     eprintln!("== linked, across two hosts");
     linked::measure(&nats, lattice, &host, baseline, &mut report, quick).await?;
+    if flag("--nats-only") {
+        println!("{}", report.render());
+        return Ok(());
+    }
     eprintln!("== HTTP through a provider");
     http::measure(&nats, lattice, &host, &mut report, quick).await?;
     eprintln!("== starts and memory");
