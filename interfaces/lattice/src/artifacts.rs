@@ -4,9 +4,9 @@
 //! digest, so a corrupted or replaced object is never used, and only tags
 //! whose seal holds are followed.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use async_nats::jetstream::{self, kv, object_store};
+use async_nats::jetstream::{kv, object_store};
 use floe_wire::LatticeId;
 use floe_wire::artifact::{self, ArtifactTag};
 use futures::StreamExt as _;
@@ -53,35 +53,15 @@ pub async fn open_store(
     client: &async_nats::Client,
     lattice: &LatticeId,
 ) -> Result<object_store::ObjectStore, ArtifactError> {
-    let js = jetstream::new(client.clone());
     let bucket = artifact::bucket_name(lattice);
-    let deadline = Instant::now() + FORMING_TIMEOUT;
-    let mut last_error = String::new();
-    while Instant::now() < deadline {
-        if let Ok(store) = js.get_object_store(&bucket).await {
-            return Ok(store);
-        }
-        for replicas in [3, 1] {
-            let config = object_store::Config {
-                bucket: bucket.clone(),
-                description: Some(format!("Floe lattice {lattice}: artifacts by digest")),
-                num_replicas: replicas,
-                ..Default::default()
-            };
-            match js.create_object_store(config).await {
-                Ok(store) => return Ok(store),
-                Err(e) => last_error = e.to_string(),
-            }
-            if let Ok(store) = js.get_object_store(&bucket).await {
-                return Ok(store);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Err(ArtifactError::Store {
-        bucket,
-        reason: last_error,
-    })
+    let config = object_store::Config {
+        bucket: bucket.clone(),
+        description: Some(format!("Floe lattice {lattice}: artifacts by digest")),
+        ..Default::default()
+    };
+    crate::bucket::open_object_store(client, config, FORMING_TIMEOUT)
+        .await
+        .map_err(|reason| ArtifactError::Store { bucket, reason })
 }
 
 /// Stores `bytes` under their digest (once: an object already there is

@@ -1,6 +1,8 @@
 //! The lattice's JetStream KV bucket (`floe-{lattice}`): links now; config
 //! and applications later. Opened get-then-create, so any process may be
-//! first; replicated as far as the NATS cluster allows (up to 3).
+//! first; replicated as far as the NATS cluster allows (up to 3). Object
+//! stores (artifacts, large payloads) are opened the same way
+//! ([`open_object_store`]).
 
 use std::time::{Duration, Instant};
 
@@ -105,4 +107,38 @@ pub async fn open_kv_aged(
         bucket,
         reason: last_error,
     })
+}
+
+/// Gets the object store `config.bucket`, else creates it with as many
+/// replicas as the cluster allows (3, then 1), retrying while JetStream
+/// forms, for at most `forming`. The error is the last reason given.
+pub async fn open_object_store(
+    client: &async_nats::Client,
+    config: jetstream::object_store::Config,
+    forming: Duration,
+) -> Result<jetstream::object_store::ObjectStore, String> {
+    let js = jetstream::new(client.clone());
+    let deadline = Instant::now() + forming;
+    let mut last_error = String::new();
+    while Instant::now() < deadline {
+        if let Ok(store) = js.get_object_store(&config.bucket).await {
+            return Ok(store);
+        }
+        for replicas in [3, 1] {
+            let attempt = jetstream::object_store::Config {
+                num_replicas: replicas,
+                ..config.clone()
+            };
+            match js.create_object_store(attempt).await {
+                Ok(store) => return Ok(store),
+                Err(e) => last_error = e.to_string(),
+            }
+            // Another process may have created it meanwhile.
+            if let Ok(store) = js.get_object_store(&config.bucket).await {
+                return Ok(store);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(last_error)
 }

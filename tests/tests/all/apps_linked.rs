@@ -4,7 +4,6 @@
 //! throughout, and no call fails.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use floe_tests::{FloeCli, paths, with_timeout};
@@ -13,6 +12,7 @@ use serde_json::json;
 
 use crate::apps::{FAST, actor_of, wait_for};
 use crate::lattice::Lattice;
+use crate::linked_updates::Welcomer;
 
 const WELCOME: &str = "acme:greet/front.welcome";
 
@@ -109,49 +109,21 @@ async fn apps_cluster_linked_component_rolls_out_with_no_failed_call() {
         .await;
 
         // A client calls throughout the rollout.
-        let (stop, calls, failed) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicU64::new(0)),
-            Arc::new(AtomicU64::new(0)),
-        );
-        let caller = {
-            let (lattice, front) = (lattice.clone(), front.clone());
-            let (stop, calls, failed) = (stop.clone(), calls.clone(), failed.clone());
-            tokio::spawn(async move {
-                let mut first = None;
-                while !stop.load(Ordering::SeqCst) {
-                    match lattice
-                        .call_json(&front, WELCOME, json!([["Ada"], false]))
-                        .await
-                    {
-                        Ok(v) if v["ok"].is_array() => {}
-                        other => {
-                            failed.fetch_add(1, Ordering::SeqCst);
-                            first.get_or_insert(format!("{other:?}"));
-                        }
-                    }
-                    calls.fetch_add(1, Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                first
-            })
-        };
+        let caller = Welcomer::start(lattice.clone(), &front, Duration::from_millis(10));
 
         cli.ok(with(&["app", "apply", &v2]));
         wait_for("v2 everywhere", Duration::from_secs(40), || async {
             front_versions(&lattice).await == ["0.2.0", "0.2.0"] && state()["state"] == "deployed"
         })
         .await;
-        let at_rollout = calls.load(Ordering::SeqCst);
+        let at_rollout = caller.calls();
         wait_for(
             "calls after the rollout",
             Duration::from_secs(10),
-            || async { calls.load(Ordering::SeqCst) > at_rollout + 20 },
+            || async { caller.calls() > at_rollout + 20 },
         )
         .await;
-        stop.store(true, Ordering::SeqCst);
-        let first = caller.await.expect("caller");
-        let (made, failures) = (calls.load(Ordering::SeqCst), failed.load(Ordering::SeqCst));
+        let (made, failures, first) = caller.stop().await;
         assert_eq!(failures, 0, "{failures} of {made} calls failed: {first:?}");
         assert!(made > 50, "the client kept calling ({made})");
         let answer = lattice

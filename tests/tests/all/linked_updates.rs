@@ -55,33 +55,8 @@ async fn linked_actors_update_restart_and_share_their_imports() {
 
         // An update to new code (same id, same routed import) while a
         // client calls in a loop: every call answers, old code or new.
-        let (stop, calls, failed) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicU64::new(0)),
-            Arc::new(AtomicU64::new(0)),
-        );
-        let caller = {
-            let (lattice, front) = (lattice.clone(), front.clone());
-            let (stop, calls, failed) = (stop.clone(), calls.clone(), failed.clone());
-            tokio::spawn(async move {
-                let mut first_failure = None;
-                while !stop.load(Ordering::Relaxed) {
-                    match lattice
-                        .call_json(&front, WELCOME, json!([["Ada"], false]))
-                        .await
-                    {
-                        Ok(v) if v["ok"].is_array() => {}
-                        other => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                            first_failure.get_or_insert(format!("{other:?}"));
-                        }
-                    }
-                    calls.fetch_add(1, Ordering::Relaxed);
-                }
-                first_failure
-            })
-        };
-        while calls.load(Ordering::Relaxed) < 20 {
+        let caller = Welcomer::start(lattice.clone(), &front, Duration::ZERO);
+        while caller.calls() < 20 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let next = paths::actor("front-next").expect("front-next");
@@ -91,15 +66,13 @@ async fn linked_actors_update_restart_and_share_their_imports() {
             .await
             .unwrap_or_else(|e| panic!("the update: {e}\n{}", host.log()));
         assert_eq!(updated.actor_id, front, "same actor");
-        let at_update = calls.load(Ordering::Relaxed);
-        while calls.load(Ordering::Relaxed) < at_update + 20 {
+        let at_update = caller.calls();
+        while caller.calls() < at_update + 20 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        stop.store(true, Ordering::Relaxed);
-        let first_failure = caller.await.expect("the caller");
+        let (_, failures, first_failure) = caller.stop().await;
         assert_eq!(
-            failed.load(Ordering::Relaxed),
-            0,
+            failures, 0,
             "calls failed during the update: {first_failure:?}"
         );
         assert_eq!(
@@ -144,4 +117,66 @@ async fn linked_actors_update_restart_and_share_their_imports() {
         );
     })
     .await;
+}
+
+/// A client calling `front`'s `welcome` in a loop (pausing `pause` between
+/// calls), counting the calls and the failures, and keeping the first.
+pub(crate) struct Welcomer {
+    stop: Arc<AtomicBool>,
+    calls: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<Option<String>>,
+}
+
+impl Welcomer {
+    pub(crate) fn start(lattice: Arc<Lattice>, front: &str, pause: Duration) -> Self {
+        let (stop, calls, failed) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let front = front.to_owned();
+        let (stopped, counted, failures) = (stop.clone(), calls.clone(), failed.clone());
+        let task = tokio::spawn(async move {
+            let mut first = None;
+            while !stopped.load(Ordering::SeqCst) {
+                match lattice
+                    .call_json(&front, WELCOME, json!([["Ada"], false]))
+                    .await
+                {
+                    Ok(v) if v["ok"].is_array() => {}
+                    other => {
+                        failures.fetch_add(1, Ordering::SeqCst);
+                        first.get_or_insert(format!("{other:?}"));
+                    }
+                }
+                counted.fetch_add(1, Ordering::SeqCst);
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
+            }
+            first
+        });
+        Welcomer {
+            stop,
+            calls,
+            failed,
+            task,
+        }
+    }
+
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Calls made, calls failed, and the first failure.
+    pub(crate) async fn stop(self) -> (u64, u64, Option<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        let first = self.task.await.expect("the calling loop");
+        (
+            self.calls.load(Ordering::SeqCst),
+            self.failed.load(Ordering::SeqCst),
+            first,
+        )
+    }
 }

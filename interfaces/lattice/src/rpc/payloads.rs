@@ -4,9 +4,9 @@
 //! reply. The reader checks both and removes the object; the bucket's
 //! `max_age` removes what a reader never took (a caller that gave up).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use async_nats::jetstream::{self, object_store};
+use async_nats::jetstream::object_store;
 use floe_wire::envelope::PayloadRef;
 use floe_wire::{ErrorKind, InvocationError, LatticeId};
 use sha2::{Digest as _, Sha256};
@@ -206,33 +206,21 @@ async fn open(
     client: &async_nats::Client,
     lattice: &LatticeId,
 ) -> Result<object_store::ObjectStore, InvocationError> {
-    let js = jetstream::new(client.clone());
     let bucket = floe_wire::subject::payload_bucket(lattice);
-    let deadline = Instant::now() + FORMING_TIMEOUT;
-    let mut last_error = String::new();
-    while Instant::now() < deadline {
-        if let Ok(store) = js.get_object_store(&bucket).await {
-            return Ok(store);
-        }
-        for replicas in [3, 1] {
-            let config = object_store::Config {
-                bucket: bucket.clone(),
-                description: Some(format!(
-                    "Floe lattice {lattice}: payloads too large for one message, while their call lasts"
-                )),
-                max_age: PAYLOAD_MAX_AGE,
-                max_bytes: PAYLOAD_STORE_BYTES,
-                num_replicas: replicas,
-                ..Default::default()
-            };
-            match js.create_object_store(config).await {
-                Ok(store) => return Ok(store),
-                Err(e) => last_error = e.to_string(),
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Err(internal(format!(
-        "cannot open the payload store {bucket}: {last_error} (is JetStream enabled on the NATS server?)"
-    )))
+    let config = object_store::Config {
+        bucket: bucket.clone(),
+        description: Some(format!(
+            "Floe lattice {lattice}: payloads too large for one message, while their call lasts"
+        )),
+        max_age: PAYLOAD_MAX_AGE,
+        max_bytes: PAYLOAD_STORE_BYTES,
+        ..Default::default()
+    };
+    crate::bucket::open_object_store(client, config, FORMING_TIMEOUT)
+        .await
+        .map_err(|reason| {
+            internal(format!(
+                "cannot open the payload store {bucket}: {reason} (is JetStream enabled on the NATS server?)"
+            ))
+        })
 }
