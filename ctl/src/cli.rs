@@ -429,7 +429,8 @@ pub enum AppCommand {
     Delete {
         name: String,
         /// Remove the app's records at once, even ones that do not open
-        /// (sealed under another cluster key); what it started keeps running.
+        /// (sealed under another cluster key); the reconciler's leader then
+        /// removes what the app started, as for any app whose records are gone.
         #[arg(long)]
         force: bool,
     },

@@ -497,16 +497,23 @@ impl CtlClient {
         Ok(())
     }
 
-    /// Every link of the lattice. None opening while some are sealed under
-    /// another key means this client holds the wrong seed: an error that
-    /// says so, not an empty list.
+    /// Every link of the lattice that opens under this client's key.
     pub async fn links(&self) -> Result<Vec<Link>, CtlError> {
         let store = self.bucket().await?;
-        let before = self.foreign_seals();
-        let links = floe_lattice::list_links(&store, &self.auth)
+        floe_lattice::list_links(&store, &self.auth)
             .await
-            .map_err(|e| CtlError::Refused(e.to_string()))?;
-        let foreign = self.foreign_seals() - before;
+            .map_err(|e| CtlError::Refused(e.to_string()))
+    }
+
+    /// [`CtlClient::links`] for a person at the CLI: none opening while
+    /// some were sealed under another key means this client holds the wrong
+    /// seed, an error that says so rather than an empty list. (Judged by
+    /// this client's own counter of such seals, so only for a client that
+    /// does one thing at a time; a host's reconciler uses `links`.)
+    pub async fn links_checked(&self) -> Result<Vec<Link>, CtlError> {
+        let before = self.foreign_seals();
+        let links = self.links().await?;
+        let foreign = self.foreign_seals().saturating_sub(before);
         if links.is_empty() && foreign > 0 {
             return Err(self.foreign_seed_error(foreign));
         }

@@ -48,19 +48,20 @@ pub async fn prepare(
     if !is_artifact && !starts_like_archive(Path::new(reference)) {
         return plain(core, req);
     }
+    // Fetching, unpacking and hashing hold memory and take a while for big
+    // binaries: only as many at once as component loads (the same permits).
+    let _permit = core
+        .loads
+        .acquire()
+        .await
+        .map_err(|_| "the host is stopping".to_owned())?;
     let bytes = crate::reference::resolve(core, reference).await?;
     if bytes.starts_with(b"\0asm") {
         return Err(format!(
             "{reference} is an actor component, not a provider archive: start it with `floe start actor {reference}`"
         ));
     }
-    // Unpacking and hashing take a while for big binaries: off the runtime,
-    // and only as many at once as component loads (the same permits).
-    let _permit = core
-        .loads
-        .acquire()
-        .await
-        .map_err(|_| "the host is stopping".to_owned())?;
+    // Off the runtime.
     let policy = core.policy.clone();
     let opened = tokio::task::spawn_blocking(move || {
         archive::open_for(&bytes, unix_now(), &policy, HOST_TARGET)

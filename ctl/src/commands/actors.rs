@@ -265,8 +265,9 @@ async fn targets(
         let actor = ctx.client.resolve_actor(actor, window).await?;
         return Ok((actor, vec![ctx.client.resolve_host(h, window).await?]));
     }
-    // One sweep of the lattice both resolves the name and finds the hosts.
-    let inventories = ctx.client.inventories_for_lookup(window).await?;
+    // One sweep of the lattice both resolves the name and finds the hosts:
+    // the whole window, so a host that joined a moment ago is not missed.
+    let inventories = ctx.client.inventories(window).await?;
     let actor = CtlClient::actor_in(&inventories, actor)?;
     let hosts: Vec<String> = inventories
         .into_iter()

@@ -25,17 +25,11 @@ pub async fn app(ctx: &Lattice, cmd: AppCommand) -> anyhow::Result<()> {
             // be deployed: refuse when what is stored opens only for others.
             let before = ctx.client.foreign_seals();
             let heads = apps::heads(&kv, auth).await?;
-            let links = ctx.client.links().await;
-            if heads.is_empty()
-                && matches!(links, Ok(ref l) if l.is_empty())
-                && ctx.client.foreign_seals() > before
-            {
-                return Err(ctx
-                    .client
-                    .foreign_seed_error(ctx.client.foreign_seals() - before)
-                    .into());
+            let links = ctx.client.links().await?;
+            let foreign = ctx.client.foreign_seals().saturating_sub(before);
+            if heads.is_empty() && links.is_empty() && foreign > 0 {
+                return Err(ctx.client.foreign_seed_error(foreign).into());
             }
-            links?;
             let name = manifest.name.clone();
             let applied = apps::apply(&kv, auth, manifest)
                 .await
@@ -174,7 +168,7 @@ pub async fn app(ctx: &Lattice, cmd: AppCommand) -> anyhow::Result<()> {
                 );
             }
             println!(
-                "Removed every record of {name}; what it started keeps running (stop it with `floe stop`)"
+                "Removed every record of {name}; the reconciler's leader stops and unlinks what the app started (its orphan sweep)"
             );
             Ok(())
         }

@@ -72,7 +72,7 @@ pub async fn link(ctx: &Lattice, cmd: LinkCommand) -> anyhow::Result<()> {
 }
 
 pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
-    let links = ctx.client.links().await?;
+    let links = ctx.client.links_checked().await?;
     match ctx.global.output {
         OutputFormat::Json | OutputFormat::Yaml => output::print_data(ctx.global.output, &links),
         OutputFormat::Text if links.is_empty() => {

@@ -241,8 +241,8 @@ pub async fn forget(
 
 /// Removes every entry of app `name` without reading any (`floe app
 /// delete --force`): for an app whose records do not open (sealed under
-/// another cluster key, say). What the app started is left running.
-/// Returns whether there was anything to remove.
+/// another cluster key, say). The leader's orphan sweep then removes what
+/// the app started. Returns whether there was anything to remove.
 pub async fn purge(kv: &kv::Store, name: &str) -> Result<bool, AppStoreError> {
     let mut keys = records::keys(kv, &version_prefix(name)).await?;
     for key in [status_key(name), head_key(name)] {

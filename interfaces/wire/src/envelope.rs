@@ -293,7 +293,7 @@ impl InvocationReply {
     /// A reply whose result waits in the payload store.
     pub fn by_reference(id: uuid::Uuid, reference: PayloadRef) -> Self {
         InvocationReply {
-            v: ENVELOPE_BASE_VERSION,
+            v: ENVELOPE_VERSION,
             id,
             outcome: Ok(ByteBuf::new()),
             payload_ref: Some(reference),
@@ -305,7 +305,11 @@ impl InvocationReply {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        Ok(rmp_serde::from_slice(bytes)?)
+        let reply: InvocationReply = rmp_serde::from_slice(bytes)?;
+        if reply.v > ENVELOPE_VERSION {
+            return Err(EnvelopeError::Version(reply.v));
+        }
+        Ok(reply)
     }
 }
 
@@ -375,6 +379,7 @@ mod tests {
         assert_eq!(bytes[0], 0x9b);
         assert_eq!(Envelope::decode(&bytes).expect("decode"), big);
         let reply = InvocationReply::by_reference(env.id, reference);
+        assert_eq!(reply.v, ENVELOPE_VERSION);
         let back = InvocationReply::decode(&reply.encode().expect("enc")).expect("dec");
         assert_eq!(back, reply);
     }

@@ -27,6 +27,9 @@ pub const PAYLOAD_MAX_AGE: Duration = Duration::from_secs(15 * 60);
 /// Room left in a NATS message for the envelope's framing and headers.
 const FRAMING: usize = 4096;
 
+/// The longest a best-effort removal may take (then `max_age` removes it).
+const DISCARD_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How long opening the store may retry while JetStream forms.
 const FORMING_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -177,10 +180,16 @@ impl PayloadStore {
     /// will never take it (refused, failed, given up). Best effort; the
     /// bucket's `max_age` removes what this misses.
     pub async fn discard(&self, reference: &PayloadRef) {
-        if let Ok(store) = self.store().await
-            && let Err(e) = store.delete(reference.object.as_str()).await
-        {
-            tracing::debug!(object = %reference.object, error = %e, "cannot remove a payload");
+        let delete = async {
+            let store = self.store().await.ok()?;
+            store.delete(reference.object.as_str()).await.err()
+        };
+        match tokio::time::timeout(DISCARD_TIMEOUT, delete).await {
+            Ok(Some(e)) => {
+                tracing::debug!(object = %reference.object, error = %e, "cannot remove a payload");
+            }
+            Ok(None) => {}
+            Err(_) => tracing::debug!(object = %reference.object, "removing a payload timed out"),
         }
     }
 }

@@ -152,8 +152,10 @@ impl<H: Handler> Server<H> {
             }
             Err(_) => {
                 let decoded = Envelope::decode(&msg.payload).ok();
-                if let Some(reference) = decoded.as_ref().and_then(|e| e.payload_ref.as_ref()) {
-                    Box::pin(self.payloads.discard(reference)).await;
+                if let Some(reference) = decoded.as_ref().and_then(|e| e.payload_ref.clone()) {
+                    // Not in this loop: admission never waits on the store.
+                    let server = self.clone();
+                    tracker.spawn(async move { server.payloads.discard(&reference).await });
                 }
                 let id = decoded.map_or(uuid::Uuid::nil(), |e| e.id);
                 let busy = InvocationError::new(
