@@ -330,7 +330,7 @@ async fn links_without_a_valid_mac_are_ignored() {
         assert_eq!(invocation_kind(&err), Some(ErrorKind::NoLink), "{err}");
         // Only an entry sealed under another key: the client names its seed
         // as the likely cause rather than listing nothing.
-        let listed = lattice.client.links().await;
+        let listed = lattice.client.links_checked().await;
         assert!(
             matches!(
                 listed,
