@@ -1,24 +1,25 @@
 //! [`CtlClient`]: every control request of the lattice protocol as a typed
-//! method, plus invocations (name resolution is in `resolve`). Subjects come from `floe_wire::subject`, bodies
+//! method, plus invocations (scatter-gather is in `gather`, name resolution
+//! in `resolve`). Subjects come from `floe_wire::subject`, bodies
 //! from `floe_wire::control` and `floe_wire::envelope`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use floe_lattice::{LatticeAuth, RequestFailure, Requester};
 use floe_wire::auth::{ClusterSeed, ReplayPolicy};
+mod gather;
+
 use floe_wire::control::{
-    self, ActorStarted, AuctionBid, AuctionRequest, ControlReply, Empty, HostInfo, HostInventory,
-    InventoryRequest, LabelDelRequest, LabelPutRequest, Labels, PingRequest, ScaleActorRequest,
-    StartActorRequest, StopActorRequest, StopHostRequest, StringMap, UpdateActorRequest,
+    self, ActorStarted, ControlReply, Empty, HostInventory, InventoryRequest, LabelDelRequest,
+    LabelPutRequest, Labels, ScaleActorRequest, StartActorRequest, StopActorRequest,
+    StopHostRequest, StringMap, UpdateActorRequest,
 };
 use floe_wire::envelope::Origin;
-use floe_wire::subject::AuctionKind;
 use floe_wire::{
     CloudEvent, Encoding, Envelope, EventType, HostOp, InvocationError, LatticeId, Link, Subject,
 };
-use futures::StreamExt as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -197,43 +198,6 @@ impl CtlClient {
         &self.lattice
     }
 
-    /// Every host that answers within `window`.
-    pub async fn ping_hosts(&self, window: Duration) -> Result<Vec<HostInfo>, CtlError> {
-        let mut hosts: Vec<HostInfo> = self
-            .gather(Subject::HostPing, &PingRequest::default(), window)
-            .await?;
-        hosts.sort_by(|a, b| a.host_id.cmp(&b.host_id));
-        Ok(hosts)
-    }
-
-    /// Bids of the hosts whose labels carry every constraint.
-    pub async fn auction_actor(
-        &self,
-        constraints: StringMap,
-        window: Duration,
-    ) -> Result<Vec<AuctionBid>, CtlError> {
-        let req = AuctionRequest {
-            constraints,
-            ..AuctionRequest::default()
-        };
-        self.gather(Subject::Auction(AuctionKind::Actor), &req, window)
-            .await
-    }
-
-    /// Bids of the hosts that fit, for a provider.
-    pub async fn auction_provider(
-        &self,
-        constraints: StringMap,
-        window: Duration,
-    ) -> Result<Vec<AuctionBid>, CtlError> {
-        let req = AuctionRequest {
-            constraints,
-            ..AuctionRequest::default()
-        };
-        self.gather(Subject::Auction(AuctionKind::Provider), &req, window)
-            .await
-    }
-
     /// Starts a provider; the reply comes once it answers a health check.
     pub async fn start_provider(
         &self,
@@ -256,63 +220,9 @@ impl CtlClient {
             .map(|_| ())
     }
 
-    /// Picks the bid with the fewest running actors, ties at random.
-    pub fn pick(bids: &[AuctionBid]) -> Option<&AuctionBid> {
-        let fewest = bids.iter().map(|b| b.running).min()?;
-        let best: Vec<&AuctionBid> = bids.iter().filter(|b| b.running == fewest).collect();
-        best.get(fastrand::usize(..best.len())).copied()
-    }
-
     pub async fn inventory(&self, host: &str) -> Result<HostInventory, CtlError> {
         self.host_request(host, HostOp::Inventory, &InventoryRequest::default())
             .await
-    }
-
-    /// The inventory of every host that answers a ping within `window`.
-    pub async fn inventories(&self, window: Duration) -> Result<Vec<HostInventory>, CtlError> {
-        let hosts = self.ping_hosts(window).await?;
-        self.inventories_of(&hosts).await
-    }
-
-    /// The inventories a name lookup needs: those of every host, asked for
-    /// as soon as as many hosts have answered the ping as the hosts say the
-    /// lattice has (the highest `lattice_hosts` among the answers), else
-    /// when `window` ends. So a lookup on a settled lattice takes a round
-    /// trip, not the whole window.
-    pub async fn inventories_for_lookup(
-        &self,
-        window: Duration,
-    ) -> Result<Vec<HostInventory>, CtlError> {
-        let mut hosts: Vec<HostInfo> = self
-            .gather_until(
-                Subject::HostPing,
-                &PingRequest::default(),
-                window,
-                |answers: &[HostInfo]| {
-                    let known = answers.iter().map(|h| h.lattice_hosts).max().unwrap_or(0);
-                    known > 0 && answers.len() >= known
-                },
-            )
-            .await?;
-        hosts.sort_by(|a, b| a.host_id.cmp(&b.host_id));
-        self.inventories_of(&hosts).await
-    }
-
-    async fn inventories_of(&self, hosts: &[HostInfo]) -> Result<Vec<HostInventory>, CtlError> {
-        let requests = hosts.iter().map(|h| self.inventory(&h.host_id));
-        let mut out = Vec::new();
-        for result in futures::future::join_all(requests).await {
-            match result {
-                Ok(inv) => out.push(inv),
-                // A host that stopped between ping and inventory, or that
-                // speaks a newer protocol, is skipped like a silent one.
-                Err(
-                    CtlError::Timeout { .. } | CtlError::NotFound(_) | CtlError::Malformed { .. },
-                ) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(out)
     }
 
     /// Starts an actor; the reply comes once it serves, which may include
@@ -589,77 +499,5 @@ impl CtlClient {
                 reason,
             })?;
         reply.into_result().map_err(CtlError::Refused)
-    }
-
-    async fn gather<Req: Serialize, Resp: DeserializeOwned>(
-        &self,
-        subject: Subject,
-        req: &Req,
-        window: Duration,
-    ) -> Result<Vec<Resp>, CtlError> {
-        self.gather_until(subject, req, window, |_: &[Resp]| false)
-            .await
-    }
-
-    /// Scatter-gather: every authentic answer within `window`, or fewer
-    /// once `enough` says so.
-    async fn gather_until<Req: Serialize, Resp: DeserializeOwned>(
-        &self,
-        subject: Subject,
-        req: &Req,
-        window: Duration,
-        enough: impl Fn(&[Resp]) -> bool,
-    ) -> Result<Vec<Resp>, CtlError> {
-        let subject = subject.render(&self.lattice);
-        let fail = |reason: String| CtlError::Request {
-            subject: subject.clone(),
-            reason,
-        };
-        let body = serde_json::to_vec(req).map_err(|e| fail(e.to_string()))?;
-        let inbox = self.nats.new_inbox();
-        let mut replies = self
-            .nats
-            .subscribe(inbox.clone())
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        self.auth
-            .publish_with_reply(&self.nats, subject.clone(), inbox, body.into())
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        tokio::time::timeout(window, self.nats.flush())
-            .await
-            .map_err(|_| fail("NATS did not acknowledge the request in time".to_owned()))?
-            .map_err(|e| fail(e.to_string()))?;
-        let deadline = Instant::now() + window;
-        let mut out = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, replies.next()).await {
-                Ok(Some(msg)) if self.auth.verify(&msg).is_err() => {
-                    tracing_free_warn(&subject, "its lattice MAC does not verify");
-                }
-                Ok(Some(msg)) => match control::parse::<ControlReply<Resp>>(&msg.payload) {
-                    Ok(reply) => {
-                        if let Ok(payload) = reply.into_result() {
-                            out.push(payload);
-                            if enough(&out) {
-                                break;
-                            }
-                        }
-                    }
-                    Err(reason) => tracing_free_warn(&subject, &reason),
-                },
-                Ok(None) | Err(_) => break,
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// A reply that does not parse is skipped; scatter-gather tolerates one bad
-/// peer. (The CLI has no logger; stay quiet unless asked.)
-fn tracing_free_warn(subject: &str, reason: &str) {
-    if std::env::var_os("FLOE_DEBUG").is_some() {
-        eprintln!("warning: skipping a reply on {subject}: {reason}");
     }
 }

@@ -61,7 +61,10 @@ pub async fn open_store(
     };
     crate::bucket::open_object_store(client, config, FORMING_TIMEOUT)
         .await
-        .map_err(|reason| ArtifactError::Store { bucket, reason })
+        .map_err(|e| ArtifactError::Store {
+            bucket,
+            reason: e.reason,
+        })
 }
 
 /// Stores `bytes` under their digest (once: an object already there is

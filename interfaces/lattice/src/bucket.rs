@@ -109,14 +109,24 @@ pub async fn open_kv_aged(
     })
 }
 
+/// Why an object store could not be opened: the last reason JetStream gave.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot open the object store {bucket}: {reason} (is JetStream enabled on the NATS server?)"
+)]
+pub struct ObjectStoreError {
+    pub bucket: String,
+    pub reason: String,
+}
+
 /// Gets the object store `config.bucket`, else creates it with as many
 /// replicas as the cluster allows (3, then 1), retrying while JetStream
-/// forms, for at most `forming`. The error is the last reason given.
+/// forms, for at most `forming`.
 pub async fn open_object_store(
     client: &async_nats::Client,
     config: jetstream::object_store::Config,
     forming: Duration,
-) -> Result<jetstream::object_store::ObjectStore, String> {
+) -> Result<jetstream::object_store::ObjectStore, ObjectStoreError> {
     let js = jetstream::new(client.clone());
     let deadline = Instant::now() + forming;
     let mut last_error = String::new();
@@ -140,5 +150,8 @@ pub async fn open_object_store(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Err(last_error)
+    Err(ObjectStoreError {
+        bucket: config.bucket,
+        reason: last_error,
+    })
 }

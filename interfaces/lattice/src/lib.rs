@@ -5,8 +5,9 @@
 //! - [`auth`]: [`LatticeAuth`], the lattice MAC on messages and KV entries.
 //! - [`request`]: [`Requester`], sealed request/reply over a private inbox;
 //!   only an authentic answer ends a wait.
-//! - [`rpc`]: the invocation path, both halves (calling, serving) and large
-//!   payloads through the payload object store.
+//! - [`rpc`]: the invocation path, both halves (calling, serving).
+//! - [`payloads`]: payloads too large for one NATS message, through the
+//!   lattice's payload object store (used by `request` and `rpc`).
 //! - [`bucket`]: opening the lattice's KV bucket (get, else create with as
 //!   many replicas as the cluster allows, retrying while JetStream forms).
 //! - [`logs`]: the bounded stream of actors' log lines.
@@ -28,6 +29,7 @@ pub mod lease;
 pub mod link_watch;
 pub mod links;
 pub mod logs;
+pub mod payloads;
 pub mod records;
 pub mod request;
 pub mod rpc;

@@ -93,7 +93,7 @@ pub struct Requester {
     next: AtomicU64,
     /// Keys the hash that turns the counter into unguessable tokens.
     tokens: std::collections::hash_map::RandomState,
-    pub(crate) payloads: crate::rpc::PayloadStore,
+    pub(crate) payloads: crate::payloads::PayloadStore,
 }
 
 #[derive(Debug)]
@@ -112,7 +112,7 @@ impl Drop for Inbox {
 impl Requester {
     pub fn new(nats: async_nats::Client, auth: Arc<LatticeAuth>) -> Self {
         Requester {
-            payloads: crate::rpc::PayloadStore::new(nats.clone(), auth.lattice().clone()),
+            payloads: crate::payloads::PayloadStore::new(nats.clone(), auth.lattice().clone()),
             nats,
             auth,
             inbox: OnceCell::new(),
@@ -122,7 +122,7 @@ impl Requester {
     }
 
     /// Sets the largest payload a call may send or receive (default
-    /// [`crate::rpc::DEFAULT_MAX_CALL_BYTES`]).
+    /// [`crate::payloads::DEFAULT_MAX_CALL_BYTES`]).
     pub fn with_max_call_bytes(mut self, limit: usize) -> Self {
         self.payloads = self.payloads.with_limit(limit);
         self

@@ -7,10 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use floe_tests::{FloeCli, paths, with_timeout};
-use floe_wire::app::APP_ANNOTATION;
 use serde_json::json;
 
-use crate::apps::{FAST, actor_of, wait_for};
+use crate::apps::{FAST, actor_of, versions_of, wait_for};
 use crate::lattice::Lattice;
 use crate::linked_updates::Welcomer;
 
@@ -40,22 +39,7 @@ links:
 
 /// Versions of app `relay`'s front replicas.
 async fn front_versions(lattice: &Lattice) -> Vec<String> {
-    let inventories = lattice
-        .client
-        .inventories(Duration::from_millis(500))
-        .await
-        .expect("inventories");
-    let mut versions: Vec<String> = inventories
-        .iter()
-        .flat_map(|inv| inv.actors.iter())
-        .filter(|a| {
-            a.annotations.get(APP_ANNOTATION).map(String::as_str) == Some("relay")
-                && a.name == "front"
-        })
-        .map(|a| a.version.clone())
-        .collect();
-    versions.sort();
-    versions
+    versions_of(lattice, "relay", Some("front")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

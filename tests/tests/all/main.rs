@@ -6,6 +6,7 @@
 
 mod apps;
 mod apps_linked;
+mod apps_rollout;
 mod artifacts;
 mod auth;
 mod claims_cli;

@@ -6,12 +6,12 @@
 //!   half (seal, send, wait for the authentic reply, check it).
 //! - [`server`]: [`Server`], the serving half (verify before spawning, bound,
 //!   decode, cap the deadline, run the [`Handler`], fit, seal, publish).
-//! - [`payloads`]: [`PayloadStore`], payloads too large for one NATS message
-//!   through the lattice's payload object store.
+//!
+//! Payloads too large for one NATS message go through
+//! [`PayloadStore`](crate::payloads::PayloadStore), which both halves use.
 
 pub mod client;
-pub mod payloads;
 pub mod server;
 
-pub use payloads::{DEFAULT_MAX_CALL_BYTES, PayloadStore};
+pub use crate::payloads::{DEFAULT_MAX_CALL_BYTES, PayloadStore};
 pub use server::{Call, DEFAULT_MAX_IN_FLIGHT, Handler, ServeConfig, Server};

@@ -19,8 +19,8 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::payloads::PayloadStore;
 use crate::auth::LatticeAuth;
+use crate::payloads::PayloadStore;
 
 /// Calls one server runs at once unless told otherwise.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;

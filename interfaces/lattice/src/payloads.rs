@@ -215,9 +215,8 @@ async fn open(
     client: &async_nats::Client,
     lattice: &LatticeId,
 ) -> Result<object_store::ObjectStore, InvocationError> {
-    let bucket = floe_wire::subject::payload_bucket(lattice);
     let config = object_store::Config {
-        bucket: bucket.clone(),
+        bucket: floe_wire::subject::payload_bucket(lattice),
         description: Some(format!(
             "Floe lattice {lattice}: payloads too large for one message, while their call lasts"
         )),
@@ -227,9 +226,5 @@ async fn open(
     };
     crate::bucket::open_object_store(client, config, FORMING_TIMEOUT)
         .await
-        .map_err(|reason| {
-            internal(format!(
-                "cannot open the payload store {bucket}: {reason} (is JetStream enabled on the NATS server?)"
-            ))
-        })
+        .map_err(|e| internal(e.to_string()))
 }
