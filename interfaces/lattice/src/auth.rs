@@ -11,8 +11,8 @@ use async_nats::{HeaderMap, Message};
 use bytes::Bytes;
 use floe_wire::LatticeId;
 use floe_wire::auth::{
-    AUTH_HEADER, AuthError, KeyRing, LatticeKey, ReplayGuard, ReplayPolicy, Seal, kv_context,
-    message_context, now_ms,
+    AUTH_HEADER, AuthError, KeyRing, LatticeKey, ReplayGuard, ReplayPolicy, Seal, SealContext,
+    now_ms,
 };
 use floe_wire::subject::kv_bucket;
 
@@ -123,9 +123,9 @@ impl LatticeAuth {
     /// to `reply` when it is a request.
     pub fn headers(&self, subject: &str, reply: Option<&str>, body: &[u8]) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        let context = message_context(subject, reply);
+        let context = SealContext::message(subject, reply);
         let token = Seal::create(&self.ring, &context, body, now_ms());
-        headers.insert(AUTH_HEADER, token.as_str());
+        headers.insert(AUTH_HEADER, token);
         headers
     }
 
@@ -150,7 +150,7 @@ impl LatticeAuth {
             .and_then(|h| h.get(AUTH_HEADER))
             .ok_or(AuthError::Missing)
             .and_then(|token| {
-                let context = message_context(&msg.subject, None);
+                let context = SealContext::message(&msg.subject, None);
                 Seal::open(&self.ring, token.as_str(), &context, &msg.payload).map(|_| ())
             });
         if let Err(e) = &result {
@@ -165,7 +165,7 @@ impl LatticeAuth {
             .as_ref()
             .and_then(|h| h.get(AUTH_HEADER))
             .ok_or(AuthError::Missing)?;
-        let context = message_context(&msg.subject, msg.reply.as_deref());
+        let context = SealContext::message(&msg.subject, msg.reply.as_deref());
         let seal = Seal::open(&self.ring, token.as_str(), &context, &msg.payload)?;
         self.guard.admit(&seal, now_ms())
     }
@@ -217,7 +217,12 @@ impl LatticeAuth {
 
     /// The value to store under `key` in the lattice bucket for `body`.
     pub fn seal_value(&self, key: &str, body: &[u8]) -> Vec<u8> {
-        Seal::wrap_value(&self.ring, &kv_context(&self.bucket, key), body, now_ms())
+        Seal::wrap_value(
+            &self.ring,
+            &SealContext::kv(&self.bucket, key),
+            body,
+            now_ms(),
+        )
     }
 
     /// When the value was sealed, and its body, if authentic. `stored_ms` is when
@@ -230,14 +235,14 @@ impl LatticeAuth {
         value: &'v [u8],
         stored_ms: u64,
     ) -> Result<(u64, &'v [u8]), AuthError> {
-        let context = kv_context(&self.bucket, key);
+        let context = SealContext::kv(&self.bucket, key);
         let result = Seal::unwrap_value(&self.ring, &context, value).and_then(|(seal, body)| {
             self.guard
                 .check_window(seal.issued_at_ms, stored_ms)
                 .map(|()| (seal.issued_at_ms, body))
         });
         if let Err(e) = &result {
-            self.count(e, &context);
+            self.count(e, &context.to_string());
         }
         result
     }

@@ -15,15 +15,14 @@ pub struct TraceContext {
     pub sampled: bool,
 }
 
-fn hex_id(len: usize) -> String {
-    loop {
-        let id: String = (0..len)
-            .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
-            .collect();
-        if id.bytes().any(|b| b != b'0') {
-            return id;
-        }
-    }
+/// A random trace id: 32 lowercase hex digits, not all zero.
+fn new_trace_id() -> String {
+    format!("{:032x}", fastrand::u128(1..))
+}
+
+/// A random span id: 16 lowercase hex digits, not all zero.
+fn new_span_id() -> String {
+    format!("{:016x}", fastrand::u64(1..))
 }
 
 fn valid_id(id: &str, len: usize) -> bool {
@@ -36,8 +35,8 @@ impl TraceContext {
     /// A new trace.
     pub fn root(sampled: bool) -> Self {
         TraceContext {
-            trace_id: hex_id(32),
-            span_id: hex_id(16),
+            trace_id: new_trace_id(),
+            span_id: new_span_id(),
             sampled,
         }
     }
@@ -46,7 +45,7 @@ impl TraceContext {
     pub fn child(&self) -> Self {
         TraceContext {
             trace_id: self.trace_id.clone(),
-            span_id: hex_id(16),
+            span_id: new_span_id(),
             sampled: self.sampled,
         }
     }

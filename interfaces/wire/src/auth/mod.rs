@@ -27,7 +27,7 @@ pub mod seed;
 
 pub use key::{KeyRing, LatticeKey};
 pub use replay::{ReplayGuard, ReplayPolicy};
-pub use seal::{AUTH_HEADER, Seal, kv_context, message_context};
+pub use seal::{AUTH_HEADER, Seal, SealContext};
 pub use seed::{ClusterSeed, SeedOrigin};
 
 /// Why a message or KV entry was not accepted as authentic.

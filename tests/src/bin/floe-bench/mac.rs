@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use floe_wire::LatticeId;
-use floe_wire::auth::{KeyRing, LatticeKey, ReplayGuard, ReplayPolicy, Seal, message_context};
+use floe_wire::auth::{KeyRing, LatticeKey, ReplayGuard, ReplayPolicy, Seal, SealContext};
 
 use crate::stats::percentile;
 use crate::{Report, us};
@@ -32,7 +32,7 @@ pub fn measure(report: &mut Report, quick: bool) {
         .seed()
         .unwrap_or_default();
     let ring = KeyRing::new(LatticeKey::derive(&seed, &LatticeId::default()));
-    let context = message_context(
+    let context = SealContext::message(
         "floe.default.rpc.MBENCHBENCHBENCHBENCHBENCHBENCHBENCHBENCHBENCHBENCHBENC",
         Some("_INBOX.abcdefghijklmnopqrstuv.42"),
     );
@@ -56,7 +56,7 @@ pub fn measure(report: &mut Report, quick: bool) {
         });
         let blake = median(n / if size > 1000 { 100 } else { 1 }, || {
             let mut h = blake3::Hasher::new_keyed(&blake_key);
-            h.update(context.as_bytes());
+            h.update(b"msg floe.default.rpc.MBENCHBENCHBENCHBENCHBENCHBENCHBENCHBENCHBENCHBENCHBENC _INBOX.abcdefghijklmnopqrstuv.42");
             h.update(&body);
             std::hint::black_box(h.finalize());
         });
