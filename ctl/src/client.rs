@@ -7,19 +7,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use floe_lattice::{LatticeAuth, RequestFailure, Requester};
+use floe_lattice::{LatticeAuth, Requester};
 use floe_wire::auth::{ClusterSeed, ReplayPolicy};
 mod gather;
 
+pub use crate::error::CtlError;
+
 use floe_wire::control::{
-    self, ActorStarted, ControlReply, Empty, HostInventory, InventoryRequest, LabelDelRequest,
-    LabelPutRequest, Labels, ScaleActorRequest, StartActorRequest, StopActorRequest,
-    StopHostRequest, StringMap, UpdateActorRequest,
+    self, ActorStarted, ControlCode, ControlReply, Empty, HostInventory, InventoryRequest,
+    LabelDelRequest, LabelPutRequest, Labels, Refusal, ScaleActorRequest, StartActorRequest,
+    StopActorRequest, StopHostRequest, StringMap, UpdateActorRequest,
 };
 use floe_wire::envelope::Origin;
-use floe_wire::{
-    CloudEvent, Encoding, Envelope, EventType, HostOp, InvocationError, LatticeId, Link, Subject,
-};
+use floe_wire::{CloudEvent, Encoding, Envelope, EventType, HostOp, LatticeId, Link, Subject};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -38,67 +38,6 @@ pub struct ClientOptions {
     pub cluster_seed: Option<String>,
     /// Deadline of each request and call.
     pub timeout: Duration,
-}
-
-/// Why a control request or call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CtlError {
-    #[error(
-        "cannot connect to NATS at {url}: {reason} (is a lattice running? start one with `floe up`, or pass --nats-url)"
-    )]
-    Connect { url: String, reason: String },
-    #[error("request on {subject} failed: {reason}")]
-    Request { subject: String, reason: String },
-    #[error(
-        "no host answered on {subject} within {waited:?} (is the host still running? see `floe get hosts`)"
-    )]
-    Timeout { subject: String, waited: Duration },
-    #[error("{0}")]
-    Refused(String),
-    #[error("malformed reply on {subject}: {reason}")]
-    Malformed { subject: String, reason: String },
-    #[error("{0}")]
-    NotFound(String),
-    #[error("`{name}` matches several {what}: {candidates}; pass an id instead")]
-    Ambiguous {
-        name: String,
-        what: &'static str,
-        candidates: String,
-    },
-    #[error("{}", .0.chain())]
-    Invocation(InvocationError),
-    #[error(
-        "no cluster seed for lattice {lattice}: every message on a lattice is authenticated with a key derived from it. \
-         Pass --cluster-seed SC… or set FLOE_CLUSTER_SEED (the host that generated it logged where it saved it, \
-         by default $FLOE_HOME/keys/cluster.nk on its machine)"
-    )]
-    NoSeed { lattice: LatticeId },
-    #[error("cannot read the cluster seed: {0}")]
-    Seed(String),
-    #[error(
-        "{0} (is this client using the same cluster seed as the lattice's hosts? see `--cluster-seed`)"
-    )]
-    Unauthorized(String),
-    #[error(
-        "{count} entr{} of lattice {lattice} {} sealed under another cluster key, and none under this client's: \
-         is this the lattice's seed? Pass the hosts' seed with --cluster-seed or FLOE_CLUSTER_SEED",
-        if *count == 1 { "y" } else { "ies" },
-        if *count == 1 { "is" } else { "are" }
-    )]
-    ForeignSeed { lattice: LatticeId, count: u64 },
-}
-
-impl CtlError {
-    fn from_request(e: RequestFailure, what: impl FnOnce() -> String) -> Self {
-        match e {
-            RequestFailure::NoResponders(_) => CtlError::NotFound(what()),
-            RequestFailure::TimedOut { rejected: 1.., .. } => CtlError::Unauthorized(e.to_string()),
-            RequestFailure::TimedOut {
-                subject, waited, ..
-            } => CtlError::Timeout { subject, waited },
-            RequestFailure::Nats { subject, reason } => CtlError::Request { subject, reason },
-        }
-    }
 }
 
 /// The lattice key of `lattice` from the seed given or found (flag,
@@ -358,7 +297,7 @@ impl CtlClient {
         if let Some(address) = floe_wire::http::listen_address(link) {
             let existing = floe_lattice::list_links(&store, &self.auth)
                 .await
-                .map_err(|e| CtlError::Refused(format!("cannot read the links: {e}")))?;
+                .map_err(|e| CtlError::Store(format!("cannot read the links: {e}")))?;
             let holder = existing.iter().find(|l| {
                 l.source == link.source
                     && l.key() != link.key()
@@ -366,21 +305,24 @@ impl CtlClient {
                         .is_some_and(|held| floe_wire::http::addresses_clash(held, address))
             });
             if let Some(holder) = holder {
-                return Err(CtlError::Refused(format!(
-                    "address {address} is already served by link `{}` of {} (→ {}); \
-                     delete it first (`floe link del {} {} --link-name {}`) or pick another address",
-                    holder.link_name,
-                    holder.package,
-                    holder.target,
-                    holder.source,
-                    holder.package,
-                    holder.link_name
+                return Err(CtlError::Refused(Refusal::new(
+                    ControlCode::Conflict,
+                    format!(
+                        "address {address} is already served by link `{}` of {} (→ {}); \
+                         delete it first (`floe link del {} {} --link-name {}`) or pick another address",
+                        holder.link_name,
+                        holder.package,
+                        holder.target,
+                        holder.source,
+                        holder.package,
+                        holder.link_name
+                    ),
                 )));
             }
         }
         floe_lattice::put_link(&store, &self.auth, link)
             .await
-            .map_err(|e| CtlError::Refused(e.to_string()))?;
+            .map_err(|e| CtlError::Store(e.to_string()))?;
         self.announce(EventType::LinkPut, link).await;
         Ok(())
     }
@@ -395,7 +337,7 @@ impl CtlClient {
         let store = self.bucket().await?;
         let existed = floe_lattice::delete_link(&store, &self.auth, source, package, link_name)
             .await
-            .map_err(|e| CtlError::Refused(e.to_string()))?;
+            .map_err(|e| CtlError::Store(e.to_string()))?;
         if !existed {
             return Err(CtlError::NotFound(format!(
                 "no link `{link_name}` for {package} from {source} (see `floe get links`)"
@@ -412,7 +354,7 @@ impl CtlClient {
         let store = self.bucket().await?;
         floe_lattice::list_links(&store, &self.auth)
             .await
-            .map_err(|e| CtlError::Refused(e.to_string()))
+            .map_err(|e| CtlError::Store(e.to_string()))
     }
 
     /// [`CtlClient::links`] for a person at the CLI: none opening while
@@ -451,7 +393,7 @@ impl CtlClient {
     async fn bucket(&self) -> Result<async_nats::jetstream::kv::Store, CtlError> {
         floe_lattice::open_bucket(&self.nats, &self.lattice)
             .await
-            .map_err(|e| CtlError::Refused(e.to_string()))
+            .map_err(|e| CtlError::Store(e.to_string()))
     }
 
     /// Publishes an event on behalf of the CLI; best effort.
@@ -494,9 +436,9 @@ impl CtlClient {
                 })
             })?;
         let reply: ControlReply<Resp> =
-            control::parse(&reply.payload).map_err(|reason| CtlError::Malformed {
+            control::parse(&reply.payload).map_err(|e| CtlError::Malformed {
                 subject: subject.clone(),
-                reason,
+                reason: e.message,
             })?;
         reply.into_result().map_err(CtlError::Refused)
     }

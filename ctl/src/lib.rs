@@ -11,7 +11,9 @@
 
 pub mod client;
 pub mod contexts;
+mod error;
 mod resolve;
 pub mod summary;
 
-pub use client::{ClientOptions, CtlClient, CtlError};
+pub use client::{ClientOptions, CtlClient};
+pub use error::{CtlError, exit_status};

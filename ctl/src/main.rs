@@ -2,7 +2,8 @@
 //!
 //! `main` parses flags and hands over to one `commands::*` module per
 //! subcommand; every failure ends here as one line on stderr that says what
-//! went wrong and what to do next, and a non-zero exit.
+//! went wrong and what to do next, and a non-zero exit status that says
+//! what kind of failure it was (docs/cli.md, "Exit statuses").
 
 mod cli;
 mod commands;
@@ -36,7 +37,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            let status = err
+                .chain()
+                .find_map(|e| e.downcast_ref::<floe_ctl::CtlError>())
+                .map_or(1, floe_ctl::CtlError::exit_status);
+            ExitCode::from(status)
         }
     }
 }

@@ -28,9 +28,9 @@ pub struct ActorHandle {
     queue_depth: usize,
     stats: Stats,
     /// Cancelled to stop serving (drains the subscription).
-    pub stop: CancellationToken,
+    stop: CancellationToken,
     /// Cancelled by the serving task once it takes no more calls.
-    pub drained: CancellationToken,
+    drained: CancellationToken,
 }
 
 /// One semaphore for the actor's whole life, so calls already waiting see
@@ -132,6 +132,35 @@ impl ActorHandle {
             stop: CancellationToken::new(),
             drained: CancellationToken::new(),
         }
+    }
+
+    /// Stops taking calls and waits, at most `limit`, until the serving
+    /// task has answered what was delivered; false when it had not by then.
+    pub async fn stop(&self, limit: Duration) -> bool {
+        self.stop.cancel();
+        tokio::time::timeout(limit, self.drained.cancelled())
+            .await
+            .is_ok()
+    }
+
+    /// Stops taking calls without waiting (the host is stopping and waits
+    /// for every task at once).
+    pub fn stop_now(&self) {
+        self.stop.cancel();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stop.is_cancelled()
+    }
+
+    /// What the serving task watches: cancelled when the actor stops.
+    pub fn stop_signal(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Said by the serving task once it takes no more calls.
+    pub fn drained(&self) {
+        self.drained.cancel();
     }
 
     /// The version new calls use.

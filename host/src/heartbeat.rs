@@ -1,24 +1,26 @@
 //! The periodic `host_heartbeat` event with the inventory summary.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use floe_wire::EventType;
 use floe_wire::events::{ActorSummary, HeartbeatData};
 
-use crate::host::HostCore;
+use crate::bus::Bus;
+use crate::status::Status;
+use crate::tasks::Tasks;
 
-pub fn spawn(core: &Arc<HostCore>) {
-    let core = core.clone();
-    let tracker = core.tracker.clone();
-    tracker.spawn(async move {
-        let mut tick = tokio::time::interval(core.config.heartbeat);
+/// Publishes a heartbeat every `every` until the host stops.
+pub fn spawn(bus: Bus, status: Status, tasks: &Tasks, every: Duration) {
+    let stopping = tasks.clone();
+    tasks.spawn(async move {
+        let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = core.shutdown.cancelled() => return,
+                () = stopping.stopping() => return,
                 _ = tick.tick() => {}
             }
-            let actors_running = core
+            let actors_running = status
                 .actors
                 .all()
                 .iter()
@@ -33,10 +35,10 @@ pub fn spawn(core: &Arc<HostCore>) {
                 })
                 .collect();
             let beat = HeartbeatData {
-                host: core.info(),
+                host: status.info(),
                 actors_running,
             };
-            core.publish(EventType::HostHeartbeat, &beat).await;
+            bus.publish(EventType::HostHeartbeat, &beat).await;
         }
     });
 }

@@ -1,24 +1,37 @@
-//! The host itself: its identity, its connection, the shared state every
-//! task reaches through `Arc<HostCore>`, and the lifecycle from joining the
-//! lattice to a graceful stop.
+//! The host itself: builds its rooms — the bus, the tasks, the actors'
+//! lifecycle, the providers, the control interface, the status — each
+//! given only the handles it uses, and runs from joining the lattice to a
+//! graceful stop. Nothing else in the crate imports this module.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::{Duration, Instant};
 
 use floe_lattice::LatticeAuth;
+use floe_reconciler::ReconcilerConfig;
 use floe_wire::auth::{ClusterSeed, ReplayPolicy, SeedOrigin};
 use floe_wire::claims::VerifyPolicy;
-use floe_wire::control::{HostInfo, StringMap};
+use floe_wire::control::StringMap;
 use floe_wire::keys::KeyKind;
-use floe_wire::{CloudEvent, EventType, FloeHome, LatticeId, Subject};
-use serde::Serialize;
+use floe_wire::{EventType, FloeHome};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::actors::ActorTable;
+use crate::bus::Bus;
 use crate::config::HostConfig;
+use crate::control::{Control, ControlError};
+use crate::lifecycle::{ActorSettings, Lifecycle};
+use crate::links::{LinkTable, LinksError};
+use crate::logs::{LogDrain, LogPublisher};
+use crate::provider_source::Sources;
+use crate::providers::{ProviderSettings, ProviderTable, Providers, Supervisor};
+use crate::reference::Artifacts;
+use crate::routing::LinkRouter;
+use crate::rpc::Serving;
 use crate::runtime::{Runtime, RuntimeLimits};
-use crate::{control, heartbeat};
+use crate::status::Status;
+use crate::tasks::Tasks;
 
 /// Components read and compiled at once (compiling uses every core anyway).
 const CONCURRENT_LOADS: usize = 2;
@@ -39,14 +52,14 @@ pub enum HostError {
     Stopped,
     #[error("cannot read NATS credentials {path}: {reason}")]
     Creds { path: String, reason: String },
-    #[error("cannot subscribe to {subject}: {reason}")]
-    Subscribe { subject: String, reason: String },
+    #[error(transparent)]
+    Control(#[from] ControlError),
     #[error(transparent)]
     Runtime(#[from] crate::runtime::RuntimeError),
     #[error(transparent)]
     Bucket(#[from] floe_lattice::BucketError),
-    #[error("cannot read the lattice's links: {reason}")]
-    Links { reason: String },
+    #[error("cannot follow the lattice's links: {0}")]
+    Links(#[from] LinksError),
     #[error(
         "cannot find or save the cluster seed: {0} (pass --cluster-seed SC… or set FLOE_CLUSTER_SEED)"
     )]
@@ -55,50 +68,16 @@ pub enum HostError {
     Metrics(#[from] crate::metrics::MetricsError),
 }
 
-/// State shared by every task of one host.
-#[derive(Debug)]
-pub struct HostCore {
-    pub id: String,
-    pub lattice: LatticeId,
-    pub config: HostConfig,
-    pub nats: async_nats::Client,
-    pub runtime: Runtime,
-    pub actors: ActorTable,
-    /// Provider processes this host runs.
-    pub providers: crate::providers::ProviderTable,
-    /// `$FLOE_HOME`: saved keys (provider ids), the cluster seed, caches.
-    pub home: FloeHome,
-    pub policy: VerifyPolicy,
-    /// Cancelled when the host should stop (signal or `ctl.{id}.stop`).
-    pub shutdown: CancellationToken,
-    /// Every task the host spawns, so a stop can wait for them.
-    pub tracker: TaskTracker,
-    /// Links known to this host, followed from the lattice bucket.
-    pub links: Arc<crate::links::LinkTable>,
-    /// Seals what this host publishes and verifies what it receives.
-    pub auth: Arc<LatticeAuth>,
-    /// Publishes what actors log to their log streams.
-    pub logs: Arc<dyn crate::runtime::LogSink>,
-    /// Sends link-routed imports to their targets.
-    pub router: Arc<dyn crate::runtime::Router>,
-    /// What `--metrics-addr` serves.
-    pub metrics: Arc<crate::metrics::Metrics>,
-    /// Payloads too large for one NATS message, in calls this host serves.
-    pub payloads: Arc<floe_lattice::rpc::PayloadStore>,
-    /// Hosts the embedded reconciler hears heartbeats from (0 until known).
-    pub lattice_hosts: Arc<std::sync::atomic::AtomicUsize>,
-    /// Bounds how many components are read and compiled at once, so a burst
-    /// of starts cannot exhaust the host's memory.
-    pub loads: tokio::sync::Semaphore,
-    labels: Mutex<StringMap>,
-    started_at: SystemTime,
-    started: Instant,
-}
-
-/// A running host.
+/// A running host: the handles it was built from, kept for its stop.
 #[derive(Debug)]
 pub struct Host {
-    core: Arc<HostCore>,
+    bus: Bus,
+    tasks: Tasks,
+    status: Status,
+    lifecycle: Lifecycle,
+    providers: Providers,
+    logs: LogDrain,
+    shutdown_timeout: Duration,
 }
 
 impl Host {
@@ -127,12 +106,14 @@ impl Host {
         if config.allowed_issuers.is_empty() {
             tracing::warn!("no --allowed-issuer set: actors signed by any issuer are accepted");
         }
-        let links = Arc::new(crate::links::LinkTable::default());
+        let bus = Bus::new(id.clone(), nats.clone(), auth.clone());
+        let tasks = Tasks::new(shutdown);
+        let links = Arc::new(LinkTable::default());
         let payloads = Arc::new(
             floe_lattice::rpc::PayloadStore::new(nats.clone(), config.lattice.clone())
                 .with_limit(config.max_call_bytes),
         );
-        let router: Arc<dyn crate::runtime::Router> = Arc::new(crate::routing::LinkRouter {
+        let router: Arc<dyn crate::runtime::Router> = Arc::new(LinkRouter {
             requester: floe_lattice::Requester::new(nats.clone(), auth.clone())
                 .with_max_call_bytes(config.max_call_bytes),
             host_id: id.clone(),
@@ -142,82 +123,132 @@ impl Host {
         if let Err(e) = floe_lattice::open_log_stream(&nats, &config.lattice).await {
             tracing::warn!("actors' log lines will not be kept: {e}");
         }
-        let logs: Arc<dyn crate::runtime::LogSink> = Arc::new(crate::logs::LogPublisher::spawn(
-            nats.clone(),
-            auth.clone(),
-            id.clone(),
-        ));
+        let (log_publisher, logs) = LogPublisher::spawn(bus.clone());
         let mut labels: StringMap = config.labels.iter().cloned().collect();
         labels.insert("floe.os".into(), std::env::consts::OS.into());
         labels.insert("floe.arch".into(), std::env::consts::ARCH.into());
-        let core = Arc::new(HostCore {
-            id,
-            lattice: config.lattice.clone(),
-            policy: VerifyPolicy {
-                allowed_issuers: config.allowed_issuers.clone(),
-                ..VerifyPolicy::default()
-            },
-            config,
-            nats,
+        let lattice_hosts = Arc::new(AtomicUsize::new(0));
+        let actors = Arc::new(ActorTable::default());
+        let provider_table = Arc::new(ProviderTable::default());
+        let status = Status::new(
+            bus.clone(),
+            labels,
+            lattice_hosts.clone(),
+            actors.clone(),
+            provider_table.clone(),
+        );
+        let policy = VerifyPolicy {
+            allowed_issuers: config.allowed_issuers.clone(),
+            ..VerifyPolicy::default()
+        };
+        let loads = Arc::new(Semaphore::new(CONCURRENT_LOADS));
+        let artifacts = Artifacts::new(bus.clone(), home.root().join("cache"));
+        let serving = Serving {
+            bus: bus.clone(),
+            tasks: tasks.clone(),
             runtime,
-            actors: ActorTable::default(),
-            providers: crate::providers::ProviderTable::default(),
-            home: home.clone(),
-            shutdown,
-            tracker: TaskTracker::new(),
-            logs,
-            auth,
-            links,
-            router,
-            metrics,
             payloads,
-            lattice_hosts: Arc::default(),
-            loads: tokio::sync::Semaphore::new(CONCURRENT_LOADS),
-            labels: Mutex::new(labels),
-            started_at: SystemTime::now(),
-            started: Instant::now(),
-        });
-        crate::links::follow(&core, bucket)
-            .await
-            .map_err(|reason| HostError::Links { reason })?;
-        control::serve(&core).await?;
-        if let Some(address) = core.config.metrics_addr {
-            let local = crate::metrics::serve(&core, address).await?;
+            router,
+            logs: Arc::new(log_publisher),
+            metrics: config.metrics_addr.map(|_| metrics.clone()),
+            max_deadline: config.invocation_timeout,
+            drain_timeout: config.shutdown_timeout,
+        };
+        let lifecycle = Lifecycle {
+            bus: bus.clone(),
+            tasks: tasks.clone(),
+            actors,
+            artifacts: artifacts.clone(),
+            loads: loads.clone(),
+            policy: policy.clone(),
+            serving,
+            settings: ActorSettings {
+                max_concurrent: config.max_concurrent,
+                queue_depth: config.queue_depth,
+                stop_timeout: config.shutdown_timeout,
+            },
+        };
+        let providers = Providers {
+            table: provider_table,
+            sources: Sources::new(artifacts, loads, policy, home.clone()),
+            supervisor: Supervisor {
+                bus: bus.clone(),
+                tasks: tasks.clone(),
+                settings: ProviderSettings {
+                    nats_url: config.nats_url.clone(),
+                    creds: config.creds.clone(),
+                    auth_window: config.auth_window,
+                    auth_skew: config.auth_skew,
+                    health_interval: config.provider_health_interval,
+                    start_timeout: config.provider_start_timeout,
+                    shutdown_grace: config.provider_shutdown_grace,
+                },
+            },
+        };
+        crate::links::follow(links, auth.clone(), &tasks, bucket).await?;
+        Control {
+            bus: bus.clone(),
+            tasks: tasks.clone(),
+            status: status.clone(),
+            lifecycle: lifecycle.clone(),
+            providers: providers.clone(),
+        }
+        .serve()
+        .await?;
+        if let Some(address) = config.metrics_addr {
+            let local = crate::metrics::serve(metrics, status.clone(), &tasks, address).await?;
             tracing::info!("metrics at http://{local}/metrics");
         }
-        heartbeat::spawn(&core);
-        crate::reconcile::spawn(&core);
-        core.publish(EventType::HostStarted, &core.info()).await;
-        tracing::info!(host = %core.id, lattice = %core.lattice, "host started");
-        Ok(Host { core })
+        crate::heartbeat::spawn(bus.clone(), status.clone(), &tasks, config.heartbeat);
+        crate::reconcile::spawn(
+            bus.clone(),
+            &tasks,
+            lattice_hosts,
+            reconciler_config(&config),
+        );
+        bus.publish(EventType::HostStarted, &status.info()).await;
+        tracing::info!(host = %id, lattice = %config.lattice, "host started");
+        Ok(Host {
+            bus,
+            tasks,
+            status,
+            lifecycle,
+            providers,
+            logs,
+            shutdown_timeout: config.shutdown_timeout,
+        })
     }
 
     pub fn id(&self) -> &str {
-        &self.core.id
+        self.bus.host_id()
     }
 
     /// Serves until the shutdown token is cancelled, then stops gracefully:
     /// no new calls are taken, in-flight calls finish (up to the shutdown
-    /// timeout), and `host_stopped` is published.
+    /// timeout), their last log lines go out, and `host_stopped` is
+    /// published.
     pub async fn run_until_stopped(self) {
-        let core = self.core;
-        core.shutdown.cancelled().await;
-        tracing::info!(host = %core.id, "stopping: draining in-flight calls");
-        for actor in core.actors.all() {
-            actor.stop.cancel();
-        }
-        crate::providers::stop_all(&core).await;
-        core.tracker.close();
-        if tokio::time::timeout(core.config.shutdown_timeout, core.tracker.wait())
-            .await
-            .is_err()
-        {
+        let Host {
+            bus,
+            tasks,
+            status,
+            lifecycle,
+            providers,
+            logs,
+            shutdown_timeout,
+        } = self;
+        tasks.stopping().await;
+        tracing::info!(host = %bus.host_id(), "stopping: draining in-flight calls");
+        lifecycle.stop_all();
+        providers.stop_all().await;
+        if !tasks.drain(shutdown_timeout).await {
             tracing::warn!("in-flight calls did not finish within the shutdown timeout");
         }
+        logs.finish(FAREWELL_TIMEOUT).await;
         // Say goodbye if NATS is still there; never hang on a lost server.
         let goodbye = async {
-            core.publish(EventType::HostStopped, &core.info()).await;
-            core.nats.flush().await
+            bus.publish(EventType::HostStopped, &status.info()).await;
+            bus.nats().flush().await
         };
         if !matches!(
             tokio::time::timeout(FAREWELL_TIMEOUT, goodbye).await,
@@ -225,7 +256,19 @@ impl Host {
         ) {
             tracing::warn!("could not publish host_stopped: NATS is unreachable");
         }
-        tracing::info!(host = %core.id, "host stopped");
+        tracing::info!(host = %bus.host_id(), "host stopped");
+    }
+}
+
+/// The embedded reconciler's timing, from the host's flags.
+fn reconciler_config(config: &HostConfig) -> ReconcilerConfig {
+    ReconcilerConfig {
+        lease_ttl: config.lease_ttl,
+        heartbeat: config.heartbeat,
+        missed_beats: config.missed_beats,
+        interval: config.reconcile_interval,
+        ping_window: (config.heartbeat / 2)
+            .clamp(Duration::from_millis(100), Duration::from_secs(1)),
     }
 }
 
@@ -344,64 +387,3 @@ async fn connect(
 
 /// How often a host waiting for NATS says it still waits.
 const CONNECT_NOTICE: Duration = Duration::from_secs(2);
-
-impl HostCore {
-    pub fn labels(&self) -> StringMap {
-        self.labels
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    pub fn update_labels(&self, change: impl FnOnce(&mut StringMap)) -> StringMap {
-        let mut labels = self
-            .labels
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        change(&mut labels);
-        labels.clone()
-    }
-
-    pub fn info(&self) -> HostInfo {
-        HostInfo {
-            host_id: self.id.clone(),
-            lattice: self.lattice.to_string(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            target: crate::provider_source::HOST_TARGET.to_owned(),
-            labels: self.labels(),
-            started_at: humantime::format_rfc3339_seconds(self.started_at).to_string(),
-            uptime_secs: self.started.elapsed().as_secs(),
-            actors: self.actors.len(),
-            providers: self.providers.all().len(),
-            rejected: self.auth.rejected_by_reason(),
-            lattice_hosts: self
-                .lattice_hosts
-                .load(std::sync::atomic::Ordering::Relaxed),
-        }
-    }
-
-    /// Publishes an event; failures are logged, never fatal.
-    pub async fn publish(&self, kind: EventType, data: &impl Serialize) {
-        let data = serde_json::to_value(data).unwrap_or(serde_json::Value::Null);
-        let event = CloudEvent::new(kind, &self.id, now_rfc3339(), data);
-        let subject = Subject::Event(kind).render(&self.lattice);
-        match serde_json::to_vec(&event) {
-            Ok(bytes) => {
-                if let Err(e) = self.auth.publish(&self.nats, subject, bytes.into()).await {
-                    tracing::warn!(event = kind.name(), error = %e, "cannot publish event");
-                }
-            }
-            Err(e) => tracing::warn!(event = kind.name(), error = %e, "cannot encode event"),
-        }
-    }
-}
-
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}

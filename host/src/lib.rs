@@ -4,26 +4,34 @@
 //! and benchmarks start a [`Host`] in-process the same way.
 //!
 //! # Layout
-//! - [`config`]: every flag, with defaults and `FLOE_…` environment variables.
-//! - `host`: identity, connection, shared state, graceful stop.
-//! - `control`: the control interface (ping, auction, per-host operations).
+//! Top-down: a module imports only modules below it, and none imports
+//! `host` (ARCHITECTURE.md shows the map).
+//! - `host`: builds the rooms below from the [`config`], each given only
+//!   the handles it uses; graceful stop.
+//! - `control`: the control interface (ping, auction, per-host operations),
+//!   refusals with stable codes.
+//! - `heartbeat`: the periodic heartbeat event.
+//! - `status`: what the host says about itself (info, inventory, labels).
 //! - `lifecycle`: start, update, scale, stop of actors.
-//! - `actors`: the running actors, their concurrency gates and counters.
+//! - `providers`: provider processes: supervise, health, restart, stop.
 //! - `provider_source`: what a provider start runs: a verified archive's
 //!   binary for this host's target, or a plain executable.
-//! - `providers`: provider processes: spawn, health, restart, stop.
-//! - `rpc`: invocations on `rpc.{actor}` and their replies.
-//! - `heartbeat`: the periodic heartbeat event.
+//! - `reference`: artifact references to bytes.
+//! - `rpc`: serving an actor's invocations on `rpc.{actor}`.
+//! - `actors`: the running actors, their concurrency gates and counters.
+//! - `metrics`: Prometheus metrics on `--metrics-addr`.
 //! - `reconcile`: the embedded reconciler (floe-reconciler), led by one host.
+//! - `routing`: the router that sends link-routed imports over NATS.
 //! - `links`: the links this host knows, followed from the lattice KV bucket.
 //! - `logs`: actors' log lines published to `log.{actor}`.
-//! - `metrics`: Prometheus metrics on `--metrics-addr`.
-//! - `routing`: the router that sends link-routed imports over NATS.
-//! - `reference`: artifact references to bytes.
+//! - `bus`, `tasks`, `clock`: the leaves every room may use — the lattice
+//!   connection and events, the task tracker and stop signal, the time.
 //! - [`runtime`]: wasmtime engine, compile cache, loaded actors, one call.
 //! - [`codec`]: payloads (msgpack, JSON, WAVE) to component values and back.
 
 mod actors;
+mod bus;
+mod clock;
 pub mod codec;
 pub mod config;
 mod control;
@@ -40,6 +48,8 @@ mod reference;
 mod routing;
 mod rpc;
 pub mod runtime;
+mod status;
+mod tasks;
 
 pub use config::HostConfig;
 pub use host::{Host, HostError, run};

@@ -1,191 +1,288 @@
-//! Starting, updating, scaling and stopping actors on this host. Each
-//! operation replies only once its effect holds: a started actor already
-//! serves, a stopped one no longer takes calls.
+//! [`Lifecycle`]: starting, updating, scaling and stopping actors on this
+//! host. Each operation replies only once its effect holds: a started actor
+//! already serves, a stopped one no longer takes calls.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use floe_wire::EventType;
-use floe_wire::claims::{self, Claims};
+use floe_wire::claims::{self, Claims, VerifyError, VerifyPolicy};
 use floe_wire::control::{
-    ActorStarted, Empty, ScaleActorRequest, StartActorRequest, StopActorRequest, UpdateActorRequest,
+    ActorStarted, ControlCode, Empty, Refusal, ScaleActorRequest, StartActorRequest,
+    StopActorRequest, UpdateActorRequest,
 };
 use floe_wire::events::{ActorScaledData, ActorStartFailedData, ActorStoppedData};
+use tokio::sync::Semaphore;
 
-use crate::actors::ActorHandle;
-use crate::host::{HostCore, unix_now};
-use crate::runtime::LoadedActor;
-use crate::{reference, rpc};
+use crate::actors::{ActorHandle, ActorTable};
+use crate::bus::Bus;
+use crate::clock::unix_now;
+use crate::reference::{Artifacts, FetchError};
+use crate::rpc::{Serving, SubscribeError};
+use crate::runtime::{LoadError, LoadedActor};
+use crate::tasks::Tasks;
 
-pub async fn start(core: &Arc<HostCore>, req: StartActorRequest) -> Result<ActorStarted, String> {
-    let result = start_inner(core, &req).await;
-    if let Err(e) = &result {
-        tracing::warn!(reference = %req.reference, error = %e, "actor start refused");
-        core.publish(
-            EventType::ActorStartFailed,
-            &ActorStartFailedData {
-                reference: req.reference.clone(),
-                host_id: core.id.clone(),
-                error: e.clone(),
-            },
-        )
-        .await;
-    }
-    result
+/// Why an actor operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("{0} is a provider archive, not an actor: start it with `floe start provider {0}`")]
+    IsArchive(String),
+    #[error("{reference} refused: {source}")]
+    Refused {
+        reference: String,
+        source: VerifyError,
+    },
+    #[error("the host is stopping; start the actor on another host")]
+    Stopping,
+    #[error("actor {name} cannot start: {source}")]
+    Load { name: String, source: LoadError },
+    #[error("loading {name} failed: {reason}")]
+    LoadTask { name: String, reason: String },
+    #[error("actor {0} does not run on this host")]
+    NotRunning(String),
+    #[error(
+        "{reference} is actor {subject}, not {actor}: an update must keep the actor id (re-sign it without --subject)"
+    )]
+    IdChanged {
+        reference: String,
+        subject: String,
+        actor: String,
+    },
+    #[error("max-concurrent must be at least 1 (use `floe stop actor` to stop it)")]
+    ZeroConcurrency,
+    #[error("actor {0} was stopped while it started")]
+    StoppedWhileStarting(String),
+    #[error(transparent)]
+    Subscribe(#[from] SubscribeError),
 }
 
-async fn start_inner(
-    core: &Arc<HostCore>,
-    req: &StartActorRequest,
-) -> Result<ActorStarted, String> {
-    let (bytes, claims) = fetch_and_verify(core, &req.reference).await?;
-    if let Some(existing) = core.actors.get(&claims.sub) {
-        return Ok(started(core, &existing, true));
+impl From<LifecycleError> for Refusal {
+    fn from(e: LifecycleError) -> Self {
+        let e = match e {
+            LifecycleError::Fetch(fetch) => return fetch.into(),
+            other => other,
+        };
+        let code = match &e {
+            LifecycleError::Fetch(_) => ControlCode::Internal,
+            LifecycleError::Refused {
+                source: VerifyError::IssuerNotAllowed { .. },
+                ..
+            } => ControlCode::Unauthorized,
+            LifecycleError::IsArchive(_)
+            | LifecycleError::Refused { .. }
+            | LifecycleError::Load { .. } => ControlCode::InvalidArtifact,
+            LifecycleError::Stopping => ControlCode::Stopping,
+            LifecycleError::LoadTask { .. } => ControlCode::Internal,
+            LifecycleError::NotRunning(_) => ControlCode::NotFound,
+            LifecycleError::IdChanged { .. } | LifecycleError::ZeroConcurrency => {
+                ControlCode::BadRequest
+            }
+            LifecycleError::StoppedWhileStarting(_) => ControlCode::Conflict,
+            LifecycleError::Subscribe(_) => ControlCode::Unavailable,
+        };
+        Refusal::new(code, e.to_string())
     }
-    let loaded = load(core, bytes, claims, req.reference.clone()).await?;
-    let max = req.max_concurrent.unwrap_or(core.config.max_concurrent);
-    let handle = Arc::new(ActorHandle::new(
-        loaded,
-        max,
-        core.config.queue_depth,
-        req.annotations.clone(),
-        &req.config,
-    ));
-    let handle = match core.actors.insert(handle) {
-        Ok(h) => h,
-        // Started concurrently by another request: that one is in force.
-        Err(existing) => return Ok(started(core, &existing, true)),
-    };
-    if let Err(e) = refuse_while_stopping(core) {
-        core.actors.remove_exact(&handle);
-        return Err(e);
-    }
-    if let Err(e) = rpc::subscribe(core, &handle).await {
-        core.actors.remove_exact(&handle);
-        return Err(e);
-    }
-    if handle.stop.is_cancelled() {
-        return Err(format!("actor {} was stopped while it started", handle.id));
-    }
-    let reply = started(core, &handle, false);
-    tracing::info!(actor = %reply.actor_id, name = %reply.name, code = ?handle.current().origin, "actor started");
-    core.publish(EventType::ActorStarted, &reply).await;
-    Ok(reply)
 }
 
-pub async fn update(core: &Arc<HostCore>, req: UpdateActorRequest) -> Result<ActorStarted, String> {
-    let handle = core
-        .actors
-        .get(&req.actor_id)
-        .ok_or_else(|| format!("actor {} does not run on this host", req.actor_id))?;
-    let (bytes, claims) = fetch_and_verify(core, &req.reference).await?;
-    if claims.sub != req.actor_id {
-        return Err(format!(
-            "{} is actor {}, not {}: an update must keep the actor id (re-sign it without --subject)",
-            req.reference, claims.sub, req.actor_id
+/// How actors run on this host unless a start says otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct ActorSettings {
+    /// Instances of one actor at once.
+    pub max_concurrent: u32,
+    /// Calls that wait for an instance, at most.
+    pub queue_depth: usize,
+    /// How long a stop waits for the actor's calls to drain.
+    pub stop_timeout: Duration,
+}
+
+/// Starts, updates, scales and stops this host's actors.
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    pub bus: Bus,
+    pub tasks: Tasks,
+    pub actors: Arc<ActorTable>,
+    pub artifacts: Artifacts,
+    /// Components read and compiled at once (shared with provider archives).
+    pub loads: Arc<Semaphore>,
+    pub policy: VerifyPolicy,
+    pub serving: Serving,
+    pub settings: ActorSettings,
+}
+
+impl Lifecycle {
+    pub async fn start(&self, req: StartActorRequest) -> Result<ActorStarted, LifecycleError> {
+        let result = self.start_inner(&req).await;
+        if let Err(e) = &result {
+            tracing::warn!(reference = %req.reference, error = %e, "actor start refused");
+            self.bus
+                .publish(
+                    EventType::ActorStartFailed,
+                    &ActorStartFailedData {
+                        reference: req.reference.clone(),
+                        host_id: self.bus.host_id().to_owned(),
+                        error: e.to_string(),
+                    },
+                )
+                .await;
+        }
+        result
+    }
+
+    async fn start_inner(&self, req: &StartActorRequest) -> Result<ActorStarted, LifecycleError> {
+        let (bytes, claims) = self.fetch_and_verify(&req.reference).await?;
+        if let Some(existing) = self.actors.get(&claims.sub) {
+            return Ok(self.started(&existing, true));
+        }
+        let loaded = self.load(bytes, claims, req.reference.clone()).await?;
+        let max = req.max_concurrent.unwrap_or(self.settings.max_concurrent);
+        let handle = Arc::new(ActorHandle::new(
+            loaded,
+            max,
+            self.settings.queue_depth,
+            req.annotations.clone(),
+            &req.config,
         ));
+        let handle = match self.actors.insert(handle) {
+            Ok(h) => h,
+            // Started concurrently by another request: that one is in force.
+            Err(existing) => return Ok(self.started(&existing, true)),
+        };
+        if self.tasks.is_stopping() {
+            self.actors.remove_exact(&handle);
+            return Err(LifecycleError::Stopping);
+        }
+        if let Err(e) = self.serving.subscribe(&handle).await {
+            self.actors.remove_exact(&handle);
+            return Err(e.into());
+        }
+        if handle.is_stopped() {
+            return Err(LifecycleError::StoppedWhileStarting(handle.id.clone()));
+        }
+        let reply = self.started(&handle, false);
+        tracing::info!(actor = %reply.actor_id, name = %reply.name, code = ?handle.current().origin, "actor started");
+        self.bus.publish(EventType::ActorStarted, &reply).await;
+        Ok(reply)
     }
-    let loaded = load(core, bytes, claims, req.reference.clone()).await?;
-    let old = handle.swap(loaded);
-    let reply = started(core, &handle, false);
-    tracing::info!(actor = %reply.actor_id, from = %old.claims.floe.version, to = %reply.version, "actor updated");
-    core.publish(EventType::ActorUpdated, &reply).await;
-    Ok(reply)
-}
 
-pub async fn scale(core: &Arc<HostCore>, req: ScaleActorRequest) -> Result<Empty, String> {
-    if req.max_concurrent == 0 {
-        return Err(
-            "max-concurrent must be at least 1 (use `floe stop actor` to stop it)".to_owned(),
-        );
+    pub async fn update(&self, req: UpdateActorRequest) -> Result<ActorStarted, LifecycleError> {
+        let handle = self.running(&req.actor_id)?;
+        let (bytes, claims) = self.fetch_and_verify(&req.reference).await?;
+        if claims.sub != req.actor_id {
+            return Err(LifecycleError::IdChanged {
+                reference: req.reference,
+                subject: claims.sub,
+                actor: req.actor_id,
+            });
+        }
+        let loaded = self.load(bytes, claims, req.reference.clone()).await?;
+        let old = handle.swap(loaded);
+        let reply = self.started(&handle, false);
+        tracing::info!(actor = %reply.actor_id, from = %old.claims.floe.version, to = %reply.version, "actor updated");
+        self.bus.publish(EventType::ActorUpdated, &reply).await;
+        Ok(reply)
     }
-    let handle = core
-        .actors
-        .get(&req.actor_id)
-        .ok_or_else(|| format!("actor {} does not run on this host", req.actor_id))?;
-    handle.scale(req.max_concurrent);
-    core.publish(
-        EventType::ActorScaled,
-        &ActorScaledData {
-            actor_id: req.actor_id.clone(),
-            host_id: core.id.clone(),
-            max_concurrent: req.max_concurrent,
-        },
-    )
-    .await;
-    Ok(Empty {})
-}
 
-pub async fn stop(core: &Arc<HostCore>, req: StopActorRequest) -> Result<Empty, String> {
-    let handle = core
-        .actors
-        .remove(&req.actor_id)
-        .ok_or_else(|| format!("actor {} does not run on this host", req.actor_id))?;
-    handle.stop.cancel();
-    // Reply once the actor takes no more calls (its subscription drained).
-    if tokio::time::timeout(core.config.shutdown_timeout, handle.drained.cancelled())
-        .await
-        .is_err()
-    {
-        tracing::warn!(actor = %req.actor_id, "subscription did not drain in time");
+    pub async fn scale(&self, req: ScaleActorRequest) -> Result<Empty, LifecycleError> {
+        if req.max_concurrent == 0 {
+            return Err(LifecycleError::ZeroConcurrency);
+        }
+        self.running(&req.actor_id)?.scale(req.max_concurrent);
+        self.bus
+            .publish(
+                EventType::ActorScaled,
+                &ActorScaledData {
+                    actor_id: req.actor_id.clone(),
+                    host_id: self.bus.host_id().to_owned(),
+                    max_concurrent: req.max_concurrent,
+                },
+            )
+            .await;
+        Ok(Empty {})
     }
-    tracing::info!(actor = %req.actor_id, "actor stopped");
-    core.publish(
-        EventType::ActorStopped,
-        &ActorStoppedData {
-            actor_id: req.actor_id.clone(),
-            host_id: core.id.clone(),
-        },
-    )
-    .await;
-    Ok(Empty {})
-}
 
-fn refuse_while_stopping(core: &HostCore) -> Result<(), String> {
-    if core.shutdown.is_cancelled() {
-        return Err("the host is stopping; start the actor on another host".to_owned());
+    pub async fn stop(&self, req: StopActorRequest) -> Result<Empty, LifecycleError> {
+        let handle = self
+            .actors
+            .remove(&req.actor_id)
+            .ok_or_else(|| LifecycleError::NotRunning(req.actor_id.clone()))?;
+        // Reply once the actor takes no more calls (its subscription drained).
+        if !handle.stop(self.settings.stop_timeout).await {
+            tracing::warn!(actor = %req.actor_id, "subscription did not drain in time");
+        }
+        tracing::info!(actor = %req.actor_id, "actor stopped");
+        self.bus
+            .publish(
+                EventType::ActorStopped,
+                &ActorStoppedData {
+                    actor_id: req.actor_id.clone(),
+                    host_id: self.bus.host_id().to_owned(),
+                },
+            )
+            .await;
+        Ok(Empty {})
     }
-    Ok(())
-}
 
-async fn fetch_and_verify(core: &HostCore, reference: &str) -> Result<(Vec<u8>, Claims), String> {
-    let bytes = reference::resolve(core, reference).await?;
-    if floe_wire::archive::looks_like_archive(&bytes) {
-        return Err(format!(
-            "{reference} is a provider archive, not an actor: start it with `floe start provider {reference}`"
-        ));
+    /// Stops taking calls on every actor (the host is stopping; its task
+    /// tracker waits for them to drain).
+    pub fn stop_all(&self) {
+        for actor in self.actors.all() {
+            actor.stop_now();
+        }
     }
-    let claims = claims::verify(&bytes, unix_now(), &core.policy)
-        .map_err(|e| format!("{reference} refused: {e}"))?;
-    Ok((bytes, claims))
-}
 
-async fn load(
-    core: &HostCore,
-    bytes: Vec<u8>,
-    claims: Claims,
-    reference: String,
-) -> Result<LoadedActor, String> {
-    let _turn = core
-        .loads
-        .acquire()
-        .await
-        .map_err(|_| "the host is stopping".to_owned())?;
-    let runtime = core.runtime.clone();
-    let name = claims.floe.name.clone();
-    tokio::task::spawn_blocking(move || LoadedActor::load(&runtime, &bytes, claims, reference))
-        .await
-        .map_err(|e| format!("loading {name} failed: {e}"))?
-        .map_err(|e| format!("actor {name} cannot start: {e}"))
-}
+    fn running(&self, actor: &str) -> Result<Arc<ActorHandle>, LifecycleError> {
+        self.actors
+            .get(actor)
+            .ok_or_else(|| LifecycleError::NotRunning(actor.to_owned()))
+    }
 
-fn started(core: &HostCore, handle: &ActorHandle, already_running: bool) -> ActorStarted {
-    let loaded = handle.current();
-    ActorStarted {
-        actor_id: handle.id.clone(),
-        name: loaded.claims.floe.name.clone(),
-        version: loaded.claims.floe.version.clone(),
-        revision: loaded.claims.floe.revision,
-        host_id: core.id.clone(),
-        already_running,
+    async fn fetch_and_verify(&self, reference: &str) -> Result<(Vec<u8>, Claims), LifecycleError> {
+        let bytes = self.artifacts.resolve(reference).await?;
+        if floe_wire::archive::looks_like_archive(&bytes) {
+            return Err(LifecycleError::IsArchive(reference.to_owned()));
+        }
+        let claims = claims::verify(&bytes, unix_now(), &self.policy).map_err(|source| {
+            LifecycleError::Refused {
+                reference: reference.to_owned(),
+                source,
+            }
+        })?;
+        Ok((bytes, claims))
+    }
+
+    async fn load(
+        &self,
+        bytes: Vec<u8>,
+        claims: Claims,
+        reference: String,
+    ) -> Result<LoadedActor, LifecycleError> {
+        let _turn = self
+            .loads
+            .acquire()
+            .await
+            .map_err(|_| LifecycleError::Stopping)?;
+        let runtime = self.serving.runtime.clone();
+        let name = claims.floe.name.clone();
+        tokio::task::spawn_blocking(move || LoadedActor::load(&runtime, &bytes, claims, reference))
+            .await
+            .map_err(|e| LifecycleError::LoadTask {
+                name: name.clone(),
+                reason: e.to_string(),
+            })?
+            .map_err(|source| LifecycleError::Load { name, source })
+    }
+
+    fn started(&self, handle: &ActorHandle, already_running: bool) -> ActorStarted {
+        let loaded = handle.current();
+        ActorStarted {
+            actor_id: handle.id.clone(),
+            name: loaded.claims.floe.name.clone(),
+            version: loaded.claims.floe.version.clone(),
+            revision: loaded.claims.floe.revision,
+            host_id: self.bus.host_id().to_owned(),
+            already_running,
+        }
     }
 }

@@ -11,7 +11,16 @@ use floe_lattice::{LinkChange, LinkEntry};
 use floe_wire::Link;
 use floe_wire::link::link_key;
 
-use crate::host::HostCore;
+use crate::tasks::Tasks;
+
+/// Why the links could not be followed.
+#[derive(Debug, thiserror::Error)]
+pub enum LinksError {
+    #[error("cannot watch links: {0}")]
+    Watch(String),
+    #[error("cannot read links: {0}")]
+    Read(String),
+}
 
 /// Links by KV key, and when the entry in force for each key was sealed.
 #[derive(Debug, Default)]
@@ -80,23 +89,27 @@ impl LinkTable {
 /// starts first (replaying each key's latest value, then every change), so
 /// no change between the snapshot and the watch is lost; applying both is
 /// idempotent.
-pub async fn follow(core: &Arc<HostCore>, store: kv::Store) -> Result<(), String> {
+pub async fn follow(
+    table: Arc<LinkTable>,
+    auth: Arc<floe_lattice::LatticeAuth>,
+    tasks: &Tasks,
+    store: kv::Store,
+) -> Result<(), LinksError> {
     let mut watch = floe_lattice::LinkWatch::start(store.clone())
         .await
-        .map_err(|e| format!("cannot watch links: {e}"))?;
-    let entries = floe_lattice::read_all(&store, &core.auth)
+        .map_err(|e| LinksError::Watch(e.to_string()))?;
+    let entries = floe_lattice::read_all(&store, &auth)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| LinksError::Read(e.to_string()))?;
     for entry in entries {
-        core.links.apply(entry);
+        table.apply(entry);
     }
-    let core = core.clone();
-    let tracker = core.tracker.clone();
-    tracker.spawn(async move {
+    let stopping = tasks.clone();
+    tasks.spawn(async move {
         loop {
             tokio::select! {
-                _ = core.shutdown.cancelled() => return,
-                entry = watch.next() => core.links.apply_entry(&core.auth, &entry),
+                () = stopping.stopping() => return,
+                entry = watch.next() => table.apply_entry(&auth, &entry),
             }
         }
     });

@@ -28,7 +28,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::host::HostCore;
+use crate::status::Status;
+use crate::tasks::Tasks;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InvocationLabels {
@@ -198,9 +199,9 @@ impl Metrics {
     }
 
     /// The text a scrape gets, with the gauges read from the host now.
-    pub fn render(&self, core: &HostCore) -> String {
+    pub fn render(&self, status: &Status) -> String {
         self.instances.clear();
-        for actor in core.actors.all() {
+        for actor in status.actors.all() {
             let described = actor.describe();
             self.instances
                 .get_or_create(&ActorLabels {
@@ -211,7 +212,7 @@ impl Metrics {
         }
         self.provider_healthy.clear();
         self.provider_restarts.clear();
-        for provider in core.providers.all() {
+        for provider in status.providers.all() {
             let described = provider.describe();
             let labels = ProviderLabels {
                 provider: described.provider_id,
@@ -247,7 +248,12 @@ const MAX_CONNECTIONS: usize = 32;
 /// disconnected (a slow-loris cannot hold a connection).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub async fn serve(core: &Arc<HostCore>, address: SocketAddr) -> Result<SocketAddr, MetricsError> {
+pub async fn serve(
+    metrics: Arc<Metrics>,
+    status: Status,
+    tasks: &Tasks,
+    address: SocketAddr,
+) -> Result<SocketAddr, MetricsError> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| MetricsError {
@@ -258,9 +264,9 @@ pub async fn serve(core: &Arc<HostCore>, address: SocketAddr) -> Result<SocketAd
         address,
         reason: e.to_string(),
     })?;
-    let core = core.clone();
     let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    tokio::spawn(async move {
+    let spawner = tasks.clone();
+    tasks.spawn(async move {
         loop {
             // At most MAX_CONNECTIONS at once: past it, accepting waits.
             let permit = tokio::select! {
@@ -268,7 +274,7 @@ pub async fn serve(core: &Arc<HostCore>, address: SocketAddr) -> Result<SocketAd
                     Ok(permit) => permit,
                     Err(_) => return,
                 },
-                () = core.shutdown.cancelled() => return,
+                () = spawner.stopping() => return,
             };
             let stream = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -279,20 +285,25 @@ pub async fn serve(core: &Arc<HostCore>, address: SocketAddr) -> Result<SocketAd
                         continue;
                     }
                 },
-                () = core.shutdown.cancelled() => return,
+                () = spawner.stopping() => return,
             };
-            let core = core.clone();
-            tokio::spawn(async move {
+            let (metrics, status, stopping) = (metrics.clone(), status.clone(), spawner.clone());
+            spawner.spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
-                    let core = core.clone();
-                    async move { Ok::<_, std::convert::Infallible>(answer(&core, &request)) }
+                    let text =
+                        (request.uri().path() == "/metrics").then(|| metrics.render(&status));
+                    async move { Ok::<_, std::convert::Infallible>(answer(text)) }
                 });
                 let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new()
+                let connection = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
                     .header_read_timeout(HEADER_READ_TIMEOUT)
-                    .serve_connection(io, service)
-                    .await;
+                    .serve_connection(io, service);
+                // A kept-alive scraper must not hold up a stop.
+                tokio::select! {
+                    _ = connection => {}
+                    () = stopping.stopping() => {}
+                }
                 drop(permit);
             });
         }
@@ -300,14 +311,15 @@ pub async fn serve(core: &Arc<HostCore>, address: SocketAddr) -> Result<SocketAd
     Ok(local)
 }
 
-fn answer<B>(core: &HostCore, request: &http::Request<B>) -> http::Response<Full<Bytes>> {
+/// The response to a scrape of `/metrics` (`text`), or to any other path.
+fn answer(text: Option<String>) -> http::Response<Full<Bytes>> {
     let mut response = http::Response::new(Full::new(Bytes::new()));
-    if request.uri().path() != "/metrics" {
+    let Some(text) = text else {
         *response.status_mut() = http::StatusCode::NOT_FOUND;
         *response.body_mut() = Full::new(Bytes::from_static(b"metrics are at /metrics\n"));
         return response;
-    }
-    *response.body_mut() = Full::new(Bytes::from(core.metrics.render(core)));
+    };
+    *response.body_mut() = Full::new(Bytes::from(text));
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static(

@@ -2,13 +2,15 @@
 //! holder of the lease leads; its events go out sealed like the host's own.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use floe_reconciler::{EventSink, ReconcilerConfig};
 use floe_wire::EventType;
 
-use crate::host::HostCore;
+use crate::bus::Bus;
+use crate::tasks::Tasks;
 
-struct HostEvents(Arc<HostCore>);
+struct HostEvents(Bus);
 
 impl EventSink for HostEvents {
     fn publish(
@@ -20,24 +22,16 @@ impl EventSink for HostEvents {
     }
 }
 
-pub fn spawn(core: &Arc<HostCore>) {
-    let config = ReconcilerConfig {
-        lease_ttl: core.config.lease_ttl,
-        heartbeat: core.config.heartbeat,
-        missed_beats: core.config.missed_beats,
-        interval: core.config.reconcile_interval,
-        ping_window: (core.config.heartbeat / 2).clamp(
-            std::time::Duration::from_millis(100),
-            std::time::Duration::from_secs(1),
-        ),
-    };
-    core.tracker.spawn(floe_reconciler::run(
-        core.nats.clone(),
-        core.auth.clone(),
-        core.id.clone(),
+/// Runs this host's reconciler until the host stops; `members` learns how
+/// many hosts it hears.
+pub fn spawn(bus: Bus, tasks: &Tasks, members: Arc<AtomicUsize>, config: ReconcilerConfig) {
+    tasks.spawn(floe_reconciler::run(
+        bus.nats().clone(),
+        bus.auth().clone(),
+        bus.host_id().to_owned(),
         config,
-        Arc::new(HostEvents(core.clone())),
-        core.lattice_hosts.clone(),
-        core.shutdown.clone(),
+        Arc::new(HostEvents(bus.clone())),
+        members,
+        tasks.stop_signal(),
     ));
 }

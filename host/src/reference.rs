@@ -1,66 +1,114 @@
-//! Resolving an artifact reference to bytes: an absolute file path on the
-//! host's machine (optionally `file://…`), or an artifact in the lattice
-//! (`floe://sha256:HEX`, `floe://NAME:TAG`) fetched from the object store,
-//! checked against its digest, and cached under `$FLOE_HOME/cache/artifacts`
-//! (checked again when read back).
+//! [`Artifacts`]: resolving an artifact reference to bytes — an absolute
+//! file path on the host's machine (optionally `file://…`), or an artifact
+//! in the lattice (`floe://sha256:HEX`, `floe://NAME:TAG`) fetched from the
+//! object store, checked against its digest, and cached under
+//! `$FLOE_HOME/cache/artifacts` (checked again when read back).
 
 use std::path::{Path, PathBuf};
 
+use floe_lattice::artifacts::ArtifactError;
 use floe_wire::artifact::{self, ArtifactRef};
+use floe_wire::control::{ControlCode, Refusal};
 use tokio::io::AsyncReadExt as _;
 
-use crate::host::HostCore;
+use crate::bus::Bus;
 
-/// The bytes `reference` names.
-pub async fn resolve(core: &HostCore, reference: &str) -> Result<Vec<u8>, String> {
-    match ArtifactRef::parse(reference) {
-        None => read(reference).await,
-        Some(Err(e)) => Err(e.to_string()),
-        Some(Ok(ArtifactRef::Digest(hex))) => fetch(core, &hex).await,
-        Some(Ok(ArtifactRef::Tag { name, tag })) => {
-            let kv = floe_lattice::open_bucket(&core.nats, &core.lattice)
-                .await
-                .map_err(|e| e.to_string())?;
-            let found = floe_lattice::artifacts::read_tag(&kv, &core.auth, &name, &tag)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| {
-                    floe_lattice::artifacts::ArtifactError::NotFound(reference.to_owned())
-                        .to_string()
-                })?;
-            fetch(core, &found.digest).await
-        }
+/// Largest artifact a host reads (a Python component is ~18 MB).
+const MAX_ARTIFACT: u64 = 256 << 20;
+
+/// Why a reference gave no bytes.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(
+        "`{0}` is not an absolute path on this host (the CLI makes paths absolute; pass one when calling the control API)"
+    )]
+    NotAbsolute(String),
+    #[error("{0}")]
+    BadReference(#[from] floe_wire::artifact::RefError),
+    #[error("cannot read {path}: it does not exist on this host")]
+    NoFile { path: String },
+    #[error("cannot read {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("{0} is not a regular file")]
+    NotAFile(String),
+    #[error("{path} is larger than the {MAX_ARTIFACT} bytes a host accepts")]
+    TooLarge { path: String },
+    #[error("cannot open the lattice bucket: {0}")]
+    Bucket(#[from] floe_lattice::BucketError),
+    #[error(transparent)]
+    Lattice(#[from] ArtifactError),
+}
+
+impl From<FetchError> for Refusal {
+    fn from(e: FetchError) -> Self {
+        let code = match &e {
+            FetchError::NotAbsolute(_) | FetchError::BadReference(_) | FetchError::NotAFile(_) => {
+                ControlCode::BadRequest
+            }
+            FetchError::NoFile { .. } | FetchError::Lattice(ArtifactError::NotFound(_)) => {
+                ControlCode::NoArtifact
+            }
+            FetchError::TooLarge { .. }
+            | FetchError::Lattice(ArtifactError::TooLarge { .. } | ArtifactError::Corrupt { .. }) => {
+                ControlCode::InvalidArtifact
+            }
+            FetchError::Bucket(_) | FetchError::Lattice(_) => ControlCode::Unavailable,
+            FetchError::Unreadable { .. } => ControlCode::Internal,
+        };
+        Refusal::new(code, e.to_string())
     }
 }
 
-fn cache_path(core: &HostCore, hex: &str) -> PathBuf {
-    core.home
-        .root()
-        .join("cache")
-        .join("artifacts")
-        .join(artifact::object_name(hex))
+/// Reads artifacts for this host.
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    bus: Bus,
+    /// `$FLOE_HOME/cache`.
+    cache: PathBuf,
 }
 
-/// The artifact with digest `hex`: from this host's cache when its bytes
-/// still match, else from the lattice's object store.
-async fn fetch(core: &HostCore, hex: &str) -> Result<Vec<u8>, String> {
-    let cached = cache_path(core, hex);
-    if let Ok(bytes) = tokio::fs::read(&cached).await {
-        if floe_lattice::artifacts::digest_hex(&bytes) == hex {
-            return Ok(bytes);
+impl Artifacts {
+    pub fn new(bus: Bus, cache: PathBuf) -> Self {
+        Artifacts { bus, cache }
+    }
+
+    /// The bytes `reference` names.
+    pub async fn resolve(&self, reference: &str) -> Result<Vec<u8>, FetchError> {
+        match ArtifactRef::parse(reference) {
+            None => read(reference).await,
+            Some(Err(e)) => Err(e.into()),
+            Some(Ok(ArtifactRef::Digest(hex))) => self.fetch(&hex).await,
+            Some(Ok(ArtifactRef::Tag { name, tag })) => {
+                let kv = floe_lattice::open_bucket(self.bus.nats(), self.bus.lattice()).await?;
+                let found = floe_lattice::artifacts::read_tag(&kv, self.bus.auth(), &name, &tag)
+                    .await?
+                    .ok_or_else(|| ArtifactError::NotFound(reference.to_owned()))?;
+                self.fetch(&found.digest).await
+            }
         }
-        tracing::warn!(path = %cached.display(), "a cached artifact does not match its digest: fetching it again");
     }
-    let store = floe_lattice::artifacts::open_store(&core.nats, &core.lattice)
-        .await
-        .map_err(|e| e.to_string())?;
-    let bytes = floe_lattice::artifacts::fetch(&store, hex, MAX_ARTIFACT)
-        .await
-        .map_err(|e| e.to_string())?;
-    if let Err(e) = save(&cached, &bytes).await {
-        tracing::warn!(path = %cached.display(), "cannot cache artifact: {e}");
+
+    /// The artifact with digest `hex`: from this host's cache when its bytes
+    /// still match, else from the lattice's object store.
+    async fn fetch(&self, hex: &str) -> Result<Vec<u8>, FetchError> {
+        let cached = self
+            .cache
+            .join("artifacts")
+            .join(artifact::object_name(hex));
+        if let Ok(bytes) = tokio::fs::read(&cached).await {
+            if floe_lattice::artifacts::digest_hex(&bytes) == hex {
+                return Ok(bytes);
+            }
+            tracing::warn!(path = %cached.display(), "a cached artifact does not match its digest: fetching it again");
+        }
+        let store =
+            floe_lattice::artifacts::open_store(self.bus.nats(), self.bus.lattice()).await?;
+        let bytes = floe_lattice::artifacts::fetch(&store, hex, MAX_ARTIFACT).await?;
+        if let Err(e) = save(&cached, &bytes).await {
+            tracing::warn!(path = %cached.display(), "cannot cache artifact: {e}");
+        }
+        Ok(bytes)
     }
-    Ok(bytes)
 }
 
 /// Writes the cache file atomically, in a directory only the host reads.
@@ -78,40 +126,35 @@ async fn save(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tokio::fs::rename(&partial, path).await
 }
 
-/// Largest artifact a host reads (a Python component is ~18 MB).
-const MAX_ARTIFACT: u64 = 256 << 20;
-
-async fn read(reference: &str) -> Result<Vec<u8>, String> {
+async fn read(reference: &str) -> Result<Vec<u8>, FetchError> {
     let path = reference.strip_prefix("file://").unwrap_or(reference);
     let path = Path::new(path);
     if !path.is_absolute() {
-        return Err(format!(
-            "`{reference}` is not an absolute path on this host (the CLI makes paths absolute; pass one when calling the control API)"
-        ));
+        return Err(FetchError::NotAbsolute(reference.to_owned()));
     }
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let shown = || path.display().to_string();
+    let unreadable = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => FetchError::NoFile { path: shown() },
+        _ => FetchError::Unreadable {
+            path: shown(),
+            reason: e.to_string(),
+        },
+    };
+    let file = tokio::fs::File::open(path).await.map_err(unreadable)?;
     // Check the file actually opened (not the path again), then read at most
     // one byte past the limit, so a growing or special file cannot make the
     // host read without bound.
-    let meta = file
-        .metadata()
-        .await
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let meta = file.metadata().await.map_err(unreadable)?;
     if !meta.is_file() {
-        return Err(format!("{} is not a regular file", path.display()));
+        return Err(FetchError::NotAFile(shown()));
     }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len().min(MAX_ARTIFACT)).unwrap_or(0));
     file.take(MAX_ARTIFACT + 1)
         .read_to_end(&mut bytes)
         .await
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(unreadable)?;
     if bytes.len() as u64 > MAX_ARTIFACT {
-        return Err(format!(
-            "{} is larger than the {MAX_ARTIFACT} bytes a host accepts",
-            path.display()
-        ));
+        return Err(FetchError::TooLarge { path: shown() });
     }
     Ok(bytes)
 }

@@ -1,85 +1,121 @@
-//! Serving an actor's invocations: one queue subscription on `rpc.{actor}`
-//! per actor (queue group = actor id, so NATS balances calls across every
-//! host running it), served by floe-lattice's one invocation server
-//! (`floe_lattice::rpc::Server`: verify, bound, decode, deadline, reply);
-//! this module supplies only what running a call on this host means.
+//! [`Serving`]: an actor's invocations. One queue subscription on
+//! `rpc.{actor}` per actor (queue group = actor id, so NATS balances calls
+//! across every host running it), served by floe-lattice's one invocation
+//! server (`floe_lattice::rpc::Server`: verify, bound, decode, deadline,
+//! reply); this module supplies only what running a call on this host means.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use floe_lattice::rpc::{Call, Handler, ServeConfig, Server};
+use floe_lattice::rpc::{Call, Handler, PayloadStore, ServeConfig, Server};
 use floe_wire::{ErrorKind, InvocationError, Subject};
 
 use crate::actors::ActorHandle;
-use crate::host::HostCore;
+use crate::bus::{Bus, Unconfirmed};
+use crate::metrics::Metrics;
+use crate::runtime::{LogSink, Router, Runtime};
+use crate::tasks::Tasks;
 
 /// Calls one actor's subscription runs at once on this host (waiting for an
 /// instance included); past it, calls are answered `busy` at once.
 const MAX_IN_FLIGHT: usize = 4096;
 
-/// Subscribes `rpc.{actor}` and waits until the server has registered the
-/// subscription, so the actor serves when this returns.
-pub async fn subscribe(core: &Arc<HostCore>, handle: &Arc<ActorHandle>) -> Result<(), String> {
-    let subject = Subject::Rpc {
-        entity: handle.id.clone(),
-    }
-    .render(&core.lattice);
-    let sub = core
-        .nats
-        .queue_subscribe(subject.clone(), handle.id.clone())
-        .await
-        .map_err(|e| format!("cannot subscribe to {subject}: {e}"))?;
-    match tokio::time::timeout(FLUSH_TIMEOUT, core.nats.flush()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            return Err(format!(
-                "cannot register the subscription to {subject}: {e}"
-            ));
-        }
-        Err(_) => {
-            return Err(format!(
-                "NATS did not confirm the subscription to {subject} within {FLUSH_TIMEOUT:?}"
-            ));
-        }
-    }
-    let server = Server::new(
-        core.nats.clone(),
-        core.auth.clone(),
-        core.payloads.clone(),
-        Arc::new(ActorCalls {
-            core: core.clone(),
-            handle: handle.clone(),
-        }),
-        ServeConfig {
-            entity: handle.id.clone(),
-            kind: "actor",
-            max_deadline: core.config.invocation_timeout,
-            max_in_flight: MAX_IN_FLIGHT,
-            drain_timeout: core.config.shutdown_timeout,
-        },
-    );
-    let (stop, handle) = (handle.stop.clone(), handle.clone());
-    let tracker = core.tracker.clone();
-    core.tracker.spawn(async move {
-        server.serve(sub, stop, tracker).await;
-        handle.drained.cancel();
-    });
-    Ok(())
+/// Why an actor could not start serving.
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    #[error("cannot subscribe to {subject}: {reason}")]
+    Subscribe { subject: String, reason: String },
+    #[error("cannot serve {subject}: {source}")]
+    Unconfirmed {
+        subject: String,
+        source: Unconfirmed,
+    },
 }
 
-/// How long registering a subscription may take before a start fails.
-pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Everything serving an actor's calls takes.
+#[derive(Clone)]
+pub struct Serving {
+    pub bus: Bus,
+    pub tasks: Tasks,
+    pub runtime: Runtime,
+    /// Payloads too large for one NATS message.
+    pub payloads: Arc<PayloadStore>,
+    /// Sends link-routed imports to their targets.
+    pub router: Arc<dyn Router>,
+    /// Publishes what actors log.
+    pub logs: Arc<dyn LogSink>,
+    /// Counts calls, when metrics are served.
+    pub metrics: Option<Arc<Metrics>>,
+    /// The longest deadline a call gets.
+    pub max_deadline: Duration,
+    /// How long a stop waits for a subscription to drain.
+    pub drain_timeout: Duration,
+}
+
+impl std::fmt::Debug for Serving {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serving")
+            .field("max_deadline", &self.max_deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Serving {
+    /// Subscribes `rpc.{actor}` and waits until the server has registered
+    /// the subscription, so the actor serves when this returns.
+    pub async fn subscribe(&self, handle: &Arc<ActorHandle>) -> Result<(), SubscribeError> {
+        let subject = self.bus.subject(&Subject::Rpc {
+            entity: handle.id.clone(),
+        });
+        let sub = self
+            .bus
+            .nats()
+            .queue_subscribe(subject.clone(), handle.id.clone())
+            .await
+            .map_err(|e| SubscribeError::Subscribe {
+                subject: subject.clone(),
+                reason: e.to_string(),
+            })?;
+        self.bus
+            .flush()
+            .await
+            .map_err(|source| SubscribeError::Unconfirmed { subject, source })?;
+        let server = Server::new(
+            self.bus.nats().clone(),
+            self.bus.auth().clone(),
+            self.payloads.clone(),
+            Arc::new(ActorCalls {
+                serving: self.clone(),
+                handle: handle.clone(),
+            }),
+            ServeConfig {
+                entity: handle.id.clone(),
+                kind: "actor",
+                max_deadline: self.max_deadline,
+                max_in_flight: MAX_IN_FLIGHT,
+                drain_timeout: self.drain_timeout,
+            },
+        );
+        let (stop, handle) = (handle.stop_signal(), handle.clone());
+        let tracker = self.tasks.tracker().clone();
+        self.tasks.spawn(async move {
+            server.serve(sub, stop, tracker).await;
+            handle.drained();
+        });
+        Ok(())
+    }
+}
 
 /// Runs calls of one actor on this host.
 #[derive(Debug)]
 struct ActorCalls {
-    core: Arc<HostCore>,
+    serving: Serving,
     handle: Arc<ActorHandle>,
 }
 
 impl Handler for ActorCalls {
     async fn call(&self, call: &Call) -> Result<Vec<u8>, InvocationError> {
-        let (core, handle, envelope) = (&self.core, &self.handle, &call.envelope);
+        let (serving, handle, envelope) = (&self.serving, &self.handle, &call.envelope);
         let started = Instant::now();
         let _slot = handle.acquire(call.deadline).await?;
         let remaining = call.deadline.saturating_sub(started.elapsed());
@@ -92,7 +128,7 @@ impl Handler for ActorCalls {
         let loaded = handle.current();
         loaded
             .invoke(
-                &core.runtime,
+                &serving.runtime,
                 &envelope.operation,
                 envelope.encoding,
                 &envelope.payload,
@@ -100,9 +136,9 @@ impl Handler for ActorCalls {
                 &crate::runtime::CallEnv {
                     invocation: envelope.id,
                     trace: Some(&call.span),
-                    router: Some(&core.router),
+                    router: Some(&serving.router),
                     config: &handle.config,
-                    logs: Some(&core.logs),
+                    logs: Some(&serving.logs),
                 },
             )
             .await
@@ -112,9 +148,9 @@ impl Handler for ActorCalls {
         self.handle.record(outcome);
         // Labels cost allocations and lookups on every call: only when the
         // metrics are served.
-        if self.core.config.metrics_addr.is_some() {
+        if let Some(metrics) = &self.serving.metrics {
             let loaded = self.handle.current();
-            self.core.metrics.invocation(crate::metrics::Invocation {
+            metrics.invocation(crate::metrics::Invocation {
                 actor: &self.handle.id,
                 name: &loaded.claims.floe.name,
                 operation,

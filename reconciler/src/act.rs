@@ -1,13 +1,16 @@
 //! Carrying out one planned action through the control interface, as the
-//! CLI would. An error is returned as text for the app's status.
+//! CLI would. A failure comes back as a refusal: its code for the
+//! reconciler to act on, its message for the app's status.
 
-use floe_ctl::CtlClient;
-use floe_wire::control::{CONTROL_VERSION, StartActorRequest, StartProviderRequest};
+use floe_ctl::{CtlClient, CtlError};
+use floe_wire::control::{
+    CONTROL_VERSION, ControlCode, Refusal, StartActorRequest, StartProviderRequest,
+};
 
 use crate::plan::Action;
 
-/// Does `action`; the reason when it failed.
-pub async fn act(client: &CtlClient, action: &Action) -> Result<(), String> {
+/// Does `action`; why not when it failed.
+pub async fn act(client: &CtlClient, action: &Action) -> Result<(), Refusal> {
     let result = match action {
         Action::StartActor {
             host,
@@ -40,7 +43,9 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), String> {
             actor_id,
             max_concurrent,
         } => client.scale_actor(host, actor_id, *max_concurrent).await,
-        Action::StopActor { host, actor_id } => client.stop_actor(host, actor_id).await,
+        Action::StopActor { host, actor_id } => {
+            gone_is_done(client.stop_actor(host, actor_id).await)
+        }
         Action::StartProvider {
             host,
             image,
@@ -60,29 +65,41 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), String> {
             )
             .await
             .and_then(|started| conflict(started.already_running, &started.provider_id, host)),
-        Action::StopProvider { host, provider_id } => client.stop_provider(host, provider_id).await,
+        Action::StopProvider { host, provider_id } => {
+            gone_is_done(client.stop_provider(host, provider_id).await)
+        }
         Action::PutLink(link) => client.put_link(link).await,
         Action::DeleteLink {
             source,
             package,
             link_name,
-        } => match client.delete_link(source, package, link_name).await {
-            // Gone already: what was wanted.
-            Err(floe_ctl::CtlError::NotFound(_)) => Ok(()),
-            other => other,
-        },
+        } => gone_is_done(client.delete_link(source, package, link_name).await),
     };
-    result.map_err(|e| e.to_string())
+    result.map_err(|e| match e {
+        CtlError::Refused(refusal) => refusal,
+        other => Refusal::new(other.code(), other.to_string()),
+    })
+}
+
+/// A removal whose target is gone already: what was wanted.
+fn gone_is_done(result: Result<(), CtlError>) -> Result<(), CtlError> {
+    match result {
+        Err(e) if e.code() == ControlCode::NotFound => Ok(()),
+        other => other,
+    }
 }
 
 /// A start that found the id already running there: a copy outside this
 /// app (started by hand or by another app) holds the host, and the app's
 /// replica is not there.
-fn conflict(already_running: bool, id: &str, host: &str) -> Result<(), floe_ctl::CtlError> {
+fn conflict(already_running: bool, id: &str, host: &str) -> Result<(), CtlError> {
     if already_running {
-        return Err(floe_ctl::CtlError::Refused(format!(
-            "{id} already runs on {host} outside this app (started by hand or by another app); \
-             the app's replica goes to another host"
+        return Err(CtlError::Refused(Refusal::new(
+            ControlCode::Conflict,
+            format!(
+                "{id} already runs on {host} outside this app (started by hand or by another app); \
+                 the app's replica goes to another host"
+            ),
         )));
     }
     Ok(())

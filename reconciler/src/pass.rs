@@ -14,6 +14,7 @@ use floe_lattice::records::Record;
 use floe_wire::EventType;
 use floe_wire::Link;
 use floe_wire::app::{AppHead, AppState, AppStatus};
+use floe_wire::control::Refusal;
 use serde_json::json;
 
 use crate::hosts::{self, HostTracker};
@@ -277,16 +278,16 @@ impl Leader {
         Some(views.into_values().collect())
     }
 
-    async fn run(&self, action: &Action) -> Result<(), String> {
+    async fn run(&self, action: &Action) -> Result<(), Refusal> {
         let what = act::describe(action);
         match act::act(&self.client, action).await {
             Ok(()) => {
                 tracing::info!("reconciler: {what}");
                 Ok(())
             }
-            Err(reason) => {
-                tracing::warn!("reconciler: {what} failed: {reason}");
-                Err(format!("{what}: {reason}"))
+            Err(refusal) => {
+                tracing::warn!(code = %refusal.code, "reconciler: {what} failed: {refusal}");
+                Err(Refusal::new(refusal.code, format!("{what}: {refusal}")))
             }
         }
     }
@@ -350,15 +351,18 @@ impl Leader {
             if !self.leading() {
                 return;
             }
-            let Err(reason) = self.run(action).await else {
+            let Err(refusal) = self.run(action).await else {
                 continue;
             };
+            let reason = refusal.message;
             let Some(app) = self.memory.get_mut(&name) else {
                 continue;
             };
             match action {
                 // A version that does not start stops the rollout; the
-                // replicas not updated keep serving the old one.
+                // replicas not updated keep serving the old one. A host
+                // that was stopping or unreachable (a transient code) only
+                // comes last for a while, like a failed start.
                 Action::UpdateActor {
                     component,
                     previous,
@@ -368,7 +372,7 @@ impl Leader {
                     component,
                     previous: Some(previous),
                     ..
-                } => {
+                } if !refusal.code.is_transient() => {
                     app.stalled.insert(
                         component.clone(),
                         Stall {
@@ -377,8 +381,14 @@ impl Leader {
                         },
                     );
                 }
-                // A start that failed: that host comes last for a while.
+                // A start that failed (whatever the code: a copy outside
+                // the app holds the host, the host is stopping, or the
+                // artifact does not run there): that host comes last for a
+                // while.
                 Action::StartActor {
+                    component, host, ..
+                }
+                | Action::UpdateActor {
                     component, host, ..
                 }
                 | Action::StartProvider {

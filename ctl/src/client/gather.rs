@@ -163,7 +163,7 @@ impl CtlClient {
                             }
                         }
                     }
-                    Err(reason) => tracing_free_warn(&subject, &reason),
+                    Err(e) => tracing_free_warn(&subject, &e.message),
                 },
                 Ok(None) | Err(_) => break,
             }

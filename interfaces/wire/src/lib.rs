@@ -22,7 +22,8 @@
 //! - [`logline`]: the JSON line of an actor's log stream.
 //! - [`link`]: links (which entity answers an import) and their KV keys.
 //! - [`subject`]: every NATS subject, built and parsed in one place.
-//! - [`control`]: control-plane requests and replies (JSON).
+//! - [`control`]: control-plane requests and replies (JSON), and the
+//!   stable codes of refusals.
 //! - [`events`]: the event-type enum and the CloudEvents envelope.
 //! - [`values`]: the msgpack mapping of WIT values, and the serde form of
 //!   it for plain Rust types.
@@ -46,6 +47,7 @@ pub mod lattice;
 pub mod link;
 pub mod logline;
 pub mod provider;
+mod refusal;
 pub mod subject;
 pub mod trace;
 pub mod values;

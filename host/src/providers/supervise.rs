@@ -1,20 +1,16 @@
-//! The providers this host runs (DESIGN.md "Providers"): each is a child
-//! process started with an empty environment and its host data on stdin,
-//! watched by a supervisor task that checks its health, starts it again with
-//! backoff when it exits, and stops it cleanly — a shutdown request, then
-//! SIGTERM, then SIGKILL — reaping it in every case.
+//! The supervisor of one provider replica: starts the child process with
+//! an empty environment and its host data on stdin, forwards its output to
+//! the host log, checks its health, starts it again with backoff when it
+//! exits, and stops it cleanly — a shutdown request, then SIGTERM, then
+//! SIGKILL — reaping it in every case.
 
-use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use floe_lattice::Requester;
-use floe_wire::control::{
-    ControlReply, Empty, ProviderDescription, ProviderHealth, ProviderStarted,
-    StartProviderRequest, StopProviderRequest, StringMap,
-};
+use floe_wire::control::{ControlReply, ProviderHealth, StringMap};
 use floe_wire::provider::{HOST_DATA_VERSION, HealthReport, HostData};
 use floe_wire::subject::ProviderOp;
 use floe_wire::{EventType, Subject};
@@ -22,10 +18,11 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
-use tokio_util::sync::CancellationToken;
 
-use crate::host::HostCore;
-use crate::provider_source::Signed;
+use super::table::ProviderHandle;
+use crate::bus::Bus;
+use crate::provider_source::SourceError;
+use crate::tasks::Tasks;
 
 /// The longest line of a provider's output kept (the rest of a longer one
 /// reads as the next line).
@@ -42,238 +39,54 @@ const ETXTBSY: i32 = 26;
 /// Health checks while a provider starts, until it first answers.
 const STARTING_POLL: Duration = Duration::from_millis(100);
 
-/// Providers by id.
-#[derive(Debug, Default)]
-pub struct ProviderTable {
-    map: Mutex<HashMap<String, Arc<ProviderHandle>>>,
+/// How this host runs providers.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// What providers connect to (their host data).
+    pub nats_url: String,
+    pub creds: Option<PathBuf>,
+    pub auth_window: Duration,
+    pub auth_skew: Duration,
+    /// Health checks of a running provider.
+    pub health_interval: Duration,
+    /// How long a start waits for the first healthy answer.
+    pub start_timeout: Duration,
+    /// Each step of a stop (request, SIGTERM) waits this long.
+    pub shutdown_grace: Duration,
 }
 
-impl ProviderTable {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ProviderHandle>>> {
-        self.map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+/// What every supervisor takes.
+#[derive(Debug, Clone)]
+pub struct Supervisor {
+    pub bus: Bus,
+    pub tasks: Tasks,
+    pub settings: ProviderSettings,
+}
 
-    pub fn get(&self, id: &str) -> Option<Arc<ProviderHandle>> {
-        self.lock().get(id).cloned()
-    }
+/// Why one run of a provider ended before it was healthy.
+pub type StartOutcome = Result<(), String>;
 
-    pub fn all(&self) -> Vec<Arc<ProviderHandle>> {
-        let mut all: Vec<_> = self.lock().values().cloned().collect();
-        all.sort_by(|a, b| a.id.cmp(&b.id));
-        all
-    }
-
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    fn remove(&self, id: &str) -> Option<Arc<ProviderHandle>> {
-        self.lock().remove(id)
-    }
-
-    /// Removes `handle` only if it is still the one in the table.
-    fn remove_exact(&self, handle: &Arc<ProviderHandle>) {
-        let mut map = self.lock();
-        if map.get(&handle.id).is_some_and(|h| Arc::ptr_eq(h, handle)) {
-            map.remove(&handle.id);
+impl Supervisor {
+    /// What the provider reads on its stdin.
+    pub fn host_data(&self, handle: &ProviderHandle, config: StringMap) -> HostData {
+        HostData {
+            v: HOST_DATA_VERSION,
+            lattice: self.bus.lattice().to_string(),
+            host_id: self.bus.host_id().to_owned(),
+            provider_id: handle.id.clone(),
+            name: handle.name.clone(),
+            nats_url: self.settings.nats_url.clone(),
+            nats_creds: self
+                .settings
+                .creds
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            lattice_keys: self.bus.auth().key_data(),
+            auth_window_ms: millis(self.settings.auth_window),
+            auth_skew_ms: millis(self.settings.auth_skew),
+            config,
+            annotations: handle.annotations.clone(),
         }
-    }
-}
-
-/// One provider replica and its supervisor.
-#[derive(Debug)]
-pub struct ProviderHandle {
-    pub id: String,
-    pub name: String,
-    /// The executable it runs.
-    pub path: PathBuf,
-    /// What the start request named (an archive, or the executable).
-    pub reference: String,
-    /// Its archive's verified claims, when it came from one.
-    pub signed: Option<Signed>,
-    pub annotations: StringMap,
-    state: Mutex<State>,
-    /// Cancelled to stop the provider.
-    stop: CancellationToken,
-    /// Cancelled once the supervisor has stopped and reaped it.
-    finished: CancellationToken,
-}
-
-#[derive(Debug)]
-struct State {
-    health: ProviderHealth,
-    restarts: u32,
-    pid: Option<u32>,
-    /// The last lines the provider wrote (for start errors).
-    tail: VecDeque<String>,
-}
-
-impl ProviderHandle {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    pub fn describe(&self) -> ProviderDescription {
-        let state = self.state();
-        ProviderDescription {
-            provider_id: self.id.clone(),
-            name: self.name.clone(),
-            reference: self.reference.clone(),
-            claims: self.signed.as_ref().map(|s| s.claims.clone()),
-            target: self.signed.as_ref().map(|s| s.target.clone()),
-            health: state.health,
-            restarts: state.restarts,
-            pid: state.pid,
-            annotations: self.annotations.clone(),
-        }
-    }
-
-    fn tail(&self) -> String {
-        let state = self.state();
-        if state.tail.is_empty() {
-            return "it wrote nothing".to_owned();
-        }
-        format!(
-            "its last output:\n{}",
-            state.tail.iter().cloned().collect::<Vec<_>>().join("\n")
-        )
-    }
-}
-
-/// Starts a provider; the reply comes once it answers a health check, or
-/// with the reason it never did.
-pub async fn start(
-    core: &Arc<HostCore>,
-    req: StartProviderRequest,
-) -> Result<ProviderStarted, String> {
-    let source = crate::provider_source::prepare(core, &req).await?;
-    let (issuer, version) = match &source.signed {
-        Some(signed) => (
-            Some(signed.claims.iss.clone()),
-            Some(signed.claims.floe.version.clone()),
-        ),
-        None => (None, None),
-    };
-    let id = source.id.clone();
-    let name = source.name.clone();
-    let already_running = || ProviderStarted {
-        provider_id: id.clone(),
-        name: name.clone(),
-        issuer: issuer.clone(),
-        version: version.clone(),
-        host_id: core.id.clone(),
-        already_running: true,
-    };
-    if core.providers.get(&id).is_some() {
-        return Ok(already_running());
-    }
-    if core.shutdown.is_cancelled() {
-        return Err("this host is stopping".to_owned());
-    }
-    let handle = Arc::new(ProviderHandle {
-        id: id.clone(),
-        name: name.clone(),
-        path: source.path,
-        reference: req.reference.clone(),
-        signed: source.signed,
-        annotations: req.annotations.clone(),
-        state: Mutex::new(State {
-            health: ProviderHealth::Starting,
-            restarts: 0,
-            pid: None,
-            tail: VecDeque::new(),
-        }),
-        stop: CancellationToken::new(),
-        finished: CancellationToken::new(),
-    });
-    {
-        let mut map = core.providers.lock();
-        if map.contains_key(&id) {
-            drop(map);
-            return Ok(already_running());
-        }
-        map.insert(id.clone(), handle.clone());
-    }
-    let data = host_data(core, &handle, req.config);
-    let (ready_tx, ready_rx) = oneshot::channel();
-    core.tracker
-        .spawn(supervise(core.clone(), handle.clone(), data, ready_tx));
-    let outcome = ready_rx
-        .await
-        .unwrap_or_else(|_| Err("the provider's supervisor ended".to_owned()));
-    match outcome {
-        Ok(()) => {
-            let started = ProviderStarted {
-                already_running: false,
-                ..already_running()
-            };
-            core.publish(EventType::ProviderStarted, &started).await;
-            Ok(started)
-        }
-        Err(reason) => {
-            core.providers.remove_exact(&handle);
-            handle.stop.cancel();
-            handle.finished.cancelled().await;
-            core.publish(
-                EventType::ProviderStartFailed,
-                &json!({ "provider_id": id, "name": name, "host_id": core.id, "error": reason }),
-            )
-            .await;
-            Err(reason)
-        }
-    }
-}
-
-/// Stops a provider and waits until it is reaped.
-pub async fn stop(core: &Arc<HostCore>, req: StopProviderRequest) -> Result<Empty, String> {
-    let handle = core.providers.remove(&req.provider_id).ok_or_else(|| {
-        format!(
-            "provider {} does not run on this host (see `floe get inventory`)",
-            req.provider_id
-        )
-    })?;
-    stop_handle(core, &handle).await;
-    Ok(Empty {})
-}
-
-/// Stops every provider (the host is stopping).
-pub async fn stop_all(core: &Arc<HostCore>) {
-    let all = core.providers.all();
-    let stops = all.iter().map(|h| {
-        core.providers.remove(&h.id);
-        stop_handle(core, h)
-    });
-    futures::future::join_all(stops).await;
-}
-
-async fn stop_handle(core: &Arc<HostCore>, handle: &Arc<ProviderHandle>) {
-    handle.stop.cancel();
-    handle.finished.cancelled().await;
-    core.publish(
-        EventType::ProviderStopped,
-        &json!({ "provider_id": handle.id, "name": handle.name, "host_id": core.id }),
-    )
-    .await;
-}
-
-fn host_data(core: &HostCore, handle: &ProviderHandle, config: StringMap) -> HostData {
-    HostData {
-        v: HOST_DATA_VERSION,
-        lattice: core.lattice.to_string(),
-        host_id: core.id.clone(),
-        provider_id: handle.id.clone(),
-        name: handle.name.clone(),
-        nats_url: core.config.nats_url.clone(),
-        nats_creds: core.config.creds.as_ref().map(|p| p.display().to_string()),
-        lattice_keys: core.auth.key_data(),
-        auth_window_ms: millis(core.config.auth_window),
-        auth_skew_ms: millis(core.config.auth_skew),
-        config,
-        annotations: handle.annotations.clone(),
     }
 }
 
@@ -283,15 +96,15 @@ fn millis(d: Duration) -> u64 {
 
 /// Runs the provider until it is stopped, starting it again when it exits.
 /// `ready` learns whether the first start became healthy.
-async fn supervise(
-    core: Arc<HostCore>,
+pub async fn supervise(
+    core: Supervisor,
     handle: Arc<ProviderHandle>,
     data: HostData,
-    ready: oneshot::Sender<Result<(), String>>,
+    ready: oneshot::Sender<StartOutcome>,
 ) {
     let mut ready = Some(ready);
     let mut backoff = BACKOFF_FIRST;
-    let requester = Requester::new(core.nats.clone(), core.auth.clone());
+    let requester = Requester::new(core.bus.nats().clone(), core.bus.auth().clone());
     loop {
         let started = Instant::now();
         let outcome = run_once(&core, &handle, &data, &requester, &mut ready).await;
@@ -321,11 +134,12 @@ async fn supervise(
             state.restarts
         };
         tracing::info!(provider = %handle.name, restarts, "starting the provider again");
-        core.publish(
-            EventType::ProviderRestarted,
-            &json!({ "provider_id": handle.id, "name": handle.name, "host_id": core.id, "restarts": restarts }),
-        )
-        .await;
+        core.bus
+            .publish(
+                EventType::ProviderRestarted,
+                &json!({ "provider_id": handle.id, "name": handle.name, "host_id": core.bus.host_id(), "restarts": restarts }),
+            )
+            .await;
     }
     handle.finished.cancel();
 }
@@ -338,13 +152,13 @@ enum Exit {
 }
 
 async fn run_once(
-    core: &Arc<HostCore>,
+    core: &Supervisor,
     handle: &Arc<ProviderHandle>,
     data: &HostData,
     requester: &Requester,
-    ready: &mut Option<oneshot::Sender<Result<(), String>>>,
+    ready: &mut Option<oneshot::Sender<StartOutcome>>,
 ) -> Exit {
-    let (mut child, output) = match spawn(handle, data).await {
+    let (mut child, output) = match spawn(&core.tasks, handle, data).await {
         Ok(spawned) => spawned,
         Err(reason) => return Exit::Failed(reason),
     };
@@ -353,7 +167,7 @@ async fn run_once(
     let mut healthy_once = false;
     loop {
         let wait = if healthy_once {
-            core.config.provider_health_interval
+            core.settings.health_interval
         } else {
             STARTING_POLL
         };
@@ -387,7 +201,7 @@ async fn run_once(
         }
         if !healthy_once
             && ready.is_some()
-            && started.elapsed() > core.config.provider_start_timeout
+            && started.elapsed() > core.settings.start_timeout
             // One that exited meanwhile is reported as such, with its output.
             && matches!(child.try_wait(), Ok(None))
         {
@@ -395,7 +209,7 @@ async fn run_once(
             return Exit::Failed(format!(
                 "provider {} did not answer a health check within {:?}; {}",
                 handle.name,
-                core.config.provider_start_timeout,
+                core.settings.start_timeout,
                 handle.tail()
             ));
         }
@@ -408,12 +222,15 @@ async fn run_once(
 /// Starts the process, writes its host data and forwards its output to the
 /// host log; returns it with the tasks reading its output.
 async fn spawn(
+    tasks: &Tasks,
     handle: &Arc<ProviderHandle>,
     data: &HostData,
 ) -> Result<(Child, Vec<tokio::task::JoinHandle<()>>), String> {
     if let Some(signed) = &handle.signed {
         // Every (re)start runs only the bytes the archive signed.
-        crate::provider_source::check_installed(&handle.path, signed).await?;
+        crate::provider_source::check_installed(&handle.path, signed)
+            .await
+            .map_err(|e: SourceError| e.to_string())?;
     }
     let mut attempts = 0;
     let mut child = loop {
@@ -440,7 +257,7 @@ async fn spawn(
         // On a task of its own: a provider that never reads its stdin must
         // not hold up its supervisor (or a stop). One that exits at once
         // closes it: not an error here, its exit is reported instead.
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let write = async {
                 let _ = stdin.write_all(&body).await;
                 let _ = stdin.shutdown().await;
@@ -463,7 +280,7 @@ async fn spawn(
     .flatten()
     {
         let handle = handle.clone();
-        readers.push(tokio::spawn(async move {
+        readers.push(tasks.spawn(async move {
             let mut reader = tokio::io::BufReader::new(stream);
             let mut raw = Vec::new();
             loop {
@@ -492,17 +309,16 @@ async fn spawn(
 }
 
 async fn check_health(
-    core: &HostCore,
+    core: &Supervisor,
     handle: &ProviderHandle,
     requester: &Requester,
     timeout: Duration,
 ) -> ProviderHealth {
-    let subject = Subject::Provider {
+    let subject = core.bus.subject(&Subject::Provider {
         provider: handle.id.clone(),
-        host: core.id.clone(),
+        host: core.bus.host_id().to_owned(),
         op: ProviderOp::Health,
-    }
-    .render(&core.lattice);
+    });
     let Ok(reply) = requester
         .request(subject, b"{}".to_vec().into(), timeout)
         .await
@@ -518,7 +334,7 @@ async fn check_health(
     }
 }
 
-async fn set_health(core: &HostCore, handle: &ProviderHandle, health: ProviderHealth) {
+async fn set_health(core: &Supervisor, handle: &ProviderHandle, health: ProviderHealth) {
     let changed = {
         let mut state = handle.state();
         let changed = state.health != health;
@@ -526,28 +342,28 @@ async fn set_health(core: &HostCore, handle: &ProviderHandle, health: ProviderHe
         changed
     };
     if changed {
-        core.publish(
-            EventType::ProviderHealthChanged,
-            &json!({ "provider_id": handle.id, "name": handle.name, "host_id": core.id, "health": health }),
-        )
-        .await;
+        core.bus
+            .publish(
+                EventType::ProviderHealthChanged,
+                &json!({ "provider_id": handle.id, "name": handle.name, "host_id": core.bus.host_id(), "health": health }),
+            )
+            .await;
     }
 }
 
 /// Asks the provider to shut down, then SIGTERM, then SIGKILL; reaps it.
 async fn stop_child(
-    core: &HostCore,
+    core: &Supervisor,
     handle: &ProviderHandle,
     requester: &Requester,
     child: &mut Child,
 ) {
-    let grace = core.config.provider_shutdown_grace;
-    let subject = Subject::Provider {
+    let grace = core.settings.shutdown_grace;
+    let subject = core.bus.subject(&Subject::Provider {
         provider: handle.id.clone(),
-        host: core.id.clone(),
+        host: core.bus.host_id().to_owned(),
         op: ProviderOp::Shutdown,
-    }
-    .render(&core.lattice);
+    });
     let _ = requester
         .request(
             subject,

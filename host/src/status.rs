@@ -1,0 +1,89 @@
+//! [`Status`]: what this host says about itself — identity, labels, uptime,
+//! what it runs, what it rejected — in pings, heartbeats, inventories and
+//! events.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use floe_wire::control::{HostInfo, HostInventory, StringMap};
+
+use crate::actors::ActorTable;
+use crate::bus::Bus;
+use crate::providers::ProviderTable;
+
+/// The host's self-description, kept current.
+#[derive(Debug, Clone)]
+pub struct Status {
+    bus: Bus,
+    labels: Arc<Mutex<StringMap>>,
+    started_at: SystemTime,
+    started: Instant,
+    /// Hosts the embedded reconciler hears heartbeats from (0 until known).
+    lattice_hosts: Arc<AtomicUsize>,
+    pub actors: Arc<ActorTable>,
+    pub providers: Arc<ProviderTable>,
+}
+
+impl Status {
+    pub fn new(
+        bus: Bus,
+        labels: StringMap,
+        lattice_hosts: Arc<AtomicUsize>,
+        actors: Arc<ActorTable>,
+        providers: Arc<ProviderTable>,
+    ) -> Self {
+        Status {
+            bus,
+            labels: Arc::new(Mutex::new(labels)),
+            started_at: SystemTime::now(),
+            started: Instant::now(),
+            lattice_hosts,
+            actors,
+            providers,
+        }
+    }
+
+    pub fn labels(&self) -> StringMap {
+        self.lock_labels().clone()
+    }
+
+    /// Changes the labels; returns them as they are then.
+    pub fn update_labels(&self, change: impl FnOnce(&mut StringMap)) -> StringMap {
+        let mut labels = self.lock_labels();
+        change(&mut labels);
+        labels.clone()
+    }
+
+    fn lock_labels(&self) -> std::sync::MutexGuard<'_, StringMap> {
+        // Plain data: a panic elsewhere cannot leave it inconsistent.
+        self.labels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn info(&self) -> HostInfo {
+        HostInfo {
+            host_id: self.bus.host_id().to_owned(),
+            lattice: self.bus.lattice().to_string(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            target: crate::provider_source::HOST_TARGET.to_owned(),
+            labels: self.labels(),
+            started_at: humantime::format_rfc3339_seconds(self.started_at).to_string(),
+            uptime_secs: self.started.elapsed().as_secs(),
+            actors: self.actors.len(),
+            providers: self.providers.len(),
+            rejected: self.bus.auth().rejected_by_reason(),
+            lattice_hosts: self.lattice_hosts.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Everything this host runs.
+    pub fn inventory(&self) -> HostInventory {
+        HostInventory {
+            host: self.info(),
+            actors: self.actors.all().iter().map(|a| a.describe()).collect(),
+            providers: self.providers.all().iter().map(|p| p.describe()).collect(),
+        }
+    }
+}
