@@ -37,6 +37,8 @@ pub mod config;
 mod control;
 mod heartbeat;
 mod host;
+#[cfg(test)]
+mod layering;
 mod lifecycle;
 mod links;
 mod logs;

@@ -246,3 +246,33 @@ pub(super) fn payload_error(at: &At<'_>, case: &str, problem: String) -> CodecEr
         problem,
     }
 }
+
+/// Refuses types that cannot cross the wire, wherever they are nested.
+pub(super) fn check_wire_type(ty: &Type, at: &At<'_>) -> Result<(), CodecError> {
+    match ty {
+        _ if is_unsupported(ty) => Err(unsupported(at, ty)),
+        Type::List(l) => check_wire_type(&l.ty(), at),
+        Type::FixedLengthList(l) => check_wire_type(&l.ty(), at),
+        Type::Option(o) => check_wire_type(&o.ty(), &at.child(Seg::OptionSome)),
+        Type::Result(r) => {
+            r.ok()
+                .iter()
+                .try_for_each(|t| check_wire_type(t, &at.child(Seg::Case("ok"))))?;
+            r.err()
+                .iter()
+                .try_for_each(|t| check_wire_type(t, &at.child(Seg::Case("err"))))
+        }
+        Type::Tuple(t) => t
+            .types()
+            .enumerate()
+            .try_for_each(|(i, t)| check_wire_type(&t, &at.child(Seg::Index(i)))),
+        Type::Record(r) => r
+            .fields()
+            .try_for_each(|f| check_wire_type(&f.ty, &at.child(Seg::Field(f.name)))),
+        Type::Variant(v) => v.cases().try_for_each(|c| match &c.ty {
+            Some(t) => check_wire_type(t, &at.child(Seg::Case(c.name))),
+            None => Ok(()),
+        }),
+        _ => Ok(()),
+    }
+}

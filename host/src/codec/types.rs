@@ -1,10 +1,8 @@
 //! Types and values as error messages name them (`list<u8>`,
 //! `record { a: u32, b: string }`, "a string value"), and which types
-//! cannot cross the wire.
+//! cannot cross the wire (`error::check_wire_type` refuses them).
 
 use wasmtime::component::{Type, Val};
-
-use super::error::{At, CodecError, Seg, unsupported};
 
 /// The type in WIT-like text: `list<u8>`, `record { a: u32, b: string }`, …
 pub(super) fn type_name(ty: &Type) -> String {
@@ -122,34 +120,4 @@ pub(super) fn is_unsupported(ty: &Type) -> bool {
             | Type::Stream(_)
             | Type::ErrorContext
     )
-}
-
-/// Refuses types that cannot cross the wire, wherever they are nested.
-pub(super) fn check_wire_type(ty: &Type, at: &At<'_>) -> Result<(), CodecError> {
-    match ty {
-        _ if is_unsupported(ty) => Err(unsupported(at, ty)),
-        Type::List(l) => check_wire_type(&l.ty(), at),
-        Type::FixedLengthList(l) => check_wire_type(&l.ty(), at),
-        Type::Option(o) => check_wire_type(&o.ty(), &at.child(Seg::OptionSome)),
-        Type::Result(r) => {
-            r.ok()
-                .iter()
-                .try_for_each(|t| check_wire_type(t, &at.child(Seg::Case("ok"))))?;
-            r.err()
-                .iter()
-                .try_for_each(|t| check_wire_type(t, &at.child(Seg::Case("err"))))
-        }
-        Type::Tuple(t) => t
-            .types()
-            .enumerate()
-            .try_for_each(|(i, t)| check_wire_type(&t, &at.child(Seg::Index(i)))),
-        Type::Record(r) => r
-            .fields()
-            .try_for_each(|f| check_wire_type(&f.ty, &at.child(Seg::Field(f.name)))),
-        Type::Variant(v) => v.cases().try_for_each(|c| match &c.ty {
-            Some(t) => check_wire_type(t, &at.child(Seg::Case(c.name))),
-            None => Ok(()),
-        }),
-        _ => Ok(()),
-    }
 }

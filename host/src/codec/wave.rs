@@ -9,9 +9,10 @@ use wasmtime::component::wasm_wave::{
 };
 use wasmtime::component::{Type, Val};
 
+use super::error::check_wire_type;
 use super::error::{At, CodecError, Seg, malformed};
 use super::shared::declaration_order;
-use super::types::{check_wire_type, val_kind};
+use super::types::val_kind;
 
 /// WAVE parameters are parsed as the call `f(<payload>\n)`; the newline
 /// keeps a trailing `//` comment from swallowing the closing parenthesis.

@@ -11,11 +11,11 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::{Store, UpdateDeadline};
 
 use super::blobs;
+use super::caller::{CallerContext, Router};
 use super::code::{CodeError, CodeOrigin, CompiledCode};
 use super::engine::Runtime;
 use super::http;
 use super::imports;
-use super::route::{CallerContext, Router};
 use super::state::InstanceState;
 use crate::codec;
 
@@ -234,7 +234,7 @@ impl LoadedActor {
         let state = store.data_mut();
         state.caller = caller.clone();
         state.config = env.config.clone();
-        state.http_hooks = http::HttpHooks {
+        state.http_hooks = super::http_hooks::HttpHooks {
             outgoing_allowed: self.outgoing_http,
             deadline_at: Some(deadline_at),
         };

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::engine::RuntimeError;
+use super::error::RuntimeError;
 
 #[derive(Debug)]
 pub struct CompileCache {

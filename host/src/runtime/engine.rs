@@ -11,6 +11,7 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 
 use super::cache::CompileCache;
 use super::code::CodeRegistry;
+use super::error::RuntimeError;
 
 /// How often the epoch advances: the granularity of invocation deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -28,14 +29,6 @@ pub struct RuntimeLimits {
     pub max_memory_per_instance: u64,
     /// Where compiled code is cached; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RuntimeError {
-    #[error("cannot configure the wasm engine: {0}")]
-    Engine(String),
-    #[error("cannot prepare the compile cache at {path}: {reason}")]
-    Cache { path: PathBuf, reason: String },
 }
 
 /// The engine, its limits and its cache; cheap to clone.

@@ -14,7 +14,7 @@ use wasmtime::component::{HasSelf, Linker, Resource};
 
 use std::sync::Arc;
 
-use super::route::CallerContext;
+use super::caller::CallerContext;
 use super::state::InstanceState;
 
 mod bindings {

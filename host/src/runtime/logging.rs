@@ -9,6 +9,7 @@ use std::time::Instant;
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker};
 
+use super::log_lines::{LogLine, LogSink, clip};
 use super::state::InstanceState;
 
 mod bindings {
@@ -19,34 +20,6 @@ mod bindings {
 }
 
 use bindings::wasi::logging::logging::{Host, Level};
-
-/// Lines one invocation may log through `wasi:logging`; more are dropped.
-const MAX_LOG_LINES: usize = 1000;
-/// Longest kept line.
-const MAX_LINE: usize = 8 << 10;
-
-/// One line an invocation logged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
-    /// `log` (wasi:logging), `stdout` or `stderr`.
-    pub stream: &'static str,
-    /// `trace` … `critical` for wasi:logging; `info` for output.
-    pub level: &'static str,
-    pub context: String,
-    pub text: String,
-}
-
-/// Where an invocation's lines go besides the host log.
-pub trait LogSink: Send + Sync + std::fmt::Debug + 'static {
-    fn lines(&self, actor: &str, invocation: uuid::Uuid, lines: Vec<LogLine>);
-}
-
-/// The wasi:logging lines of one instance.
-#[derive(Debug, Default)]
-pub struct LoggedLines {
-    lines: Vec<LogLine>,
-    dropped: usize,
-}
 
 fn level_name(level: Level) -> &'static str {
     match level {
@@ -59,30 +32,9 @@ fn level_name(level: Level) -> &'static str {
     }
 }
 
-fn clip(mut text: String) -> String {
-    if text.len() > MAX_LINE {
-        let mut end = MAX_LINE;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
-}
-
 impl Host for InstanceState {
     fn log(&mut self, level: Level, context: String, message: String) {
-        let logged = &mut self.logged;
-        if logged.lines.len() >= MAX_LOG_LINES {
-            logged.dropped += 1;
-            return;
-        }
-        logged.lines.push(LogLine {
-            stream: "log",
-            level: level_name(level),
-            context: clip(context),
-            text: clip(message),
-        });
+        self.logged.push(level_name(level), context, message);
     }
 }
 
@@ -120,15 +72,7 @@ pub fn emit(
             });
         }
     }
-    lines.extend(state.logged.lines.iter().cloned());
-    if state.logged.dropped > 0 {
-        lines.push(LogLine {
-            stream: "log",
-            level: "warn",
-            context: String::new(),
-            text: format!("({} more log lines dropped)", state.logged.dropped),
-        });
-    }
+    state.logged.copy_into(&mut lines);
     if lines.is_empty() {
         return;
     }

@@ -9,12 +9,15 @@
 //! - `imports`: the import classes of DESIGN.md and the claims check.
 //! - `state`: what one instance's `Store` holds (WASI context, limits, output).
 //! - `output`: a guest's captured stdout/stderr, capped, never refusing a write.
-//! - `route`: imports routed by link (dynamic functions over a `Router`).
-//! - `http`: `wasi:http` — the incoming handler run from a wire request,
-//!   outgoing requests only when claimed.
+//! - `route`: imports routed by link (dynamic functions over a `Router`);
+//!   `caller`: what such a call knows of its invocation, and the `Router`.
+//! - `http`: `wasi:http` — the incoming handler run from a wire request;
+//!   `http_hooks`: outgoing requests only when claimed.
 //! - `keyvalue`: `wasi:keyvalue`, forwarded to the linked provider.
 //! - `link_select`: `floe:host/link`, the guest picking its link name.
-//! - `logging`: `wasi:logging` and the guest's output, to the host log and a `LogSink`.
+//! - `logging`: `wasi:logging` and the guest's output, to the host log and a
+//!   `LogSink`; `log_lines`: the lines one instance logged, and the sink.
+//! - `error`: why the runtime cannot start.
 //! - `actor`: a loaded actor (`InstancePre`, export table) and one invocation.
 //! - `blobs`: the typed fast path for exports taking and returning one
 //!   `list<u8>` or `string` (no `Val` per byte).
@@ -22,20 +25,25 @@
 mod actor;
 mod blobs;
 mod cache;
+mod caller;
 mod code;
 mod engine;
+mod error;
 mod http;
+mod http_hooks;
 mod imports;
 mod keyvalue;
 mod link_select;
+mod log_lines;
 mod logging;
 mod output;
 mod route;
 mod state;
 
 pub use actor::{CallEnv, LoadError, LoadedActor};
+pub use caller::{RoutedCall, Router};
 pub use code::CodeOrigin;
-pub use engine::{EPOCH_TICK, Runtime, RuntimeError, RuntimeLimits};
-pub use logging::{LogLine, LogSink};
-pub use route::{RoutedCall, Router};
+pub use engine::{EPOCH_TICK, Runtime, RuntimeLimits};
+pub use error::RuntimeError;
+pub use log_lines::{LogLine, LogSink};
 pub use state::ActorConfig;

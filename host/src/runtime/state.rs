@@ -11,8 +11,10 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use std::sync::Arc;
 
+use super::caller::CallerContext;
+use super::http_hooks::HttpHooks;
+use super::log_lines::LoggedLines;
 use super::output::CappedOutput;
-use super::route::CallerContext;
 
 /// The most output one invocation keeps for the log (per stream); the rest
 /// is dropped, never refused.
@@ -46,10 +48,10 @@ pub struct InstanceState {
     /// The actor's config, for `wasi:config/store`.
     pub(crate) config: Arc<ActorConfig>,
     /// What the guest logged through `wasi:logging`.
-    pub(crate) logged: super::logging::LoggedLines,
+    pub(crate) logged: LoggedLines,
     http: WasiHttpCtx,
     /// What `wasi:http` may do for this invocation.
-    pub(crate) http_hooks: super::http::HttpHooks,
+    pub(crate) http_hooks: HttpHooks,
 }
 
 impl InstanceState {
@@ -78,9 +80,9 @@ impl InstanceState {
             stderr,
             caller: None,
             config: Arc::default(),
-            logged: super::logging::LoggedLines::default(),
+            logged: LoggedLines::default(),
             http: WasiHttpCtx::new(),
-            http_hooks: super::http::HttpHooks::default(),
+            http_hooks: HttpHooks::default(),
         }
     }
 }
