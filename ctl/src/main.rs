@@ -1,10 +1,11 @@
 //! `floe`: the command line of the Floe actor mesh.
 //!
-//! `main` parses flags and hands over to one `commands::*` module per
-//! subcommand; every failure ends here as one line on stderr that says what
+//! `main` parses flags and hands a local command or a lattice command to
+//! its `commands::*` module; every failure ends here as one line on stderr that says what
 //! went wrong and what to do next, and a non-zero exit status that says
 //! what kind of failure it was (docs/cli.md, "Exit statuses").
 
+mod args;
 mod cli;
 mod commands;
 mod output;
@@ -33,7 +34,11 @@ fn main() -> ExitCode {
         creds: given("creds"),
         cluster_seed: given("cluster_seed"),
     };
-    match commands::execute(cli, explicit) {
+    let ran = match cli.command {
+        cli::Command::Local(command) => command.execute(cli.global, explicit, cli::Cli::command),
+        cli::Command::Lattice(command) => command.execute(cli.global, explicit),
+    };
+    match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -1,16 +1,124 @@
 //! `floe start|stop|scale|update actor`, `floe start|stop provider` and
 //! `floe stop host`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use floe_ctl::CtlClient;
 use floe_wire::control::{CONTROL_VERSION, StartActorRequest, StartProviderRequest};
 use serde_json::json;
 
-use super::Lattice;
-use crate::cli::{ScaleCommand, StartCommand, StartProviderArgs, StopCommand, UpdateCommand};
+use clap::{Args, Subcommand};
+
+use super::lattice::Lattice;
+use crate::args::parse_key_value;
 use crate::output::{self, OutputFormat};
+
+#[derive(Debug, Subcommand)]
+pub enum StartCommand {
+    /// Start a signed actor component.
+    Actor(StartActorArgs),
+    /// Start a capability provider (an executable) on a host.
+    Provider(StartProviderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StartActorArgs {
+    /// The signed component: a file path (made absolute; it must exist on the chosen host).
+    pub reference: PathBuf,
+    /// The host to start it on (default: an auction picks one).
+    #[arg(long, conflicts_with = "constraints")]
+    pub host: Option<String>,
+    /// Only hosts with this label `key=value` bid (repeatable).
+    #[arg(long = "constraint", value_parser = parse_key_value)]
+    pub constraints: Vec<(String, String)>,
+    /// Instances that may run at once on that host.
+    #[arg(long)]
+    pub max_concurrent: Option<u32>,
+    /// Config `key=value` the actor reads through wasi:config (repeatable).
+    #[arg(long = "config", value_parser = parse_key_value)]
+    pub config: Vec<(String, String)>,
+    /// An annotation `key=value` kept with the actor (repeatable).
+    #[arg(long = "annotation", value_parser = parse_key_value)]
+    pub annotations: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct StartProviderArgs {
+    /// A signed provider archive: `floe://sha256:…` or `floe://NAME:TAG` from
+    /// `floe push`, or a path on the chosen host's machine (made absolute).
+    /// A plain executable's path also works, for development (with a warning).
+    pub reference: PathBuf,
+    /// The host to start it on (default: an auction picks one).
+    #[arg(long, conflicts_with = "constraints")]
+    pub host: Option<String>,
+    /// Only hosts with this label `key=value` bid (repeatable).
+    #[arg(long = "constraint", value_parser = parse_key_value)]
+    pub constraints: Vec<(String, String)>,
+    /// A plain executable's identity: a provider seed (SV…) or a key saved on the host (default: one kept for the binary's name). An archive's id is its claims' subject.
+    #[arg(long, value_name = "NAME|SEED")]
+    pub provider_key: Option<String>,
+    /// Config `key=value` handed to the provider (repeatable).
+    #[arg(long = "config", value_parser = parse_key_value)]
+    pub config: Vec<(String, String)>,
+    /// An annotation `key=value` kept with the provider (repeatable).
+    #[arg(long = "annotation", value_parser = parse_key_value)]
+    pub annotations: Vec<(String, String)>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StopCommand {
+    /// Stop a provider (on every host running it unless --host is given).
+    Provider {
+        /// A provider id or unique name.
+        provider: String,
+        /// Only on this host (id or unique prefix).
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Stop an actor (on every host running it unless --host is given).
+    Actor {
+        /// An actor id or unique name.
+        actor: String,
+        /// Only on this host (id or unique prefix).
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Stop a host gracefully: in-flight calls finish first.
+    Host {
+        /// A host id or a unique prefix of one.
+        host: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScaleCommand {
+    /// Set an actor's max-concurrent (on every host running it unless --host is given).
+    Actor {
+        /// An actor id or unique name.
+        actor: String,
+        /// Instances that may run at once on each host.
+        #[arg(long)]
+        max_concurrent: u32,
+        /// Only on this host (id or unique prefix).
+        #[arg(long)]
+        host: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpdateCommand {
+    /// Swap an actor to a new signed component of the same actor id.
+    Actor {
+        /// An actor id or unique name.
+        actor: String,
+        /// The new signed component (a file path, or floe://…).
+        reference: PathBuf,
+        /// Only on this host (id or unique prefix).
+        #[arg(long)]
+        host: Option<String>,
+    },
+}
 
 /// The host to start on: `--host`, else the auction's pick.
 async fn placement(

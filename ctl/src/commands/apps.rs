@@ -2,14 +2,49 @@
 //! applications stored in the lattice's KV bucket; the reconciler inside
 //! the hosts makes them true and reports their status.
 
+use std::path::PathBuf;
+
 use anyhow::{Context as _, anyhow};
 use floe_lattice::apps::{self, AppStoreError};
 use floe_wire::app::{AppManifest, AppStatus, AppVersion};
 use serde::Serialize;
 
-use super::Lattice;
-use crate::cli::AppCommand;
+use clap::Subcommand;
+
+use super::lattice::Lattice;
 use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Store a manifest (YAML or JSON) as the app's next version; the
+    /// reconciler makes it true (docs/apps.md).
+    Apply {
+        /// The manifest file.
+        file: PathBuf,
+    },
+    /// Every app, its current version and state.
+    List,
+    /// What the reconciler last found for an app: deployed, reconciling (with
+    /// what is missing) or failed (with why).
+    Status { name: String },
+    /// Every version applied to an app.
+    History { name: String },
+    /// Apply an earlier version again (default: the one before the current).
+    Rollback {
+        name: String,
+        /// The version's sequence number (see `floe app history`).
+        version: Option<u64>,
+    },
+    /// Remove an app and exactly what it started (replicas, providers, links).
+    Delete {
+        name: String,
+        /// Remove the app's records at once, even ones that do not open
+        /// (sealed under another cluster key); the reconciler's leader then
+        /// removes what the app started, as for any app whose records are gone.
+        #[arg(long)]
+        force: bool,
+    },
+}
 
 /// The largest manifest read.
 const MAX_MANIFEST: u64 = 1 << 20;

@@ -3,6 +3,8 @@
 //! digest, so every host can start them from `floe://sha256:…` or
 //! `floe://NAME:TAG`.
 
+use std::path::PathBuf;
+
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
@@ -10,9 +12,19 @@ use floe_lattice::artifacts;
 use floe_wire::artifact::{ArtifactKind, ArtifactRef, ArtifactTag};
 use serde::Serialize;
 
-use super::Lattice;
-use crate::cli::PushArgs;
+use clap::Args;
+
+use super::lattice::Lattice;
 use crate::output;
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// A signed actor component (`floe claims sign`) or provider archive (`floe provider package`).
+    pub file: PathBuf,
+    /// Also name it NAME:TAG (start it with `floe start actor|provider floe://NAME:TAG`).
+    #[arg(long, value_name = "NAME:TAG")]
+    pub name: Option<String>,
+}
 
 /// The largest artifact pushed (a host accepts up to this too).
 const MAX_ARTIFACT: u64 = 256 << 20;

@@ -3,9 +3,28 @@
 use anyhow::{Context as _, anyhow};
 use floe_wire::Encoding;
 
-use super::Lattice;
-use crate::cli::CallArgs;
+use clap::Args;
+
+use super::lattice::Lattice;
 use crate::output::OutputFormat;
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// An actor id or unique name.
+    pub actor: String,
+    /// The function: `ns:pkg/iface.func` (or `func` for a top-level export).
+    pub operation: String,
+    /// The arguments: a JSON array of the parameters in order (WAVE with --wave).
+    #[arg(conflicts_with = "args_file")]
+    pub args: Option<String>,
+    /// Read the arguments from this file (`-` for stdin): for arguments too
+    /// long for a command line.
+    #[arg(long, value_name = "PATH")]
+    pub args_file: Option<std::path::PathBuf>,
+    /// Take the arguments and print the result in WAVE (`"hi", [1, 2]`).
+    #[arg(long)]
+    pub wave: bool,
+}
 
 pub async fn call(ctx: &Lattice, args: &CallArgs) -> anyhow::Result<()> {
     let actor = ctx

@@ -9,8 +9,55 @@ use floe_wire::keys::{self, KeyKind};
 use floe_wire::keystore::{FloeHome, sanitize_name};
 use serde::Serialize;
 
-use crate::cli::{ClaimsInspectArgs, ClaimsSignArgs};
+use clap::{Args, Subcommand};
+
+use crate::args::ValidityArgs;
 use crate::output::{self, OutputFormat};
+
+#[derive(Debug, Subcommand)]
+pub enum ClaimsCommand {
+    /// Embed signed claims in a component.
+    Sign(Box<ClaimsSignArgs>),
+    /// Show a component's claims and whether its signature and hash hold.
+    Inspect(ClaimsInspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClaimsSignArgs {
+    /// The component to sign (a wasm32-wasip2 component).
+    pub component: PathBuf,
+    /// The issuer's account key: a name saved with `floe keys gen --save` or a seed.
+    #[arg(long, value_name = "NAME|SEED")]
+    pub issuer: String,
+    /// The actor's human name.
+    #[arg(long)]
+    pub name: String,
+    /// The release version (free-form, usually semver).
+    #[arg(long = "version", value_name = "VERSION")]
+    pub release: String,
+    /// Monotonic revision number.
+    #[arg(long, default_value_t = 0)]
+    pub revision: u32,
+    /// A capability the actor may import: `ns:pkg/iface` or a whole package `ns:pkg`.
+    #[arg(long = "cap", value_name = "CAPABILITY")]
+    pub caps: Vec<String>,
+    /// The actor id: a saved actor key name, an actor seed or an `M…` public key.
+    /// Default: the id the component already has, else the actor key saved as
+    /// `NAME-actor` (created on first use).
+    #[arg(long, value_name = "NAME|SEED|KEY")]
+    pub subject: Option<String>,
+    #[command(flatten)]
+    pub validity: ValidityArgs,
+    /// Where to write the signed component (default: NAME_s.wasm beside the input).
+    #[arg(long, value_name = "OUT.wasm")]
+    pub destination: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClaimsInspectArgs {
+    /// The signed component.
+    pub component: PathBuf,
+}
 
 #[derive(Debug, Serialize)]
 struct SignedReport {
@@ -302,4 +349,13 @@ fn parse_time(text: &str, now: u64) -> anyhow::Result<u64> {
         .and_then(|d| now.checked_add(d.as_secs()))
         .ok_or(())
         .map_err(|_| anyhow!("--not-before: `{text}` is neither an RFC 3339 time (2026-12-01T00:00:00Z) nor a delay (1h)"))
+}
+
+impl ClaimsCommand {
+    pub fn execute(self, home: &FloeHome, format: OutputFormat) -> anyhow::Result<()> {
+        match self {
+            ClaimsCommand::Sign(args) => sign(&args, home, format),
+            ClaimsCommand::Inspect(args) => inspect(&args, format),
+        }
+    }
 }

@@ -4,8 +4,35 @@
 use floe_ctl::contexts::{Context, Contexts};
 use floe_wire::FloeHome;
 
-use crate::cli::{ContextCommand, GlobalArgs};
+use clap::Subcommand;
+
+use crate::args::GlobalArgs;
 use crate::output::{self, OutputFormat};
+
+#[derive(Debug, Subcommand)]
+pub enum ContextCommand {
+    /// Save a context from the --nats-url, --lattice, --creds and
+    /// --cluster-seed given with it: `floe context add prod --nats-url nats://… --use`.
+    Add {
+        /// The context's name (letters, digits, `-`, `_`, `.`).
+        name: String,
+        /// Make it the current context too.
+        #[arg(long = "use")]
+        make_current: bool,
+    },
+    /// Make a context the current one.
+    Use {
+        /// A context's name.
+        name: String,
+    },
+    /// List the contexts (the current one marked).
+    List,
+    /// Remove a context.
+    Del {
+        /// A context's name.
+        name: String,
+    },
+}
 
 /// Which global flags were typed (or set in the environment), so the
 /// context fills only the others.

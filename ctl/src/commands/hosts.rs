@@ -4,9 +4,51 @@
 use floe_ctl::summary::{ActorSummary, ProviderSummary, RunningClaims};
 use floe_wire::control::{HostInventory, StringMap};
 
-use super::Lattice;
-use crate::cli::{GetCommand, LabelCommand};
+use clap::Subcommand;
+
+use super::lattice::Lattice;
+use crate::args::parse_key_value;
 use crate::output::{self, OutputFormat};
+
+#[derive(Debug, Subcommand)]
+pub enum GetCommand {
+    /// Every host on the lattice.
+    Hosts,
+    /// What a host runs (every host when none is named).
+    Inventory {
+        /// A host id or a unique prefix of one.
+        host: Option<String>,
+    },
+    /// Every link of the lattice.
+    Links,
+    /// Every actor on the lattice, summed over the hosts running it.
+    Actors,
+    /// Every provider on the lattice, summed over the hosts running it.
+    Providers,
+    /// The artifacts stored in the lattice (`floe push`), with their tags.
+    Artifacts,
+    /// The verified claims of every running actor and signed provider: issuer, version, capabilities, expiry.
+    Claims,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabelCommand {
+    /// Set a label `key=value` on a host.
+    Put {
+        /// A host id or a unique prefix of one.
+        host: String,
+        /// `key=value`.
+        #[arg(value_parser = parse_key_value)]
+        label: (String, String),
+    },
+    /// Remove a label from a host.
+    Del {
+        /// A host id or a unique prefix of one.
+        host: String,
+        /// The label's key.
+        key: String,
+    },
+}
 
 pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
     let window = ctx.global.window;

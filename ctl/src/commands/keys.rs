@@ -4,8 +4,27 @@ use anyhow::Context as _;
 use floe_wire::{FloeHome, KeyKind};
 use serde::Serialize;
 
-use crate::cli::KeysGenArgs;
+use clap::{Args, Subcommand};
+
 use crate::output::{self, OutputFormat};
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a new key pair and print its public key and seed.
+    Gen(KeysGenArgs),
+    /// List the keys saved under $FLOE_HOME/keys (public keys only).
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysGenArgs {
+    /// What the key identifies.
+    #[arg(long = "type", short = 't', value_parser = ["account", "actor", "provider", "host", "cluster"])]
+    pub kind: String,
+    /// Save the seed as $FLOE_HOME/keys/NAME.nk (mode 0600).
+    #[arg(long, value_name = "NAME")]
+    pub save: Option<String>,
+}
 
 #[derive(Debug, Serialize)]
 struct GeneratedKey {
@@ -94,6 +113,15 @@ pub fn list(home: &FloeHome, format: OutputFormat) -> anyhow::Result<()> {
                 })
                 .collect();
             output::print_table(&["NAME", "TYPE", "PUBLIC KEY"], &rows)
+        }
+    }
+}
+
+impl KeysCommand {
+    pub fn execute(self, home: &FloeHome, format: OutputFormat) -> anyhow::Result<()> {
+        match self {
+            KeysCommand::Gen(args) => generate(&args, home, format),
+            KeysCommand::List => list(home, format),
         }
     }
 }

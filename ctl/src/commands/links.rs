@@ -4,9 +4,49 @@ use anyhow::Context as _;
 use floe_wire::Link;
 use floe_wire::link::{LINK_VERSION, parse_interfaces, parse_link_name, parse_package};
 
-use super::Lattice;
-use crate::cli::LinkCommand;
+use clap::{Args, Subcommand};
+
+use super::lattice::Lattice;
+use crate::args::parse_key_value;
 use crate::output::{self, OutputFormat};
+
+#[derive(Debug, Subcommand)]
+pub enum LinkCommand {
+    /// Route SOURCE's imports of INTERFACES to TARGET (applied at once on every host).
+    Put(LinkPutArgs),
+    /// Remove a link.
+    Del {
+        /// The source: an actor or provider (id or unique name).
+        source: String,
+        /// The WIT package, `ns:pkg`.
+        package: String,
+        /// The link's name (links of one source and package differ by it).
+        #[arg(long, default_value = "default")]
+        link_name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LinkPutArgs {
+    /// The source: the importing actor, or a provider calling actors (id or unique name).
+    pub source: String,
+    /// The entity that answers (id or unique name).
+    pub target: String,
+    /// `ns:pkg/iface[,iface…]`: interfaces of one package.
+    pub interfaces: String,
+    /// The link's name: a source has one link per package and name.
+    #[arg(long, default_value = "default")]
+    pub link_name: String,
+    /// Configuration for the source side, `key=value` (repeatable).
+    #[arg(long = "source-config", value_parser = parse_key_value)]
+    pub source_config: Vec<(String, String)>,
+    /// Configuration for the target side, `key=value` (repeatable).
+    #[arg(long = "target-config", value_parser = parse_key_value)]
+    pub target_config: Vec<(String, String)>,
+    /// An annotation `key=value` (repeatable).
+    #[arg(long = "annotation", value_parser = parse_key_value)]
+    pub annotations: Vec<(String, String)>,
+}
 
 pub async fn link(ctx: &Lattice, cmd: LinkCommand) -> anyhow::Result<()> {
     let window = ctx.global.window;

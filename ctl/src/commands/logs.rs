@@ -10,9 +10,19 @@ use floe_wire::Subject;
 use floe_wire::logline::ActorLogLine;
 use futures::StreamExt as _;
 
-use super::Lattice;
-use crate::cli::LogsArgs;
+use clap::Args;
+
+use super::lattice::Lattice;
 use crate::output::OutputFormat;
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// An actor id or unique name (of a running actor; pass the id for one that stopped).
+    pub actor: String,
+    /// Keep printing what it logs next, until Ctrl-C.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+}
 
 /// How long to wait for a line before deciding there are no more (without
 /// --follow).

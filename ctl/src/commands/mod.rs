@@ -1,4 +1,7 @@
-//! One module per subcommand group, each with functions over the libraries.
+//! The commands: each `x.rs` owns its clap arguments and what it does over
+//! the client library. Commands that need no lattice ([`LocalCommand`]) and
+//! those that run on one ([`LatticeCommand`]) are separate types, so each
+//! is dispatched where it can run and no arm is impossible.
 
 mod actors;
 mod apps;
@@ -8,104 +11,142 @@ mod claims;
 pub mod context;
 mod hosts;
 mod keys;
+mod lattice;
 mod links;
 mod logs;
 mod provider;
 mod up;
+mod up_state;
 mod watch;
 
 use anyhow::Context as _;
-use floe_ctl::{ClientOptions, CtlClient};
+use clap::Subcommand;
 use floe_wire::FloeHome;
 
-use crate::cli::{ClaimsCommand, Cli, Command, GlobalArgs, KeysCommand, ProviderCommand};
+use crate::args::GlobalArgs;
 use crate::output;
+use lattice::{Lattice, block_on};
 
-/// Runs the parsed command line.
-pub fn execute(cli: Cli, explicit: context::Explicit) -> anyhow::Result<()> {
-    let output = cli.global.output;
-    match cli.command {
-        Command::Context(cmd) => context::run(cmd, &cli.global, explicit, &home()?),
-        Command::Keys(KeysCommand::Gen(args)) => keys::generate(&args, &home()?, output),
-        Command::Keys(KeysCommand::List) => keys::list(&home()?, output),
-        Command::Claims(ClaimsCommand::Sign(args)) => claims::sign(&args, &home()?, output),
-        Command::Claims(ClaimsCommand::Inspect(args)) => claims::inspect(&args, output),
-        Command::Provider(ProviderCommand::Package(args)) => {
-            provider::package(&args, &home()?, output)
-        }
-        Command::Provider(ProviderCommand::Inspect(args)) => provider::inspect(&args, output),
-        Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut command, "floe", &mut script);
-            output::write_stdout(&script)
-        }
-        Command::Up(args) => {
-            let mut global = cli.global;
-            let home = home()?;
-            context::apply(&mut global, explicit, &home)?;
-            block_on(async { up::up(&global, &args, &home).await })
-        }
-        Command::Down => block_on(async { up::down(&cli.global, &home()?).await }),
-        lattice_command => {
-            let mut global = cli.global;
-            context::apply(&mut global, explicit, &home()?)?;
-            block_on(run_lattice(lattice_command, global))
+/// Commands that do not connect to a lattice (they may start one).
+#[derive(Debug, Subcommand)]
+pub enum LocalCommand {
+    /// Generate and list identity keys (nkeys).
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Sign components and inspect their claims.
+    #[command(subcommand)]
+    Claims(claims::ClaimsCommand),
+    /// Package signed provider archives and inspect them.
+    #[command(subcommand)]
+    Provider(provider::ProviderCommand),
+    /// Start a lattice on this machine: NATS (unless one answers) and a host.
+    Up(up::UpArgs),
+    /// Stop what `floe up --detach` started.
+    Down,
+    /// Named connection settings (NATS URL, lattice, credentials, seed), like kubectl contexts.
+    #[command(subcommand)]
+    Context(context::ContextCommand),
+    /// Print a shell completion script: `floe completions bash > /etc/bash_completion.d/floe`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Commands that run on a connected lattice.
+#[derive(Debug, Subcommand)]
+pub enum LatticeCommand {
+    /// Declarative applications: apply a manifest, and the lattice keeps it true.
+    #[command(subcommand)]
+    App(apps::AppCommand),
+    /// Show what runs on the lattice.
+    #[command(subcommand)]
+    Get(hosts::GetCommand),
+    /// Start an actor or a provider on a host.
+    #[command(subcommand)]
+    Start(actors::StartCommand),
+    /// Stop an actor, a provider, or a host.
+    #[command(subcommand)]
+    Stop(actors::StopCommand),
+    /// Change how many instances of an actor may run at once.
+    #[command(subcommand)]
+    Scale(actors::ScaleCommand),
+    /// Replace a running actor with a new version of the same actor id.
+    #[command(subcommand)]
+    Update(actors::UpdateCommand),
+    /// Call an exported function of an actor.
+    Call(call::CallArgs),
+    /// Show what an actor logged recently, on every host (and, with --follow, what it logs next).
+    Logs(logs::LogsArgs),
+    /// Set or remove a host's labels.
+    #[command(subcommand)]
+    Label(hosts::LabelCommand),
+    /// Wire an actor's imports to the entity that answers them.
+    #[command(subcommand)]
+    Link(links::LinkCommand),
+    /// Store a signed actor component or provider archive in the lattice, for every host to start.
+    Push(artifacts::PushArgs),
+    /// Stream the lattice's events as they happen.
+    Watch(watch::WatchArgs),
+}
+
+impl LocalCommand {
+    /// Runs the command; `grammar` is the whole command line's (for
+    /// completions).
+    pub fn execute(
+        self,
+        mut global: GlobalArgs,
+        explicit: context::Explicit,
+        grammar: impl FnOnce() -> clap::Command,
+    ) -> anyhow::Result<()> {
+        let output = global.output;
+        match self {
+            LocalCommand::Context(cmd) => context::run(cmd, &global, explicit, &home()?),
+            LocalCommand::Keys(cmd) => cmd.execute(&home()?, output),
+            LocalCommand::Claims(cmd) => cmd.execute(&home()?, output),
+            LocalCommand::Provider(cmd) => cmd.execute(&home()?, output),
+            LocalCommand::Completions { shell } => {
+                let mut command = grammar();
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut command, "floe", &mut script);
+                output::write_stdout(&script)
+            }
+            LocalCommand::Up(args) => {
+                let home = home()?;
+                context::apply(&mut global, explicit, &home)?;
+                block_on(async { up::up(&global, &args, &home).await })
+            }
+            LocalCommand::Down => block_on(async { up::down(&global, &home()?).await }),
         }
     }
 }
 
-async fn run_lattice(command: Command, global: GlobalArgs) -> anyhow::Result<()> {
-    let client = connect(&global).await?;
-    let ctx = Lattice { client, global };
-    match command {
-        Command::Label(cmd) => hosts::label(&ctx, cmd).await,
-        Command::Link(cmd) => links::link(&ctx, cmd).await,
-        Command::Get(cmd) => hosts::get(&ctx, cmd).await,
-        Command::Start(cmd) => actors::start(&ctx, cmd).await,
-        Command::Stop(cmd) => actors::stop(&ctx, cmd).await,
-        Command::Scale(cmd) => actors::scale(&ctx, cmd).await,
-        Command::Update(cmd) => actors::update(&ctx, cmd).await,
-        Command::Call(args) => call::call(&ctx, &args).await,
-        Command::Logs(args) => logs::logs(&ctx, &args).await,
-        Command::Watch(args) => watch::watch(&ctx, &args).await,
-        Command::App(cmd) => apps::app(&ctx, cmd).await,
-        Command::Push(args) => artifacts::push(&ctx, &args).await,
-        Command::Keys(_)
-        | Command::Claims(_)
-        | Command::Provider(_)
-        | Command::Completions { .. }
-        | Command::Context(_)
-        | Command::Up(_)
-        | Command::Down => {
-            anyhow::bail!("this command does not run on a connected lattice")
-        }
+impl LatticeCommand {
+    /// Applies the context in force, connects, and runs the command.
+    pub fn execute(
+        self,
+        mut global: GlobalArgs,
+        explicit: context::Explicit,
+    ) -> anyhow::Result<()> {
+        context::apply(&mut global, explicit, &home()?)?;
+        block_on(async {
+            let ctx = Lattice::connect(global).await?;
+            match self {
+                LatticeCommand::Label(cmd) => hosts::label(&ctx, cmd).await,
+                LatticeCommand::Link(cmd) => links::link(&ctx, cmd).await,
+                LatticeCommand::Get(cmd) => hosts::get(&ctx, cmd).await,
+                LatticeCommand::Start(cmd) => actors::start(&ctx, cmd).await,
+                LatticeCommand::Stop(cmd) => actors::stop(&ctx, cmd).await,
+                LatticeCommand::Scale(cmd) => actors::scale(&ctx, cmd).await,
+                LatticeCommand::Update(cmd) => actors::update(&ctx, cmd).await,
+                LatticeCommand::Call(args) => call::call(&ctx, &args).await,
+                LatticeCommand::Logs(args) => logs::logs(&ctx, &args).await,
+                LatticeCommand::Watch(args) => watch::watch(&ctx, &args).await,
+                LatticeCommand::App(cmd) => apps::app(&ctx, cmd).await,
+                LatticeCommand::Push(args) => artifacts::push(&ctx, &args).await,
+            }
+        })
     }
-}
-
-/// A connected client and the global flags, for lattice commands.
-pub struct Lattice {
-    pub client: CtlClient,
-    pub global: GlobalArgs,
-}
-
-async fn connect(global: &GlobalArgs) -> anyhow::Result<CtlClient> {
-    Ok(CtlClient::connect(&ClientOptions {
-        nats_url: global.nats_url.clone(),
-        lattice: global.lattice.clone(),
-        creds: global.creds.clone(),
-        cluster_seed: global.cluster_seed.clone(),
-        timeout: global.timeout,
-    })
-    .await?)
-}
-
-fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?
-        .block_on(future)
 }
 
 fn home() -> anyhow::Result<FloeHome> {

@@ -11,8 +11,76 @@ use floe_wire::keystore::{FloeHome, sanitize_name};
 use serde::Serialize;
 
 use super::claims::{subject_key, unix_now, validity};
-use crate::cli::{ProviderInspectArgs, ProviderPackageArgs};
+use clap::{Args, Subcommand};
+
+use crate::args::ValidityArgs;
 use crate::output::{self, OutputFormat};
+
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    /// Make a signed provider archive: one binary per target triple, and
+    /// claims (signed by the issuer) holding each binary's sha256.
+    Package(Box<ProviderPackageArgs>),
+    /// Show an archive's claims and whether its signature and binaries hold.
+    Inspect(ProviderInspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProviderPackageArgs {
+    /// The issuer's account key: a name saved with `floe keys gen --save` or a seed.
+    #[arg(long, value_name = "NAME|SEED")]
+    pub issuer: String,
+    /// The provider's name (what links and `floe get providers` show).
+    #[arg(long)]
+    pub name: String,
+    /// An interface it answers, `ns:pkg/iface` (repeatable; none for a provider
+    /// that only calls actors, like an HTTP server).
+    #[arg(long = "implements", value_name = "INTERFACE")]
+    pub implements: Vec<String>,
+    /// The executable for one target (repeatable), e.g.
+    /// `x86_64-unknown-linux-gnu=target/release/my-provider`.
+    #[arg(long = "binary", value_name = "TRIPLE=PATH", required = true, value_parser = parse_target_binary)]
+    pub binaries: Vec<(String, PathBuf)>,
+    /// The release version (free-form, usually semver).
+    #[arg(long = "version", value_name = "VERSION", default_value = "0.1.0")]
+    pub release: String,
+    /// Monotonic revision number.
+    #[arg(long, default_value_t = 0)]
+    pub revision: u32,
+    /// The provider id: a saved provider key name, a provider seed or a `V…`
+    /// public key. Default: the provider key saved as `NAME-provider`
+    /// (created on first use), so every version keeps one id.
+    #[arg(long, value_name = "NAME|SEED|KEY")]
+    pub subject: Option<String>,
+    #[command(flatten)]
+    pub validity: ValidityArgs,
+    /// Where to write the archive (default: NAME.par.gz in the current directory).
+    #[arg(long, value_name = "OUT.par.gz")]
+    pub destination: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProviderInspectArgs {
+    /// The archive.
+    pub archive: PathBuf,
+}
+
+fn parse_target_binary(text: &str) -> Result<(String, PathBuf), String> {
+    let (target, path) = text.split_once('=').ok_or_else(|| {
+        format!(
+            "`{text}` is not TRIPLE=PATH (e.g. x86_64-unknown-linux-gnu=target/release/my-provider)"
+        )
+    })?;
+    if !floe_wire::archive::valid_target(target) {
+        return Err(format!(
+            "`{target}` is not a target triple (e.g. x86_64-unknown-linux-gnu; `rustc -vV` prints yours as `host:`)"
+        ));
+    }
+    if path.is_empty() {
+        return Err(format!("no path after `{target}=`"));
+    }
+    Ok((target.to_owned(), PathBuf::from(path)))
+}
 
 /// The largest binary packaged (a host unpacks at most this much in all).
 const MAX_BINARY: u64 = archive::MAX_UNPACKED;
@@ -262,5 +330,14 @@ fn none_if_empty(text: String) -> String {
         "(nothing: it only calls actors)".to_owned()
     } else {
         text
+    }
+}
+
+impl ProviderCommand {
+    pub fn execute(self, home: &FloeHome, format: OutputFormat) -> anyhow::Result<()> {
+        match self {
+            ProviderCommand::Package(args) => package(&args, home, format),
+            ProviderCommand::Inspect(args) => inspect(&args, format),
+        }
     }
 }

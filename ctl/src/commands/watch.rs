@@ -6,8 +6,38 @@ use anyhow::Context as _;
 use floe_wire::{CloudEvent, Subject};
 use futures::StreamExt as _;
 
-use super::Lattice;
-use crate::cli::WatchArgs;
+use super::lattice::Lattice;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Only events of this type (repeatable), e.g. actor_started, provider_restarted.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<EventTypeArg>,
+    /// Stop after this many events.
+    #[arg(long)]
+    pub count: Option<usize>,
+}
+
+/// An event type named on the command line (`actor_started`, …).
+#[derive(Debug, Clone, Copy)]
+pub struct EventTypeArg(pub floe_wire::EventType);
+
+impl std::str::FromStr for EventTypeArg {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        floe_wire::EventType::from_name(name)
+            .map(EventTypeArg)
+            .ok_or_else(|| {
+                let known: Vec<&str> = floe_wire::EventType::ALL.iter().map(|e| e.name()).collect();
+                format!(
+                    "`{name}` is not an event type; use one of: {}",
+                    known.join(", ")
+                )
+            })
+    }
+}
 
 pub async fn watch(ctx: &Lattice, args: &WatchArgs) -> anyhow::Result<()> {
     let lattice = ctx.client.lattice();

@@ -28,4 +28,5 @@ mod metrics;
 mod provider_archives;
 mod provider_sdk;
 mod providers;
+mod refusals;
 mod up;

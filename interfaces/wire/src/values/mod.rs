@@ -25,6 +25,8 @@ pub mod serde;
 pub mod types;
 
 #[cfg(test)]
+mod serde_tests;
+#[cfg(test)]
 mod tests;
 
 pub use msgpack::{decode, encode};
