@@ -20,9 +20,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     #[command(flatten)]
-    Lattice(LatticeCommand),
-    #[command(flatten)]
     Local(LocalCommand),
+    #[command(flatten)]
+    Lattice(LatticeCommand),
 }
 
 #[cfg(test)]

@@ -88,10 +88,24 @@ impl Bus {
     }
 
     /// Waits until the server has registered what was subscribed before.
+    /// async-nats' `flush` only writes the socket; so after it, a request
+    /// on a subject nobody listens to: the server answers "no responders"
+    /// only once it has processed everything this connection sent before
+    /// (a connection's protocol is processed in order).
     pub async fn flush(&self) -> Result<(), Unconfirmed> {
-        match tokio::time::timeout(FLUSH_TIMEOUT, self.inner.nats.flush()).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(Unconfirmed(e.to_string())),
+        let nats = &self.inner.nats;
+        let round_trip = async {
+            nats.flush().await.map_err(|e| Unconfirmed(e.to_string()))?;
+            let probe = format!("_FLOE_SYNC.{}", uuid::Uuid::new_v4().simple());
+            match nats.request(probe, bytes::Bytes::new()).await {
+                Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => Ok(()),
+                Err(e) => Err(Unconfirmed(e.to_string())),
+                // Someone listens there after all: the server answered all the same.
+                Ok(_) => Ok(()),
+            }
+        };
+        match tokio::time::timeout(FLUSH_TIMEOUT, round_trip).await {
+            Ok(result) => result,
             Err(_) => Err(Unconfirmed(format!("no answer within {FLUSH_TIMEOUT:?}"))),
         }
     }

@@ -112,6 +112,10 @@ pub struct HostConfig {
     /// Where compiled code is cached (default: $FLOE_HOME/cache/compiled).
     #[arg(long, env = "FLOE_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    /// Floe's home directory: saved keys, the cluster seed, caches
+    /// (default: $FLOE_HOME, else ~/.floe).
+    #[arg(long, env = "FLOE_HOME")]
+    pub home: Option<PathBuf>,
 }
 
 fn parse_issuer(text: &str) -> Result<String, String> {

@@ -58,7 +58,7 @@ pub enum HostError {
     Runtime(#[from] crate::runtime::RuntimeError),
     #[error(transparent)]
     Bucket(#[from] floe_lattice::BucketError),
-    #[error("cannot follow the lattice's links: {0}")]
+    #[error(transparent)]
     Links(#[from] LinksError),
     #[error(
         "cannot find or save the cluster seed: {0} (pass --cluster-seed SC… or set FLOE_CLUSTER_SEED)"
@@ -84,7 +84,10 @@ impl Host {
     /// Joins the lattice: connects, builds the engine, answers control
     /// requests, and announces itself.
     pub async fn start(config: HostConfig, shutdown: CancellationToken) -> Result<Self, HostError> {
-        let home = FloeHome::from_env()?;
+        let home = match &config.home {
+            Some(root) => FloeHome::at(root),
+            None => FloeHome::from_env()?,
+        };
         let key = match &config.host_key {
             Some(name_or_seed) => home.keys().resolve(name_or_seed, KeyKind::Host)?.0,
             None => KeyKind::Host.generate(),

@@ -4,26 +4,27 @@
 //! and benchmarks start a [`Host`] in-process the same way.
 //!
 //! # Layout
-//! Top-down: a module imports only modules below it, and none imports
-//! `host` (ARCHITECTURE.md shows the map).
+//! Top-down, in an order where a module imports only modules listed after
+//! it (`layering` checks that no import cycle exists), and none imports
+//! `host`:
 //! - `host`: builds the rooms below from the [`config`], each given only
 //!   the handles it uses; graceful stop.
 //! - `control`: the control interface (ping, auction, per-host operations),
 //!   refusals with stable codes.
 //! - `heartbeat`: the periodic heartbeat event.
-//! - `status`: what the host says about itself (info, inventory, labels).
 //! - `lifecycle`: start, update, scale, stop of actors.
+//! - `rpc`: serving an actor's invocations on `rpc.{actor}`.
+//! - `metrics`: Prometheus metrics on `--metrics-addr`.
+//! - `status`: what the host says about itself (info, inventory, labels).
 //! - `providers`: provider processes: supervise, health, restart, stop.
 //! - `provider_source`: what a provider start runs: a verified archive's
 //!   binary for this host's target, or a plain executable.
 //! - `reference`: artifact references to bytes.
-//! - `rpc`: serving an actor's invocations on `rpc.{actor}`.
-//! - `actors`: the running actors, their concurrency gates and counters.
-//! - `metrics`: Prometheus metrics on `--metrics-addr`.
 //! - `reconcile`: the embedded reconciler (floe-reconciler), led by one host.
 //! - `routing`: the router that sends link-routed imports over NATS.
 //! - `links`: the links this host knows, followed from the lattice KV bucket.
 //! - `logs`: actors' log lines published to `log.{actor}`.
+//! - `actors`: the running actors, their concurrency gates and counters.
 //! - `bus`, `tasks`, `clock`: the leaves every room may use — the lattice
 //!   connection and events, the task tracker and stop signal, the time.
 //! - [`runtime`]: wasmtime engine, compile cache, loaded actors, one call.

@@ -16,9 +16,9 @@ use crate::tasks::Tasks;
 /// Why the links could not be followed.
 #[derive(Debug, thiserror::Error)]
 pub enum LinksError {
-    #[error("cannot watch links: {0}")]
+    #[error("cannot watch the lattice's links: {0}")]
     Watch(String),
-    #[error("cannot read links: {0}")]
+    #[error("cannot read the lattice's links: {0}")]
     Read(String),
 }
 

@@ -62,6 +62,8 @@ pub enum SourceError {
         "{reference} is a signed archive: its provider id is its claims' subject ({subject}), so drop --provider-key"
     )]
     KeyForSigned { reference: String, subject: String },
+    #[error("cannot open provider archive {reference}: {reason}")]
+    Open { reference: String, reason: String },
     #[error("cannot install the provider binary from {reference}: {reason}")]
     Install { reference: String, reason: String },
     #[error(
@@ -120,7 +122,8 @@ impl From<SourceError> for Refusal {
             | SourceError::NotExecutable(_)
             | SourceError::Key(_) => ControlCode::BadRequest,
             SourceError::NoExecutable(_) => ControlCode::NoArtifact,
-            SourceError::Install { .. }
+            SourceError::Open { .. }
+            | SourceError::Install { .. }
             | SourceError::Unreadable { .. }
             | SourceError::KeepKey { .. }
             | SourceError::Installed { .. } => ControlCode::Internal,
@@ -181,9 +184,9 @@ impl Sources {
             archive::open_for(&bytes, unix_now(), &policy, HOST_TARGET)
         })
         .await
-        .map_err(|e| SourceError::Install {
+        .map_err(|e| SourceError::Open {
             reference: reference.to_owned(),
-            reason: format!("the check did not finish: {e}"),
+            reason: e.to_string(),
         })?
         .map_err(refused)?;
         if req.provider_key.is_some() {

@@ -33,7 +33,7 @@ pub enum FetchError {
     NotAFile(String),
     #[error("{path} is larger than the {MAX_ARTIFACT} bytes a host accepts")]
     TooLarge { path: String },
-    #[error("cannot open the lattice bucket: {0}")]
+    #[error(transparent)]
     Bucket(#[from] floe_lattice::BucketError),
     #[error(transparent)]
     Lattice(#[from] ArtifactError),

@@ -1,6 +1,7 @@
 //! Carrying out one planned action through the control interface, as the
-//! CLI would. A failure comes back as a refusal: its code for the
-//! reconciler to act on, its message for the app's status.
+//! CLI would. A failure is a host's refusal (its code for the reconciler
+//! to act on) or the client's own (no answer in time, no connection), and
+//! its message goes in the app's status.
 
 use floe_ctl::{CtlClient, CtlError};
 use floe_wire::control::{
@@ -10,8 +11,8 @@ use floe_wire::control::{
 use crate::plan::Action;
 
 /// Does `action`; why not when it failed.
-pub async fn act(client: &CtlClient, action: &Action) -> Result<(), Refusal> {
-    let result = match action {
+pub async fn act(client: &CtlClient, action: &Action) -> Result<(), CtlError> {
+    match action {
         Action::StartActor {
             host,
             image,
@@ -44,7 +45,7 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), Refusal> {
             max_concurrent,
         } => client.scale_actor(host, actor_id, *max_concurrent).await,
         Action::StopActor { host, actor_id } => {
-            gone_is_done(client.stop_actor(host, actor_id).await)
+            stopped_already(client.stop_actor(host, actor_id).await)
         }
         Action::StartProvider {
             host,
@@ -66,27 +67,36 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), Refusal> {
             .await
             .and_then(|started| conflict(started.already_running, &started.provider_id, host)),
         Action::StopProvider { host, provider_id } => {
-            gone_is_done(client.stop_provider(host, provider_id).await)
+            stopped_already(client.stop_provider(host, provider_id).await)
         }
         Action::PutLink(link) => client.put_link(link).await,
         Action::DeleteLink {
             source,
             package,
             link_name,
-        } => gone_is_done(client.delete_link(source, package, link_name).await),
-    };
-    result.map_err(|e| match e {
-        CtlError::Refused(refusal) => refusal,
-        other => Refusal::new(other.code(), other.to_string()),
-    })
+        } => match client.delete_link(source, package, link_name).await {
+            // Gone already: what was wanted.
+            Err(CtlError::NotFound(_)) => Ok(()),
+            other => other,
+        },
+    }
 }
 
-/// A removal whose target is gone already: what was wanted.
-fn gone_is_done(result: Result<(), CtlError>) -> Result<(), CtlError> {
+/// A stop the host refused `not_found`: the replica is gone already, what
+/// was wanted. (No host answering at all is not that: it stays an error.)
+fn stopped_already(result: Result<(), CtlError>) -> Result<(), CtlError> {
     match result {
-        Err(e) if e.code() == ControlCode::NotFound => Ok(()),
+        Err(CtlError::Refused(refusal)) if refusal.code == ControlCode::NotFound => Ok(()),
         other => other,
     }
+}
+
+/// True when a host refused for a reason that passes (it is stopping, or
+/// NATS could not serve it): the same request may succeed soon or
+/// elsewhere. A failure of the client's own — no answer in time — is not
+/// known to pass: the host may still be working on it.
+pub fn is_transient(error: &CtlError) -> bool {
+    matches!(error, CtlError::Refused(refusal) if refusal.code.is_transient())
 }
 
 /// A start that found the id already running there: a copy outside this

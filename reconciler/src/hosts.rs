@@ -6,12 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use floe_lattice::LatticeAuth;
 use floe_wire::events::HeartbeatData;
 use floe_wire::{CloudEvent, EventType, Subject};
 use futures::StreamExt as _;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug)]
@@ -140,4 +141,85 @@ pub async fn follow(
         }
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GRACE: Duration = Duration::from_secs(3);
+
+    fn event(kind: EventType, host: &str) -> Vec<u8> {
+        let info = floe_wire::control::HostInfo {
+            host_id: host.to_owned(),
+            lattice: "default".to_owned(),
+            version: "0".to_owned(),
+            target: String::new(),
+            labels: Default::default(),
+            started_at: String::new(),
+            uptime_secs: 0,
+            actors: 0,
+            providers: 0,
+            rejected: Default::default(),
+            lattice_hosts: 0,
+        };
+        let data = match kind {
+            EventType::HostHeartbeat => serde_json::to_value(HeartbeatData {
+                host: info,
+                actors_running: Vec::new(),
+            }),
+            _ => serde_json::to_value(info),
+        }
+        .expect("json");
+        serde_json::to_vec(&CloudEvent::new(kind, host, String::new(), data)).expect("json")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_host_is_lost_once_after_the_grace() {
+        let mut tracker = HostTracker::new(GRACE);
+        assert!(!tracker.warmed_up());
+        tracker.heartbeat(&event(EventType::HostHeartbeat, "NA"));
+        tracker.heartbeat(&event(EventType::HostHeartbeat, "NB"));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        tracker.heartbeat(&event(EventType::HostHeartbeat, "NB"));
+        assert_eq!(tracker.alive(), ["NA", "NB"]);
+        assert!(tracker.take_lost().is_empty(), "both beat within the grace");
+
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(tracker.warmed_up(), "followed for one grace");
+        assert_eq!(tracker.alive(), ["NB"]);
+        let lost = tracker.take_lost();
+        assert_eq!(lost.len(), 1);
+        assert_eq!(lost[0].0, "NA");
+        assert_eq!(
+            lost[0].1,
+            Duration::from_secs(4),
+            "silent since its last beat"
+        );
+        assert!(tracker.take_lost().is_empty(), "announced once");
+        // A host that answers the leader is alive again, whatever it said before.
+        tracker.seen("NA");
+        assert_eq!(tracker.alive(), ["NA", "NB"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_clean_stop_is_not_a_loss_and_its_late_beats_are_ignored() {
+        let mut tracker = HostTracker::new(GRACE);
+        tracker.heartbeat(&event(EventType::HostHeartbeat, "NA"));
+        tracker.stopped(&event(EventType::HostStopped, "NA"));
+        assert!(tracker.alive().is_empty());
+        // A heartbeat sent before the stop and delivered after it.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        tracker.heartbeat(&event(EventType::HostHeartbeat, "NA"));
+        assert!(tracker.alive().is_empty(), "a late beat does not revive it");
+        tokio::time::advance(Duration::from_secs(10)).await;
+        assert!(tracker.take_lost().is_empty(), "stopped, never lost");
+        // After a grace, the same id beating again is a host started again.
+        tracker.heartbeat(&event(EventType::HostHeartbeat, "NA"));
+        assert_eq!(tracker.alive(), ["NA"]);
+        // Garbage is ignored.
+        tracker.heartbeat(b"not json");
+        tracker.stopped(b"{}");
+        assert_eq!(tracker.alive(), ["NA"]);
+    }
 }

@@ -18,11 +18,12 @@ mod pass;
 pub mod plan;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use floe_lattice::LatticeAuth;
 use floe_lattice::lease::{Lease, open_lease_bucket};
 use floe_wire::EventType;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Where the reconciler publishes its events (the host's sealed events).
@@ -205,4 +206,27 @@ async fn hold_lease(
     }
     leading.hold_until(None);
     lease.release().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn leadership_ends_at_its_deadline_and_on_release() {
+        let leading = Leadership::default();
+        assert!(!leading.is_leading(), "no lease, no leading");
+        let ttl = Duration::from_secs(9);
+        // A renewal sent now holds the lease for at least the TTL; the
+        // leader acts for two thirds of it.
+        leading.hold_until(Some(Instant::now() + ttl * 2 / 3));
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(leading.is_leading());
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(!leading.is_leading(), "a renewal that never came ends it");
+        leading.hold_until(Some(Instant::now() + ttl));
+        assert!(leading.is_leading());
+        leading.hold_until(None);
+        assert!(!leading.is_leading(), "released");
+    }
 }

@@ -14,7 +14,6 @@ use floe_lattice::records::Record;
 use floe_wire::EventType;
 use floe_wire::Link;
 use floe_wire::app::{AppHead, AppState, AppStatus};
-use floe_wire::control::Refusal;
 use serde_json::json;
 
 use crate::hosts::{self, HostTracker};
@@ -278,16 +277,18 @@ impl Leader {
         Some(views.into_values().collect())
     }
 
-    async fn run(&self, action: &Action) -> Result<(), Refusal> {
+    /// Runs `action`; when it failed, whether the failure passes (see
+    /// `act::is_transient`) and the reason for the app's status.
+    async fn run(&self, action: &Action) -> Result<(), (bool, String)> {
         let what = act::describe(action);
         match act::act(&self.client, action).await {
             Ok(()) => {
                 tracing::info!("reconciler: {what}");
                 Ok(())
             }
-            Err(refusal) => {
-                tracing::warn!(code = %refusal.code, "reconciler: {what} failed: {refusal}");
-                Err(Refusal::new(refusal.code, format!("{what}: {refusal}")))
+            Err(e) => {
+                tracing::warn!(code = %e.code(), "reconciler: {what} failed: {e}");
+                Err((act::is_transient(&e), format!("{what}: {e}")))
             }
         }
     }
@@ -351,10 +352,9 @@ impl Leader {
             if !self.leading() {
                 return;
             }
-            let Err(refusal) = self.run(action).await else {
+            let Err((transient, reason)) = self.run(action).await else {
                 continue;
             };
-            let reason = refusal.message;
             let Some(app) = self.memory.get_mut(&name) else {
                 continue;
             };
@@ -372,7 +372,7 @@ impl Leader {
                     component,
                     previous: Some(previous),
                     ..
-                } if !refusal.code.is_transient() => {
+                } if !transient => {
                     app.stalled.insert(
                         component.clone(),
                         Stall {

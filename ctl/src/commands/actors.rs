@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
-use floe_ctl::CtlClient;
+use floe_ctl::{CtlClient, CtlError};
 use floe_wire::control::{CONTROL_VERSION, StartActorRequest, StartProviderRequest};
 use serde_json::json;
 
@@ -258,12 +258,19 @@ pub async fn stop(ctx: &Lattice, cmd: StopCommand) -> anyhow::Result<()> {
             let id = match ids.as_slice() {
                 [one] => one.clone(),
                 [] => {
-                    anyhow::bail!("no host runs provider `{provider}` (see `floe get inventory`)")
+                    return Err(CtlError::NotFound(format!(
+                        "no host runs provider `{provider}` (see `floe get inventory`)"
+                    ))
+                    .into());
                 }
-                _ => anyhow::bail!(
-                    "`{provider}` matches several providers: {}; pass an id instead",
-                    ids.join(", ")
-                ),
+                _ => {
+                    return Err(CtlError::Ambiguous {
+                        name: provider,
+                        what: "providers",
+                        candidates: ids.join(", "),
+                    }
+                    .into());
+                }
             };
             let hosts: Vec<String> = inventories
                 .iter()
@@ -383,7 +390,10 @@ async fn targets(
         .map(|inv| inv.host.host_id)
         .collect();
     if hosts.is_empty() {
-        anyhow::bail!("no host runs actor {actor} (see `floe get inventory`)");
+        return Err(CtlError::NotFound(format!(
+            "no host runs actor {actor} (see `floe get inventory`)"
+        ))
+        .into());
     }
     Ok((actor, hosts))
 }
@@ -405,8 +415,14 @@ fn absolute(path: &Path) -> anyhow::Result<String> {
     {
         return Ok(text.to_owned());
     }
-    let abs = std::fs::canonicalize(path)
-        .with_context(|| format!("cannot find {}; check the path", path.display()))?;
+    let abs = std::fs::canonicalize(path).map_err(|e| match e.kind() {
+        // Nothing there: the same status as a host's `no_artifact`.
+        std::io::ErrorKind::NotFound => anyhow::Error::new(CtlError::NotFound(format!(
+            "cannot find {}; check the path",
+            path.display()
+        ))),
+        _ => anyhow!("cannot read {}: {e}", path.display()),
+    })?;
     abs.to_str()
         .map(str::to_owned)
         .ok_or_else(|| anyhow!("{} is not valid UTF-8; rename it", abs.display()))

@@ -352,9 +352,15 @@ fn parse_time(text: &str, now: u64) -> anyhow::Result<u64> {
 }
 
 impl ClaimsCommand {
-    pub fn execute(self, home: &FloeHome, format: OutputFormat) -> anyhow::Result<()> {
+    /// Runs the command; `home` is asked for only when the command keeps
+    /// or reads keys.
+    pub fn execute(
+        self,
+        home: impl FnOnce() -> anyhow::Result<FloeHome>,
+        format: OutputFormat,
+    ) -> anyhow::Result<()> {
         match self {
-            ClaimsCommand::Sign(args) => sign(&args, home, format),
+            ClaimsCommand::Sign(args) => sign(&args, &home()?, format),
             ClaimsCommand::Inspect(args) => inspect(&args, format),
         }
     }

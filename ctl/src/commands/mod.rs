@@ -103,8 +103,9 @@ impl LocalCommand {
         match self {
             LocalCommand::Context(cmd) => context::run(cmd, &global, explicit, &home()?),
             LocalCommand::Keys(cmd) => cmd.execute(&home()?, output),
-            LocalCommand::Claims(cmd) => cmd.execute(&home()?, output),
-            LocalCommand::Provider(cmd) => cmd.execute(&home()?, output),
+            // Inspecting needs no home directory; signing and packaging do.
+            LocalCommand::Claims(cmd) => cmd.execute(home, output),
+            LocalCommand::Provider(cmd) => cmd.execute(home, output),
             LocalCommand::Completions { shell } => {
                 let mut command = grammar();
                 let mut script = Vec::new();

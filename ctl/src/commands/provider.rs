@@ -334,9 +334,15 @@ fn none_if_empty(text: String) -> String {
 }
 
 impl ProviderCommand {
-    pub fn execute(self, home: &FloeHome, format: OutputFormat) -> anyhow::Result<()> {
+    /// Runs the command; `home` is asked for only when the command keeps
+    /// or reads keys.
+    pub fn execute(
+        self,
+        home: impl FnOnce() -> anyhow::Result<FloeHome>,
+        format: OutputFormat,
+    ) -> anyhow::Result<()> {
         match self {
-            ProviderCommand::Package(args) => package(&args, home, format),
+            ProviderCommand::Package(args) => package(&args, &home()?, format),
             ProviderCommand::Inspect(args) => inspect(&args, format),
         }
     }

@@ -281,31 +281,49 @@ async fn spawn(
     {
         let handle = handle.clone();
         readers.push(tasks.spawn(async move {
-            let mut reader = tokio::io::BufReader::new(stream);
-            let mut raw = Vec::new();
-            loop {
-                raw.clear();
-                // Bytes, not text: invalid UTF-8 must not end the reading
-                // (the pipe would fill and block the provider).
-                match (&mut reader)
-                    .take(MAX_LINE)
-                    .read_until(b'\n', &mut raw)
-                    .await
-                {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-                let line = String::from_utf8_lossy(&raw).trim_end().to_owned();
-                tracing::info!(provider = %handle.name, "{line}");
-                let mut state = handle.state();
-                if state.tail.len() == TAIL_LINES {
-                    state.tail.pop_front();
-                }
-                state.tail.push_back(line);
+            // Until the pipe closes; a pipe some child of the provider still
+            // holds ends a second after the provider was reaped, so it never
+            // holds up a stop.
+            let reaped = async {
+                handle.finished.cancelled().await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            };
+            tokio::select! {
+                () = forward_output(&handle, stream) => {}
+                () = reaped => {}
             }
         }));
     }
     Ok((child, readers))
+}
+
+/// Forwards a provider's output to the host log, keeping its last lines.
+async fn forward_output(
+    handle: &ProviderHandle,
+    stream: Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+) {
+    let mut reader = tokio::io::BufReader::new(stream);
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        // Bytes, not text: invalid UTF-8 must not end the reading
+        // (the pipe would fill and block the provider).
+        match (&mut reader)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut raw)
+            .await
+        {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let line = String::from_utf8_lossy(&raw).trim_end().to_owned();
+        tracing::info!(provider = %handle.name, "{line}");
+        let mut state = handle.state();
+        if state.tail.len() == TAIL_LINES {
+            state.tail.pop_front();
+        }
+        state.tail.push_back(line);
+    }
 }
 
 async fn check_health(

@@ -61,8 +61,8 @@ async fn refusals_carry_codes_and_the_cli_exits_by_them() {
         };
         let missing = missing.to_str().expect("utf8");
         let out = run(&["start", "actor", missing, "--host", host.id()]);
-        assert_eq!(out.code, Some(3), "no_artifact exits 3: {}", out.stderr);
-        assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
+        assert_eq!(out.code, Some(3), "a missing file exits 3: {}", out.stderr);
+        assert!(out.stderr.contains("cannot find"), "{}", out.stderr);
         let garbage = garbage.to_str().expect("utf8");
         let out = run(&["start", "actor", garbage, "--host", host.id()]);
         assert_eq!(
@@ -83,6 +83,13 @@ async fn refusals_carry_codes_and_the_cli_exits_by_them() {
         assert_eq!(out.code, Some(2), "bad_request exits 2: {}", out.stderr);
         let out = run(&["call", "MNOSUCHACTOR", "floe:examples/echo.echo", "[\"x\"]"]);
         assert_eq!(out.code, Some(3), "not_found exits 3: {}", out.stderr);
+        let out = run(&["stop", "actor", "nosuchactor"]);
+        assert_eq!(
+            out.code,
+            Some(3),
+            "no host runs it: exits 3: {}",
+            out.stderr
+        );
         let echo_path = paths::actor("echo").expect("echo");
         let out = run(&[
             "start",
