@@ -112,105 +112,42 @@ impl Host {
         let bus = Bus::new(id.clone(), nats.clone(), auth.clone());
         let tasks = Tasks::new(shutdown);
         let links = Arc::new(LinkTable::default());
-        let payloads = Arc::new(
-            floe_lattice::rpc::PayloadStore::new(nats.clone(), config.lattice.clone())
-                .with_limit(config.max_call_bytes),
-        );
-        let router: Arc<dyn crate::runtime::Router> = Arc::new(LinkRouter {
-            requester: floe_lattice::Requester::new(nats.clone(), auth.clone())
-                .with_max_call_bytes(config.max_call_bytes),
-            host_id: id.clone(),
-            links: links.clone(),
-        });
         let bucket = floe_lattice::open_bucket(&nats, &config.lattice).await?;
         if let Err(e) = floe_lattice::open_log_stream(&nats, &config.lattice).await {
             tracing::warn!("actors' log lines will not be kept: {e}");
         }
         let (log_publisher, logs) = LogPublisher::spawn(bus.clone());
-        let mut labels: StringMap = config.labels.iter().cloned().collect();
-        labels.insert("floe.os".into(), std::env::consts::OS.into());
-        labels.insert("floe.arch".into(), std::env::consts::ARCH.into());
-        let lattice_hosts = Arc::new(AtomicUsize::new(0));
-        let actors = Arc::new(ActorTable::default());
-        let provider_table = Arc::new(ProviderTable::default());
-        let status = Status::new(
-            bus.clone(),
-            labels,
-            lattice_hosts.clone(),
-            actors.clone(),
-            provider_table.clone(),
-        );
-        let policy = VerifyPolicy {
-            allowed_issuers: config.allowed_issuers.clone(),
-            ..VerifyPolicy::default()
-        };
-        let loads = Arc::new(Semaphore::new(CONCURRENT_LOADS));
-        let artifacts = Artifacts::new(bus.clone(), home.root().join("cache"));
         let serving = Serving {
             bus: bus.clone(),
             tasks: tasks.clone(),
             runtime,
-            payloads,
-            router,
+            payloads: Arc::new(
+                floe_lattice::rpc::PayloadStore::new(nats.clone(), config.lattice.clone())
+                    .with_limit(config.max_call_bytes),
+            ),
+            router: Arc::new(LinkRouter {
+                requester: floe_lattice::Requester::new(nats.clone(), auth.clone())
+                    .with_max_call_bytes(config.max_call_bytes),
+                host_id: id.clone(),
+                links: links.clone(),
+            }),
             logs: Arc::new(log_publisher),
             metrics: config.metrics_addr.map(|_| metrics.clone()),
             max_deadline: config.invocation_timeout,
             drain_timeout: config.shutdown_timeout,
         };
-        let lifecycle = Lifecycle {
-            bus: bus.clone(),
-            tasks: tasks.clone(),
-            actors,
-            artifacts: artifacts.clone(),
-            loads: loads.clone(),
-            policy: policy.clone(),
-            serving,
-            settings: ActorSettings {
-                max_concurrent: config.max_concurrent,
-                queue_depth: config.queue_depth,
-                stop_timeout: config.shutdown_timeout,
-            },
-        };
-        let providers = Providers {
-            table: provider_table,
-            sources: Sources::new(artifacts, loads, policy, home.clone()),
-            supervisor: Supervisor {
-                bus: bus.clone(),
-                tasks: tasks.clone(),
-                settings: ProviderSettings {
-                    nats_url: config.nats_url.clone(),
-                    creds: config.creds.clone(),
-                    auth_window: config.auth_window,
-                    auth_skew: config.auth_skew,
-                    health_interval: config.provider_health_interval,
-                    start_timeout: config.provider_start_timeout,
-                    shutdown_grace: config.provider_shutdown_grace,
-                },
-            },
-        };
+        let lattice_hosts = Arc::new(AtomicUsize::new(0));
+        let (status, lifecycle, providers) =
+            rooms(&config, &home, &tasks, serving, lattice_hosts.clone());
         crate::links::follow(links, auth.clone(), &tasks, bucket).await?;
-        Control {
+        let control = Control {
             bus: bus.clone(),
             tasks: tasks.clone(),
             status: status.clone(),
             lifecycle: lifecycle.clone(),
             providers: providers.clone(),
-        }
-        .serve()
-        .await?;
-        if let Some(address) = config.metrics_addr {
-            let local = crate::metrics::serve(metrics, status.clone(), &tasks, address).await?;
-            tracing::info!("metrics at http://{local}/metrics");
-        }
-        crate::heartbeat::spawn(bus.clone(), status.clone(), &tasks, config.heartbeat);
-        crate::reconcile::spawn(
-            bus.clone(),
-            &tasks,
-            lattice_hosts,
-            reconciler_config(&config),
-        );
-        bus.publish(EventType::HostStarted, &status.info()).await;
-        tracing::info!(host = %id, lattice = %config.lattice, "host started");
+        };
+        open_for_business(&config, &control, metrics, lattice_hosts).await?;
         Ok(Host {
             bus,
             tasks,
@@ -261,6 +198,89 @@ impl Host {
         }
         tracing::info!(host = %bus.host_id(), "host stopped");
     }
+}
+
+/// Answers control requests, serves metrics, beats, runs the reconciler,
+/// and says the host started.
+async fn open_for_business(
+    config: &HostConfig,
+    control: &Control,
+    metrics: Arc<crate::metrics::Metrics>,
+    lattice_hosts: Arc<AtomicUsize>,
+) -> Result<(), HostError> {
+    let (bus, tasks, status) = (&control.bus, &control.tasks, &control.status);
+    control.serve().await?;
+    if let Some(address) = config.metrics_addr {
+        let local = crate::metrics::serve(metrics, status.clone(), tasks, address).await?;
+        tracing::info!("metrics at http://{local}/metrics");
+    }
+    crate::heartbeat::spawn(bus.clone(), status.clone(), tasks, config.heartbeat);
+    crate::reconcile::spawn(bus.clone(), tasks, lattice_hosts, reconciler_config(config));
+    bus.publish(EventType::HostStarted, &status.info()).await;
+    tracing::info!(host = %bus.host_id(), lattice = %config.lattice, "host started");
+    Ok(())
+}
+
+/// The rooms that act on the host's actors and providers, and its status,
+/// built around `serving`.
+fn rooms(
+    config: &HostConfig,
+    home: &FloeHome,
+    tasks: &Tasks,
+    serving: Serving,
+    lattice_hosts: Arc<AtomicUsize>,
+) -> (Status, Lifecycle, Providers) {
+    let bus = serving.bus.clone();
+    let mut labels: StringMap = config.labels.iter().cloned().collect();
+    labels.insert("floe.os".into(), std::env::consts::OS.into());
+    labels.insert("floe.arch".into(), std::env::consts::ARCH.into());
+    let actors = Arc::new(ActorTable::default());
+    let provider_table = Arc::new(ProviderTable::default());
+    let status = Status::new(
+        bus.clone(),
+        labels,
+        lattice_hosts,
+        actors.clone(),
+        provider_table.clone(),
+    );
+    let policy = VerifyPolicy {
+        allowed_issuers: config.allowed_issuers.clone(),
+        ..VerifyPolicy::default()
+    };
+    let loads = Arc::new(Semaphore::new(CONCURRENT_LOADS));
+    let artifacts = Artifacts::new(bus.clone(), home.root().join("cache"));
+    let lifecycle = Lifecycle {
+        bus: bus.clone(),
+        tasks: tasks.clone(),
+        actors,
+        artifacts: artifacts.clone(),
+        loads: loads.clone(),
+        policy: policy.clone(),
+        serving,
+        settings: ActorSettings {
+            max_concurrent: config.max_concurrent,
+            queue_depth: config.queue_depth,
+            stop_timeout: config.shutdown_timeout,
+        },
+    };
+    let providers = Providers {
+        table: provider_table,
+        sources: Sources::new(artifacts, loads, policy, home.clone()),
+        supervisor: Supervisor {
+            bus,
+            tasks: tasks.clone(),
+            settings: ProviderSettings {
+                nats_url: config.nats_url.clone(),
+                creds: config.creds.clone(),
+                auth_window: config.auth_window,
+                auth_skew: config.auth_skew,
+                health_interval: config.provider_health_interval,
+                start_timeout: config.provider_start_timeout,
+                shutdown_grace: config.provider_shutdown_grace,
+            },
+        },
+    };
+    (status, lifecycle, providers)
 }
 
 /// The embedded reconciler's timing, from the host's flags.

@@ -302,36 +302,7 @@ impl Leader {
     ) {
         let name = head.value.name.clone();
         if head.value.deleting {
-            let actions = plan::plan_removal(&name, views, links);
-            if actions.is_empty() {
-                if let Err(e) = apps::forget(bucket, &self.auth, &name, head.revision).await {
-                    tracing::warn!(app = %name, "cannot forget a deleted app: {e}");
-                    return;
-                }
-                self.written.remove(&name);
-                self.memory.remove(&name);
-                self.events
-                    .publish(EventType::AppDeleted, json!({ "name": name }))
-                    .await;
-                return;
-            }
-            for action in &actions {
-                if !self.leading() {
-                    return;
-                }
-                self.run(action).await.ok();
-            }
-            let status = AppStatus {
-                name: name.clone(),
-                seq: head.value.seq,
-                version: String::new(),
-                state: AppState::Deleting,
-                missing: vec![format!("{} things left to remove", actions.len())],
-                reason: None,
-                leader: self.host_id.clone(),
-                updated_at_ms: now_ms(),
-            };
-            self.write(bucket, status).await;
+            self.remove(bucket, &head, views, links).await;
             return;
         }
         // The head is in hand: read only the version it names.
@@ -352,56 +323,9 @@ impl Leader {
             if !self.leading() {
                 return;
             }
-            let Err((transient, reason)) = self.run(action).await else {
-                continue;
-            };
-            let Some(app) = self.memory.get_mut(&name) else {
-                continue;
-            };
-            match action {
-                // A version that does not start stops the rollout; the
-                // replicas not updated keep serving the old one. A host
-                // that was stopping or unreachable (a transient code) only
-                // comes last for a while, like a failed start.
-                Action::UpdateActor {
-                    component,
-                    previous,
-                    ..
-                }
-                | Action::StartProvider {
-                    component,
-                    previous: Some(previous),
-                    ..
-                } if !transient => {
-                    app.stalled.insert(
-                        component.clone(),
-                        Stall {
-                            reason: reason.clone(),
-                            fallback: Some(previous.clone()),
-                        },
-                    );
-                }
-                // A start that failed (whatever the code: a copy outside
-                // the app holds the host, the host is stopping, or the
-                // artifact does not run there): that host comes last for a
-                // while.
-                Action::StartActor {
-                    component, host, ..
-                }
-                | Action::UpdateActor {
-                    component, host, ..
-                }
-                | Action::StartProvider {
-                    component, host, ..
-                } => {
-                    app.avoid.insert(
-                        (component.clone(), host.clone()),
-                        Instant::now() + RETRY_AFTER,
-                    );
-                }
-                _ => {}
+            if let Err((transient, reason)) = self.run(action).await {
+                self.note_failure(&name, action, transient, reason);
             }
-            app.errors.push((Instant::now(), reason));
         }
         let mut problems = plan.impossible.clone();
         if let Some(app) = self.memory.get(&name) {
@@ -425,6 +349,99 @@ impl Leader {
             updated_at_ms: now_ms(),
         };
         self.write(bucket, status).await;
+    }
+
+    /// A deleting app: removes what it started; once nothing is left, its
+    /// keys (only while the head is the one read) and `app_deleted`.
+    async fn remove(
+        &mut self,
+        bucket: &kv::Store,
+        head: &Record<AppHead>,
+        views: &[HostView],
+        links: &[Link],
+    ) {
+        let name = head.value.name.clone();
+        let actions = plan::plan_removal(&name, views, links);
+        if actions.is_empty() {
+            if let Err(e) = apps::forget(bucket, &self.auth, &name, head.revision).await {
+                tracing::warn!(app = %name, "cannot forget a deleted app: {e}");
+                return;
+            }
+            self.written.remove(&name);
+            self.memory.remove(&name);
+            self.events
+                .publish(EventType::AppDeleted, json!({ "name": name }))
+                .await;
+            return;
+        }
+        for action in &actions {
+            if !self.leading() {
+                return;
+            }
+            self.run(action).await.ok();
+        }
+        let status = AppStatus {
+            name: name.clone(),
+            seq: head.value.seq,
+            version: String::new(),
+            state: AppState::Deleting,
+            missing: vec![format!("{} things left to remove", actions.len())],
+            reason: None,
+            leader: self.host_id.clone(),
+            updated_at_ms: now_ms(),
+        };
+        self.write(bucket, status).await;
+    }
+
+    /// Remembers a failed action of app `name`: a stalled rollout, or a
+    /// host to try last for a while; the reason shows in the status.
+    fn note_failure(&mut self, name: &str, action: &Action, transient: bool, reason: String) {
+        let Some(app) = self.memory.get_mut(name) else {
+            return;
+        };
+        match action {
+            // A version that does not start stops the rollout; the
+            // replicas not updated keep serving the old one. A host that
+            // refused for a reason that passes (a transient code) only
+            // comes last for a while, like a failed start.
+            Action::UpdateActor {
+                component,
+                previous,
+                ..
+            }
+            | Action::StartProvider {
+                component,
+                previous: Some(previous),
+                ..
+            } if !transient => {
+                app.stalled.insert(
+                    component.clone(),
+                    Stall {
+                        reason: reason.clone(),
+                        fallback: Some(previous.clone()),
+                    },
+                );
+            }
+            // A start that failed (whatever the code: a copy outside the
+            // app holds the host, the host is stopping, or the artifact
+            // does not run there): that host comes last for a while.
+            Action::StartActor {
+                component, host, ..
+            }
+            | Action::UpdateActor {
+                component, host, ..
+            }
+            | Action::StartProvider {
+                component, host, ..
+            } => {
+                app.avoid.insert(
+                    (component.clone(), host.clone()),
+                    Instant::now() + RETRY_AFTER,
+                );
+            }
+            _ => {}
+        }
+        app.errors.push((Instant::now(), reason));
     }
 
     /// Writes the status when it changed, and announces a change of state.

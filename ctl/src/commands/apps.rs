@@ -51,178 +51,232 @@ const MAX_MANIFEST: u64 = 1 << 20;
 
 pub async fn app(ctx: &Lattice, cmd: AppCommand) -> anyhow::Result<()> {
     let kv = floe_lattice::open_bucket(ctx.client.nats(), ctx.client.lattice()).await?;
+    match cmd {
+        AppCommand::Apply { file } => apply(ctx, &kv, &file).await,
+        AppCommand::List => list(ctx, &kv).await,
+        AppCommand::Status { name } => status(ctx, &kv, name).await,
+        AppCommand::History { name } => history(ctx, &kv, name).await,
+        AppCommand::Rollback { name, version } => rollback(ctx, &kv, name, version).await,
+        AppCommand::Delete { name, force: true } => purge(ctx, &kv, name).await,
+        AppCommand::Delete { name, force: false } => delete(ctx, &kv, name).await,
+    }
+}
+
+/// `floe app apply FILE`.
+async fn apply(
+    ctx: &Lattice,
+    kv: &async_nats::jetstream::kv::Store,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
     let auth = ctx.client.auth();
     let format = ctx.global.output;
-    match cmd {
-        AppCommand::Apply { file } => {
-            let manifest = read_manifest(&file)?;
-            // A version sealed under another key than the hosts' would never
-            // be deployed: refuse when what is stored opens only for others.
-            let before = ctx.client.foreign_seals();
-            let heads = apps::heads(&kv, auth).await?;
-            let links = ctx.client.links().await?;
-            let foreign = ctx.client.foreign_seals().saturating_sub(before);
-            if heads.is_empty() && links.is_empty() && foreign > 0 {
-                return Err(ctx.client.foreign_seed_error(foreign).into());
-            }
-            let name = manifest.name.clone();
-            let applied = apps::apply(&kv, auth, manifest)
-                .await
-                .map_err(|e| explain(e, &file.display().to_string()))?;
-            if !format.is_text() {
-                return output::print_data(format, &applied.version);
-            }
-            let v = &applied.version;
-            if applied.changed {
-                println!(
-                    "Applied {name} {} as version {} (the reconciler deploys it; watch it with `floe app status {name}`)",
-                    v.manifest.version, v.seq
-                );
-            } else {
-                println!(
-                    "{name} {} is already version {}: nothing changed",
-                    v.manifest.version, v.seq
-                );
-            }
-            Ok(())
-        }
-        AppCommand::List => {
-            let before = ctx.client.foreign_seals();
-            let heads = apps::heads(&kv, auth).await?;
-            let foreign = ctx.client.foreign_seals() - before;
-            if heads.is_empty() && foreign > 0 {
-                return Err(ctx.client.foreign_seed_error(foreign).into());
-            }
-            let statuses = apps::statuses(&kv, auth).await?;
-            let mut rows = Vec::new();
-            let mut listed = Vec::new();
-            for head in heads {
-                let name = head.value.name.clone();
-                let status = statuses.iter().find(|s| s.name == name);
-                let current = apps::current(&kv, auth, &name).await.ok().map(|(_, v)| v);
-                let state = if head.value.deleting {
-                    "deleting".to_owned()
-                } else {
-                    status.map_or("pending".to_owned(), |s| s.state.as_str().to_owned())
-                };
-                rows.push(vec![
-                    name.clone(),
-                    current
-                        .as_ref()
-                        .map_or_else(String::new, |v| v.manifest.version.clone()),
-                    head.value.seq.to_string(),
-                    state.clone(),
-                    current
-                        .as_ref()
-                        .map_or(0, |v| v.manifest.components.len())
-                        .to_string(),
-                ]);
-                listed.push(Listed {
-                    name,
-                    version: current.map(|v| v.manifest.version),
-                    seq: head.value.seq,
-                    state,
-                });
-            }
-            if !format.is_text() {
-                return output::print_data(format, &listed);
-            }
-            if rows.is_empty() {
-                println!("No apps (apply one with `floe app apply app.yaml`; see docs/apps.md).");
-                return Ok(());
-            }
-            output::print_table(&["NAME", "VERSION", "SEQ", "STATE", "COMPONENTS"], &rows)
-        }
-        AppCommand::Status { name } => {
-            let (head, version) = apps::current(&kv, auth, &name)
-                .await
-                .map_err(|e| explain(e, &name))?;
-            let status = apps::status(&kv, auth, &name).await?;
-            if !format.is_text() {
-                return output::print_data(
-                    format,
-                    &StatusReport {
-                        name: &name,
-                        seq: head.value.seq,
-                        version: &version.manifest.version,
-                        status: status.as_ref(),
-                    },
-                );
-            }
-            print_status(&name, head.value.seq, &version, status.as_ref())
-        }
-        AppCommand::History { name } => {
-            let history = apps::history(&kv, auth, &name).await?;
-            if history.is_empty() {
-                return Err(explain(AppStoreError::NotFound(name), ""));
-            }
-            if !format.is_text() {
-                return output::print_data(format, &history);
-            }
-            let rows: Vec<Vec<String>> = history
-                .iter()
-                .map(|v| {
-                    vec![
-                        v.seq.to_string(),
-                        v.manifest.version.clone(),
-                        output::unix_time(v.applied_at),
-                        v.rollback_of
-                            .map_or_else(String::new, |s| format!("rollback to {s}")),
-                    ]
-                })
-                .collect();
-            output::print_table(&["SEQ", "VERSION", "APPLIED", "NOTE"], &rows)
-        }
-        AppCommand::Rollback { name, version } => {
-            let applied = apps::rollback(&kv, auth, &name, version)
-                .await
-                .map_err(|e| explain(e, &name))?;
-            if !format.is_text() {
-                return output::print_data(format, &applied.version);
-            }
-            let v = &applied.version;
-            println!(
-                "Rolled {name} back to version {} ({}), applied as version {}",
-                v.rollback_of.unwrap_or_default(),
-                v.manifest.version,
-                v.seq
-            );
-            Ok(())
-        }
-        AppCommand::Delete { name, force: true } => {
-            if !apps::purge(&kv, &name).await? {
-                return Err(anyhow!(
-                    "no app `{name}` in lattice {} (see `floe app list`)",
-                    ctx.client.lattice()
-                ));
-            }
-            if !format.is_text() {
-                return output::print_data(
-                    format,
-                    &serde_json::json!({ "name": name, "purged": true }),
-                );
-            }
-            println!(
-                "Removed every record of {name}; the reconciler's leader stops and unlinks what the app started (its orphan sweep)"
-            );
-            Ok(())
-        }
-        AppCommand::Delete { name, force: false } => {
-            apps::request_delete(&kv, auth, &name)
-                .await
-                .map_err(|e| explain(e, &name))?;
-            if !format.is_text() {
-                return output::print_data(
-                    format,
-                    &serde_json::json!({ "name": name, "deleting": true }),
-                );
-            }
-            println!(
-                "Deleting {name}: the reconciler removes what it started, then the app (`floe app list` stops showing it)"
-            );
-            Ok(())
-        }
+    let manifest = read_manifest(file)?;
+    // A version sealed under another key than the hosts' would never
+    // be deployed: refuse when what is stored opens only for others.
+    let before = ctx.client.foreign_seals();
+    let heads = apps::heads(kv, auth).await?;
+    let links = ctx.client.links().await?;
+    let foreign = ctx.client.foreign_seals().saturating_sub(before);
+    if heads.is_empty() && links.is_empty() && foreign > 0 {
+        return Err(ctx.client.foreign_seed_error(foreign).into());
     }
+    let name = manifest.name.clone();
+    let applied = apps::apply(kv, auth, manifest)
+        .await
+        .map_err(|e| explain(e, &file.display().to_string()))?;
+    if !format.is_text() {
+        return output::print_data(format, &applied.version);
+    }
+    let v = &applied.version;
+    if applied.changed {
+        println!(
+            "Applied {name} {} as version {} (the reconciler deploys it; watch it with `floe app status {name}`)",
+            v.manifest.version, v.seq
+        );
+    } else {
+        println!(
+            "{name} {} is already version {}: nothing changed",
+            v.manifest.version, v.seq
+        );
+    }
+    Ok(())
+}
+
+/// `floe app list`.
+async fn list(ctx: &Lattice, kv: &async_nats::jetstream::kv::Store) -> anyhow::Result<()> {
+    let auth = ctx.client.auth();
+    let format = ctx.global.output;
+    let before = ctx.client.foreign_seals();
+    let heads = apps::heads(kv, auth).await?;
+    let foreign = ctx.client.foreign_seals() - before;
+    if heads.is_empty() && foreign > 0 {
+        return Err(ctx.client.foreign_seed_error(foreign).into());
+    }
+    let statuses = apps::statuses(kv, auth).await?;
+    let mut rows = Vec::new();
+    let mut listed = Vec::new();
+    for head in heads {
+        let name = head.value.name.clone();
+        let status = statuses.iter().find(|s| s.name == name);
+        let current = apps::current(kv, auth, &name).await.ok().map(|(_, v)| v);
+        let state = if head.value.deleting {
+            "deleting".to_owned()
+        } else {
+            status.map_or("pending".to_owned(), |s| s.state.as_str().to_owned())
+        };
+        rows.push(vec![
+            name.clone(),
+            current
+                .as_ref()
+                .map_or_else(String::new, |v| v.manifest.version.clone()),
+            head.value.seq.to_string(),
+            state.clone(),
+            current
+                .as_ref()
+                .map_or(0, |v| v.manifest.components.len())
+                .to_string(),
+        ]);
+        listed.push(Listed {
+            name,
+            version: current.map(|v| v.manifest.version),
+            seq: head.value.seq,
+            state,
+        });
+    }
+    if !format.is_text() {
+        return output::print_data(format, &listed);
+    }
+    if rows.is_empty() {
+        println!("No apps (apply one with `floe app apply app.yaml`; see docs/apps.md).");
+        return Ok(());
+    }
+    output::print_table(&["NAME", "VERSION", "SEQ", "STATE", "COMPONENTS"], &rows)
+}
+
+/// `floe app status NAME`.
+async fn status(
+    ctx: &Lattice,
+    kv: &async_nats::jetstream::kv::Store,
+    name: String,
+) -> anyhow::Result<()> {
+    let auth = ctx.client.auth();
+    let format = ctx.global.output;
+    let (head, version) = apps::current(kv, auth, &name)
+        .await
+        .map_err(|e| explain(e, &name))?;
+    let status = apps::status(kv, auth, &name).await?;
+    if !format.is_text() {
+        return output::print_data(
+            format,
+            &StatusReport {
+                name: &name,
+                seq: head.value.seq,
+                version: &version.manifest.version,
+                status: status.as_ref(),
+            },
+        );
+    }
+    print_status(&name, head.value.seq, &version, status.as_ref())
+}
+
+/// `floe app history NAME`.
+async fn history(
+    ctx: &Lattice,
+    kv: &async_nats::jetstream::kv::Store,
+    name: String,
+) -> anyhow::Result<()> {
+    let auth = ctx.client.auth();
+    let format = ctx.global.output;
+    let history = apps::history(kv, auth, &name).await?;
+    if history.is_empty() {
+        return Err(explain(AppStoreError::NotFound(name), ""));
+    }
+    if !format.is_text() {
+        return output::print_data(format, &history);
+    }
+    let rows: Vec<Vec<String>> = history
+        .iter()
+        .map(|v| {
+            vec![
+                v.seq.to_string(),
+                v.manifest.version.clone(),
+                output::unix_time(v.applied_at),
+                v.rollback_of
+                    .map_or_else(String::new, |s| format!("rollback to {s}")),
+            ]
+        })
+        .collect();
+    output::print_table(&["SEQ", "VERSION", "APPLIED", "NOTE"], &rows)
+}
+
+/// `floe app rollback NAME [SEQ]`.
+async fn rollback(
+    ctx: &Lattice,
+    kv: &async_nats::jetstream::kv::Store,
+    name: String,
+    version: Option<u64>,
+) -> anyhow::Result<()> {
+    let auth = ctx.client.auth();
+    let format = ctx.global.output;
+    let applied = apps::rollback(kv, auth, &name, version)
+        .await
+        .map_err(|e| explain(e, &name))?;
+    if !format.is_text() {
+        return output::print_data(format, &applied.version);
+    }
+    let v = &applied.version;
+    println!(
+        "Rolled {name} back to version {} ({}), applied as version {}",
+        v.rollback_of.unwrap_or_default(),
+        v.manifest.version,
+        v.seq
+    );
+    Ok(())
+}
+
+/// `floe app delete NAME --force`: the records go at once.
+async fn purge(
+    ctx: &Lattice,
+    kv: &async_nats::jetstream::kv::Store,
+    name: String,
+) -> anyhow::Result<()> {
+    let format = ctx.global.output;
+    if !apps::purge(kv, &name).await? {
+        return Err(anyhow!(
+            "no app `{name}` in lattice {} (see `floe app list`)",
+            ctx.client.lattice()
+        ));
+    }
+    if !format.is_text() {
+        return output::print_data(format, &serde_json::json!({ "name": name, "purged": true }));
+    }
+    println!(
+        "Removed every record of {name}; the reconciler's leader stops and unlinks what the app started (its orphan sweep)"
+    );
+    Ok(())
+}
+
+/// `floe app delete NAME`: the reconciler removes what the app started.
+async fn delete(
+    ctx: &Lattice,
+    kv: &async_nats::jetstream::kv::Store,
+    name: String,
+) -> anyhow::Result<()> {
+    let auth = ctx.client.auth();
+    let format = ctx.global.output;
+    apps::request_delete(kv, auth, &name)
+        .await
+        .map_err(|e| explain(e, &name))?;
+    if !format.is_text() {
+        return output::print_data(
+            format,
+            &serde_json::json!({ "name": name, "deleting": true }),
+        );
+    }
+    println!(
+        "Deleting {name}: the reconciler removes what it started, then the app (`floe app list` stops showing it)"
+    );
+    Ok(())
 }
 
 #[derive(Debug, Serialize)]

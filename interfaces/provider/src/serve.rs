@@ -59,18 +59,7 @@ pub async fn run_with_options<P: Provider>(
     data: HostData,
     options: ServeOptions,
 ) -> Result<(), ProviderError> {
-    let lattice: LatticeId = data
-        .lattice
-        .parse()
-        .map_err(|e| ProviderError::HostData(format!("lattice: {e}")))?;
-    let policy = ReplayPolicy {
-        window: Duration::from_millis(data.auth_window_ms),
-        skew: Duration::from_millis(data.auth_skew_ms),
-        ..ReplayPolicy::default()
-    };
-    let auth = LatticeAuth::from_key_data(lattice.clone(), &data.lattice_keys, policy)
-        .map_err(|e| ProviderError::HostData(e.to_string()))?;
-    let nats = connect(&data).await?;
+    let (lattice, auth, nats) = join(&data).await?;
     let ctx = Context::new(data, nats.clone(), Arc::new(auth), options.max_call_bytes);
     let provider = Arc::new(provider);
     let id = ctx.provider_id().to_owned();
@@ -96,12 +85,12 @@ pub async fn run_with_options<P: Provider>(
         }
         .render(&lattice)
     };
-    let mut health = subscribe(own(ProviderOp::Health), None).await?;
-    let mut shutdown = subscribe(own(ProviderOp::Shutdown), None).await?;
+    let health = subscribe(own(ProviderOp::Health), None).await?;
+    let shutdown = subscribe(own(ProviderOp::Shutdown), None).await?;
     // Links first: a call served before the provider knows its links would
     // be refused (a key-value provider checks the caller's link).
     let store = floe_lattice::open_bucket(&nats, &lattice).await?;
-    let mut links = floe_lattice::LinkWatch::start(store.clone())
+    let links = floe_lattice::LinkWatch::start(store.clone())
         .await
         .map_err(|e| ProviderError::Subscribe {
             subject: "the lattice's links".to_owned(),
@@ -118,13 +107,11 @@ pub async fn run_with_options<P: Provider>(
     )
     .await?;
     let _ = nats.flush().await;
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    let sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| ProviderError::Subscribe {
             subject: "SIGTERM".to_owned(),
             reason: e.to_string(),
         })?;
-    let orphan = orphaned(std::os::unix::process::parent_id());
-    tokio::pin!(orphan);
     let tracker = tokio_util::task::TaskTracker::new();
     let stop = tokio_util::sync::CancellationToken::new();
     let server = Server::new(
@@ -147,49 +134,14 @@ pub async fn run_with_options<P: Provider>(
     );
     let serving = tokio::spawn(server.serve(calls, stop.clone(), tracker.clone()));
     tokio::pin!(serving);
-    let mut served = false;
     tracing::info!(provider = %id, host = %host, "provider serving");
-    let (mut health_open, mut shutdown_open) = (true, true);
-    loop {
-        tokio::select! {
-            _ = &mut serving => {
-                served = true;
-                break;
-            }
-            msg = health.next(), if health_open => match msg {
-                Some(msg) => {
-                    let report = match ctx.auth.verify(&msg) {
-                        Ok(()) => Some(provider.health().await),
-                        Err(_) => None,
-                    };
-                    if let (Some(report), Some(reply)) = (report, msg.reply) {
-                        reply_json(&ctx, reply.to_string(), &ControlReply::ok(report)).await;
-                    }
-                }
-                None => health_open = false,
-            },
-            msg = shutdown.next(), if shutdown_open => match msg {
-                Some(msg) if ctx.auth.verify(&msg).is_ok() => {
-                    tracing::info!("shutdown requested by the host");
-                    if let Some(reply) = msg.reply {
-                        reply_json(&ctx, reply.to_string(), &ControlReply::ok(Empty {})).await;
-                    }
-                    break;
-                }
-                Some(_) => {}
-                None => shutdown_open = false,
-            },
-            entry = links.next() => apply_link(&ctx, provider.as_ref(), &entry).await,
-            _ = sigterm.recv() => {
-                tracing::info!("SIGTERM: stopping");
-                break;
-            }
-            _ = &mut orphan => {
-                tracing::warn!("the host that started this provider is gone: stopping");
-                break;
-            }
-        }
-    }
+    let stops = Stops {
+        health,
+        shutdown,
+        links,
+        sigterm,
+    };
+    let served = until_stopped(&ctx, provider.as_ref(), stops, &mut serving).await;
     stop.cancel();
     if !served {
         let _ = tokio::time::timeout(DRAIN, &mut serving).await;
@@ -199,6 +151,84 @@ pub async fn run_with_options<P: Provider>(
     provider.shutdown().await;
     let _ = tokio::time::timeout(Duration::from_secs(2), nats.flush()).await;
     Ok(())
+}
+
+/// Joins the lattice the host data names: its key and a connection.
+async fn join(
+    data: &HostData,
+) -> Result<(LatticeId, LatticeAuth, async_nats::Client), ProviderError> {
+    let lattice: LatticeId = data
+        .lattice
+        .parse()
+        .map_err(|e| ProviderError::HostData(format!("lattice: {e}")))?;
+    let policy = ReplayPolicy {
+        window: Duration::from_millis(data.auth_window_ms),
+        skew: Duration::from_millis(data.auth_skew_ms),
+        ..ReplayPolicy::default()
+    };
+    let auth = LatticeAuth::from_key_data(lattice.clone(), &data.lattice_keys, policy)
+        .map_err(|e| ProviderError::HostData(e.to_string()))?;
+    let nats = connect(data).await?;
+    Ok((lattice, auth, nats))
+}
+
+/// What can stop a provider, besides its calls' subscription ending.
+struct Stops {
+    health: async_nats::Subscriber,
+    shutdown: async_nats::Subscriber,
+    links: floe_lattice::LinkWatch,
+    sigterm: tokio::signal::unix::Signal,
+}
+
+/// Answers health checks and applies link changes until the host asks the
+/// provider to stop, SIGTERM, the loss of its parent, or the end of
+/// `serving`; true in that last case.
+async fn until_stopped<P: Provider>(
+    ctx: &Context,
+    provider: &P,
+    mut stops: Stops,
+    serving: &mut std::pin::Pin<&mut tokio::task::JoinHandle<()>>,
+) -> bool {
+    let orphan = orphaned(std::os::unix::process::parent_id());
+    tokio::pin!(orphan);
+    let (mut health_open, mut shutdown_open) = (true, true);
+    loop {
+        tokio::select! {
+            _ = serving.as_mut() => return true,
+            msg = stops.health.next(), if health_open => match msg {
+                Some(msg) => {
+                    let report = match ctx.auth.verify(&msg) {
+                        Ok(()) => Some(provider.health().await),
+                        Err(_) => None,
+                    };
+                    if let (Some(report), Some(reply)) = (report, msg.reply) {
+                        reply_json(ctx, reply.to_string(), &ControlReply::ok(report)).await;
+                    }
+                }
+                None => health_open = false,
+            },
+            msg = stops.shutdown.next(), if shutdown_open => match msg {
+                Some(msg) if ctx.auth.verify(&msg).is_ok() => {
+                    tracing::info!("shutdown requested by the host");
+                    if let Some(reply) = msg.reply {
+                        reply_json(ctx, reply.to_string(), &ControlReply::ok(Empty {})).await;
+                    }
+                    return false;
+                }
+                Some(_) => {}
+                None => shutdown_open = false,
+            },
+            entry = stops.links.next() => apply_link(ctx, provider, &entry).await,
+            _ = stops.sigterm.recv() => {
+                tracing::info!("SIGTERM: stopping");
+                return false;
+            }
+            _ = &mut orphan => {
+                tracing::warn!("the host that started this provider is gone: stopping");
+                return false;
+            }
+        }
+    }
 }
 
 /// Resolves once this process's parent is no longer `parent`: the host died

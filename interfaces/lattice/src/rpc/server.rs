@@ -173,7 +173,7 @@ impl<H: Handler> Server<H> {
 
     async fn answer(&self, payload: bytes::Bytes, reply_to: String) {
         let started = Instant::now();
-        let mut envelope = match Envelope::decode(&payload) {
+        let envelope = match Envelope::decode(&payload) {
             Ok(envelope) => envelope,
             Err(e) => {
                 tracing::warn!(entity = %self.config.entity, error = %e, "malformed envelope");
@@ -196,54 +196,7 @@ impl<H: Handler> Server<H> {
         };
         let (span, parent) = TraceContext::for_invocation(envelope.trace.as_deref());
         let operation = envelope.operation.clone();
-        let outcome = async {
-            if envelope.target != self.config.entity {
-                if let Some(reference) = &envelope.payload_ref {
-                    Box::pin(self.payloads.discard(reference)).await;
-                }
-                return Err(InvocationError::new(
-                    ErrorKind::NotFound,
-                    format!(
-                        "this subscription serves {} {}, not {}",
-                        self.config.kind, self.config.entity, envelope.target
-                    ),
-                ));
-            }
-            if let Some(reference) = envelope.payload_ref.take() {
-                // Boxed, as every rare path here: the store's futures are
-                // large, and this task's state is moved when it is spawned.
-                let take = Box::pin(self.payloads.take(&reference));
-                let taken = tokio::time::timeout(deadline, take).await;
-                envelope.payload = serde_bytes::ByteBuf::from(taken.map_err(|_| {
-                    InvocationError::new(ErrorKind::TimedOut, "the payload store did not answer")
-                })??);
-            }
-            let call = Call {
-                deadline: deadline.saturating_sub(started.elapsed()),
-                envelope,
-                span: span.clone(),
-            };
-            // A panic in a handler must still produce a reply. Boxed: a
-            // handler's future (a wasm call's) is large, and the task that
-            // holds it is moved when spawned.
-            let run = std::panic::AssertUnwindSafe(Box::pin(self.handler.call(&call)));
-            let run = futures::FutureExt::catch_unwind(run);
-            match tokio::time::timeout(call.deadline.saturating_add(HANDLER_GRACE), run).await {
-                Ok(Ok(outcome)) => outcome,
-                Ok(Err(_)) => Err(InvocationError::new(
-                    ErrorKind::Internal,
-                    format!(
-                        "the {} failed while running this call (see its log)",
-                        self.config.kind
-                    ),
-                )),
-                Err(_) => Err(InvocationError::new(
-                    ErrorKind::TimedOut,
-                    format!("no answer within {} ms", call.deadline.as_millis()),
-                )),
-            }
-        }
-        .await;
+        let outcome = self.run(envelope, deadline, &span, started).await;
         let result = outcome.as_ref().map(|_| ()).map_err(|e| e.kind);
         let elapsed = started.elapsed();
         self.handler.finished(&operation, result, elapsed);
@@ -276,6 +229,62 @@ impl<H: Handler> Server<H> {
             outcome => InvocationReply::new(id, outcome),
         };
         self.send(reply_to, reply).await;
+    }
+
+    /// Runs one decoded call: checks its target, takes a large payload from
+    /// the store, and runs the handler within the deadline, a panic caught.
+    async fn run(
+        &self,
+        mut envelope: Envelope,
+        deadline: Duration,
+        span: &TraceContext,
+        started: Instant,
+    ) -> Result<Vec<u8>, InvocationError> {
+        if envelope.target != self.config.entity {
+            if let Some(reference) = &envelope.payload_ref {
+                Box::pin(self.payloads.discard(reference)).await;
+            }
+            return Err(InvocationError::new(
+                ErrorKind::NotFound,
+                format!(
+                    "this subscription serves {} {}, not {}",
+                    self.config.kind, self.config.entity, envelope.target
+                ),
+            ));
+        }
+        if let Some(reference) = envelope.payload_ref.take() {
+            // Boxed, as every rare path here: the store's futures are
+            // large, and this task's state is moved when it is spawned.
+            let take = Box::pin(self.payloads.take(&reference));
+            let taken = tokio::time::timeout(deadline, take).await;
+            envelope.payload = serde_bytes::ByteBuf::from(taken.map_err(|_| {
+                InvocationError::new(ErrorKind::TimedOut, "the payload store did not answer")
+            })??);
+        }
+        let call = Call {
+            deadline: deadline.saturating_sub(started.elapsed()),
+            envelope,
+            span: span.clone(),
+        };
+        // A panic in a handler must still produce a reply. Boxed: a
+        // handler's future (a wasm call's) is large, and the task that
+        // holds it is moved when spawned.
+        let run = std::panic::AssertUnwindSafe(Box::pin(self.handler.call(&call)));
+        let run = futures::FutureExt::catch_unwind(run);
+        match tokio::time::timeout(call.deadline.saturating_add(HANDLER_GRACE), run).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(InvocationError::new(
+                ErrorKind::Internal,
+                format!(
+                    "the {} failed while running this call (see its log)",
+                    self.config.kind
+                ),
+            )),
+            Err(_) => Err(InvocationError::new(
+                ErrorKind::TimedOut,
+                format!("no answer within {} ms", call.deadline.as_millis()),
+            )),
+        }
     }
 
     /// The reply to a result too large for one message: the result
