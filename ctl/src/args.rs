@@ -58,13 +58,18 @@ pub struct ValidityArgs {
     pub tags: Vec<String>,
 }
 
+/// An argument that does not parse, and why (clap prints it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadArg(pub String);
+
 /// A `key=value` argument.
-pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
+pub fn parse_key_value(text: &str) -> Result<(String, String), BadArg> {
     let (k, v) = text
         .split_once('=')
-        .ok_or_else(|| format!("`{text}` is not key=value"))?;
+        .ok_or_else(|| BadArg(format!("`{text}` is not key=value")))?;
     if k.trim().is_empty() {
-        return Err(format!("`{text}` has an empty key"));
+        return Err(BadArg(format!("`{text}` has an empty key")));
     }
     Ok((k.trim().to_owned(), v.trim().to_owned()))
 }

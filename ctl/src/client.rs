@@ -96,10 +96,10 @@ impl CtlClient {
         .connection_timeout(options.timeout.min(Duration::from_secs(5)));
         let nats = connect_options
             .connect(
-                floe_lattice::servers::server_addrs(&options.nats_url).map_err(|reason| {
+                floe_lattice::servers::server_addrs(&options.nats_url).map_err(|e| {
                     CtlError::Connect {
                         url: options.nats_url.clone(),
-                        reason,
+                        reason: e.to_string(),
                     }
                 })?,
             )

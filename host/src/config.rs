@@ -118,25 +118,30 @@ pub struct HostConfig {
     pub home: Option<PathBuf>,
 }
 
-fn parse_issuer(text: &str) -> Result<String, String> {
+/// A flag value that does not parse, and why (clap prints it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadFlag(String);
+
+fn parse_issuer(text: &str) -> Result<String, BadFlag> {
     floe_wire::keys::parse_public(text.trim(), floe_wire::KeyKind::Account)
         .map(|_| text.trim().to_owned())
-        .map_err(|e| e.to_string())
+        .map_err(|e| BadFlag(e.to_string()))
 }
 
-fn parse_label(text: &str) -> Result<(String, String), String> {
+fn parse_label(text: &str) -> Result<(String, String), BadFlag> {
     let (k, v) = text
         .split_once('=')
-        .ok_or_else(|| format!("`{text}` is not key=value"))?;
+        .ok_or_else(|| BadFlag(format!("`{text}` is not key=value")))?;
     let k = k.trim();
     if k.is_empty() || k.contains(char::is_whitespace) {
-        return Err(format!("`{k}` is not a valid label key"));
+        return Err(BadFlag(format!("`{k}` is not a valid label key")));
     }
     Ok((k.to_owned(), v.trim().to_owned()))
 }
 
 /// Parses sizes like `64MiB`, `512KiB`, `1GiB`, `1048576`.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, BadFlag> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -144,7 +149,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let (digits, unit) = text.split_at(split);
     let n: u64 = digits
         .parse()
-        .map_err(|_| format!("`{text}` is not a size (try 64MiB)"))?;
+        .map_err(|_| BadFlag(format!("`{text}` is not a size (try 64MiB)")))?;
     let factor: u64 = match unit.trim() {
         "" | "B" => 1,
         "KiB" | "K" => 1 << 10,
@@ -153,15 +158,20 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "KB" => 1_000,
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
-        other => return Err(format!("unknown size unit `{other}` (use KiB, MiB or GiB)")),
+        other => {
+            return Err(BadFlag(format!(
+                "unknown size unit `{other}` (use KiB, MiB or GiB)"
+            )));
+        }
     };
     n.checked_mul(factor)
-        .ok_or_else(|| format!("`{text}` is too large"))
+        .ok_or_else(|| BadFlag(format!("`{text}` is too large")))
 }
 
 /// [`parse_size`] for sizes held in memory.
-pub fn parse_size_usize(text: &str) -> Result<usize, String> {
-    parse_size(text).and_then(|n| usize::try_from(n).map_err(|_| format!("`{text}` is too large")))
+pub fn parse_size_usize(text: &str) -> Result<usize, BadFlag> {
+    parse_size(text)
+        .and_then(|n| usize::try_from(n).map_err(|_| BadFlag(format!("`{text}` is too large"))))
 }
 
 #[cfg(test)]

@@ -367,11 +367,10 @@ async fn connect(
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(5));
     let urls = config.nats_url.clone();
-    let addrs =
-        floe_lattice::servers::server_addrs(&urls).map_err(|reason| HostError::Connect {
-            url: urls.clone(),
-            reason,
-        })?;
+    let addrs = floe_lattice::servers::server_addrs(&urls).map_err(|e| HostError::Connect {
+        url: urls.clone(),
+        reason: e.to_string(),
+    })?;
     // With retry_on_initial_connect the client retries in the background
     // (backoff up to a few seconds between attempts) and `connect` returns
     // before it is connected: wait for the connection, at most

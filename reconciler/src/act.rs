@@ -91,12 +91,38 @@ fn stopped_already(result: Result<(), CtlError>) -> Result<(), CtlError> {
     }
 }
 
-/// True when a host refused for a reason that passes (it is stopping, or
-/// NATS could not serve it): the same request may succeed soon or
-/// elsewhere. A failure of the client's own — no answer in time — is not
-/// known to pass: the host may still be working on it.
-pub fn is_transient(error: &CtlError) -> bool {
-    matches!(error, CtlError::Refused(refusal) if refusal.code.is_transient())
+/// What a failed action means for the next ones, by the code of the
+/// host's refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// A host refused for a reason that passes (`stopping`, `unavailable`):
+    /// the same request may succeed soon or elsewhere.
+    Transient,
+    /// A host refused the image for what it is (`no_artifact`,
+    /// `invalid_artifact`, `unauthorized`): every host would.
+    Artifact,
+    /// Anything else, a failure of the client's own included (no answer in
+    /// time: the host may still be at work).
+    Other,
+}
+
+impl Failure {
+    pub fn of(error: &CtlError) -> Self {
+        match error {
+            CtlError::Refused(refusal) if refusal.code.is_transient() => Failure::Transient,
+            CtlError::Refused(refusal)
+                if matches!(
+                    refusal.code,
+                    ControlCode::NoArtifact
+                        | ControlCode::InvalidArtifact
+                        | ControlCode::Unauthorized
+                ) =>
+            {
+                Failure::Artifact
+            }
+            _ => Failure::Other,
+        }
+    }
 }
 
 /// A start that found the id already running there: a copy outside this

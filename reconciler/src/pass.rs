@@ -50,6 +50,9 @@ struct AppMemory {
     stalled: BTreeMap<String, Stall>,
     /// (component, host) → until when the host comes last for it.
     avoid: BTreeMap<(String, String), Instant>,
+    /// component → until when nothing of it starts (its image was refused
+    /// for what it is).
+    held: BTreeMap<String, Instant>,
     /// Recent failures, shown in the status until they age out.
     errors: Vec<(Instant, String)>,
 }
@@ -104,6 +107,7 @@ impl Leader {
         }
         let now = Instant::now();
         app.avoid.retain(|_, until| *until > now);
+        app.held.retain(|_, until| *until > now);
         app.errors
             .retain(|(at, _)| now.duration_since(*at) < RETRY_AFTER);
         let mut avoid: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -116,6 +120,7 @@ impl Leader {
         Memory {
             stalled: app.stalled.clone(),
             avoid,
+            held: app.held.keys().cloned().collect(),
         }
     }
 
@@ -277,9 +282,9 @@ impl Leader {
         Some(views.into_values().collect())
     }
 
-    /// Runs `action`; when it failed, whether the failure passes (see
-    /// `act::is_transient`) and the reason for the app's status.
-    async fn run(&self, action: &Action) -> Result<(), (bool, String)> {
+    /// Runs `action`; when it failed, how (see `act::Failure`) and the
+    /// reason for the app's status.
+    async fn run(&self, action: &Action) -> Result<(), (act::Failure, String)> {
         let what = act::describe(action);
         match act::act(&self.client, action).await {
             Ok(()) => {
@@ -288,7 +293,7 @@ impl Leader {
             }
             Err(e) => {
                 tracing::warn!(code = %e.code(), "reconciler: {what} failed: {e}");
-                Err((act::is_transient(&e), format!("{what}: {e}")))
+                Err((act::Failure::of(&e), format!("{what}: {e}")))
             }
         }
     }
@@ -323,8 +328,8 @@ impl Leader {
             if !self.leading() {
                 return;
             }
-            if let Err((transient, reason)) = self.run(action).await {
-                self.note_failure(&name, action, transient, reason);
+            if let Err((failure, reason)) = self.run(action).await {
+                self.note_failure(&name, action, failure, reason);
             }
         }
         let mut problems = plan.impossible.clone();
@@ -395,11 +400,18 @@ impl Leader {
 
     /// Remembers a failed action of app `name`: a stalled rollout, or a
     /// host to try last for a while; the reason shows in the status.
-    fn note_failure(&mut self, name: &str, action: &Action, transient: bool, reason: String) {
+    fn note_failure(&mut self, name: &str, action: &Action, failure: act::Failure, reason: String) {
         let Some(app) = self.memory.get_mut(name) else {
             return;
         };
         match action {
+            // The image itself was refused: every host would refuse it.
+            Action::StartActor { component, .. } | Action::StartProvider { component, .. }
+                if failure == act::Failure::Artifact =>
+            {
+                app.held
+                    .insert(component.clone(), Instant::now() + RETRY_AFTER);
+            }
             // A version that does not start stops the rollout; the
             // replicas not updated keep serving the old one. A host that
             // refused for a reason that passes (a transient code) only
@@ -413,7 +425,7 @@ impl Leader {
                 component,
                 previous: Some(previous),
                 ..
-            } if !transient => {
+            } if failure != act::Failure::Transient => {
                 app.stalled.insert(
                     component.clone(),
                     Stall {

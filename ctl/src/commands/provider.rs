@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::claims::{subject_key, unix_now, validity};
 use clap::{Args, Subcommand};
 
-use crate::args::ValidityArgs;
+use crate::args::{BadArg, ValidityArgs};
 use crate::output::{self, OutputFormat};
 
 #[derive(Debug, Subcommand)]
@@ -65,19 +65,19 @@ pub struct ProviderInspectArgs {
     pub archive: PathBuf,
 }
 
-fn parse_target_binary(text: &str) -> Result<(String, PathBuf), String> {
+fn parse_target_binary(text: &str) -> Result<(String, PathBuf), BadArg> {
     let (target, path) = text.split_once('=').ok_or_else(|| {
-        format!(
+        BadArg(format!(
             "`{text}` is not TRIPLE=PATH (e.g. x86_64-unknown-linux-gnu=target/release/my-provider)"
-        )
+        ))
     })?;
     if !floe_wire::archive::valid_target(target) {
-        return Err(format!(
+        return Err(BadArg(format!(
             "`{target}` is not a target triple (e.g. x86_64-unknown-linux-gnu; `rustc -vV` prints yours as `host:`)"
-        ));
+        )));
     }
     if path.is_empty() {
-        return Err(format!("no path after `{target}=`"));
+        return Err(BadArg(format!("no path after `{target}=`")));
     }
     Ok((target.to_owned(), PathBuf::from(path)))
 }

@@ -24,17 +24,17 @@ pub struct WatchArgs {
 pub struct EventTypeArg(pub floe_wire::EventType);
 
 impl std::str::FromStr for EventTypeArg {
-    type Err = String;
+    type Err = crate::args::BadArg;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         floe_wire::EventType::from_name(name)
             .map(EventTypeArg)
             .ok_or_else(|| {
                 let known: Vec<&str> = floe_wire::EventType::ALL.iter().map(|e| e.name()).collect();
-                format!(
+                crate::args::BadArg(format!(
                     "`{name}` is not an event type; use one of: {}",
                     known.join(", ")
-                )
+                ))
             })
     }
 }

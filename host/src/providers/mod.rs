@@ -15,7 +15,7 @@ use floe_wire::control::{
 use serde_json::json;
 use tokio::sync::oneshot;
 
-pub use supervise::{ProviderSettings, Supervisor};
+pub use supervise::{ProviderSettings, RunFailure, Supervisor};
 pub use table::{ProviderHandle, ProviderTable};
 
 use crate::provider_source::{SourceError, Sources};
@@ -29,8 +29,8 @@ pub enum ProviderError {
     Stopping,
     #[error("provider {0} does not run on this host (see `floe get inventory`)")]
     NotRunning(String),
-    #[error("{0}")]
-    StartFailed(String),
+    #[error(transparent)]
+    StartFailed(RunFailure),
 }
 
 impl From<ProviderError> for Refusal {
@@ -106,9 +106,7 @@ impl Providers {
             data,
             ready_tx,
         ));
-        let outcome = ready_rx
-            .await
-            .unwrap_or_else(|_| Err("the provider's supervisor ended".to_owned()));
+        let outcome = ready_rx.await.unwrap_or(Err(RunFailure::SupervisorEnded));
         match outcome {
             Ok(()) => {
                 let started = ProviderStarted {
@@ -123,7 +121,7 @@ impl Providers {
                 handle.stop().await;
                 bus.publish(
                     EventType::ProviderStartFailed,
-                    &json!({ "provider_id": id, "name": name, "host_id": bus.host_id(), "error": reason }),
+                    &json!({ "provider_id": id, "name": name, "host_id": bus.host_id(), "error": reason.to_string() }),
                 )
                 .await;
                 Err(ProviderError::StartFailed(reason))

@@ -63,8 +63,34 @@ pub struct Supervisor {
     pub settings: ProviderSettings,
 }
 
-/// Why one run of a provider ended before it was healthy.
-pub type StartOutcome = Result<(), String>;
+/// Why a run of a provider ended (before it was healthy: why its start
+/// failed).
+#[derive(Debug, thiserror::Error)]
+pub enum RunFailure {
+    #[error("provider {name} exited ({status}); {tail}")]
+    Exited {
+        name: String,
+        status: String,
+        tail: String,
+    },
+    #[error("provider {name} did not answer a health check within {waited:?}; {tail}")]
+    NeverHealthy {
+        name: String,
+        waited: Duration,
+        tail: String,
+    },
+    #[error("cannot start {path}: {reason}")]
+    Spawn { path: String, reason: String },
+    #[error(transparent)]
+    Changed(#[from] SourceError),
+    #[error("cannot write the provider's host data: {0}")]
+    HostData(String),
+    #[error("the provider's supervisor ended")]
+    SupervisorEnded,
+}
+
+/// Whether the first run of a provider became healthy.
+pub type StartOutcome = Result<(), RunFailure>;
 
 impl Supervisor {
     /// What the provider reads on its stdin.
@@ -148,7 +174,7 @@ enum Exit {
     /// Stopped on request, and reaped.
     Stopped,
     /// Exited (or never became healthy), and reaped.
-    Failed(String),
+    Failed(RunFailure),
 }
 
 async fn run_once(
@@ -180,11 +206,11 @@ async fn run_once(
                     futures::future::join_all(output),
                 )
                 .await;
-                return Exit::Failed(format!(
-                    "provider {} exited ({status}); {}",
-                    handle.name,
-                    handle.tail()
-                ));
+                return Exit::Failed(RunFailure::Exited {
+                    name: handle.name.clone(),
+                    status,
+                    tail: handle.tail(),
+                });
             }
             _ = handle.stop.cancelled() => {
                 stop_child(core, handle, requester, &mut child).await;
@@ -206,12 +232,11 @@ async fn run_once(
             && matches!(child.try_wait(), Ok(None))
         {
             stop_child(core, handle, requester, &mut child).await;
-            return Exit::Failed(format!(
-                "provider {} did not answer a health check within {:?}; {}",
-                handle.name,
-                core.settings.start_timeout,
-                handle.tail()
-            ));
+            return Exit::Failed(RunFailure::NeverHealthy {
+                name: handle.name.clone(),
+                waited: core.settings.start_timeout,
+                tail: handle.tail(),
+            });
         }
         if healthy_once || health != ProviderHealth::Unhealthy {
             set_health(core, handle, health).await;
@@ -225,12 +250,10 @@ async fn spawn(
     tasks: &Tasks,
     handle: &Arc<ProviderHandle>,
     data: &HostData,
-) -> Result<(Child, Vec<tokio::task::JoinHandle<()>>), String> {
+) -> Result<(Child, Vec<tokio::task::JoinHandle<()>>), RunFailure> {
     if let Some(signed) = &handle.signed {
         // Every (re)start runs only the bytes the archive signed.
-        crate::provider_source::check_installed(&handle.path, signed)
-            .await
-            .map_err(|e: SourceError| e.to_string())?;
+        crate::provider_source::check_installed(&handle.path, signed).await?;
     }
     let mut attempts = 0;
     let mut child = loop {
@@ -249,10 +272,15 @@ async fn spawn(
                 attempts += 1;
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            Err(e) => return Err(format!("cannot start {}: {e}", handle.path.display())),
+            Err(e) => {
+                return Err(RunFailure::Spawn {
+                    path: handle.path.display().to_string(),
+                    reason: e.to_string(),
+                });
+            }
         }
     };
-    let body = serde_json::to_vec(data).map_err(|e| e.to_string())?;
+    let body = serde_json::to_vec(data).map_err(|e| RunFailure::HostData(e.to_string()))?;
     if let Some(mut stdin) = child.stdin.take() {
         // On a task of its own: a provider that never reads its stdin must
         // not hold up its supervisor (or a stop). One that exits at once

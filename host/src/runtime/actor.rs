@@ -174,8 +174,7 @@ impl LoadedActor {
                         wasmtime::Error::msg("export vanished after instantiation")
                     })?;
                     let result = blobs::call(&mut store, f, sig, arg).await?;
-                    Ok(blobs::encode_result(encoding, result)
-                        .map_err(|e| InvocationError::new(ErrorKind::Internal, e)))
+                    Ok(blobs::encode_result(encoding, result))
                 }
                 Args::Values(params) => {
                     let instance = self.code.pre.instantiate_async(&mut store).await?;

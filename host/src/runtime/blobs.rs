@@ -6,7 +6,7 @@
 //! this path does not read (WAVE, an array of numbers in msgpack), takes the
 //! general path through `codec`.
 
-use floe_wire::Encoding;
+use floe_wire::{Encoding, ErrorKind, InvocationError};
 use wasmtime::Store;
 use wasmtime::component::{Func, Type};
 
@@ -107,7 +107,8 @@ fn split_len(bytes: &[u8], width: usize) -> Option<(usize, &[u8])> {
 }
 
 /// The result in `encoding` (WAVE never reaches here).
-pub fn encode_result(encoding: Encoding, result: Option<Blob>) -> Result<Vec<u8>, String> {
+pub fn encode_result(encoding: Encoding, result: Option<Blob>) -> Result<Vec<u8>, InvocationError> {
+    let internal = |e: serde_json::Error| InvocationError::new(ErrorKind::Internal, e.to_string());
     match (encoding, result) {
         (Encoding::Msgpack, None) => Ok(vec![0xc0]),
         (_, None) => Ok(b"null".to_vec()),
@@ -115,14 +116,14 @@ pub fn encode_result(encoding: Encoding, result: Option<Blob>) -> Result<Vec<u8>
         (Encoding::Msgpack, Some(Blob::Text(s))) => {
             msgpack(s.as_bytes(), Some(0xa0), [0xd9, 0xda, 0xdb])
         }
-        (_, Some(Blob::Bytes(b))) => serde_json::to_vec(&b).map_err(|e| e.to_string()),
-        (_, Some(Blob::Text(s))) => serde_json::to_vec(&s).map_err(|e| e.to_string()),
+        (_, Some(Blob::Bytes(b))) => serde_json::to_vec(&b).map_err(internal),
+        (_, Some(Blob::Text(s))) => serde_json::to_vec(&s).map_err(internal),
     }
 }
 
 /// `body` as a msgpack bin or str in its shortest form: a fix marker (str
 /// under 32 bytes), else the 8-, 16- or 32-bit length marker.
-fn msgpack(body: &[u8], fix: Option<u8>, markers: [u8; 3]) -> Result<Vec<u8>, String> {
+fn msgpack(body: &[u8], fix: Option<u8>, markers: [u8; 3]) -> Result<Vec<u8>, InvocationError> {
     let len = body.len();
     let mut out = Vec::with_capacity(len + 5);
     match (
@@ -141,7 +142,12 @@ fn msgpack(body: &[u8], fix: Option<u8>, markers: [u8; 3]) -> Result<Vec<u8>, St
             out.push(markers[2]);
             out.extend_from_slice(&n.to_be_bytes());
         }
-        _ => return Err(format!("a result of {len} bytes does not fit msgpack")),
+        _ => {
+            return Err(InvocationError::new(
+                ErrorKind::Internal,
+                format!("a result of {len} bytes does not fit msgpack"),
+            ));
+        }
     }
     out.extend_from_slice(body);
     Ok(out)

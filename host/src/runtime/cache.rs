@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::error::RuntimeError;
+use super::error::{CacheError, RuntimeError};
 
 #[derive(Debug)]
 pub struct CompileCache {
@@ -26,9 +26,9 @@ impl CompileCache {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let dir = root.join(format!("{:016x}", hasher.finish()));
-        create_private_dir(&dir).map_err(|reason| RuntimeError::Cache {
+        create_private_dir(&dir).map_err(|source| RuntimeError::Cache {
             path: dir.clone(),
-            reason,
+            source,
         })?;
         Ok(CompileCache { dir: Some(dir) })
     }
@@ -96,29 +96,30 @@ fn deserialize(engine: &Engine, path: &Path) -> Result<Component, wasmtime::Erro
     unsafe { Component::deserialize_file(engine, path) }
 }
 
-fn store(component: &Component, dir: &Path, path: &Path) -> Result<(), String> {
-    let bytes = component.serialize().map_err(|e| e.to_string())?;
+fn store(component: &Component, dir: &Path, path: &Path) -> Result<(), CacheError> {
+    let bytes = component
+        .serialize()
+        .map_err(|e| CacheError::Serialize(e.to_string()))?;
     let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&tmp, bytes).map_err(|e| e.to_string())?;
+    std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        e.to_string()
+        CacheError::Io(e)
     })
 }
 
 #[cfg(unix)]
-fn create_private_dir(dir: &Path) -> Result<(), String> {
+fn create_private_dir(dir: &Path) -> Result<(), CacheError> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir)
-        .map_err(|e| e.to_string())?;
+        .create(dir)?;
     // Whoever can write to the directory or to any directory above it could
     // swap in native code; every one of them must be ours or root's and not
     // writable by others (a sticky directory such as /tmp is allowed above).
     let me = owner_uid(Path::new("/proc/self"))?;
-    let canonical = std::fs::canonicalize(dir).map_err(|e| e.to_string())?;
+    let canonical = std::fs::canonicalize(dir)?;
     for d in canonical.ancestors() {
         check_trusted(d, me, d == canonical)?;
     }
@@ -126,39 +127,35 @@ fn create_private_dir(dir: &Path) -> Result<(), String> {
 }
 
 #[cfg(unix)]
-fn owner_uid(path: &Path) -> Result<u32, String> {
+fn owner_uid(path: &Path) -> Result<u32, CacheError> {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).map(|m| m.uid()).map_err(|e| {
-        format!(
-            "cannot tell which user runs the host ({}): {e}",
-            path.display()
-        )
-    })
+    std::fs::metadata(path)
+        .map(|m| m.uid())
+        .map_err(|source| CacheError::Owner {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 #[cfg(unix)]
-fn check_trusted(dir: &Path, me: u32, is_cache: bool) -> Result<(), String> {
+fn check_trusted(dir: &Path, me: u32, is_cache: bool) -> Result<(), CacheError> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let meta = std::fs::metadata(dir).map_err(|e| e.to_string())?;
+    let meta = std::fs::metadata(dir)?;
     let mode = meta.permissions().mode();
     if meta.uid() != me && meta.uid() != 0 {
-        return Err(format!("{} belongs to another user", dir.display()));
+        return Err(CacheError::OtherUser(dir.to_owned()));
     }
     let writable_by_others = mode & 0o022 != 0;
     let sticky = mode & 0o1000 != 0;
     if writable_by_others && (is_cache || !sticky) {
-        return Err(format!(
-            "{} is writable by group or others; run `chmod go-w {}` or choose another --cache-dir",
-            dir.display(),
-            dir.display()
-        ));
+        return Err(CacheError::Writable(dir.to_owned()));
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())
+fn create_private_dir(dir: &Path) -> Result<(), CacheError> {
+    Ok(std::fs::create_dir_all(dir)?)
 }
 
 #[cfg(all(test, unix))]

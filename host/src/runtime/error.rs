@@ -1,4 +1,4 @@
-//! Why the runtime cannot start.
+//! Why the runtime cannot start, and why its compile cache cannot be used.
 
 use std::path::PathBuf;
 
@@ -7,6 +7,29 @@ use std::path::PathBuf;
 pub enum RuntimeError {
     #[error("cannot configure the wasm engine: {0}")]
     Engine(String),
-    #[error("cannot prepare the compile cache at {path}: {reason}")]
-    Cache { path: PathBuf, reason: String },
+    #[error("cannot prepare the compile cache at {path}: {source}")]
+    Cache { path: PathBuf, source: CacheError },
+}
+
+/// Why the compile cache's directory is not safe to use, or an entry
+/// cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot tell which user runs the host ({path}): {source}")]
+    Owner {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} belongs to another user")]
+    OtherUser(PathBuf),
+    #[error(
+        "{} is writable by group or others; run `chmod go-w {}` or choose another --cache-dir",
+        .0.display(),
+        .0.display()
+    )]
+    Writable(PathBuf),
+    #[error("cannot serialize compiled code: {0}")]
+    Serialize(String),
 }

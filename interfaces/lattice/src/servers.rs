@@ -2,19 +2,31 @@
 //! several separated by commas (`nats://a:4222,nats://b:4222`), so a
 //! process reaches any server of a cluster.
 
+/// Why a server list was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServerListError {
+    #[error("`{url}` is not a NATS server URL: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("no NATS server URL given")]
+    Empty,
+}
+
 /// The servers in `urls`.
-pub fn server_addrs(urls: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
+pub fn server_addrs(urls: &str) -> Result<Vec<async_nats::ServerAddr>, ServerListError> {
     let addrs: Vec<async_nats::ServerAddr> = urls
         .split(',')
         .map(str::trim)
         .filter(|u| !u.is_empty())
         .map(|u| {
             u.parse()
-                .map_err(|e| format!("`{u}` is not a NATS server URL: {e}"))
+                .map_err(|e: std::io::Error| ServerListError::BadUrl {
+                    url: u.to_owned(),
+                    reason: e.to_string(),
+                })
         })
         .collect::<Result<_, _>>()?;
     if addrs.is_empty() {
-        return Err("no NATS server URL given".to_owned());
+        return Err(ServerListError::Empty);
     }
     Ok(addrs)
 }

@@ -329,7 +329,9 @@ async fn connect(data: &HostData) -> Result<async_nats::Client, ProviderError> {
         .name(format!("floe provider {} on {}", data.name, data.host_id))
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(5))
-        .connect(floe_lattice::servers::server_addrs(&data.nats_url).map_err(err)?)
+        .connect(
+            floe_lattice::servers::server_addrs(&data.nats_url).map_err(|e| err(e.to_string()))?,
+        )
         .await
         .map_err(|e| err(e.to_string()))
 }

@@ -6,17 +6,26 @@ use std::time::Duration;
 /// The longest duration a timing flag accepts.
 pub const MAX_FLAG_DURATION: Duration = Duration::from_secs(24 * 3600);
 
+/// Why a duration flag was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("`{0}` is not a duration (try 5s, 250ms or 2m)")]
+    NotADuration(String),
+    #[error("the duration must be more than zero")]
+    Zero,
+    #[error("`{0}` is longer than the 24 h a timing flag allows")]
+    TooLong(String),
+}
+
 /// Parses a positive duration of at most [`MAX_FLAG_DURATION`].
-pub fn parse_flag_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_flag_duration(text: &str) -> Result<Duration, DurationError> {
     let d = humantime::parse_duration(text)
-        .map_err(|_| format!("`{text}` is not a duration (try 5s, 250ms or 2m)"))?;
+        .map_err(|_| DurationError::NotADuration(text.to_owned()))?;
     if d.is_zero() {
-        return Err("the duration must be more than zero".to_owned());
+        return Err(DurationError::Zero);
     }
     if d > MAX_FLAG_DURATION {
-        return Err(format!(
-            "`{text}` is longer than the 24 h a timing flag allows"
-        ));
+        return Err(DurationError::TooLong(text.to_owned()));
     }
     Ok(d)
 }

@@ -42,14 +42,19 @@ impl From<Encoding> for u8 {
     }
 }
 
+/// A payload encoding number this release does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown payload encoding {0}")]
+pub struct UnknownEncoding(pub u8);
+
 impl TryFrom<u8> for Encoding {
-    type Error = String;
+    type Error = UnknownEncoding;
     fn try_from(v: u8) -> Result<Self, Self::Error> {
         match v {
             0 => Ok(Encoding::Msgpack),
             1 => Ok(Encoding::Json),
             2 => Ok(Encoding::Wave),
-            other => Err(format!("unknown payload encoding {other}")),
+            other => Err(UnknownEncoding(other)),
         }
     }
 }

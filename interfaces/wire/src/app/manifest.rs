@@ -146,8 +146,8 @@ fn err(field: impl Into<String>, reason: impl Into<String>) -> ManifestError {
 impl LinkSpec {
     /// The WIT package (`ns:pkg`) and interface names the link covers, by
     /// the same rules as `floe link put`.
-    pub fn package_and_interfaces(&self) -> Result<(String, Vec<String>), String> {
-        crate::link::parse_interfaces(&self.interfaces.join(",")).map_err(|e| e.to_string())
+    pub fn package_and_interfaces(&self) -> Result<(String, Vec<String>), crate::link::LinkError> {
+        crate::link::parse_interfaces(&self.interfaces.join(","))
     }
 }
 
@@ -203,7 +203,7 @@ impl AppManifest {
             }
             let (package, _) = link
                 .package_and_interfaces()
-                .map_err(|reason| err(format!("{at}.interfaces"), reason))?;
+                .map_err(|e| err(format!("{at}.interfaces"), e.to_string()))?;
             crate::link::parse_link_name(&link.link_name)
                 .map_err(|e| err(format!("{at}.link-name"), e.to_string()))?;
             if !keys.insert((link.source.clone(), package.clone(), link.link_name.clone())) {
