@@ -88,20 +88,26 @@ impl Bus {
     }
 
     /// Waits until the server has registered what was subscribed before.
-    /// async-nats' `flush` only writes the socket; so after it, a request
-    /// on a subject nobody listens to: the server answers "no responders"
-    /// only once it has processed everything this connection sent before
-    /// (a connection's protocol is processed in order).
+    /// async-nats' `flush` only writes the socket; so then a message to a
+    /// fresh inbox of this connection's own: the server processes a
+    /// connection's protocol in order, so once that message comes back,
+    /// every earlier subscription is in force. (Not a request: a stranger
+    /// listening on `>` would get it and never answer.)
     pub async fn flush(&self) -> Result<(), Unconfirmed> {
         let nats = &self.inner.nats;
         let round_trip = async {
+            let probe = nats.new_inbox();
+            let mut echo = nats
+                .subscribe(probe.clone())
+                .await
+                .map_err(|e| Unconfirmed(e.to_string()))?;
+            nats.publish(probe, bytes::Bytes::new())
+                .await
+                .map_err(|e| Unconfirmed(e.to_string()))?;
             nats.flush().await.map_err(|e| Unconfirmed(e.to_string()))?;
-            let probe = format!("_FLOE_SYNC.{}", uuid::Uuid::new_v4().simple());
-            match nats.request(probe, bytes::Bytes::new()).await {
-                Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => Ok(()),
-                Err(e) => Err(Unconfirmed(e.to_string())),
-                // Someone listens there after all: the server answered all the same.
-                Ok(_) => Ok(()),
+            match futures::StreamExt::next(&mut echo).await {
+                Some(_) => Ok(()),
+                None => Err(Unconfirmed("the connection closed".to_owned())),
             }
         };
         match tokio::time::timeout(FLUSH_TIMEOUT, round_trip).await {

@@ -98,8 +98,9 @@ pub enum Failure {
     /// A host refused for a reason that passes (`stopping`, `unavailable`):
     /// the same request may succeed soon or elsewhere.
     Transient,
-    /// A host refused the image for what it is (`no_artifact`,
-    /// `invalid_artifact`, `unauthorized`): every host would.
+    /// A host refused the image itself (`no_artifact`, `invalid_artifact`,
+    /// `unauthorized`): it will again; another host may not (its files,
+    /// target and issuer allow-list are its own).
     Artifact,
     /// Anything else, a failure of the client's own included (no answer in
     /// time: the host may still be at work).

@@ -43,6 +43,10 @@ pub struct Leader {
 /// the app's status.
 const RETRY_AFTER: Duration = Duration::from_secs(10);
 
+/// How long a host that refused a component's image itself stays last in
+/// line for that component.
+const ARTIFACT_RETRY_AFTER: Duration = Duration::from_secs(60);
+
 /// What the leader learned about one app version.
 #[derive(Debug, Default)]
 struct AppMemory {
@@ -50,9 +54,7 @@ struct AppMemory {
     stalled: BTreeMap<String, Stall>,
     /// (component, host) → until when the host comes last for it.
     avoid: BTreeMap<(String, String), Instant>,
-    /// component → until when nothing of it starts (its image was refused
-    /// for what it is).
-    held: BTreeMap<String, Instant>,
+
     /// Recent failures, shown in the status until they age out.
     errors: Vec<(Instant, String)>,
 }
@@ -107,7 +109,7 @@ impl Leader {
         }
         let now = Instant::now();
         app.avoid.retain(|_, until| *until > now);
-        app.held.retain(|_, until| *until > now);
+
         app.errors
             .retain(|(at, _)| now.duration_since(*at) < RETRY_AFTER);
         let mut avoid: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -120,7 +122,6 @@ impl Leader {
         Memory {
             stalled: app.stalled.clone(),
             avoid,
-            held: app.held.keys().cloned().collect(),
         }
     }
 
@@ -405,13 +406,6 @@ impl Leader {
             return;
         };
         match action {
-            // The image itself was refused: every host would refuse it.
-            Action::StartActor { component, .. } | Action::StartProvider { component, .. }
-                if failure == act::Failure::Artifact =>
-            {
-                app.held
-                    .insert(component.clone(), Instant::now() + RETRY_AFTER);
-            }
             // A version that does not start stops the rollout; the
             // replicas not updated keep serving the old one. A host that
             // refused for a reason that passes (a transient code) only
@@ -434,9 +428,11 @@ impl Leader {
                     },
                 );
             }
-            // A start that failed (whatever the code: a copy outside the
-            // app holds the host, the host is stopping, or the artifact
-            // does not run there): that host comes last for a while.
+            // A start that failed (a copy outside the app holds the host,
+            // the host is stopping, the image does not run there): that
+            // host comes last for a while — longer when it refused the
+            // image itself (no such artifact there, not valid for it, an
+            // issuer it does not trust), which it will do again.
             Action::StartActor {
                 component, host, ..
             }
@@ -446,10 +442,12 @@ impl Leader {
             | Action::StartProvider {
                 component, host, ..
             } => {
-                app.avoid.insert(
-                    (component.clone(), host.clone()),
-                    Instant::now() + RETRY_AFTER,
-                );
+                let wait = match failure {
+                    act::Failure::Artifact => ARTIFACT_RETRY_AFTER,
+                    _ => RETRY_AFTER,
+                };
+                app.avoid
+                    .insert((component.clone(), host.clone()), Instant::now() + wait);
             }
             _ => {}
         }

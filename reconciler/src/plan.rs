@@ -102,10 +102,6 @@ pub struct Memory {
     pub stalled: BTreeMap<String, Stall>,
     /// Hosts where a component's start just failed: tried last, for a while.
     pub avoid: BTreeMap<String, BTreeSet<String>>,
-    /// Components whose image a host just refused for what it is (no such
-    /// artifact, not valid, an issuer not trusted): it would fail on every
-    /// host alike, so nothing of it starts for a while.
-    pub held: BTreeSet<String>,
 }
 
 /// One running replica of a component.
@@ -199,14 +195,13 @@ pub fn plan_app(version: &AppVersion, hosts: &[HostView], links: &[Link], memory
             ));
         }
         let avoid = memory.avoid.get(&component.name);
-        let held = memory.held.contains(&component.name);
         place(
             &app.name,
             component,
             hosts,
             &running,
             &mut load,
-            (stall, avoid, held),
+            (stall, avoid),
             &mut plan,
         );
     }

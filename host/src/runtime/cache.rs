@@ -26,9 +26,9 @@ impl CompileCache {
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let dir = root.join(format!("{:016x}", hasher.finish()));
-        create_private_dir(&dir).map_err(|source| RuntimeError::Cache {
+        create_private_dir(&dir).map_err(|reason| RuntimeError::Cache {
             path: dir.clone(),
-            source,
+            reason,
         })?;
         Ok(CompileCache { dir: Some(dir) })
     }
@@ -131,9 +131,9 @@ fn owner_uid(path: &Path) -> Result<u32, CacheError> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path)
         .map(|m| m.uid())
-        .map_err(|source| CacheError::Owner {
+        .map_err(|reason| CacheError::Owner {
             path: path.to_owned(),
-            source,
+            reason,
         })
 }
 

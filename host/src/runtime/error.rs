@@ -7,20 +7,20 @@ use std::path::PathBuf;
 pub enum RuntimeError {
     #[error("cannot configure the wasm engine: {0}")]
     Engine(String),
-    #[error("cannot prepare the compile cache at {path}: {source}")]
-    Cache { path: PathBuf, source: CacheError },
+    #[error("cannot prepare the compile cache at {path}: {reason}")]
+    Cache { path: PathBuf, reason: CacheError },
 }
 
 /// Why the compile cache's directory is not safe to use, or an entry
 /// cannot be written.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
-    #[error("cannot tell which user runs the host ({path}): {source}")]
+    #[error("cannot tell which user runs the host ({path}): {reason}")]
     Owner {
         path: PathBuf,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("{0} belongs to another user")]
     OtherUser(PathBuf),

@@ -72,7 +72,7 @@ pub(super) fn place<'h>(
     hosts: &'h [HostView],
     running: &[Instance],
     load: &mut BTreeMap<&'h str, usize>,
-    (stall, avoid, held): (Option<&Stall>, Option<&BTreeSet<String>>, bool),
+    (stall, avoid): (Option<&Stall>, Option<&BTreeSet<String>>),
     plan: &mut Plan,
 ) {
     let mut placing = Placing {
@@ -85,10 +85,8 @@ pub(super) fn place<'h>(
         stopping: BTreeSet::new(),
     };
     placing.stop_duplicates_and_misplaced(plan);
-    // A stalled rollout heals with the version that ran before; a held
-    // component starts nothing.
+    // A stalled rollout heals with the version that ran before.
     let start_image = match stall {
-        _ if held => None,
         Some(stall) => running
             .iter()
             .find(|i| i.reference != component.image)
@@ -100,7 +98,7 @@ pub(super) fn place<'h>(
     for g in 0..placing.groups.targets.len() {
         starts += placing.fill_group(g, start_image.as_deref(), load, avoid, plan);
     }
-    if stall.is_none() && !held && starts == 0 {
+    if stall.is_none() && starts == 0 {
         placing.roll_out_or_scale(plan);
     }
 }

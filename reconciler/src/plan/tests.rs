@@ -145,35 +145,6 @@ fn a_rollout_updates_one_replica_per_pass_and_stops_when_stalled() {
 }
 
 #[test]
-fn a_held_component_starts_nothing_and_rolls_nothing_out() {
-    let hosts = vec![host("H1", "a"), host("H2", "a"), host("H3", "b")];
-    let held = Memory {
-        held: ["api".to_owned()].into(),
-        ..Memory::default()
-    };
-    let plan = plan_app(&shop(), &hosts, &[], &held);
-    assert!(starts(&plan).is_empty(), "{plan:?}");
-    assert!(
-        !plan.missing.is_empty(),
-        "what is missing still shows: {plan:?}"
-    );
-    // Its running replicas keep running, on the image they run.
-    let mut hosts = hosts;
-    hosts.iter_mut().for_each(|h| run_api(h, "/old.wasm"));
-    let plan = plan_app(&shop(), &hosts, &[], &held);
-    assert!(
-        !plan
-            .actions
-            .iter()
-            .any(|a| matches!(a, Action::UpdateActor { .. } | Action::StopActor { .. })),
-        "{plan:?}"
-    );
-    // Once the hold passes, the same plan starts it again.
-    let plan = plan_app(&shop(), &[host("H1", "a")], &[], &Memory::default());
-    assert!(!starts(&plan).is_empty(), "{plan:?}");
-}
-
-#[test]
 fn a_replica_being_stopped_is_not_updated_and_failed_hosts_come_last() {
     // Mid-rollout the app shrinks to two: the outdated extra just goes.
     let mut two = shop();
