@@ -90,35 +90,7 @@ pub fn run(
     let format = global.output;
     match cmd {
         ContextCommand::Add { name, make_current } => {
-            let context = Context {
-                nats_url: explicit.nats_url.then(|| global.nats_url.clone()),
-                lattice: explicit.lattice.then(|| global.lattice.to_string()),
-                creds: global.creds.clone().filter(|_| explicit.creds),
-                cluster_seed: global
-                    .cluster_seed
-                    .clone()
-                    .filter(|_| explicit.cluster_seed),
-            };
-            if context == Context::default() {
-                anyhow::bail!(
-                    "context `{name}` would set nothing: give it --nats-url, --lattice, --creds or --cluster-seed"
-                );
-            }
-            contexts.put(&name, context.clone())?;
-            if make_current {
-                contexts.use_context(&name)?;
-            }
-            let path = contexts.save(home.root())?;
-            if format.is_text() {
-                println!(
-                    "Context `{name}` saved in {}{}",
-                    path.display(),
-                    if make_current { " (now current)" } else { "" }
-                );
-                Ok(())
-            } else {
-                output::print_data(format, &redacted(&context))
-            }
+            add(&mut contexts, global, explicit, home, &name, make_current)
         }
         ContextCommand::Use { name } => {
             contexts.use_context(&name)?;
@@ -140,47 +112,93 @@ pub fn run(
                 output::print_data(format, &redacted_all(&contexts))
             }
         }
-        ContextCommand::List => match format {
-            OutputFormat::Json | OutputFormat::Yaml => {
-                output::print_data(format, &redacted_all(&contexts))
-            }
-            OutputFormat::Text if contexts.contexts.is_empty() => {
-                println!(
-                    "No contexts (add one with `floe context add NAME --nats-url nats://HOST:4222 --use`)."
-                );
-                Ok(())
-            }
-            OutputFormat::Text => {
-                let current = contexts.current_context.as_deref();
-                let rows: Vec<Vec<String>> = contexts
-                    .contexts
-                    .iter()
-                    .map(|(name, c)| {
-                        vec![
-                            if Some(name.as_str()) == current {
-                                "*"
-                            } else {
-                                ""
-                            }
-                            .to_owned(),
-                            name.clone(),
-                            c.nats_url.clone().unwrap_or_default(),
-                            c.lattice.clone().unwrap_or_default(),
-                            c.creds
-                                .as_ref()
-                                .map(|p| p.display().to_string())
-                                .unwrap_or_default(),
-                            // Never print a seed, only whether one is set.
-                            if c.cluster_seed.is_some() { "set" } else { "" }.to_owned(),
-                        ]
-                    })
-                    .collect();
-                output::print_table(
-                    &["CURRENT", "NAME", "NATS", "LATTICE", "CREDS", "SEED"],
-                    &rows,
-                )
-            }
-        },
+        ContextCommand::List => list(&contexts, format),
+    }
+}
+
+/// `floe context add NAME`: the connection flags given with it.
+fn add(
+    contexts: &mut Contexts,
+    global: &GlobalArgs,
+    explicit: Explicit,
+    home: &FloeHome,
+    name: &str,
+    make_current: bool,
+) -> anyhow::Result<()> {
+    let format = global.output;
+    let context = Context {
+        nats_url: explicit.nats_url.then(|| global.nats_url.clone()),
+        lattice: explicit.lattice.then(|| global.lattice.to_string()),
+        creds: global.creds.clone().filter(|_| explicit.creds),
+        cluster_seed: global
+            .cluster_seed
+            .clone()
+            .filter(|_| explicit.cluster_seed),
+    };
+    if context == Context::default() {
+        anyhow::bail!(
+            "context `{name}` would set nothing: give it --nats-url, --lattice, --creds or --cluster-seed"
+        );
+    }
+    contexts.put(name, context.clone())?;
+    if make_current {
+        contexts.use_context(name)?;
+    }
+    let path = contexts.save(home.root())?;
+    if format.is_text() {
+        println!(
+            "Context `{name}` saved in {}{}",
+            path.display(),
+            if make_current { " (now current)" } else { "" }
+        );
+        Ok(())
+    } else {
+        output::print_data(format, &redacted(&context))
+    }
+}
+
+/// `floe context list`.
+fn list(contexts: &Contexts, format: OutputFormat) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Json | OutputFormat::Yaml => {
+            output::print_data(format, &redacted_all(contexts))
+        }
+        OutputFormat::Text if contexts.contexts.is_empty() => {
+            println!(
+                "No contexts (add one with `floe context add NAME --nats-url nats://HOST:4222 --use`)."
+            );
+            Ok(())
+        }
+        OutputFormat::Text => {
+            let current = contexts.current_context.as_deref();
+            let rows: Vec<Vec<String>> = contexts
+                .contexts
+                .iter()
+                .map(|(name, c)| {
+                    vec![
+                        if Some(name.as_str()) == current {
+                            "*"
+                        } else {
+                            ""
+                        }
+                        .to_owned(),
+                        name.clone(),
+                        c.nats_url.clone().unwrap_or_default(),
+                        c.lattice.clone().unwrap_or_default(),
+                        c.creds
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default(),
+                        // Never print a seed, only whether one is set.
+                        if c.cluster_seed.is_some() { "set" } else { "" }.to_owned(),
+                    ]
+                })
+                .collect();
+            output::print_table(
+                &["CURRENT", "NAME", "NATS", "LATTICE", "CREDS", "SEED"],
+                &rows,
+            )
+        }
     }
 }
 

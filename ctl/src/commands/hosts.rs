@@ -53,46 +53,7 @@ pub enum LabelCommand {
 pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
     let window = ctx.global.window;
     match cmd {
-        GetCommand::Hosts => {
-            let hosts = ctx.client.ping_hosts(window).await?;
-            if !ctx.global.output.is_text() {
-                return output::print_data(ctx.global.output, &hosts);
-            }
-            if hosts.is_empty() {
-                println!(
-                    "No host answered on lattice `{}` within {window:?}: start one with `floe up`, or check that \
-                     this CLI has the lattice's cluster seed (hosts ignore requests sealed with another).",
-                    ctx.client.lattice()
-                );
-                return Ok(());
-            }
-            let rows: Vec<Vec<String>> = hosts
-                .iter()
-                .map(|h| {
-                    vec![
-                        h.host_id.clone(),
-                        format_uptime(h.uptime_secs),
-                        h.actors.to_string(),
-                        h.providers.to_string(),
-                        h.version.clone(),
-                        h.target.clone(),
-                        format_labels(&h.labels),
-                    ]
-                })
-                .collect();
-            output::print_table(
-                &[
-                    "HOST",
-                    "UPTIME",
-                    "ACTORS",
-                    "PROVIDERS",
-                    "VERSION",
-                    "TARGET",
-                    "LABELS",
-                ],
-                &rows,
-            )
-        }
+        GetCommand::Hosts => hosts(ctx).await,
         GetCommand::Links => super::links::list(ctx).await,
         GetCommand::Artifacts => super::artifacts::list(ctx).await,
         GetCommand::Claims => {
@@ -136,6 +97,49 @@ pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// `floe get hosts`.
+async fn hosts(ctx: &Lattice) -> anyhow::Result<()> {
+    let window = ctx.global.window;
+    let hosts = ctx.client.ping_hosts(window).await?;
+    if !ctx.global.output.is_text() {
+        return output::print_data(ctx.global.output, &hosts);
+    }
+    if hosts.is_empty() {
+        println!(
+            "No host answered on lattice `{}` within {window:?}: start one with `floe up`, or check that \
+             this CLI has the lattice's cluster seed (hosts ignore requests sealed with another).",
+            ctx.client.lattice()
+        );
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = hosts
+        .iter()
+        .map(|h| {
+            vec![
+                h.host_id.clone(),
+                format_uptime(h.uptime_secs),
+                h.actors.to_string(),
+                h.providers.to_string(),
+                h.version.clone(),
+                h.target.clone(),
+                format_labels(&h.labels),
+            ]
+        })
+        .collect();
+    output::print_table(
+        &[
+            "HOST",
+            "UPTIME",
+            "ACTORS",
+            "PROVIDERS",
+            "VERSION",
+            "TARGET",
+            "LABELS",
+        ],
+        &rows,
+    )
 }
 
 pub async fn label(ctx: &Lattice, cmd: LabelCommand) -> anyhow::Result<()> {

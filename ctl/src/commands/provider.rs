@@ -180,6 +180,11 @@ pub fn package(
     if !format.is_text() {
         return output::print_data(format, &report);
     }
+    print_packaged(&report)
+}
+
+/// What `floe provider package` made, for people.
+fn print_packaged(report: &PackagedReport) -> anyhow::Result<()> {
     let mut fields = vec![
         (
             "Packaged",

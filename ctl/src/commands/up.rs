@@ -206,6 +206,63 @@ async fn stop_child(mut child: tokio::process::Child) {
     }
 }
 
+/// Starts `nats-server` (JetStream, data under `dir`) on this machine and
+/// waits until it answers; its pid.
+async fn start_nats(
+    nats_url: &str,
+    nats_host: &str,
+    nats_port: u16,
+    dir: &Path,
+    started: &mut Started,
+) -> anyhow::Result<Option<u32>> {
+    if !matches!(nats_host, "127.0.0.1" | "localhost") {
+        bail!(
+            "no NATS server answers at {nats_url}, and `floe up` only starts one on this machine: \
+             start it there, or use `floe up --port PORT` for a local one"
+        );
+    }
+    let server = find_executable(
+        "nats-server",
+        "FLOE_NATS_SERVER",
+        &[
+            "/usr/sbin/nats-server",
+            "/usr/bin/nats-server",
+            "/usr/local/bin/nats-server",
+        ],
+    )
+    .context(
+        "nats-server is not installed: `apt-get install -y nats-server` (or set FLOE_NATS_SERVER to its path)",
+    )?;
+    let log = dir.join("nats.log");
+    let (out, err) = log_file(&log)?;
+    let child = tokio::process::Command::new(&server)
+        .args(["-js", "-a", nats_host, "-p", &nats_port.to_string(), "-sd"])
+        .arg(dir.join("nats"))
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("cannot start {}", server.display()))?;
+    let pid = child.id();
+    started.nats = Some(child);
+    let since = Instant::now();
+    while !answers(nats_host, nats_port).await {
+        if since.elapsed() > READY_WITHIN {
+            bail!(
+                "nats-server did not answer on {nats_url} within {READY_WITHIN:?}; its log:\n{}",
+                tail(&log)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "Started nats-server (JetStream) on {nats_url}, data in {}",
+        dir.join("nats").display()
+    );
+    Ok(pid)
+}
+
 async fn start(
     global: &GlobalArgs,
     nats_url: &str,
@@ -214,56 +271,12 @@ async fn start(
     dir: &Path,
     started: &mut Started,
 ) -> anyhow::Result<UpState> {
-    let mut nats_pid = None;
-    if answers(nats_host, nats_port).await {
+    let nats_pid = if answers(nats_host, nats_port).await {
         eprintln!("Using the NATS server at {nats_url}");
+        None
     } else {
-        if !matches!(nats_host, "127.0.0.1" | "localhost") {
-            bail!(
-                "no NATS server answers at {nats_url}, and `floe up` only starts one on this machine: \
-                 start it there, or use `floe up --port PORT` for a local one"
-            );
-        }
-        let server = find_executable(
-            "nats-server",
-            "FLOE_NATS_SERVER",
-            &[
-                "/usr/sbin/nats-server",
-                "/usr/bin/nats-server",
-                "/usr/local/bin/nats-server",
-            ],
-        )
-        .context(
-            "nats-server is not installed: `apt-get install -y nats-server` (or set FLOE_NATS_SERVER to its path)",
-        )?;
-        let log = dir.join("nats.log");
-        let (out, err) = log_file(&log)?;
-        let child = tokio::process::Command::new(&server)
-            .args(["-js", "-a", nats_host, "-p", &nats_port.to_string(), "-sd"])
-            .arg(dir.join("nats"))
-            .stdin(std::process::Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("cannot start {}", server.display()))?;
-        nats_pid = child.id();
-        started.nats = Some(child);
-        let since = Instant::now();
-        while !answers(nats_host, nats_port).await {
-            if since.elapsed() > READY_WITHIN {
-                bail!(
-                    "nats-server did not answer on {nats_url} within {READY_WITHIN:?}; its log:\n{}",
-                    tail(&log)
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        eprintln!(
-            "Started nats-server (JetStream) on {nats_url}, data in {}",
-            dir.join("nats").display()
-        );
-    }
+        start_nats(nats_url, nats_host, nats_port, dir, started).await?
+    };
     let host_bin = find_executable("floe-host", "FLOE_HOST_BIN", &[]).context(
         "floe-host is not installed next to floe or on PATH (build it with `make build`, or set FLOE_HOST_BIN)",
     )?;

@@ -74,63 +74,11 @@ pub async fn forward(
     if declared.is_some_and(|n| n > route.max_body as u64) {
         return too_large(route);
     }
-    let body =
-        match tokio::time::timeout(route.timeout, Limited::new(body, route.max_body).collect())
-            .await
-        {
-            Ok(Ok(collected)) => collected.to_bytes(),
-            Ok(Err(e)) if e.is::<LengthLimitError>() => return too_large(route),
-            Ok(Err(_)) => return plain(StatusCode::BAD_REQUEST, "the request body broke off\n"),
-            Err(_) => {
-                return plain(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "the request body did not arrive in time\n",
-                );
-            }
-        };
-    let authority = parts
-        .uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            parts
-                .headers
-                .get(hyper::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        })
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| local.to_string());
-    // Names a `Connection` header lists are hop-by-hop too.
-    let listed: Vec<String> = parts
-        .headers
-        .get_all(hyper::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|n| n.trim().to_ascii_lowercase())
-        .collect();
-    let wire = HttpRequest {
-        method: parts.method.as_str().to_owned(),
-        scheme: "http".to_owned(),
-        authority,
-        path_with_query: parts
-            .uri
-            .path_and_query()
-            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
-        headers: parts
-            .headers
-            .iter()
-            .filter(|(name, _)| !hop_by_hop(name.as_str(), &listed))
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    ByteBuf::from(value.as_bytes().to_vec()),
-                )
-            })
-            .collect(),
-        body: ByteBuf::from(Vec::from(body)),
+    let body = match read_body(route, body).await {
+        Ok(body) => body,
+        Err(response) => return response,
     };
+    let wire = wire_request(&parts, body, local);
     let payload = wire.to_payload();
     if payload.len() + ENVELOPE_ROOM > ctx.nats().server_info().max_payload {
         return too_large(route);
@@ -143,22 +91,7 @@ pub async fn forward(
             "the actor did not answer in time\n",
         );
     }
-    // The request's span: in the client's trace when it sent a
-    // `traceparent`, else a new trace (recorded only when sampled).
-    // The client may join a trace; it may ask for recording (every process
-    // on the way logs its span) only where the link allows it.
-    let client_span = parts
-        .headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(TraceContext::parse)
-        .map(|mut span| {
-            span.sampled &= route.sample_client_traces;
-            span
-        });
-    let span = client_span
-        .as_ref()
-        .map_or_else(|| TraceContext::root(false), TraceContext::child);
+    let (span, client_span) = span_for(&parts.headers, route);
     let answer = ctx
         .call(
             &route.actor,
@@ -190,6 +123,94 @@ pub async fn forward(
         );
     }
     response
+}
+
+/// The request's body, whole, within the route's size and time limits;
+/// else the response that says which was broken.
+async fn read_body(route: &Route, body: Incoming) -> Result<Bytes, Response<Full<Bytes>>> {
+    match tokio::time::timeout(route.timeout, Limited::new(body, route.max_body).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(too_large(route)),
+        Ok(Err(_)) => Err(plain(
+            StatusCode::BAD_REQUEST,
+            "the request body broke off\n",
+        )),
+        Err(_) => Err(plain(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body did not arrive in time\n",
+        )),
+    }
+}
+
+/// The request as it crosses the wire: its authority (the URI's, else
+/// `Host`, else the address it came in on) and its end-to-end headers.
+fn wire_request(
+    parts: &hyper::http::request::Parts,
+    body: Bytes,
+    local: SocketAddr,
+) -> HttpRequest {
+    let authority = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            parts
+                .headers
+                .get(hyper::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| local.to_string());
+    // Names a `Connection` header lists are hop-by-hop too.
+    let listed: Vec<String> = parts
+        .headers
+        .get_all(hyper::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .collect();
+    HttpRequest {
+        method: parts.method.as_str().to_owned(),
+        scheme: "http".to_owned(),
+        authority,
+        path_with_query: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+        headers: parts
+            .headers
+            .iter()
+            .filter(|(name, _)| !hop_by_hop(name.as_str(), &listed))
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    ByteBuf::from(value.as_bytes().to_vec()),
+                )
+            })
+            .collect(),
+        body: ByteBuf::from(Vec::from(body)),
+    }
+}
+
+/// The request's span: in the client's trace when it sent a `traceparent`,
+/// else a new trace (recorded only when sampled); and the client's span.
+/// The client may join a trace; it may ask for recording (every process on
+/// the way logs its span) only where the link allows it.
+fn span_for(headers: &hyper::HeaderMap, route: &Route) -> (TraceContext, Option<TraceContext>) {
+    let client_span = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(TraceContext::parse)
+        .map(|mut span| {
+            span.sampled &= route.sample_client_traces;
+            span
+        });
+    let span = client_span
+        .as_ref()
+        .map_or_else(|| TraceContext::root(false), TraceContext::child);
+    (span, client_span)
 }
 
 /// The actor's response, with the framing headers hyper sets itself.

@@ -115,37 +115,21 @@ impl KeyValue {
             "wasi:keyvalue/batch.get-many" => {
                 let (id, keys): (String, Vec<String>) = params(call)?;
                 let result = match self.stores.open(ctx, call, &id).await {
-                    Ok(kv) => {
-                        let mut out = Vec::with_capacity(keys.len());
-                        let mut failed = None;
-                        for key in keys {
-                            match store::get(&kv, &key).await {
-                                Ok(v) => out.push(v.map(|v| (key, ByteBuf::from(v)))),
-                                Err(e) => {
-                                    failed = Some(e);
-                                    break;
-                                }
-                            }
-                        }
-                        failed.map_or(Ok(out), Err)
-                    }
+                    Ok(kv) => store::get_many(&kv, keys).await.map(|found| {
+                        found
+                            .into_iter()
+                            .map(|pair| pair.map(|(k, v)| (k, ByteBuf::from(v))))
+                            .collect::<Vec<_>>()
+                    }),
                     Err(e) => Err(e),
                 };
                 reply(&result)
             }
             "wasi:keyvalue/batch.set-many" => {
                 let (id, pairs): (String, Vec<(String, ByteBuf)>) = params(call)?;
+                let pairs = pairs.into_iter().map(|(k, v)| (k, v.into_vec())).collect();
                 let result = match self.stores.open(ctx, call, &id).await {
-                    Ok(kv) => {
-                        let mut result = Ok(());
-                        for (key, value) in pairs {
-                            result = store::set(&kv, &key, value.into_vec()).await;
-                            if result.is_err() {
-                                break;
-                            }
-                        }
-                        result
-                    }
+                    Ok(kv) => store::set_many(&kv, pairs).await,
                     Err(e) => Err(e),
                 };
                 reply(&result)
@@ -153,16 +137,7 @@ impl KeyValue {
             "wasi:keyvalue/batch.delete-many" => {
                 let (id, keys): (String, Vec<String>) = params(call)?;
                 let result = match self.stores.open(ctx, call, &id).await {
-                    Ok(kv) => {
-                        let mut result = Ok(());
-                        for key in keys {
-                            result = store::delete(&kv, &key).await;
-                            if result.is_err() {
-                                break;
-                            }
-                        }
-                        result
-                    }
+                    Ok(kv) => store::delete_many(&kv, keys).await,
                     Err(e) => Err(e),
                 };
                 reply(&result)

@@ -200,3 +200,33 @@ pub async fn set(kv: &kv::Store, key: &str, value: Vec<u8>) -> Result<(), KvErro
 pub async fn delete(kv: &kv::Store, key: &str) -> Result<(), KvError> {
     kv.delete(keys::encode(key)).await.map_err(other)
 }
+
+/// The values of `keys` (absent ones as `None`), in order; the first
+/// failure ends it.
+pub async fn get_many(
+    kv: &kv::Store,
+    keys: Vec<String>,
+) -> Result<Vec<Option<(String, Vec<u8>)>>, KvError> {
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let value = get(kv, &key).await?;
+        out.push(value.map(|v| (key, v)));
+    }
+    Ok(out)
+}
+
+/// Sets every pair, in order; the first failure ends it.
+pub async fn set_many(kv: &kv::Store, pairs: Vec<(String, Vec<u8>)>) -> Result<(), KvError> {
+    for (key, value) in pairs {
+        set(kv, &key, value).await?;
+    }
+    Ok(())
+}
+
+/// Deletes every key, in order; the first failure ends it.
+pub async fn delete_many(kv: &kv::Store, keys: Vec<String>) -> Result<(), KvError> {
+    for key in keys {
+        delete(kv, &key).await?;
+    }
+    Ok(())
+}
