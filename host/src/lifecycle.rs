@@ -286,3 +286,52 @@ impl Lifecycle {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: LifecycleError) -> ControlCode {
+        Refusal::from(e).code
+    }
+
+    #[test]
+    fn refusals_carry_the_code_of_their_cause() {
+        let refused = |source| LifecycleError::Refused {
+            reference: "/a.wasm".into(),
+            source,
+        };
+        assert_eq!(
+            code(refused(VerifyError::IssuerNotAllowed {
+                issuer: "A…".into()
+            })),
+            ControlCode::Unauthorized
+        );
+        assert_eq!(
+            code(refused(VerifyError::Unsigned)),
+            ControlCode::InvalidArtifact
+        );
+        assert_eq!(
+            code(LifecycleError::IsArchive("/p.par.gz".into())),
+            ControlCode::InvalidArtifact
+        );
+        assert_eq!(
+            code(LifecycleError::NotRunning("M…".into())),
+            ControlCode::NotFound
+        );
+        assert_eq!(
+            code(LifecycleError::ZeroConcurrency),
+            ControlCode::BadRequest
+        );
+        assert_eq!(code(LifecycleError::Stopping), ControlCode::Stopping);
+        // A fetch failure keeps the fetch's own code.
+        assert_eq!(
+            code(LifecycleError::Fetch(FetchError::NoFile {
+                path: "/a.wasm".into()
+            })),
+            ControlCode::NoArtifact
+        );
+        let message = Refusal::from(LifecycleError::NotRunning("MX".into())).message;
+        assert_eq!(message, "actor MX does not run on this host");
+    }
+}

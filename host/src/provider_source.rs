@@ -352,3 +352,66 @@ pub async fn check_installed(path: &Path, signed: &Signed) -> Result<(), SourceE
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn code(e: SourceError) -> ControlCode {
+        Refusal::from(e).code
+    }
+
+    #[test]
+    fn plain_executables_are_checked_with_a_code_for_each_fault() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let exe = dir.path().join("provider");
+        std::fs::write(&exe, b"#!/bin/sh\n").expect("write");
+        let not_exe = check_executable(&exe).expect_err("mode 0644");
+        assert!(not_exe.to_string().contains("chmod +x"), "{not_exe}");
+        assert_eq!(code(not_exe), ControlCode::BadRequest);
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert_eq!(
+            check_executable(&exe).expect("runs"),
+            exe.canonicalize().expect("path")
+        );
+        let missing = check_executable(&dir.path().join("gone")).expect_err("missing");
+        assert_eq!(code(missing), ControlCode::NoArtifact);
+        let relative = check_executable(Path::new("provider")).expect_err("relative");
+        assert_eq!(code(relative), ControlCode::BadRequest);
+        assert_eq!(
+            code(check_executable(dir.path()).expect_err("a directory")),
+            ControlCode::BadRequest
+        );
+    }
+
+    #[test]
+    fn trust_failures_are_unauthorized_and_fetches_keep_their_code() {
+        assert_eq!(
+            code(SourceError::PlainNotAllowed("/p".into())),
+            ControlCode::Unauthorized
+        );
+        assert_eq!(
+            code(SourceError::Archive {
+                reference: "/p.par.gz".into(),
+                source: ArchiveError::Claims(VerifyError::IssuerNotAllowed {
+                    issuer: "A…".into()
+                }),
+            }),
+            ControlCode::Unauthorized
+        );
+        assert_eq!(
+            code(SourceError::Archive {
+                reference: "/p.par.gz".into(),
+                source: ArchiveError::Unsigned,
+            }),
+            ControlCode::InvalidArtifact
+        );
+        assert_eq!(
+            code(SourceError::Fetch(FetchError::NoFile { path: "/p".into() })),
+            ControlCode::NoArtifact
+        );
+        assert_eq!(code(SourceError::Stopping), ControlCode::Stopping);
+    }
+}

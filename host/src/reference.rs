@@ -158,3 +158,60 @@ async fn read(reference: &str) -> Result<Vec<u8>, FetchError> {
     }
     Ok(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: FetchError) -> ControlCode {
+        Refusal::from(e).code
+    }
+
+    #[tokio::test]
+    async fn paths_are_read_and_refused_with_their_code() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("a.wasm");
+        std::fs::write(&file, b"bytes").expect("write");
+        let path = file.to_str().expect("utf8");
+        assert_eq!(read(path).await.expect("read"), b"bytes");
+        assert_eq!(
+            read(&format!("file://{path}")).await.expect("read"),
+            b"bytes"
+        );
+
+        let relative = read("a.wasm").await.expect_err("relative");
+        assert!(matches!(relative, FetchError::NotAbsolute(_)), "{relative}");
+        assert_eq!(code(relative), ControlCode::BadRequest);
+        let missing = read(&format!("{path}.gone")).await.expect_err("missing");
+        assert!(missing.to_string().contains("does not exist"), "{missing}");
+        assert_eq!(code(missing), ControlCode::NoArtifact);
+        let directory = read(dir.path().to_str().expect("utf8"))
+            .await
+            .expect_err("a directory");
+        assert_eq!(code(directory), ControlCode::BadRequest);
+    }
+
+    #[test]
+    fn lattice_failures_map_to_codes() {
+        assert_eq!(
+            code(FetchError::Lattice(ArtifactError::NotFound(
+                "floe://x:1".into()
+            ))),
+            ControlCode::NoArtifact
+        );
+        assert_eq!(
+            code(FetchError::Lattice(ArtifactError::Corrupt {
+                expected: "a".into(),
+                actual: "b".into()
+            })),
+            ControlCode::InvalidArtifact
+        );
+        assert_eq!(
+            code(FetchError::Lattice(ArtifactError::Store {
+                bucket: "b".into(),
+                reason: "down".into()
+            })),
+            ControlCode::Unavailable
+        );
+    }
+}

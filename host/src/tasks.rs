@@ -66,3 +66,38 @@ impl Tasks {
             .is_ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_ends_the_tasks_that_watch_it_and_drain_waits_for_them() {
+        let tasks = Tasks::new(CancellationToken::new());
+        let watcher = tasks.clone();
+        let ended = tasks.spawn(async move {
+            watcher.stopping().await;
+            "stopped"
+        });
+        let child = tasks.stop_signal();
+        assert!(!tasks.is_stopping());
+        tasks.stop();
+        assert!(tasks.is_stopping());
+        assert!(child.is_cancelled(), "a child token follows the stop");
+        assert!(tasks.drain(Duration::from_secs(5)).await);
+        assert_eq!(ended.await.expect("task"), "stopped");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_task_that_never_ends_bounds_the_drain_and_cancelling_a_child_stops_nothing() {
+        let tasks = Tasks::new(CancellationToken::new());
+        tasks.stop_signal().cancel();
+        assert!(!tasks.is_stopping(), "a child token cannot stop the host");
+        tasks.spawn(std::future::pending::<()>());
+        let started = tokio::time::Instant::now();
+        assert!(!tasks.drain(Duration::from_secs(3)).await);
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+    }
+}
