@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use floe_lattice::LatticeAuth;
+pub use floe_lattice::confirm::Unconfirmed;
 use floe_wire::{CloudEvent, EventType, LatticeId, Subject};
 use serde::Serialize;
 
@@ -87,37 +88,9 @@ impl Bus {
             .await
     }
 
-    /// Waits until the server has registered what was subscribed before.
-    /// async-nats' `flush` only writes the socket; so then a message to a
-    /// fresh inbox of this connection's own: the server processes a
-    /// connection's protocol in order, so once that message comes back,
-    /// every earlier subscription is in force. (Not a request: a stranger
-    /// listening on `>` would get it and never answer.)
+    /// Waits until the server has registered what was subscribed before
+    /// (`floe_lattice::confirm`: async-nats' flush only writes the socket).
     pub async fn flush(&self) -> Result<(), Unconfirmed> {
-        let nats = &self.inner.nats;
-        let round_trip = async {
-            let probe = nats.new_inbox();
-            let mut echo = nats
-                .subscribe(probe.clone())
-                .await
-                .map_err(|e| Unconfirmed(e.to_string()))?;
-            nats.publish(probe, bytes::Bytes::new())
-                .await
-                .map_err(|e| Unconfirmed(e.to_string()))?;
-            nats.flush().await.map_err(|e| Unconfirmed(e.to_string()))?;
-            match futures::StreamExt::next(&mut echo).await {
-                Some(_) => Ok(()),
-                None => Err(Unconfirmed("the connection closed".to_owned())),
-            }
-        };
-        match tokio::time::timeout(FLUSH_TIMEOUT, round_trip).await {
-            Ok(result) => result,
-            Err(_) => Err(Unconfirmed(format!("no answer within {FLUSH_TIMEOUT:?}"))),
-        }
+        floe_lattice::confirm::subscriptions_registered(&self.inner.nats, FLUSH_TIMEOUT).await
     }
 }
-
-/// NATS did not confirm a subscription.
-#[derive(Debug, thiserror::Error)]
-#[error("NATS did not confirm the subscription: {0}")]
-pub struct Unconfirmed(String);

@@ -58,14 +58,11 @@ pub enum LifecycleError {
     Subscribe(#[from] SubscribeError),
 }
 
-impl From<LifecycleError> for Refusal {
-    fn from(e: LifecycleError) -> Self {
-        let e = match e {
-            LifecycleError::Fetch(fetch) => return fetch.into(),
-            other => other,
-        };
-        let code = match &e {
-            LifecycleError::Fetch(_) => ControlCode::Internal,
+impl LifecycleError {
+    /// The control code of this refusal (a fetch failure keeps its own).
+    pub fn code(&self) -> ControlCode {
+        match self {
+            LifecycleError::Fetch(fetch) => fetch.code(),
             LifecycleError::Refused {
                 source: VerifyError::IssuerNotAllowed { .. },
                 ..
@@ -81,8 +78,13 @@ impl From<LifecycleError> for Refusal {
             }
             LifecycleError::StoppedWhileStarting(_) => ControlCode::Conflict,
             LifecycleError::Subscribe(_) => ControlCode::Unavailable,
-        };
-        Refusal::new(code, e.to_string())
+        }
+    }
+}
+
+impl From<LifecycleError> for Refusal {
+    fn from(e: LifecycleError) -> Self {
+        Refusal::new(e.code(), e.to_string())
     }
 }
 

@@ -99,15 +99,12 @@ pub enum SourceError {
     },
 }
 
-impl From<SourceError> for Refusal {
-    fn from(e: SourceError) -> Self {
-        let e = match e {
-            SourceError::Fetch(fetch) => return fetch.into(),
-            other => other,
-        };
-        let code = match &e {
+impl SourceError {
+    /// The control code of this refusal (a fetch failure keeps its own).
+    pub fn code(&self) -> ControlCode {
+        match self {
+            SourceError::Fetch(fetch) => fetch.code(),
             SourceError::Stopping => ControlCode::Stopping,
-            SourceError::Fetch(_) => ControlCode::Internal,
             SourceError::Archive {
                 source: ArchiveError::Claims(VerifyError::IssuerNotAllowed { .. }),
                 ..
@@ -127,8 +124,13 @@ impl From<SourceError> for Refusal {
             | SourceError::Unreadable { .. }
             | SourceError::KeepKey { .. }
             | SourceError::Installed { .. } => ControlCode::Internal,
-        };
-        Refusal::new(code, e.to_string())
+        }
+    }
+}
+
+impl From<SourceError> for Refusal {
+    fn from(e: SourceError) -> Self {
+        Refusal::new(e.code(), e.to_string())
     }
 }
 

@@ -39,9 +39,10 @@ pub enum FetchError {
     Lattice(#[from] ArtifactError),
 }
 
-impl From<FetchError> for Refusal {
-    fn from(e: FetchError) -> Self {
-        let code = match &e {
+impl FetchError {
+    /// The control code of this refusal.
+    pub fn code(&self) -> ControlCode {
+        match self {
             FetchError::NotAbsolute(_) | FetchError::BadReference(_) | FetchError::NotAFile(_) => {
                 ControlCode::BadRequest
             }
@@ -54,8 +55,13 @@ impl From<FetchError> for Refusal {
             }
             FetchError::Bucket(_) | FetchError::Lattice(_) => ControlCode::Unavailable,
             FetchError::Unreadable { .. } => ControlCode::Internal,
-        };
-        Refusal::new(code, e.to_string())
+        }
+    }
+}
+
+impl From<FetchError> for Refusal {
+    fn from(e: FetchError) -> Self {
+        Refusal::new(e.code(), e.to_string())
     }
 }
 

@@ -31,12 +31,7 @@ impl CtlClient {
         constraints: StringMap,
         window: Duration,
     ) -> Result<Vec<AuctionBid>, CtlError> {
-        let req = AuctionRequest {
-            constraints,
-            ..AuctionRequest::default()
-        };
-        self.gather(Subject::Auction(AuctionKind::Actor), &req, window)
-            .await
+        self.auction(AuctionKind::Actor, constraints, window).await
     }
 
     /// Bids of the hosts that fit, for a provider.
@@ -45,12 +40,21 @@ impl CtlClient {
         constraints: StringMap,
         window: Duration,
     ) -> Result<Vec<AuctionBid>, CtlError> {
+        self.auction(AuctionKind::Provider, constraints, window)
+            .await
+    }
+
+    async fn auction(
+        &self,
+        kind: AuctionKind,
+        constraints: StringMap,
+        window: Duration,
+    ) -> Result<Vec<AuctionBid>, CtlError> {
         let req = AuctionRequest {
             constraints,
             ..AuctionRequest::default()
         };
-        self.gather(Subject::Auction(AuctionKind::Provider), &req, window)
-            .await
+        self.gather(Subject::Auction(kind), &req, window).await
     }
 
     /// Picks the bid with the fewest running actors, ties at random.

@@ -33,15 +33,21 @@ pub enum ProviderError {
     StartFailed(RunFailure),
 }
 
-impl From<ProviderError> for Refusal {
-    fn from(e: ProviderError) -> Self {
-        let code = match e {
-            ProviderError::Source(source) => return source.into(),
+impl ProviderError {
+    /// The control code of this refusal (a source's failure keeps its own).
+    pub fn code(&self) -> ControlCode {
+        match self {
+            ProviderError::Source(source) => source.code(),
             ProviderError::Stopping => ControlCode::Stopping,
             ProviderError::NotRunning(_) => ControlCode::NotFound,
             ProviderError::StartFailed(_) => ControlCode::StartFailed,
-        };
-        Refusal::new(code, e.to_string())
+        }
+    }
+}
+
+impl From<ProviderError> for Refusal {
+    fn from(e: ProviderError) -> Self {
+        Refusal::new(e.code(), e.to_string())
     }
 }
 

@@ -15,6 +15,8 @@
 //! - [`link_watch`]: [`LinkWatch`], following link entries, re-established
 //!   with backoff when a watch ends.
 //! - [`servers`]: one NATS URL or a comma-separated list of them.
+//! - [`confirm`]: waiting until the server has taken a connection's
+//!   subscriptions (a round trip; async-nats' flush only writes).
 //! - [`lease`]: the reconciler's leader lease (a bucket whose `max_age` is
 //!   the TTL, renewed by compare-and-set).
 //! - [`records`]: sealed JSON records with their revision (compare-and-set).
@@ -25,6 +27,7 @@ pub mod apps;
 pub mod artifacts;
 pub mod auth;
 pub mod bucket;
+pub mod confirm;
 pub mod lease;
 pub mod link_watch;
 pub mod links;

@@ -132,25 +132,17 @@ impl Lattice {
     }
 
     /// Subscribes to the lattice's events of one kind, confirmed by the
-    /// server (a message to this connection's own fresh inbox comes back
-    /// only after the subscription before it is in force), so nothing
-    /// published after this returns is missed.
+    /// server (`floe_lattice::confirm`), so nothing published after this
+    /// returns is missed.
     pub async fn events(&self, kind: floe_wire::EventType) -> async_nats::Subscriber {
-        use futures::StreamExt as _;
         let raw = self.nats.connect().await.expect("connect");
         let events = raw
             .subscribe(floe_wire::Subject::Event(kind).render(self.client.lattice()))
             .await
             .expect("subscribe");
-        let probe = raw.new_inbox();
-        let mut echo = raw.subscribe(probe.clone()).await.expect("subscribe");
-        raw.publish(probe, bytes::Bytes::new())
+        floe_lattice::confirm::subscriptions_registered(&raw, Duration::from_secs(5))
             .await
-            .expect("publish");
-        tokio::time::timeout(Duration::from_secs(5), echo.next())
-            .await
-            .expect("the server confirms the subscription")
-            .expect("connection open");
+            .expect("the server confirms the subscription");
         events
     }
 
