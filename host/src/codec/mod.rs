@@ -4,8 +4,10 @@
 //!
 //! It owns the value mapping of DESIGN.md "Values across the wire" for the
 //! three payload encodings of [`Encoding`]:
-//! - **msgpack**, compact and positional: records and tuples are arrays in
-//!   declaration order; variants, enums and results carry the case index —
+//! - **msgpack**, floe-wire's mapping (`floe_wire::values::msgpack`, the
+//!   one every Floe process speaks), walked through `msgpack::Wasm`, the
+//!   schema of wasmtime's `Type` and `Val` — compact and positional:
+//!   records and tuples are arrays in declaration order; variants, enums and results carry the case index —
 //!   bare without a payload, a one-entry map `{index: payload}` with one
 //!   (ok = 0, err = 1); options are nil or the value, except that an option
 //!   directly inside an option is an array of zero or one element; flags are
@@ -40,9 +42,10 @@
 //! - `error`: [`CodecError`], and `At`, the place in a payload an error names.
 //! - `types`: type and value names for messages; which types cannot cross
 //!   the wire.
-//! - `shared`: what msgpack and JSON share: integer ranges, floats, chars,
+//! - `shared`: what JSON and WAVE share with the mapping's rules: integer ranges, floats, chars,
 //!   case payloads, record fields and flags in declaration order.
-//! - `msgpack`, `json`, `wave`: each encoding, both directions.
+//! - `msgpack`: wasmtime's types and values as floe-wire's mapping sees them.
+//! - `json`, `wave`: each of those encodings, both directions.
 //! - `tests`: round trips and error messages, per encoding.
 
 mod error;
@@ -54,14 +57,14 @@ mod tests;
 mod types;
 mod wave;
 
-use rmpv::Value as Mp;
+use floe_wire::values::msgpack as wire_msgpack;
 use serde_json::Value as Json;
 use wasmtime::component::types::ComponentFunc;
 use wasmtime::component::{Type, Val};
 
 use error::{At, Seg};
 use json::{json_desc, json_to_val, read_json, val_to_json, write_json};
-use msgpack::{mp_desc, mp_to_val, read_msgpack, val_to_mp, write_msgpack};
+use msgpack::Wasm;
 use wave::{decode_params_wave, decode_value_wave, wave_text};
 
 pub use error::CodecError;
@@ -98,16 +101,7 @@ pub fn decode_params(
     params: &[(String, Type)],
 ) -> Result<Vec<Val>, CodecError> {
     match encoding {
-        Encoding::Msgpack => {
-            if params.is_empty() && payload.is_empty() {
-                return Ok(Vec::new());
-            }
-            match read_msgpack(payload)? {
-                Mp::Array(items) => zip_params(params, &items, mp_to_val),
-                Mp::Nil if params.is_empty() => Ok(Vec::new()),
-                other => Err(params_shape(params.len(), mp_desc(&other))),
-            }
-        }
+        Encoding::Msgpack => wire_msgpack::decode_params::<Wasm>(payload, params),
         Encoding::Json => {
             if params.is_empty() && is_blank(payload) {
                 return Ok(Vec::new());
@@ -132,7 +126,7 @@ pub fn encode_results(
 ) -> Result<Vec<u8>, CodecError> {
     match (results, types) {
         ([], []) => Ok(match encoding {
-            Encoding::Msgpack => vec![0xc0],
+            Encoding::Msgpack => wire_msgpack::NOTHING.to_vec(),
             Encoding::Json => b"null".to_vec(),
             Encoding::Wave => Vec::new(),
         }),
@@ -151,28 +145,28 @@ pub fn encode_params(
     values: &[Val],
     params: &[(String, Type)],
 ) -> Result<Vec<u8>, CodecError> {
-    check_param_count(params.len(), values.len())?;
-    let pairs = values.iter().zip(params).enumerate();
     match encoding {
-        Encoding::Msgpack => {
-            let items = pairs
-                .map(|(i, (val, (name, ty)))| val_to_mp(val, ty, &At::param(i, name)))
-                .collect::<Result<Vec<_>, CodecError>>()?;
-            write_msgpack(&Mp::Array(items))
-        }
-        Encoding::Json => {
-            let items = pairs
-                .map(|(i, (val, (name, ty)))| val_to_json(val, ty, &At::param(i, name)))
-                .collect::<Result<Vec<_>, CodecError>>()?;
-            write_json(&Json::Array(items))
-        }
-        Encoding::Wave => {
-            let texts = pairs
-                .map(|(i, (val, (name, ty)))| wave_text(val, ty, &At::param(i, name)))
-                .collect::<Result<Vec<_>, CodecError>>()?;
-            Ok(texts.join(", ").into_bytes())
-        }
+        Encoding::Msgpack => wire_msgpack::encode_params::<Wasm>(values, params),
+        Encoding::Json => write_json(&Json::Array(map_params(values, params, val_to_json)?)),
+        Encoding::Wave => Ok(map_params(values, params, wave_text)?
+            .join(", ")
+            .into_bytes()),
     }
+}
+
+/// Each parameter's value, encoded as `encode` does.
+fn map_params<T>(
+    values: &[Val],
+    params: &[(String, Type)],
+    encode: impl Fn(&Val, &Type, &At<'_>) -> Result<T, CodecError>,
+) -> Result<Vec<T>, CodecError> {
+    check_param_count(params.len(), values.len())?;
+    values
+        .iter()
+        .zip(params)
+        .enumerate()
+        .map(|(i, (val, (name, ty)))| encode(val, ty, &At::param(i, name)))
+        .collect()
 }
 
 /// Encodes call parameters as a msgpack array (see [`encode_params`]).
@@ -195,7 +189,7 @@ pub fn decode_result(
         return expect_no_result(encoding, payload, &at).map(|()| None);
     };
     let val = match encoding {
-        Encoding::Msgpack => mp_to_val(&read_msgpack(payload)?, ty, &at)?,
+        Encoding::Msgpack => wire_msgpack::decode::<Wasm>(payload, ty, &at)?,
         Encoding::Json => json_to_val(&read_json(payload)?, ty, &at)?,
         Encoding::Wave => decode_value_wave(payload, ty, &at)?,
     };
@@ -213,7 +207,7 @@ fn encode_value(
     at: &At<'_>,
 ) -> Result<Vec<u8>, CodecError> {
     match encoding {
-        Encoding::Msgpack => write_msgpack(&val_to_mp(val, ty, at)?),
+        Encoding::Msgpack => wire_msgpack::encode::<Wasm>(val, ty, at),
         Encoding::Json => write_json(&val_to_json(val, ty, at)?),
         Encoding::Wave => wave_text(val, ty, at).map(String::into_bytes),
     }
@@ -221,11 +215,7 @@ fn encode_value(
 
 fn expect_no_result(encoding: Encoding, payload: &[u8], at: &At<'_>) -> Result<(), CodecError> {
     let got = match encoding {
-        Encoding::Msgpack if payload.is_empty() => return Ok(()),
-        Encoding::Msgpack => match read_msgpack(payload)? {
-            Mp::Nil => return Ok(()),
-            other => mp_desc(&other),
-        },
+        Encoding::Msgpack => return wire_msgpack::decode_nothing(payload, at),
         Encoding::Json if is_blank(payload) => return Ok(()),
         Encoding::Json => match read_json(payload)? {
             Json::Null => return Ok(()),
@@ -234,11 +224,11 @@ fn expect_no_result(encoding: Encoding, payload: &[u8], at: &At<'_>) -> Result<(
         Encoding::Wave if is_blank(payload) => return Ok(()),
         Encoding::Wave => format!("{} bytes of WAVE text", payload.len()),
     };
-    Err(CodecError::Mismatch {
-        at: at.render(),
-        expected: "no value (the function has no result)".to_owned(),
+    Err(floe_wire::values::error::mismatch(
+        at,
+        "no value (the function has no result)",
         got,
-    })
+    ))
 }
 
 fn zip_params<T>(

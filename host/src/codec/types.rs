@@ -106,10 +106,6 @@ fn join(items: impl Iterator<Item = String>) -> String {
     items.collect::<Vec<_>>().join(", ")
 }
 
-pub(super) fn quoted(names: impl Iterator<Item = impl AsRef<str>>) -> String {
-    join(names.map(|n| format!("`{}`", n.as_ref())))
-}
-
 pub(super) fn is_unsupported(ty: &Type) -> bool {
     matches!(
         ty,

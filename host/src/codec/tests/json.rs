@@ -86,7 +86,7 @@ fn floats_keep_their_short_json_form() {
         Val::Float64(3.0)
     );
     assert_eq!(
-        mp_to_val(&Mp::from(3_i64), &Type::Float32, &at).unwrap(),
-        Val::Float32(3.0)
+        decode_result(Encoding::Msgpack, &[0x03], Some(&Type::Float32)).unwrap(),
+        Some(Val::Float32(3.0))
     );
 }

@@ -9,6 +9,7 @@ mod wave;
 mod wire;
 
 use super::*;
+use rmpv::Value as Mp;
 use serde_json::json;
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -144,16 +145,26 @@ fn all_samples() -> Vec<Vec<Val>> {
     ]
 }
 
+fn read_msgpack(bytes: &[u8]) -> Mp {
+    rmpv::decode::read_value(&mut &bytes[..]).expect("msgpack")
+}
+
+fn write_msgpack(value: &Mp) -> Vec<u8> {
+    let mut out = Vec::new();
+    rmpv::encode::write_value(&mut out, value).expect("written");
+    out
+}
+
 /// The sample's msgpack parameters with element `index` replaced, decoded.
 fn decode_with(sig: &Sig, index: usize, value: Mp) -> Result<Vec<Val>, CodecError> {
     let bytes = encode_values_msgpack(&sample(), &sig.params).unwrap();
-    let Mp::Array(mut items) = read_msgpack(&bytes).unwrap() else {
+    let Mp::Array(mut items) = read_msgpack(&bytes) else {
         panic!("parameters are not an array");
     };
     items[index] = value;
     decode_params(
         Encoding::Msgpack,
-        &write_msgpack(&Mp::Array(items)).unwrap(),
+        &write_msgpack(&Mp::Array(items)),
         &sig.params,
     )
 }

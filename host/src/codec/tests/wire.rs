@@ -1,7 +1,7 @@
-//! The host's msgpack codec works on wasmtime values directly (no
-//! intermediate tree on the hot path); floe-wire's `values` module holds
-//! the normative mapping that providers and other tools use. This pins the
-//! two to the same bytes for every sample of the fixture's parameters.
+//! One mapping, two schemas: floe-wire's msgpack mapping walks wasmtime's
+//! values (the host) and floe-wire's own `WitValue`s (providers and tools).
+//! This pins the two schemas to the same bytes for every sample of the
+//! fixture's parameters, and their type names to the same text.
 
 use floe_wire::values::{self, WitType};
 use wasmtime::component::Type;
@@ -58,5 +58,8 @@ fn the_host_codec_writes_exactly_floe_wires_mapping() {
         assert_eq!(wire, host, "{value:?}");
         let back = decode_params(Encoding::Msgpack, &wire, &sig.params).expect("host reads");
         assert_eq!(back, sample);
+    }
+    for (_, ty) in &sig.params {
+        assert_eq!(wit(ty).describe(), types::type_name(ty));
     }
 }

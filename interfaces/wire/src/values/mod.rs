@@ -13,49 +13,44 @@
 //! accepted for `list<u8>` and bin for any list of `u8`.
 //!
 //! # Layout
-//! - [`types`]: [`WitType`], a WIT type without names a reader needs, and
-//!   [`WitValue`], a value of one.
-//! - [`msgpack`]: [`encode`] and [`decode`], driven by the type.
+//! - [`schema`]: [`Schema`], the seam through which the mapping walks any
+//!   holder's types and values (floe-wire's own, or the host's wasmtime
+//!   `Type` and `Val`).
+//! - [`msgpack`]: the mapping itself, once, for any schema.
+//! - [`types`]: [`WitType`], a WIT type, and [`WitValue`], a value of one;
+//!   [`wit`]: them as a schema; [`encode`] and [`decode`] for them.
+//! - [`path`] and [`error`]: where in a payload a value sits, and
+//!   [`ValueError`], the one vocabulary of every encoding's errors.
 //! - [`serde`]: [`to_vec`] and [`from_slice`] for Rust types whose fields
 //!   and variants are declared in WIT order, plus [`nested_option`] for
 //!   `Option<Option<T>>` fields.
 
+pub mod error;
 pub mod msgpack;
+pub mod path;
+pub mod schema;
 pub mod serde;
 pub mod types;
+pub mod wit;
 
 #[cfg(test)]
 mod serde_tests;
 #[cfg(test)]
 mod tests;
 
-pub use msgpack::{decode, encode};
+pub use error::ValueError;
+pub use path::{At, Seg};
+pub use schema::Schema;
 pub use serde::{from_slice, nested_option, to_vec};
 pub use types::{WitType, WitValue};
+pub use wit::Wit;
 
-/// Why a payload does not match its type, or a value its type.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ValueError {
-    #[error("malformed msgpack: {0}")]
-    Malformed(String),
-    #[error("{at}: expected {expected}, got {got}")]
-    Mismatch {
-        at: String,
-        expected: String,
-        got: String,
-    },
-    #[error("{0}")]
-    Serde(String),
+/// Encodes `value`, which must be of type `ty`.
+pub fn encode(value: &WitValue, ty: &WitType) -> Result<Vec<u8>, ValueError> {
+    msgpack::encode::<Wit>(value, ty, &At::root(Seg::Value))
 }
 
-impl ::serde::ser::Error for ValueError {
-    fn custom<T: std::fmt::Display>(msg: T) -> Self {
-        ValueError::Serde(msg.to_string())
-    }
-}
-
-impl ::serde::de::Error for ValueError {
-    fn custom<T: std::fmt::Display>(msg: T) -> Self {
-        ValueError::Serde(msg.to_string())
-    }
+/// Decodes one value of type `ty`; trailing bytes are an error.
+pub fn decode(bytes: &[u8], ty: &WitType) -> Result<WitValue, ValueError> {
+    msgpack::decode::<Wit>(bytes, ty, &At::root(Seg::Value))
 }

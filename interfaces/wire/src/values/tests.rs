@@ -241,10 +241,10 @@ fn mismatches_name_the_place() {
     let bytes = [0x91, 0x92, 0x01, 0xce, 0x00, 0x01, 0x11, 0x70];
     let err = decode(&bytes, &ty).expect_err("out of range").to_string();
     assert!(
-        err.contains("value.tags[1]") && err.contains("u16"),
+        err.contains("value, field `tags`, element 1") && err.contains("u16"),
         "{err}"
     );
-    let err = decode(&[0x91, 0x01, 0x02], &ty)
+    let err = decode(&[0x91, 0x90, 0x02], &ty)
         .expect_err("trailing")
         .to_string();
     assert!(err.contains("trailing"), "{err}");

@@ -64,8 +64,10 @@ pub enum WitValue {
 }
 
 impl WitType {
-    /// The type as WIT writes it, for messages (`list<u8>`, `record{a,b}`).
+    /// The type as WIT writes it, for messages (`list<u8>`,
+    /// `record { a: u32, b: string }`), as the host names its own types.
     pub fn describe(&self) -> String {
+        let join = |items: Vec<String>| items.join(", ");
         match self {
             WitType::Bool => "bool".into(),
             WitType::S8 => "s8".into(),
@@ -82,36 +84,41 @@ impl WitType {
             WitType::String => "string".into(),
             WitType::List(t) => format!("list<{}>", t.describe()),
             WitType::Record(fields) => format!(
-                "record {{{}}}",
-                fields
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "record {{ {} }}",
+                join(
+                    fields
+                        .iter()
+                        .map(|(n, t)| format!("{n}: {}", t.describe()))
+                        .collect()
+                )
             ),
             WitType::Tuple(ts) => format!(
                 "tuple<{}>",
-                ts.iter()
-                    .map(WitType::describe)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                join(ts.iter().map(WitType::describe).collect())
             ),
             WitType::Variant(cases) => format!(
-                "variant {{{}}}",
-                cases
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "variant {{ {} }}",
+                join(
+                    cases
+                        .iter()
+                        .map(|(n, t)| match t {
+                            Some(t) => format!("{n}({})", t.describe()),
+                            None => n.clone(),
+                        })
+                        .collect()
+                )
             ),
-            WitType::Enum(cases) => format!("enum {{{}}}", cases.join(", ")),
+            WitType::Enum(cases) => format!("enum {{ {} }}", cases.join(", ")),
             WitType::Option(t) => format!("option<{}>", t.describe()),
-            WitType::Result { ok, err } => {
-                let part =
-                    |t: &Option<Box<WitType>>| t.as_ref().map_or("_".into(), |t| t.describe());
-                format!("result<{}, {}>", part(ok), part(err))
-            }
-            WitType::Flags(names) => format!("flags {{{}}}", names.join(", ")),
+            WitType::Result { ok, err } => match (ok, err) {
+                (None, None) => "result".to_owned(),
+                (Some(ok), None) => format!("result<{}>", ok.describe()),
+                (None, Some(err)) => format!("result<_, {}>", err.describe()),
+                (Some(ok), Some(err)) => {
+                    format!("result<{}, {}>", ok.describe(), err.describe())
+                }
+            },
+            WitType::Flags(names) => format!("flags {{ {} }}", names.join(", ")),
         }
     }
 }

@@ -23,8 +23,13 @@ mod ser;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use rmpv::Value as Mp;
+
 use super::ValueError;
-use super::msgpack::{read, write};
+use super::error::malformed;
+
+/// Nesting limit of the reader (an array costs it two levels).
+const MAX_DEPTH: usize = 512;
 
 /// Encodes `value` with the wire mapping.
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, ValueError> {
@@ -65,4 +70,26 @@ pub mod nested_option {
             )),
         }
     }
+}
+
+fn write(mp: &Mp) -> Result<Vec<u8>, ValueError> {
+    let mut out = Vec::new();
+    rmpv::encode::write_value(&mut out, mp).map_err(|e| ValueError::Write {
+        encoding: "msgpack",
+        reason: e.to_string(),
+    })?;
+    Ok(out)
+}
+
+fn read(bytes: &[u8]) -> Result<Mp, ValueError> {
+    let mut rest = bytes;
+    let mp = rmpv::decode::read_value_with_max_depth(&mut rest, MAX_DEPTH)
+        .map_err(|e| malformed("msgpack", e))?;
+    if !rest.is_empty() {
+        return Err(malformed(
+            "msgpack",
+            format!("{} trailing byte(s) after the value", rest.len()),
+        ));
+    }
+    Ok(mp)
 }
