@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use floe_wire::claims::ProviderClaims;
-use floe_wire::control::{HostInventory, ProviderHealth};
+use floe_wire::control::{HostInventory, ProviderHealth, ReplicaState};
 use serde::Serialize;
 
 /// One actor on one host.
@@ -18,6 +18,12 @@ pub struct ActorReplica {
     pub calls: u64,
     pub failures: u64,
     pub in_flight: u64,
+    /// Active (code loaded) or dormant (code freed until its next call).
+    pub state: ReplicaState,
+    /// Calls that found it dormant and loaded its code.
+    pub cold_starts: u64,
+    /// When its last call began (Unix milliseconds).
+    pub last_call_unix_ms: Option<u64>,
 }
 
 /// One actor over the lattice.
@@ -31,6 +37,8 @@ pub struct ActorSummary {
     pub max_concurrent: u64,
     pub calls: u64,
     pub failures: u64,
+    /// Replicas whose code is loaded (the rest are dormant).
+    pub active: usize,
     pub replicas: Vec<ActorReplica>,
 }
 
@@ -72,9 +80,13 @@ pub fn actors(inventories: &[HostInventory]) -> Vec<ActorSummary> {
                     max_concurrent: 0,
                     calls: 0,
                     failures: 0,
+                    active: 0,
                     replicas: Vec::new(),
                 });
             summary.versions.insert(actor.version.clone());
+            if actor.state == ReplicaState::Active {
+                summary.active += 1;
+            }
             summary.max_concurrent += u64::from(actor.max_concurrent);
             summary.calls += actor.calls;
             summary.failures += failures;
@@ -86,6 +98,9 @@ pub fn actors(inventories: &[HostInventory]) -> Vec<ActorSummary> {
                 calls: actor.calls,
                 failures,
                 in_flight: actor.in_flight,
+                state: actor.state,
+                cold_starts: actor.cold_starts,
+                last_call_unix_ms: actor.last_call_unix_ms,
             });
         }
     }
@@ -219,6 +234,11 @@ mod tests {
                     failures: [("trapped".to_owned(), 1)].into(),
                     in_flight: 0,
                     claims: None,
+                    state: ReplicaState::Active,
+                    idle_after_ms: None,
+                    last_call_unix_ms: None,
+                    cold_starts: 0,
+                    wake_failure: None,
                 })
                 .collect(),
             providers: providers

@@ -1,7 +1,8 @@
-//! The actors running on this host: for each, the loaded version in force,
-//! the concurrency gate, counters, and the token that stops its
-//! subscription. Swapping the loaded version (update) never disturbs calls
-//! in flight: each call holds the `Arc` of the version it started on.
+//! The actors running on this host: for each, its replica (the version in
+//! force, active or dormant: `replica`), the concurrency gate, counters,
+//! and the token that stops its subscription. Swapping the version
+//! (update) or going dormant never disturbs calls in flight: each call
+//! holds the `Arc` of the code it started on.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -13,6 +14,7 @@ use floe_wire::{ErrorKind, InvocationError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use crate::replica::Replica;
 use crate::runtime::LoadedActor;
 
 /// One running actor on this host.
@@ -22,7 +24,8 @@ pub struct ActorHandle {
     pub annotations: StringMap,
     /// What the actor reads through `wasi:config` (kept across updates).
     pub config: Arc<crate::runtime::ActorConfig>,
-    current: Mutex<Arc<LoadedActor>>,
+    /// The version in force and its code, active or dormant.
+    pub replica: Arc<Replica>,
     gate: Gate,
     waiting: AtomicUsize,
     queue_depth: usize,
@@ -119,12 +122,13 @@ impl ActorHandle {
         queue_depth: usize,
         annotations: StringMap,
         config: &StringMap,
+        idle_after: Option<Duration>,
     ) -> Self {
         ActorHandle {
             id: loaded.claims.sub.clone(),
             annotations,
             config: Arc::new(crate::runtime::ActorConfig::from_map(config)),
-            current: Mutex::new(Arc::new(loaded)),
+            replica: Arc::new(Replica::new(loaded, idle_after)),
             gate: Gate::new(max_concurrent.max(1)),
             waiting: AtomicUsize::new(0),
             queue_depth,
@@ -163,14 +167,11 @@ impl ActorHandle {
         self.drained.cancel();
     }
 
-    /// The version new calls use.
-    pub fn current(&self) -> Arc<LoadedActor> {
-        lock(&self.current).clone()
-    }
-
-    /// Makes `loaded` the version for new calls; returns the old one.
-    pub fn swap(&self, loaded: LoadedActor) -> Arc<LoadedActor> {
-        std::mem::replace(&mut *lock(&self.current), Arc::new(loaded))
+    /// Goes dormant if idle for its `idle_after` as of `now` with no call
+    /// in flight; true when it did.
+    pub fn sleep_if_idle(&self, now: tokio::time::Instant) -> bool {
+        self.replica
+            .sleep_if_idle(now, self.stats.in_flight.load(Ordering::Relaxed))
     }
 
     pub fn max_concurrent(&self) -> u32 {
@@ -228,7 +229,8 @@ impl ActorHandle {
     }
 
     pub fn describe(&self) -> ActorDescription {
-        let loaded = self.current();
+        let version = self.replica.version();
+        let replica = self.replica.report();
         let failures = ErrorKind::ALL
             .iter()
             .filter_map(|k| {
@@ -238,17 +240,24 @@ impl ActorHandle {
             .collect();
         ActorDescription {
             actor_id: self.id.clone(),
-            name: loaded.claims.floe.name.clone(),
-            version: loaded.claims.floe.version.clone(),
-            revision: loaded.claims.floe.revision,
-            issuer: loaded.claims.iss.clone(),
-            reference: loaded.reference.clone(),
+            name: version.claims.floe.name.clone(),
+            version: version.claims.floe.version.clone(),
+            revision: version.claims.floe.revision,
+            issuer: version.claims.iss.clone(),
+            reference: version.reference.clone(),
             max_concurrent: self.max_concurrent(),
             annotations: self.annotations.clone(),
             calls: self.stats.calls.load(Ordering::Relaxed),
             failures,
             in_flight: self.stats.in_flight.load(Ordering::Relaxed),
-            claims: Some(loaded.claims.clone()),
+            claims: Some(version.claims.clone()),
+            state: replica.state,
+            idle_after_ms: replica
+                .idle_after
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            last_call_unix_ms: replica.last_call_unix_ms,
+            cold_starts: replica.cold_starts,
+            wake_failure: replica.wake_failure,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use floe_wire::LatticeId;
-use floe_wire::duration::parse_flag_duration;
+use floe_wire::duration::{OptionalDuration, parse_flag_duration};
 
 /// How a `floe-host` runs. Defaults suit one host on a laptop; tests set the
 /// timing knobs small.
@@ -89,6 +89,15 @@ pub struct HostConfig {
     /// Calls that may wait for an instance, per actor, before new ones fail `busy`.
     #[arg(long, env = "FLOE_QUEUE_DEPTH", default_value_t = 1024)]
     pub queue_depth: usize,
+    /// How long an actor may serve no call before it goes dormant (its
+    /// compiled code freed until the next call loads it again from the
+    /// compile cache), unless its start says otherwise; `never` keeps every
+    /// actor active.
+    #[arg(long, env = "FLOE_IDLE_AFTER", default_value = "5m", value_parser = clap::value_parser!(OptionalDuration))]
+    pub idle_after: OptionalDuration,
+    /// How often to look for idle actors to put to sleep.
+    #[arg(long, env = "FLOE_IDLE_CHECK", default_value = "1s", value_parser = parse_flag_duration)]
+    pub idle_check: Duration,
     /// Instance slots in the pooling allocator (all actors together).
     #[arg(long, env = "FLOE_MAX_INSTANCES", default_value_t = 1000)]
     pub max_instances: u32,

@@ -25,7 +25,7 @@ pub fn spawn(bus: Bus, status: Status, tasks: &Tasks, every: Duration) {
                 .all()
                 .iter()
                 .map(|a| {
-                    let loaded = a.current();
+                    let loaded = a.replica.version();
                     ActorSummary {
                         actor_id: a.id.clone(),
                         name: loaded.claims.floe.name.clone(),

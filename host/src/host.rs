@@ -23,6 +23,7 @@ use crate::config::HostConfig;
 use crate::control::{Control, ControlError};
 use crate::lifecycle::{ActorSettings, Lifecycle};
 use crate::links::{LinkTable, LinksError};
+use crate::loader::Loader;
 use crate::logs::{LogDrain, LogPublisher};
 use crate::provider_source::Sources;
 use crate::providers::{ProviderSettings, ProviderTable, Providers, Supervisor};
@@ -117,10 +118,20 @@ impl Host {
             tracing::warn!("actors' log lines will not be kept: {e}");
         }
         let (log_publisher, logs) = LogPublisher::spawn(bus.clone());
+        let loader = Loader {
+            runtime: runtime.clone(),
+            artifacts: Artifacts::new(bus.clone(), home.root().join("cache")),
+            loads: Arc::new(Semaphore::new(CONCURRENT_LOADS)),
+            policy: VerifyPolicy {
+                allowed_issuers: config.allowed_issuers.clone(),
+                ..VerifyPolicy::default()
+            },
+        };
         let serving = Serving {
             bus: bus.clone(),
             tasks: tasks.clone(),
             runtime,
+            loader,
             payloads: Arc::new(
                 floe_lattice::rpc::PayloadStore::new(nats.clone(), config.lattice.clone())
                     .with_limit(config.max_call_bytes),
@@ -243,29 +254,24 @@ fn rooms(
         actors.clone(),
         provider_table.clone(),
     );
-    let policy = VerifyPolicy {
-        allowed_issuers: config.allowed_issuers.clone(),
-        ..VerifyPolicy::default()
-    };
-    let loads = Arc::new(Semaphore::new(CONCURRENT_LOADS));
-    let artifacts = Artifacts::new(bus.clone(), home.root().join("cache"));
+    let loader = serving.loader.clone();
+    crate::dormancy::spawn(actors.clone(), tasks, config.idle_check);
     let lifecycle = Lifecycle {
         bus: bus.clone(),
         tasks: tasks.clone(),
         actors,
-        artifacts: artifacts.clone(),
-        loads: loads.clone(),
-        policy: policy.clone(),
+        loader: loader.clone(),
         serving,
         settings: ActorSettings {
             max_concurrent: config.max_concurrent,
             queue_depth: config.queue_depth,
             stop_timeout: config.shutdown_timeout,
+            idle_after: config.idle_after.0,
         },
     };
     let providers = Providers {
         table: provider_table,
-        sources: Sources::new(artifacts, loads, policy, home.clone()),
+        sources: Sources::new(loader.artifacts, loader.loads, loader.policy, home.clone()),
         supervisor: Supervisor {
             bus,
             tasks: tasks.clone(),

@@ -13,7 +13,10 @@
 //!   refusals with stable codes.
 //! - `heartbeat`: the periodic heartbeat event.
 //! - `lifecycle`: start, update, scale, stop of actors.
-//! - `rpc`: serving an actor's invocations on `rpc.{actor}`.
+//! - `dormancy`: puts actors idle for their `idle-after` to sleep.
+//! - `rpc`: serving an actor's invocations on `rpc.{actor}`, waking a
+//!   dormant replica first.
+//! - `loader`: fetch, verify and load an actor's code; wake a dormant one.
 //! - `metrics`: Prometheus metrics on `--metrics-addr`.
 //! - `status`: what the host says about itself (info, inventory, labels).
 //! - `providers`: provider processes: supervise, health, restart, stop.
@@ -25,6 +28,7 @@
 //! - `links`: the links this host knows, followed from the lattice KV bucket.
 //! - `logs`: actors' log lines published to `log.{actor}`.
 //! - `actors`: the running actors, their concurrency gates and counters.
+//! - `replica`: an actor's code on this host, active or dormant.
 //! - `bus`, `tasks`, `clock`: the leaves every room may use — the lattice
 //!   connection and events, the task tracker and stop signal, the time.
 //! - [`runtime`]: wasmtime engine, compile cache, loaded actors, one call.
@@ -36,18 +40,21 @@ mod clock;
 pub mod codec;
 pub mod config;
 mod control;
+mod dormancy;
 mod heartbeat;
 mod host;
 #[cfg(test)]
 mod layering;
 mod lifecycle;
 mod links;
+mod loader;
 mod logs;
 mod metrics;
 mod provider_source;
 mod providers;
 mod reconcile;
 mod reference;
+mod replica;
 mod routing;
 mod rpc;
 pub mod runtime;

@@ -6,40 +6,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use floe_wire::EventType;
-use floe_wire::claims::{self, Claims, VerifyError, VerifyPolicy};
 use floe_wire::control::{
     ActorStarted, ControlCode, Empty, Refusal, ScaleActorRequest, StartActorRequest,
     StopActorRequest, UpdateActorRequest,
 };
 use floe_wire::events::{ActorScaledData, ActorStartFailedData, ActorStoppedData};
-use tokio::sync::Semaphore;
 
 use crate::actors::{ActorHandle, ActorTable};
 use crate::bus::Bus;
-use crate::clock::unix_now;
-use crate::reference::{Artifacts, FetchError};
+use crate::loader::{LoadFailure, Loader};
 use crate::rpc::{Serving, SubscribeError};
-use crate::runtime::{LoadError, LoadedActor};
 use crate::tasks::Tasks;
 
 /// Why an actor operation was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum LifecycleError {
     #[error(transparent)]
-    Fetch(#[from] FetchError),
-    #[error("{0} is a provider archive, not an actor: start it with `floe start provider {0}`")]
-    IsArchive(String),
-    #[error("{reference} refused: {source}")]
-    Refused {
-        reference: String,
-        source: VerifyError,
-    },
+    Load(#[from] LoadFailure),
     #[error("the host is stopping; start the actor on another host")]
     Stopping,
-    #[error("actor {name} cannot start: {source}")]
-    Load { name: String, source: LoadError },
-    #[error("loading {name} failed: {reason}")]
-    LoadTask { name: String, reason: String },
     #[error("actor {0} does not run on this host")]
     NotRunning(String),
     #[error(
@@ -62,16 +47,8 @@ impl LifecycleError {
     /// The control code of this refusal (a fetch failure keeps its own).
     pub fn code(&self) -> ControlCode {
         match self {
-            LifecycleError::Fetch(fetch) => fetch.code(),
-            LifecycleError::Refused {
-                source: VerifyError::IssuerNotAllowed { .. },
-                ..
-            } => ControlCode::Unauthorized,
-            LifecycleError::IsArchive(_)
-            | LifecycleError::Refused { .. }
-            | LifecycleError::Load { .. } => ControlCode::InvalidArtifact,
+            LifecycleError::Load(failure) => failure.code(),
             LifecycleError::Stopping => ControlCode::Stopping,
-            LifecycleError::LoadTask { .. } => ControlCode::Internal,
             LifecycleError::NotRunning(_) => ControlCode::NotFound,
             LifecycleError::IdChanged { .. } | LifecycleError::ZeroConcurrency => {
                 ControlCode::BadRequest
@@ -97,6 +74,9 @@ pub struct ActorSettings {
     pub queue_depth: usize,
     /// How long a stop waits for the actor's calls to drain.
     pub stop_timeout: Duration,
+    /// How long an actor may serve no call before it goes dormant, unless
+    /// its start says otherwise; `None`: never.
+    pub idle_after: Option<Duration>,
 }
 
 /// Starts, updates, scales and stops this host's actors.
@@ -105,10 +85,7 @@ pub struct Lifecycle {
     pub bus: Bus,
     pub tasks: Tasks,
     pub actors: Arc<ActorTable>,
-    pub artifacts: Artifacts,
-    /// Components read and compiled at once (shared with provider archives).
-    pub loads: Arc<Semaphore>,
-    pub policy: VerifyPolicy,
+    pub loader: Loader,
     pub serving: Serving,
     pub settings: ActorSettings,
 }
@@ -133,18 +110,26 @@ impl Lifecycle {
     }
 
     async fn start_inner(&self, req: &StartActorRequest) -> Result<ActorStarted, LifecycleError> {
-        let (bytes, claims) = self.fetch_and_verify(&req.reference).await?;
+        let (bytes, claims) = self.loader.fetch_and_verify(&req.reference).await?;
         if let Some(existing) = self.actors.get(&claims.sub) {
             return Ok(self.started(&existing, true));
         }
-        let loaded = self.load(bytes, claims, req.reference.clone()).await?;
+        let loaded = self
+            .loader
+            .load(Some(bytes), claims, req.reference.clone())
+            .await?;
         let max = req.max_concurrent.unwrap_or(self.settings.max_concurrent);
+        let idle_after = match req.idle_after_ms {
+            Some(ms) => Some(Duration::from_millis(ms)),
+            None => self.settings.idle_after,
+        };
         let handle = Arc::new(ActorHandle::new(
             loaded,
             max,
             self.settings.queue_depth,
             req.annotations.clone(),
             &req.config,
+            idle_after,
         ));
         let handle = match self.actors.insert(handle) {
             Ok(h) => h,
@@ -163,14 +148,14 @@ impl Lifecycle {
             return Err(LifecycleError::StoppedWhileStarting(handle.id.clone()));
         }
         let reply = self.started(&handle, false);
-        tracing::info!(actor = %reply.actor_id, name = %reply.name, code = ?handle.current().origin, "actor started");
+        tracing::info!(actor = %reply.actor_id, name = %reply.name, "actor started");
         self.bus.publish(EventType::ActorStarted, &reply).await;
         Ok(reply)
     }
 
     pub async fn update(&self, req: UpdateActorRequest) -> Result<ActorStarted, LifecycleError> {
         let handle = self.running(&req.actor_id)?;
-        let (bytes, claims) = self.fetch_and_verify(&req.reference).await?;
+        let (bytes, claims) = self.loader.fetch_and_verify(&req.reference).await?;
         if claims.sub != req.actor_id {
             return Err(LifecycleError::IdChanged {
                 reference: req.reference,
@@ -178,8 +163,11 @@ impl Lifecycle {
                 actor: req.actor_id,
             });
         }
-        let loaded = self.load(bytes, claims, req.reference.clone()).await?;
-        let old = handle.swap(loaded);
+        let loaded = self
+            .loader
+            .load(Some(bytes), claims, req.reference.clone())
+            .await?;
+        let old = handle.replica.swap(loaded);
         let reply = self.started(&handle, false);
         tracing::info!(actor = %reply.actor_id, from = %old.claims.floe.version, to = %reply.version, "actor updated");
         self.bus.publish(EventType::ActorUpdated, &reply).await;
@@ -240,44 +228,8 @@ impl Lifecycle {
             .ok_or_else(|| LifecycleError::NotRunning(actor.to_owned()))
     }
 
-    async fn fetch_and_verify(&self, reference: &str) -> Result<(Vec<u8>, Claims), LifecycleError> {
-        let bytes = self.artifacts.resolve(reference).await?;
-        if floe_wire::archive::looks_like_archive(&bytes) {
-            return Err(LifecycleError::IsArchive(reference.to_owned()));
-        }
-        let claims = claims::verify(&bytes, unix_now(), &self.policy).map_err(|source| {
-            LifecycleError::Refused {
-                reference: reference.to_owned(),
-                source,
-            }
-        })?;
-        Ok((bytes, claims))
-    }
-
-    async fn load(
-        &self,
-        bytes: Vec<u8>,
-        claims: Claims,
-        reference: String,
-    ) -> Result<LoadedActor, LifecycleError> {
-        let _turn = self
-            .loads
-            .acquire()
-            .await
-            .map_err(|_| LifecycleError::Stopping)?;
-        let runtime = self.serving.runtime.clone();
-        let name = claims.floe.name.clone();
-        tokio::task::spawn_blocking(move || LoadedActor::load(&runtime, &bytes, claims, reference))
-            .await
-            .map_err(|e| LifecycleError::LoadTask {
-                name: name.clone(),
-                reason: e.to_string(),
-            })?
-            .map_err(|source| LifecycleError::Load { name, source })
-    }
-
     fn started(&self, handle: &ActorHandle, already_running: bool) -> ActorStarted {
-        let loaded = handle.current();
+        let loaded = handle.replica.version();
         ActorStarted {
             actor_id: handle.id.clone(),
             name: loaded.claims.floe.name.clone(),
@@ -291,15 +243,18 @@ impl Lifecycle {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use floe_wire::claims::VerifyError;
 
-    fn code(e: LifecycleError) -> ControlCode {
-        Refusal::from(e).code
+    use super::*;
+    use crate::reference::FetchError;
+
+    fn code(e: impl Into<LifecycleError>) -> ControlCode {
+        Refusal::from(e.into()).code
     }
 
     #[test]
     fn refusals_carry_the_code_of_their_cause() {
-        let refused = |source| LifecycleError::Refused {
+        let refused = |source| LoadFailure::Refused {
             reference: "/a.wasm".into(),
             source,
         };
@@ -314,7 +269,15 @@ mod tests {
             ControlCode::InvalidArtifact
         );
         assert_eq!(
-            code(LifecycleError::IsArchive("/p.par.gz".into())),
+            code(LoadFailure::IsArchive("/p.par.gz".into())),
+            ControlCode::InvalidArtifact
+        );
+        assert_eq!(
+            code(LoadFailure::Changed {
+                reference: "floe://echo:1".into(),
+                expected: "aa".into(),
+                found: "bb".into(),
+            }),
             ControlCode::InvalidArtifact
         );
         assert_eq!(
@@ -326,9 +289,10 @@ mod tests {
             ControlCode::BadRequest
         );
         assert_eq!(code(LifecycleError::Stopping), ControlCode::Stopping);
+        assert_eq!(code(LoadFailure::Stopping), ControlCode::Stopping);
         // A fetch failure keeps the fetch's own code.
         assert_eq!(
-            code(LifecycleError::Fetch(FetchError::NoFile {
+            code(LoadFailure::Fetch(FetchError::NoFile {
                 path: "/a.wasm".into()
             })),
             ControlCode::NoArtifact

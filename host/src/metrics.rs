@@ -6,6 +6,9 @@
 //! | `floe_invocations_total` | counter | `actor`, `name`, `operation`, `outcome` (`ok` or the error kind) |
 //! | `floe_invocation_duration_seconds` | histogram | `actor`, `name` |
 //! | `floe_instances_live` | gauge | `actor`, `name`: calls running now |
+//! | `floe_actor_dormant` | gauge | `actor`, `name`: 1 dormant (code freed), 0 active |
+//! | `floe_actor_cold_starts` | gauge | `actor`, `name`: calls that found it dormant and loaded its code |
+//! | `floe_cold_start_seconds` | histogram | — : time to load a dormant actor's code |
 //! | `floe_provider_healthy` | gauge | `provider`, `name`: 1 healthy, 0 not |
 //! | `floe_provider_restarts` | gauge | `provider`, `name` |
 //! | `floe_nats_disconnects_total`, `floe_nats_reconnects_total` | counter | — |
@@ -19,7 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use floe_wire::ErrorKind;
-use floe_wire::control::ProviderHealth;
+use floe_wire::control::{ProviderHealth, ReplicaState};
 use http_body_util::Full;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -78,6 +81,9 @@ pub struct Metrics {
     invocations: Family<InvocationLabels, Counter>,
     latency: Family<ActorLabels, Histogram, fn() -> Histogram>,
     instances: Family<ActorLabels, Gauge>,
+    dormant: Family<ActorLabels, Gauge>,
+    cold_starts: Family<ActorLabels, Gauge>,
+    cold_start_seconds: Histogram,
     provider_healthy: Family<ProviderLabels, Gauge>,
     provider_restarts: Family<ProviderLabels, Gauge>,
     nats_disconnects: Counter,
@@ -100,6 +106,9 @@ impl Metrics {
             latency_histogram,
         );
         let instances = Family::<ActorLabels, Gauge>::default();
+        let dormant = Family::<ActorLabels, Gauge>::default();
+        let cold_starts = Family::<ActorLabels, Gauge>::default();
+        let cold_start_seconds = latency_histogram();
         let provider_healthy = Family::<ProviderLabels, Gauge>::default();
         let provider_restarts = Family::<ProviderLabels, Gauge>::default();
         let nats_disconnects = Counter::default();
@@ -118,6 +127,21 @@ impl Metrics {
             "instances_live",
             "Actor instances running a call now",
             instances.clone(),
+        );
+        registry.register(
+            "actor_dormant",
+            "1 when the actor's code is freed until its next call, else 0",
+            dormant.clone(),
+        );
+        registry.register(
+            "actor_cold_starts",
+            "Calls that found the actor dormant and loaded its code",
+            cold_starts.clone(),
+        );
+        registry.register(
+            "cold_start_seconds",
+            "Time to load a dormant actor's code for a call",
+            cold_start_seconds.clone(),
         );
         registry.register(
             "provider_healthy",
@@ -144,6 +168,9 @@ impl Metrics {
             invocations,
             latency,
             instances,
+            dormant,
+            cold_starts,
+            cold_start_seconds,
             provider_healthy,
             provider_restarts,
             nats_disconnects,
@@ -181,6 +208,11 @@ impl Metrics {
             .observe(call.elapsed.as_secs_f64());
     }
 
+    /// Times one wake of a dormant actor.
+    pub fn cold_start(&self, elapsed: Duration) {
+        self.cold_start_seconds.observe(elapsed.as_secs_f64());
+    }
+
     /// Follows the NATS connection's state.
     pub fn nats_event(&self, event: &async_nats::Event) {
         match event {
@@ -201,14 +233,23 @@ impl Metrics {
     /// The text a scrape gets, with the gauges read from the host now.
     pub fn render(&self, status: &Status) -> String {
         self.instances.clear();
+        self.dormant.clear();
+        self.cold_starts.clear();
         for actor in status.actors.all() {
             let described = actor.describe();
+            let labels = ActorLabels {
+                actor: described.actor_id,
+                name: described.name,
+            };
             self.instances
-                .get_or_create(&ActorLabels {
-                    actor: described.actor_id,
-                    name: described.name,
-                })
+                .get_or_create(&labels)
                 .set(i64::try_from(described.in_flight).unwrap_or(i64::MAX));
+            self.dormant
+                .get_or_create(&labels)
+                .set(i64::from(described.state == ReplicaState::Dormant));
+            self.cold_starts
+                .get_or_create(&labels)
+                .set(i64::try_from(described.cold_starts).unwrap_or(i64::MAX));
         }
         self.provider_healthy.clear();
         self.provider_restarts.clear();

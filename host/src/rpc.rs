@@ -2,7 +2,8 @@
 //! `rpc.{actor}` per actor (queue group = actor id, so NATS balances calls
 //! across every host running it), served by floe-lattice's one invocation
 //! server (`floe_lattice::rpc::Server`: verify, bound, decode, deadline,
-//! reply); this module supplies only what running a call on this host means.
+//! reply); this module supplies only what running a call on this host means,
+//! waking a dormant replica first (`wake`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,8 +13,9 @@ use floe_wire::{ErrorKind, InvocationError, Subject};
 
 use crate::actors::ActorHandle;
 use crate::bus::{Bus, Unconfirmed};
+use crate::loader::Loader;
 use crate::metrics::Metrics;
-use crate::runtime::{LogSink, Router, Runtime};
+use crate::runtime::{LoadedActor, LogSink, Router, Runtime};
 use crate::tasks::Tasks;
 
 /// Calls one actor's subscription runs at once on this host (waiting for an
@@ -38,6 +40,8 @@ pub struct Serving {
     pub bus: Bus,
     pub tasks: Tasks,
     pub runtime: Runtime,
+    /// Loads a dormant replica's code again.
+    pub loader: Loader,
     /// Payloads too large for one NATS message.
     pub payloads: Arc<PayloadStore>,
     /// Sends link-routed imports to their targets.
@@ -125,7 +129,18 @@ impl Handler for ActorCalls {
                 "the deadline passed while waiting for an instance",
             ));
         }
-        let loaded = handle.current();
+        let loaded = match handle.replica.begin_call() {
+            Some(code) => code,
+            None => tokio::time::timeout(remaining, serving.wake(handle))
+                .await
+                .map_err(|_| {
+                    InvocationError::new(
+                        ErrorKind::TimedOut,
+                        "the deadline passed while the dormant actor's code was loaded",
+                    )
+                })??,
+        };
+        let remaining = call.deadline.saturating_sub(started.elapsed());
         loaded
             .invoke(
                 &serving.runtime,
@@ -149,15 +164,65 @@ impl Handler for ActorCalls {
         // Labels cost allocations and lookups on every call: only when the
         // metrics are served.
         if let Some(metrics) = &self.serving.metrics {
-            let loaded = self.handle.current();
+            let version = self.handle.replica.version();
+            let exported = self
+                .handle
+                .replica
+                .code()
+                .is_none_or(|code| code.exports(operation));
             metrics.invocation(crate::metrics::Invocation {
                 actor: &self.handle.id,
-                name: &loaded.claims.floe.name,
+                name: &version.claims.floe.name,
                 operation,
-                exported: loaded.exports(operation),
+                exported,
                 outcome,
                 elapsed,
             });
         }
+    }
+}
+
+impl Serving {
+    /// Wakes a dormant replica: one load at a time, run as a host task so
+    /// that a caller whose deadline passes does not abandon it; calls that
+    /// arrive meanwhile wait for it and share its code.
+    async fn wake(&self, handle: &ActorHandle) -> Result<Arc<LoadedActor>, InvocationError> {
+        let replica = handle.replica.clone();
+        let turn = replica.wake_turn().await;
+        if let Some(code) = replica.code() {
+            return Ok(code);
+        }
+        let (loader, version) = (self.loader.clone(), replica.version());
+        let metrics = self.metrics.clone();
+        let woken = self.tasks.spawn(async move {
+            let _turn = turn;
+            let started = Instant::now();
+            let outcome = loader.wake(&version).await.map_err(|e| e.to_string());
+            let code = replica.woken(&version, outcome);
+            match &code {
+                Ok(_) => {
+                    let elapsed = started.elapsed();
+                    tracing::info!(actor = %version.claims.sub, ms = elapsed.as_secs_f64() * 1e3, "dormant actor woken");
+                    if let Some(metrics) = &metrics {
+                        metrics.cold_start(elapsed);
+                    }
+                }
+                Err(reason) => {
+                    tracing::warn!(actor = %version.claims.sub, error = %reason, "dormant actor could not be loaded");
+                }
+            }
+            code
+        });
+        woken
+            .await
+            .map_err(|e| {
+                InvocationError::new(ErrorKind::Internal, format!("the load task failed: {e}"))
+            })?
+            .map_err(|reason| {
+                InvocationError::new(
+                    ErrorKind::Internal,
+                    format!("actor {} could not be loaded: {reason}", handle.id),
+                )
+            })
     }
 }

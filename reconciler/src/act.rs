@@ -18,6 +18,7 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), CtlError> {
             image,
             config,
             max_concurrent,
+            idle_after_ms,
             annotations,
             ..
         } => client
@@ -29,6 +30,7 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), CtlError> {
                     max_concurrent: *max_concurrent,
                     annotations: annotations.clone(),
                     config: config.clone(),
+                    idle_after_ms: *idle_after_ms,
                 },
             )
             .await

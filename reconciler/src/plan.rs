@@ -35,6 +35,8 @@ pub enum Action {
         image: String,
         config: StringMap,
         max_concurrent: Option<u32>,
+        /// `None`: the host's default; `Some(0)`: never dormant.
+        idle_after_ms: Option<u64>,
         annotations: StringMap,
     },
     UpdateActor {

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, anyhow};
 use floe_ctl::{CtlClient, CtlError};
 use floe_wire::control::{CONTROL_VERSION, StartActorRequest, StartProviderRequest};
+use floe_wire::duration::OptionalDuration;
 use serde_json::json;
 
 use clap::{Args, Subcommand};
@@ -41,6 +42,11 @@ pub struct StartActorArgs {
     /// An annotation `key=value` kept with the actor (repeatable).
     #[arg(long = "annotation", value_parser = parse_key_value)]
     pub annotations: Vec<(String, String)>,
+    /// Go dormant after this long without calls, freeing the compiled code
+    /// until the next call loads it again (`30s`, `5m`; `never` stays
+    /// active). Default: the host's `--idle-after`.
+    #[arg(long, value_name = "DURATION|never")]
+    pub idle_after: Option<OptionalDuration>,
 }
 
 #[derive(Debug, Args)]
@@ -161,6 +167,10 @@ pub async fn start(ctx: &Lattice, cmd: StartCommand) -> anyhow::Result<()> {
         max_concurrent: args.max_concurrent,
         annotations: args.annotations.iter().cloned().collect(),
         config: args.config.iter().cloned().collect(),
+        idle_after_ms: args.idle_after.map(|idle| {
+            idle.0
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        }),
     };
     let waiting = output::Waiting::new(ctx.global.output, format!("Starting {reference}…"));
     let started = ctx

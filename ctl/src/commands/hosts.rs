@@ -227,6 +227,7 @@ fn print_actors(actors: &[ActorSummary]) -> anyhow::Result<()> {
                 a.actor_id.clone(),
                 a.versions.iter().cloned().collect::<Vec<_>>().join(","),
                 a.replicas.len().to_string(),
+                format!("{}/{}", a.active, a.replicas.len()),
                 a.max_concurrent.to_string(),
                 a.calls.to_string(),
                 a.failures.to_string(),
@@ -235,7 +236,7 @@ fn print_actors(actors: &[ActorSummary]) -> anyhow::Result<()> {
         .collect();
     output::print_table(
         &[
-            "NAME", "ACTOR", "VERSIONS", "HOSTS", "MAX", "CALLS", "FAILED",
+            "NAME", "ACTOR", "VERSIONS", "HOSTS", "ACTIVE", "MAX", "CALLS", "FAILED",
         ],
         &rows,
     )

@@ -49,25 +49,51 @@ impl std::fmt::Debug for LoadedActor {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error(transparent)]
-    Code(#[from] CodeError),
+    Code(CodeError),
+    /// Loaded without bytes, and the compile cache does not hold the code.
+    #[error("the compiled code is not in the compile cache")]
+    NotCached,
+}
+
+impl From<CodeError> for LoadError {
+    fn from(e: CodeError) -> Self {
+        match e {
+            CodeError::NotCached => LoadError::NotCached,
+            other => LoadError::Code(other),
+        }
+    }
 }
 
 impl LoadedActor {
-    /// Finds or compiles the code, and checks its imports against the
-    /// claims. CPU-heavy when compiling: call from a blocking task.
-    pub fn load(
-        runtime: &Runtime,
-        bytes: &[u8],
-        claims: Claims,
-        reference: String,
-    ) -> Result<Self, LoadError> {
-        // Key compiled code by the verified hash of the code without its
-        // claims: the same code signed for several actors compiles once.
-        let digest = claims
+    /// The key of the compiled code: the verified hash of the code without
+    /// its claims, so the same code signed for several actors compiles once.
+    pub fn code_digest(claims: &Claims, bytes: &[u8]) -> String {
+        claims
             .floe
             .hash
             .strip_prefix("sha256:")
-            .map_or_else(|| hex(&Sha256::digest(bytes)), str::to_owned);
+            .map_or_else(|| hex(&Sha256::digest(bytes)), str::to_owned)
+    }
+
+    /// Finds or compiles the code, and checks its imports against the
+    /// claims. Without `bytes`, only code already loaded or in the compile
+    /// cache will do ([`LoadError::NotCached`] otherwise). CPU-heavy when
+    /// compiling: call from a blocking task.
+    pub fn load(
+        runtime: &Runtime,
+        bytes: Option<&[u8]>,
+        claims: Claims,
+        reference: String,
+    ) -> Result<Self, LoadError> {
+        let digest = match bytes {
+            Some(bytes) => Self::code_digest(&claims, bytes),
+            None => claims
+                .floe
+                .hash
+                .strip_prefix("sha256:")
+                .ok_or(LoadError::NotCached)?
+                .to_owned(),
+        };
         let engine = &runtime.engine;
         let check = |component: &wasmtime::component::Component| {
             let ty = component.component_type();
@@ -350,7 +376,7 @@ mod tests {
         let component =
             wat::parse_str(r#"(component (import "wasi:keyvalue/store@0.2.0-draft" (instance)))"#)
                 .expect("component");
-        let err = LoadedActor::load(&runtime, &component, test_claims(&[]), "t".into())
+        let err = LoadedActor::load(&runtime, Some(&component), test_claims(&[]), "t".into())
             .expect_err("unclaimed import refused");
         let text = err.to_string();
         assert!(text.contains("wasi:keyvalue/store@0.2.0-draft"), "{text}");
@@ -358,7 +384,7 @@ mod tests {
         // Shared code is checked again for each actor's own claims.
         LoadedActor::load(
             &runtime,
-            &component,
+            Some(&component),
             test_claims(&["wasi:keyvalue"]),
             "t".into(),
         )
@@ -369,18 +395,19 @@ mod tests {
             wat::parse_str(r#"(component (import "wasi:http/outgoing-handler@0.2.0" (instance)))"#)
                 .expect("component");
         let unclaimed =
-            LoadedActor::load(&runtime, &http, test_claims(&[]), "t".into()).expect("links");
+            LoadedActor::load(&runtime, Some(&http), test_claims(&[]), "t".into()).expect("links");
         assert!(!unclaimed.outgoing_http);
         let claimed = LoadedActor::load(
             &runtime,
-            &http,
+            Some(&http),
             test_claims(&["wasi:http/outgoing-handler"]),
             "t".into(),
         )
         .expect("links");
         assert!(claimed.outgoing_http);
         let plain = wat::parse_str("(component)").expect("component");
-        let ok = LoadedActor::load(&runtime, &plain, test_claims(&[]), "t".into()).expect("loads");
+        let ok =
+            LoadedActor::load(&runtime, Some(&plain), test_claims(&[]), "t".into()).expect("loads");
         assert!(ok.operations().is_empty());
     }
 
@@ -395,5 +422,49 @@ mod tests {
             "floe:examples/echo.echo"
         );
         assert_eq!(operation_key("run"), "run");
+    }
+
+    fn cwasm_mapped(dir: &std::path::Path) -> bool {
+        std::fs::read_to_string("/proc/self/maps")
+            .expect("maps")
+            .lines()
+            .any(|l| l.contains(dir.to_str().expect("utf-8")) && l.contains(".cwasm"))
+    }
+
+    #[tokio::test]
+    async fn dropping_the_last_actor_of_some_code_unmaps_it() {
+        let dir = tempfile::tempdir().expect("dir");
+        let runtime = Runtime::new(RuntimeLimits {
+            max_instances: 4,
+            max_memory_per_instance: 1 << 20,
+            cache_dir: Some(dir.path().to_owned()),
+        })
+        .expect("runtime");
+        let component = wat::parse_str(
+            r#"(component
+                 (core module $m (memory (export "mem") 1) (data (i32.const 0) "hi") (func (export "f")))
+                 (core instance $i (instantiate $m)))"#,
+        )
+        .expect("component");
+        let actor = LoadedActor::load(&runtime, Some(&component), test_claims(&[]), "t".into())
+            .expect("loads");
+        drop(actor);
+        // From the cache alone, and instantiated: the instance's memory
+        // slot holds the code's image until the slot is returned.
+        let actor = LoadedActor::load(&runtime, None, test_claims(&[]), "t".into())
+            .expect("the compile cache holds it");
+        actor
+            .instantiate_once(&runtime)
+            .await
+            .expect("instantiates");
+        assert!(
+            cwasm_mapped(dir.path()),
+            "served from the mapped cache file"
+        );
+        drop(actor);
+        assert!(
+            !cwasm_mapped(dir.path()),
+            "the code is unmapped with its last actor"
+        );
     }
 }

@@ -34,37 +34,43 @@ impl CompileCache {
     }
 
     /// The component for `bytes` (whose sha256 hex is `digest`): from the
-    /// cache when present, else compiled and stored.
+    /// cache when present, else compiled and stored. Without `bytes`, only
+    /// from the cache: `Ok(None)` when it does not hold the code.
     pub fn load_or_compile(
         &self,
         engine: &Engine,
-        bytes: &[u8],
+        bytes: Option<&[u8]>,
         digest: &str,
-    ) -> Result<(Component, bool), wasmtime::Error> {
+    ) -> Result<Option<(Component, bool)>, wasmtime::Error> {
         let Some(dir) = &self.dir else {
-            return Ok((Component::new(engine, bytes)?, false));
+            return bytes
+                .map(|b| Ok((Component::new(engine, b)?, false)))
+                .transpose();
         };
         let path = dir.join(format!("{digest}.cwasm"));
         if path.is_file() && file_is_ours(&path) {
             match deserialize(engine, &path) {
-                Ok(component) => return Ok((component, true)),
+                Ok(component) => return Ok(Some((component, true))),
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "discarding unusable cache entry");
                     let _ = std::fs::remove_file(&path);
                 }
             }
         }
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
         let component = Component::new(engine, bytes)?;
         if let Err(e) = store(&component, dir, &path) {
             tracing::warn!(path = %path.display(), error = %e, "cannot cache compiled code");
-            return Ok((component, false));
+            return Ok(Some((component, false)));
         }
         // Serve from the file just written: its code is mapped from the page
         // cache and only the pages a call touches become resident, where the
         // freshly compiled copy would stay resident in anonymous memory.
         match deserialize(engine, &path) {
-            Ok(mapped) => Ok((mapped, false)),
-            Err(_) => Ok((component, false)),
+            Ok(mapped) => Ok(Some((mapped, false))),
+            Err(_) => Ok(Some((component, false))),
         }
     }
 }

@@ -65,6 +65,8 @@ pub enum CodeError {
     Import(#[from] ImportError),
     #[error("cannot link the component: {0}")]
     Link(String),
+    #[error("the compiled code is not in the compile cache")]
+    NotCached,
 }
 
 /// The live code of one engine, by code digest.
@@ -116,14 +118,15 @@ impl CodeRegistry {
     }
 
     /// The code for `bytes` (whose code digest is `digest`): shared when
-    /// another actor holds it, else from the disk cache or compiled. Every
+    /// another actor holds it, else from the disk cache or compiled (without
+    /// `bytes`: [`CodeError::NotCached`] when the cache misses). Every
     /// path runs `check_imports` (the claims of the actor asking) before the
     /// code is linked or handed out, so a refusal names the import.
     pub fn get_or_load(
         &self,
         engine: &Engine,
         disk: &CompileCache,
-        bytes: &[u8],
+        bytes: Option<&[u8]>,
         digest: &str,
         check_imports: &dyn Fn(&Component) -> Result<(), ImportError>,
     ) -> Result<(Arc<CompiledCode>, CodeOrigin), CodeError> {
@@ -133,7 +136,8 @@ impl CodeRegistry {
         }
         let (component, cached) = disk
             .load_or_compile(engine, bytes, digest)
-            .map_err(|e| CodeError::Compile(format!("{e:#}")))?;
+            .map_err(|e| CodeError::Compile(format!("{e:#}")))?
+            .ok_or(CodeError::NotCached)?;
         check_imports(&component)?;
         let (pre, routes) = {
             let mut linker = self

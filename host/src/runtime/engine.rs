@@ -92,8 +92,11 @@ fn engine_config(limits: &RuntimeLimits) -> Config {
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .table_keep_resident(64 << 10)
         .pagemap_scan(Enabled::Auto)
-        // Batch what still needs madvise into fewer flushes.
-        .decommit_batch_size(32);
+        // Return each slot at once: a slot waiting in a decommit batch keeps
+        // its memory image, and through it the module's whole compiled code,
+        // so a dormant actor's code would stay mapped on an idle host
+        // (batching measured no faster here: docs/benchmarks.md).
+        .decommit_batch_size(1);
     let mut config = Config::new();
     config
         .wasm_component_model(true)

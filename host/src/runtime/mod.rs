@@ -31,7 +31,7 @@ mod engine;
 mod error;
 mod http;
 mod http_hooks;
-mod imports;
+pub(crate) mod imports;
 mod keyvalue;
 mod link_select;
 mod log_lines;

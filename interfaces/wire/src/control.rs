@@ -180,6 +180,32 @@ pub struct StartActorRequest {
     /// What the actor reads through `wasi:config/store`.
     #[serde(default)]
     pub config: StringMap,
+    /// Milliseconds without calls after which the replica goes dormant
+    /// (its compiled code freed until the next call); `0`: never. Default:
+    /// the host's `--idle-after`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_after_ms: Option<u64>,
+}
+
+/// Whether a replica holds its compiled code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaState {
+    /// Code loaded; instances may run.
+    #[default]
+    Active,
+    /// Code freed (kept in the host's compile cache); the next call loads
+    /// it again, a cold call.
+    Dormant,
+}
+
+impl ReplicaState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicaState::Active => "active",
+            ReplicaState::Dormant => "dormant",
+        }
+    }
 }
 
 /// The reply to a start or update: what now serves.
@@ -333,6 +359,21 @@ pub struct ActorDescription {
     /// The verified claims of the version in force (`floe get claims`).
     #[serde(default)]
     pub claims: Option<crate::Claims>,
+    #[serde(default)]
+    pub state: ReplicaState,
+    /// Goes dormant after this many milliseconds without calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_after_ms: Option<u64>,
+    /// When its last call began (Unix milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_call_unix_ms: Option<u64>,
+    /// Calls that found it dormant and loaded its code.
+    #[serde(default)]
+    pub cold_starts: u64,
+    /// Why its code could not be loaded again, until a load succeeds: the
+    /// replica is unhealthy while this is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake_failure: Option<String>,
 }
 
 /// `ctl.{host}.stop`: graceful shutdown (in-flight calls get the host's

@@ -30,6 +30,31 @@ pub fn parse_flag_duration(text: &str) -> Result<Duration, DurationError> {
     Ok(d)
 }
 
+/// A duration that may be off (an actor's `idle-after`): `never`, `off`
+/// or zero is `None`; anything else as [`parse_flag_duration`].
+pub fn parse_optional_duration(text: &str) -> Result<Option<Duration>, DurationError> {
+    match text.trim() {
+        "never" | "off" | "0" => Ok(None),
+        other => match parse_flag_duration(other) {
+            Err(DurationError::Zero) => Ok(None),
+            parsed => parsed.map(Some),
+        },
+    }
+}
+
+/// A duration that may be off, as a flag holds it (see
+/// [`parse_optional_duration`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionalDuration(pub Option<Duration>);
+
+impl std::str::FromStr for OptionalDuration {
+    type Err = DurationError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse_optional_duration(text).map(OptionalDuration)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +65,12 @@ mod tests {
         assert!(parse_flag_duration("0s").is_err());
         assert!(parse_flag_duration("400000000000d").is_err());
         assert!(parse_flag_duration("soon").is_err());
+        assert_eq!(parse_optional_duration("never"), Ok(None));
+        assert_eq!(parse_optional_duration("0s"), Ok(None));
+        assert_eq!(
+            parse_optional_duration("2s"),
+            Ok(Some(Duration::from_secs(2)))
+        );
+        assert!(parse_optional_duration("soon").is_err());
     }
 }

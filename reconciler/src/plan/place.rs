@@ -259,6 +259,7 @@ fn start(
             image: image.to_owned(),
             config: component.config.clone(),
             max_concurrent: component.max_concurrent,
+            idle_after_ms: component.idle_after_ms(),
             annotations: annotations(app, &component.name),
         },
         ComponentKind::Provider => Action::StartProvider {

@@ -43,6 +43,11 @@ fn run_api(host: &mut HostView, reference: &str) {
         failures: Default::default(),
         in_flight: 0,
         claims: None,
+        state: Default::default(),
+        idle_after_ms: None,
+        last_call_unix_ms: None,
+        cold_starts: 0,
+        wake_failure: None,
     });
 }
 

@@ -13,6 +13,7 @@ mod claims_cli;
 mod cli_lattice;
 mod config_logs;
 mod demo;
+mod dormancy;
 mod harness;
 mod host_startup;
 mod hosts;

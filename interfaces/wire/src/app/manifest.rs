@@ -42,6 +42,11 @@ pub struct Component {
     /// Instances of an actor that may run at once on each host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent: Option<u32>,
+    /// An actor's replicas go dormant after this long without calls
+    /// (`30s`, `5m`; `never` keeps them active). Default: each host's
+    /// `--idle-after`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_after: Option<String>,
     #[serde(default)]
     pub placement: Placement,
 }
@@ -226,6 +231,14 @@ impl AppManifest {
 }
 
 impl Component {
+    /// `idle-after` as a start request carries it: `None` for the host's
+    /// default, `Some(0)` for never (a manifest that validated parses).
+    pub fn idle_after_ms(&self) -> Option<u64> {
+        let text = self.idle_after.as_deref()?;
+        let idle = crate::duration::parse_optional_duration(text).ok()?;
+        Some(idle.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+    }
+
     fn validate(&self, at: &str) -> Result<(), ManifestError> {
         if !super::valid_app_name(&self.name) {
             return Err(err(
@@ -261,6 +274,16 @@ impl Component {
                 ));
             }
             _ => {}
+        }
+        if let Some(text) = &self.idle_after {
+            if self.kind == ComponentKind::Provider {
+                return Err(err(
+                    format!("{at}.idle-after"),
+                    "applies to actors only (a provider process does not sleep)",
+                ));
+            }
+            crate::duration::parse_optional_duration(text)
+                .map_err(|e| err(format!("{at}.idle-after"), e.to_string()))?;
         }
         let p = &self.placement;
         let at = format!("{at}.placement");

@@ -29,7 +29,7 @@ pub async fn measure(echo: &[u8], report: &mut Report, quick: bool) -> anyhow::R
         .as_secs();
     let verified = claims::verify(echo, now, &VerifyPolicy::default())?;
     let compile_started = Instant::now();
-    let actor = LoadedActor::load(&runtime, echo, verified, "bench".to_owned())?;
+    let actor = LoadedActor::load(&runtime, Some(echo), verified, "bench".to_owned())?;
     report.row(
         "compile echo (uncached, in-process)",
         format!("{:.1} ms", compile_started.elapsed().as_secs_f64() * 1e3),
