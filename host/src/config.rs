@@ -55,12 +55,13 @@ pub struct HostConfig {
     /// How far ahead of this host's clock a sender's clock may run.
     #[arg(long, env = "FLOE_AUTH_SKEW", default_value = "30s", value_parser = parse_flag_duration)]
     pub auth_skew: Duration,
-    /// How often to publish a heartbeat.
-    #[arg(long, env = "FLOE_HEARTBEAT", default_value = "5s", value_parser = parse_flag_duration)]
+    /// How often to publish a heartbeat (only the reconciler's leader
+    /// follows them).
+    #[arg(long, env = "FLOE_HEARTBEAT", default_value = "1s", value_parser = parse_flag_duration)]
     pub heartbeat: Duration,
     /// Heartbeats a host may miss before the reconciler declares it lost and
     /// places its share elsewhere.
-    #[arg(long, env = "FLOE_MISSED_BEATS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, env = "FLOE_MISSED_BEATS", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub missed_beats: u32,
     /// The reconciler's leader lease: a dead leader is replaced within it.
     #[arg(long, env = "FLOE_LEASE_TTL", default_value = "6s", value_parser = parse_flag_duration)]

@@ -1,9 +1,10 @@
-//! The periodic `host_heartbeat` event with the inventory summary.
+//! The periodic `host_heartbeat` event: the host's summary and the digest
+//! of what it runs (`Status::placement_digest`).
 
 use std::time::Duration;
 
 use floe_wire::EventType;
-use floe_wire::events::{ActorSummary, HeartbeatData};
+use floe_wire::events::HeartbeatData;
 
 use crate::bus::Bus;
 use crate::status::Status;
@@ -20,23 +21,10 @@ pub fn spawn(bus: Bus, status: Status, tasks: &Tasks, every: Duration) {
                 () = stopping.stopping() => return,
                 _ = tick.tick() => {}
             }
-            let actors_running = status
-                .actors
-                .all()
-                .iter()
-                .map(|a| {
-                    let loaded = a.replica.version();
-                    ActorSummary {
-                        actor_id: a.id.clone(),
-                        name: loaded.claims.floe.name.clone(),
-                        version: loaded.claims.floe.version.clone(),
-                        max_concurrent: a.max_concurrent(),
-                    }
-                })
-                .collect();
             let beat = HeartbeatData {
                 host: status.info(),
-                actors_running,
+                placement_digest: status.placement_digest(),
+                actors_running: Vec::new(),
             };
             bus.publish(EventType::HostHeartbeat, &beat).await;
         }

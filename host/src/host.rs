@@ -296,8 +296,6 @@ fn reconciler_config(config: &HostConfig) -> ReconcilerConfig {
         heartbeat: config.heartbeat,
         missed_beats: config.missed_beats,
         interval: config.reconcile_interval,
-        ping_window: (config.heartbeat / 2)
-            .clamp(Duration::from_millis(100), Duration::from_secs(1)),
     }
 }
 

@@ -78,6 +78,27 @@ impl Status {
         }
     }
 
+    /// A digest of what placement sees of this host: labels, and each
+    /// actor's and provider's identity, code, size and owner (not counters,
+    /// not dormancy). Heartbeats carry it; it changes exactly when a new
+    /// inventory would plan differently.
+    pub fn placement_digest(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        self.labels().hash(&mut hasher);
+        for actor in self.actors.all() {
+            let d = actor.describe();
+            (d.actor_id, d.version, d.revision, d.reference).hash(&mut hasher);
+            (d.max_concurrent, d.annotations).hash(&mut hasher);
+        }
+        for provider in self.providers.all() {
+            let d = provider.describe();
+            (d.provider_id, d.reference, d.annotations).hash(&mut hasher);
+            format!("{:?}", d.health).hash(&mut hasher);
+        }
+        format!("{:016x}", hasher.finish())
+    }
+
     /// Everything this host runs.
     pub fn inventory(&self) -> HostInventory {
         HostInventory {

@@ -1,8 +1,11 @@
 //! Which hosts are alive, from their heartbeats: a host that has not beaten
 //! for `missed_beats × heartbeat` is lost (announced once by the leader),
-//! one that stopped cleanly is forgotten at once. Heartbeats are read by a
-//! task of their own and stamped when they arrive, so a long pass of the
-//! leader never delays them.
+//! one that stopped cleanly is forgotten at once. Each heartbeat also says
+//! the digest of what its host runs, so the leader asks for an inventory
+//! only when it changed. Only the leader follows heartbeats (a follower
+//! needs the lease, not every host's liveness): they are read by a task of
+//! their own while it leads, stamped when they arrive, so a long pass never
+//! delays them.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -20,6 +23,8 @@ pub struct HostTracker {
     /// Silence after which a host is lost.
     grace: Duration,
     last_seen: BTreeMap<String, Instant>,
+    /// The placement digest of each host's last heartbeat.
+    digests: BTreeMap<String, String>,
     /// Hosts that said goodbye: a heartbeat of theirs that arrives late is
     /// ignored for one grace.
     stopped: BTreeMap<String, Instant>,
@@ -33,6 +38,7 @@ impl HostTracker {
         HostTracker {
             grace,
             last_seen: BTreeMap::new(),
+            digests: BTreeMap::new(),
             stopped: BTreeMap::new(),
             since: Instant::now(),
         }
@@ -47,6 +53,8 @@ impl HostTracker {
             let grace = self.grace;
             self.stopped.retain(|_, at| at.elapsed() <= grace);
             if !self.stopped.contains_key(&beat.host.host_id) {
+                self.digests
+                    .insert(beat.host.host_id.clone(), beat.placement_digest);
                 self.last_seen.insert(beat.host.host_id, Instant::now());
             }
         }
@@ -58,13 +66,13 @@ impl HostTracker {
             return;
         };
         self.last_seen.remove(&event.source);
+        self.digests.remove(&event.source);
         self.stopped.insert(event.source, Instant::now());
     }
 
-    /// A host that answered the leader (so it runs, whatever it said before).
-    pub fn seen(&mut self, host_id: &str) {
-        self.stopped.remove(host_id);
-        self.last_seen.insert(host_id.to_owned(), Instant::now());
+    /// The placement digest of `host`'s last heartbeat (empty: unknown).
+    pub fn digest(&self, host: &str) -> &str {
+        self.digests.get(host).map_or("", String::as_str)
     }
 
     /// True once heartbeats have been followed for one grace: every live
@@ -95,6 +103,7 @@ impl HostTracker {
             .collect();
         for (id, _) in &lost {
             self.last_seen.remove(id);
+            self.digests.remove(id);
         }
         lost
     }
@@ -107,7 +116,7 @@ pub fn lock(tracker: &Mutex<HostTracker>) -> MutexGuard<'_, HostTracker> {
 }
 
 /// Subscribes to heartbeats and clean stops, and feeds `tracker` from a
-/// task until `shutdown`.
+/// task until `shutdown` (the subscriptions end with it).
 pub async fn follow(
     nats: &async_nats::Client,
     auth: &Arc<LatticeAuth>,
@@ -166,6 +175,7 @@ mod tests {
         let data = match kind {
             EventType::HostHeartbeat => serde_json::to_value(HeartbeatData {
                 host: info,
+                placement_digest: format!("{host}-digest"),
                 actors_running: Vec::new(),
             }),
             _ => serde_json::to_value(info),
@@ -183,6 +193,8 @@ mod tests {
         tokio::time::advance(Duration::from_secs(2)).await;
         tracker.heartbeat(&event(EventType::HostHeartbeat, "NB"));
         assert_eq!(tracker.alive(), ["NA", "NB"]);
+        assert_eq!(tracker.digest("NB"), "NB-digest");
+        assert_eq!(tracker.digest("NC"), "", "never heard");
         assert!(tracker.take_lost().is_empty(), "both beat within the grace");
 
         tokio::time::advance(Duration::from_secs(2)).await;
@@ -197,8 +209,13 @@ mod tests {
             "silent since its last beat"
         );
         assert!(tracker.take_lost().is_empty(), "announced once");
-        // A host that answers the leader is alive again, whatever it said before.
-        tracker.seen("NA");
+        assert_eq!(
+            tracker.digest("NA"),
+            "",
+            "a lost host's digest is forgotten"
+        );
+        // A lost host that beats again is alive again.
+        tracker.heartbeat(&event(EventType::HostHeartbeat, "NA"));
         assert_eq!(tracker.alive(), ["NA", "NB"]);
     }
 

@@ -1,7 +1,8 @@
 //! floe-reconciler: keeps declared applications true, from inside the
 //! hosts (docs/apps.md). Every host runs one; the one holding the lease
-//! (`floe_lattice::lease`) leads: each pass it reads the apps, sees the live
-//! hosts (heartbeats, then their inventories) and the links, plans
+//! (`floe_lattice::lease`) leads: it follows the hosts' heartbeats, and each
+//! pass it reads the apps, sees the live hosts (an inventory only from a
+//! host whose heartbeat says it changed) and the links, plans
 //! (`plan`), and acts through the control interface like the CLI
 //! (`act`). Everything it does is found again from annotations, so a new
 //! leader continues where an old one stopped.
@@ -46,8 +47,6 @@ pub struct ReconcilerConfig {
     pub missed_beats: u32,
     /// Time between two passes of the leader.
     pub interval: Duration,
-    /// How long the leader waits for hosts to answer a ping.
-    pub ping_window: Duration,
 }
 
 /// Runs until `shutdown`: follows heartbeats, takes the lease when it is
@@ -92,13 +91,10 @@ pub async fn run(
         }
         _ => config.lease_ttl,
     };
-    let tracker = Arc::new(Mutex::new(hosts::HostTracker::new(
-        config.heartbeat * config.missed_beats.max(1),
-    )));
-    if let Err(e) = hosts::follow(&nats, &auth, tracker.clone(), &shutdown).await {
-        tracing::error!("reconciler: cannot follow heartbeats: {e}");
-        return;
-    }
+    let grace = config.heartbeat * config.missed_beats.max(1);
+    let tracker = Arc::new(Mutex::new(hosts::HostTracker::new(grace)));
+    // Set while this host leads and follows the heartbeats.
+    let mut following: Option<CancellationToken> = None;
     let leading = Arc::new(Leadership::default());
     let lease_task = tokio::spawn(hold_lease(
         Lease::new(lease_kv, auth.clone(), &host_id),
@@ -115,28 +111,46 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {}
         }
-        // How many hosts heartbeat, once that is known (0 before).
+        let leads = leading.is_leading();
+        match (leads, &following) {
+            (true, None) => {
+                // A new leader hears every host for one grace before it
+                // decides anything (`warmed_up`).
+                *hosts::lock(&tracker) = hosts::HostTracker::new(grace);
+                let stop = shutdown.child_token();
+                match hosts::follow(&nats, &auth, tracker.clone(), &stop).await {
+                    Ok(()) => following = Some(stop),
+                    Err(e) => {
+                        tracing::warn!("reconciler: cannot follow heartbeats: {e}");
+                        continue;
+                    }
+                }
+            }
+            (false, Some(stop)) => {
+                stop.cancel();
+                following = None;
+            }
+            _ => {}
+        }
+        // How many hosts heartbeat, once the leader knows (0 elsewhere).
         let known = {
             let hosts = hosts::lock(&tracker);
-            if hosts.warmed_up() {
+            if following.is_some() && hosts.warmed_up() {
                 hosts.alive().len()
             } else {
                 0
             }
         };
         members.store(known, std::sync::atomic::Ordering::Relaxed);
-        if leading.is_leading() {
+        if leads {
             // Every action is idempotent: a pass cut short by a stop is
             // finished by the next leader.
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                () = leader.pass(&tracker, &config) => {}
+                () = leader.pass(&tracker) => {}
             }
         } else {
             leader.follow();
-            // A follower forgets lost hosts quietly: announcing them is the
-            // leader's job, and a new leader must not announce old losses.
-            hosts::lock(&tracker).take_lost();
         }
     }
     let _ = lease_task.await;

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::hosts::{self, HostTracker};
 use crate::plan::{self, Action, HostView, Memory, Stall};
-use crate::{EventSink, Leadership, ReconcilerConfig, act};
+use crate::{EventSink, Leadership, act};
 
 /// The leader's memory between passes (lost with the lease: a new leader
 /// starts from what the lattice shows).
@@ -31,8 +31,12 @@ pub struct Leader {
     bucket: Option<kv::Store>,
     /// Per app: what the leader learned about its current version.
     memory: BTreeMap<String, AppMemory>,
-    /// The inventory each live host last reported.
-    last_views: BTreeMap<String, HostView>,
+    /// The inventory each live host last reported, with the placement
+    /// digest its heartbeat carried when it was read.
+    last_views: BTreeMap<String, (String, HostView)>,
+    /// Hosts acted on since their inventory was read: read again next pass
+    /// whatever their heartbeat says (it may not have caught up).
+    stale: Mutex<BTreeSet<String>>,
     /// Per app: the status last written.
     written: BTreeMap<String, AppStatus>,
     was_leading: bool,
@@ -91,6 +95,7 @@ impl Leader {
             bucket: None,
             memory: BTreeMap::new(),
             last_views: BTreeMap::new(),
+            stale: Mutex::new(BTreeSet::new()),
             written: BTreeMap::new(),
             was_leading: false,
             passes: 0,
@@ -134,12 +139,13 @@ impl Leader {
         if self.was_leading {
             self.memory.clear();
             self.last_views.clear();
+            self.stale_hosts().clear();
             self.written.clear();
             self.was_leading = false;
         }
     }
 
-    pub async fn pass(&mut self, tracker: &Mutex<HostTracker>, config: &ReconcilerConfig) {
+    pub async fn pass(&mut self, tracker: &Mutex<HostTracker>) {
         self.was_leading = true;
         self.passes = self.passes.wrapping_add(1);
         let bucket = match &self.bucket {
@@ -168,7 +174,7 @@ impl Leader {
         if heads.is_empty() && self.passes % 10 != 1 {
             return;
         }
-        let Some(views) = self.observe(tracker, config).await else {
+        let Some(views) = self.observe(tracker).await else {
             return;
         };
         let links = match self.client.links().await {
@@ -210,26 +216,24 @@ impl Leader {
         }
     }
 
-    /// The live hosts and what they run; `None` when a host that may be
-    /// alive did not answer (nothing is decided on a partial view).
-    async fn observe(
-        &mut self,
-        tracker: &Mutex<HostTracker>,
-        config: &ReconcilerConfig,
-    ) -> Option<Vec<HostView>> {
-        let pinged = match self.client.ping_hosts(config.ping_window).await {
-            Ok(hosts) => hosts,
-            Err(e) => {
-                tracing::warn!("reconciler: cannot ping the hosts: {e}");
-                return None;
-            }
-        };
-        let (lost, alive) = {
+    /// The live hosts and what they run; `None` before every host could
+    /// be heard, or when a live host whose inventory is unknown does not
+    /// answer (nothing is decided on a partial view). A pass asks only the
+    /// hosts whose heartbeat digest changed (or that it acted on) for their
+    /// inventory: its cost follows what changed, not how many hosts there are.
+    async fn observe(&mut self, tracker: &Mutex<HostTracker>) -> Option<Vec<HostView>> {
+        let (lost, alive, warmed_up) = {
             let mut tracker = hosts::lock(tracker);
-            for host in &pinged {
-                tracker.seen(&host.host_id);
-            }
-            (tracker.take_lost(), tracker.alive())
+            let lost = tracker.take_lost();
+            let alive: Vec<(String, String)> = tracker
+                .alive()
+                .into_iter()
+                .map(|id| {
+                    let digest = tracker.digest(&id).to_owned();
+                    (id, digest)
+                })
+                .collect();
+            (lost, alive, tracker.warmed_up())
         };
         for (host_id, silent) in lost {
             tracing::warn!(host = %host_id, ?silent, "host lost: no heartbeat");
@@ -240,53 +244,74 @@ impl Leader {
                 )
                 .await;
         }
-        if !hosts::lock(tracker).warmed_up() {
+        if !warmed_up {
             // Hosts not heard yet may run things: decide nothing before.
             return None;
         }
+        self.last_views
+            .retain(|id, _| alive.iter().any(|(alive, _)| alive == id));
+        let stale = self.stale_hosts().clone();
+        let changed: Vec<&(String, String)> = alive
+            .iter()
+            .filter(|(id, digest)| {
+                digest.is_empty()
+                    || stale.contains(id)
+                    || self
+                        .last_views
+                        .get(id)
+                        .is_none_or(|(read, _)| read != digest)
+            })
+            .collect();
         let inventories =
-            futures::future::join_all(pinged.iter().map(|h| self.client.inventory(&h.host_id)))
+            futures::future::join_all(changed.iter().map(|(id, _)| self.client.inventory(id)))
                 .await;
-        let mut views: BTreeMap<String, HostView> = BTreeMap::new();
-        for (host, inventory) in pinged.iter().zip(inventories) {
+        for ((host_id, digest), inventory) in changed.into_iter().zip(inventories) {
             match inventory {
                 Ok(inv) => {
+                    self.stale_hosts().remove(host_id);
                     let view = HostView {
                         host_id: inv.host.host_id.clone(),
                         labels: inv.host.labels.clone(),
                         actors: inv.actors,
                         providers: inv.providers,
                     };
-                    self.last_views.insert(view.host_id.clone(), view.clone());
-                    views.insert(view.host_id.clone(), view);
+                    self.last_views
+                        .insert(host_id.clone(), (digest.clone(), view));
                 }
-                Err(e) => tracing::debug!(host = %host.host_id, "no inventory: {e}"),
-            }
-        }
-        // A host alive by its heartbeats that did not answer now counts with
-        // what it last reported; with nothing known of it, wait.
-        self.last_views.retain(|id, _| alive.contains(id));
-        for host in &alive {
-            if views.contains_key(host) {
-                continue;
-            }
-            match self.last_views.get(host) {
-                Some(view) => {
-                    views.insert(host.clone(), view.clone());
+                // A live host that did not answer counts with what it last
+                // reported; with nothing known of it, wait.
+                Err(e) if self.last_views.contains_key(host_id) => {
+                    tracing::debug!(host = %host_id, "no inventory, using the last one: {e}");
                 }
-                None => {
-                    tracing::debug!(host = %host, "waiting for a silent host to answer or be lost");
+                Err(e) => {
+                    tracing::debug!(host = %host_id, "waiting for a silent host to answer or be lost: {e}");
                     return None;
                 }
             }
         }
-        Some(views.into_values().collect())
+        Some(
+            self.last_views
+                .values()
+                .map(|(_, view)| view.clone())
+                .collect(),
+        )
     }
 
     /// Runs `action`; when it failed, how (see `act::Failure`) and the
     /// reason for the app's status.
+    fn stale_hosts(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        // Plain data: a panic elsewhere cannot leave it inconsistent.
+        self.stale
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     async fn run(&self, action: &Action) -> Result<(), (act::Failure, String)> {
         let what = act::describe(action);
+        // Whatever the outcome, read its host again next pass.
+        if let Some(host) = action.host() {
+            self.stale_hosts().insert(host.to_owned());
+        }
         match act::act(&self.client, action).await {
             Ok(()) => {
                 tracing::info!("reconciler: {what}");

@@ -78,6 +78,21 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The host it acts on (`None`: links, which live in the lattice).
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            Action::StartActor { host, .. }
+            | Action::UpdateActor { host, .. }
+            | Action::ScaleActor { host, .. }
+            | Action::StopActor { host, .. }
+            | Action::StartProvider { host, .. }
+            | Action::StopProvider { host, .. } => Some(host),
+            Action::PutLink(_) | Action::DeleteLink { .. } => None,
+        }
+    }
+}
+
 /// What one pass found for one app.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {

@@ -114,11 +114,21 @@ pub struct ActorStartFailedData {
     pub error: String,
 }
 
-/// `data` of `host_heartbeat`: the host's summary and what it runs.
+/// `data` of `host_heartbeat`: the host's summary, and a digest of what it
+/// runs as placement sees it, so the reconciler's leader asks for a host's
+/// inventory only when that changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeartbeatData {
     #[serde(flatten)]
     pub host: crate::control::HostInfo,
+    /// Changes whenever the host's labels, actors (id, version, reference,
+    /// max-concurrent, annotations) or providers (id, reference, health,
+    /// annotations) change; empty from hosts that do not say.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub placement_digest: String,
+    /// What it runs, from hosts of before `placement_digest` (no longer
+    /// sent: an inventory request tells it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actors_running: Vec<ActorSummary>,
 }
 

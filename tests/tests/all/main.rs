@@ -15,6 +15,7 @@ mod config_logs;
 mod demo;
 mod dormancy;
 mod harness;
+mod host_loss;
 mod host_startup;
 mod hosts;
 mod http;
