@@ -118,6 +118,7 @@ impl Lifecycle {
             .loader
             .load(Some(bytes), claims, req.reference.clone())
             .await?;
+        let origin = loaded.origin;
         let max = req.max_concurrent.unwrap_or(self.settings.max_concurrent);
         let idle_after = match req.idle_after_ms {
             Some(ms) => Some(Duration::from_millis(ms)),
@@ -148,7 +149,7 @@ impl Lifecycle {
             return Err(LifecycleError::StoppedWhileStarting(handle.id.clone()));
         }
         let reply = self.started(&handle, false);
-        tracing::info!(actor = %reply.actor_id, name = %reply.name, "actor started");
+        tracing::info!(actor = %reply.actor_id, name = %reply.name, code = ?origin, "actor started");
         self.bus.publish(EventType::ActorStarted, &reply).await;
         Ok(reply)
     }
