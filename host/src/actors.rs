@@ -89,6 +89,9 @@ impl Gate {
 struct Stats {
     calls: AtomicU64,
     in_flight: AtomicU64,
+    /// Nanoseconds calls spent on this host, summed: over a period, divided
+    /// by it, the calls in flight on average (Little's law).
+    busy_ns: AtomicU64,
     failures: [AtomicU64; ErrorKind::ALL.len()],
 }
 
@@ -218,6 +221,21 @@ impl ActorHandle {
             gate: &self.gate,
             stats: &self.stats,
         })
+    }
+
+    /// Adds one call's time on this host to the load it reports.
+    pub fn add_busy_time(&self, elapsed: Duration) {
+        let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.stats.busy_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// The load counters, ever increasing: time spent in calls (ns) and
+    /// calls answered `busy`.
+    pub fn load_counters(&self) -> (u64, u64) {
+        (
+            self.stats.busy_ns.load(Ordering::Relaxed),
+            self.stats.failures[ErrorKind::Busy.index()].load(Ordering::Relaxed),
+        )
     }
 
     /// Counts one finished call.

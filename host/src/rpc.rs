@@ -161,6 +161,7 @@ impl Handler for ActorCalls {
 
     fn finished(&self, operation: &str, outcome: Result<(), ErrorKind>, elapsed: Duration) {
         self.handle.record(outcome);
+        self.handle.add_busy_time(elapsed);
         // Labels cost allocations and lookups on every call: only when the
         // metrics are served.
         if let Some(metrics) = &self.serving.metrics {

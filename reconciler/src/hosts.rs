@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use floe_lattice::LatticeAuth;
-use floe_wire::events::HeartbeatData;
+use floe_wire::events::{ActorLoad, HeartbeatData};
 use floe_wire::{CloudEvent, EventType, Subject};
 use futures::StreamExt as _;
 use tokio::time::Instant;
@@ -25,6 +25,8 @@ pub struct HostTracker {
     last_seen: BTreeMap<String, Instant>,
     /// The placement digest of each host's last heartbeat.
     digests: BTreeMap<String, String>,
+    /// Each host's load per actor, from its last heartbeat.
+    loads: BTreeMap<String, BTreeMap<String, ActorLoad>>,
     /// Hosts that said goodbye: a heartbeat of theirs that arrives late is
     /// ignored for one grace.
     stopped: BTreeMap<String, Instant>,
@@ -39,6 +41,7 @@ impl HostTracker {
             grace,
             last_seen: BTreeMap::new(),
             digests: BTreeMap::new(),
+            loads: BTreeMap::new(),
             stopped: BTreeMap::new(),
             since: Instant::now(),
         }
@@ -55,6 +58,7 @@ impl HostTracker {
             if !self.stopped.contains_key(&beat.host.host_id) {
                 self.digests
                     .insert(beat.host.host_id.clone(), beat.placement_digest);
+                self.loads.insert(beat.host.host_id.clone(), beat.load);
                 self.last_seen.insert(beat.host.host_id, Instant::now());
             }
         }
@@ -67,12 +71,30 @@ impl HostTracker {
         };
         self.last_seen.remove(&event.source);
         self.digests.remove(&event.source);
+        self.loads.remove(&event.source);
         self.stopped.insert(event.source, Instant::now());
     }
 
     /// The placement digest of `host`'s last heartbeat (empty: unknown).
     pub fn digest(&self, host: &str) -> &str {
         self.digests.get(host).map_or("", String::as_str)
+    }
+
+    /// Each actor's load summed over the live hosts' last heartbeats.
+    pub fn loads(&self) -> BTreeMap<String, ActorLoad> {
+        let alive = self.alive();
+        let mut sum: BTreeMap<String, ActorLoad> = BTreeMap::new();
+        for (host, loads) in &self.loads {
+            if !alive.contains(host) {
+                continue;
+            }
+            for (actor, load) in loads {
+                let total = sum.entry(actor.clone()).or_default();
+                total.in_flight_milli = total.in_flight_milli.saturating_add(load.in_flight_milli);
+                total.busy = total.busy.saturating_add(load.busy);
+            }
+        }
+        sum
     }
 
     /// True once heartbeats have been followed for one grace: every live
@@ -104,6 +126,7 @@ impl HostTracker {
         for (id, _) in &lost {
             self.last_seen.remove(id);
             self.digests.remove(id);
+            self.loads.remove(id);
         }
         lost
     }
@@ -177,6 +200,14 @@ mod tests {
                 host: info,
                 placement_digest: format!("{host}-digest"),
                 actors_running: Vec::new(),
+                load: [(
+                    "MECHO".to_owned(),
+                    ActorLoad {
+                        in_flight_milli: 1500,
+                        busy: 1,
+                    },
+                )]
+                .into(),
             }),
             _ => serde_json::to_value(info),
         }
@@ -195,6 +226,14 @@ mod tests {
         assert_eq!(tracker.alive(), ["NA", "NB"]);
         assert_eq!(tracker.digest("NB"), "NB-digest");
         assert_eq!(tracker.digest("NC"), "", "never heard");
+        assert_eq!(
+            tracker.loads()["MECHO"],
+            ActorLoad {
+                in_flight_milli: 3000,
+                busy: 2
+            },
+            "summed over the live hosts"
+        );
         assert!(tracker.take_lost().is_empty(), "both beat within the grace");
 
         tokio::time::advance(Duration::from_secs(2)).await;

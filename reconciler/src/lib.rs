@@ -12,11 +12,13 @@
 //! - `hosts`: which hosts are alive (heartbeats; lost after missed beats).
 //! - `act`: carrying out actions with a `CtlClient`.
 //! - `pass`: one leader pass over every app, statuses and app events.
+//! - `scale`: replicas that follow load (autoscaled components).
 
 mod act;
 mod hosts;
 mod pass;
 pub mod plan;
+mod scale;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

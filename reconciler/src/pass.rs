@@ -14,10 +14,12 @@ use floe_lattice::records::Record;
 use floe_wire::EventType;
 use floe_wire::Link;
 use floe_wire::app::{AppHead, AppState, AppStatus};
+use floe_wire::events::{ActorLoad, AppScaledData};
 use serde_json::json;
 
 use crate::hosts::{self, HostTracker};
 use crate::plan::{self, Action, HostView, Memory, Stall};
+use crate::scale::{self, ScaleState};
 use crate::{EventSink, Leadership, act};
 
 /// The leader's memory between passes (lost with the lease: a new leader
@@ -37,6 +39,8 @@ pub struct Leader {
     /// Hosts acted on since their inventory was read: read again next pass
     /// whatever their heartbeat says (it may not have caught up).
     stale: Mutex<BTreeSet<String>>,
+    /// Each actor's load over the live hosts, from their last heartbeats.
+    loads: BTreeMap<String, ActorLoad>,
     /// Per app: the status last written.
     written: BTreeMap<String, AppStatus>,
     was_leading: bool,
@@ -61,6 +65,8 @@ struct AppMemory {
 
     /// Recent failures, shown in the status until they age out.
     errors: Vec<(Instant, String)>,
+    /// Autoscaled components: the replicas wanted now.
+    scale: BTreeMap<String, ScaleState>,
 }
 
 impl std::fmt::Debug for Leader {
@@ -96,6 +102,7 @@ impl Leader {
             memory: BTreeMap::new(),
             last_views: BTreeMap::new(),
             stale: Mutex::new(BTreeSet::new()),
+            loads: BTreeMap::new(),
             written: BTreeMap::new(),
             was_leading: false,
             passes: 0,
@@ -233,6 +240,7 @@ impl Leader {
                     (id, digest)
                 })
                 .collect();
+            self.loads = tracker.loads();
             (lost, alive, tracker.warmed_up())
         };
         for (host_id, silent) in lost {
@@ -349,6 +357,25 @@ impl Leader {
             }
         };
         let memory = self.memory_for(&name, version.seq);
+        let (version, decisions) = {
+            let app = self.memory.entry(name.clone()).or_default();
+            scale::apply(&version, views, &self.loads, &mut app.scale)
+        };
+        for decision in decisions {
+            tracing::info!(app = %name, component = %decision.component, from = decision.from, to = decision.to, reason = %decision.reason, "reconciler: scaled");
+            self.events
+                .publish(
+                    EventType::AppScaled,
+                    json!(AppScaledData {
+                        app: name.clone(),
+                        component: decision.component,
+                        from: decision.from,
+                        to: decision.to,
+                        reason: decision.reason,
+                    }),
+                )
+                .await;
+        }
         let plan = plan::plan_app(&version, views, links, &memory);
         for action in &plan.actions {
             if !self.leading() {

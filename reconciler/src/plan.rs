@@ -136,6 +136,14 @@ fn owned_by(annotations: &StringMap, app: &str, component: Option<&str>) -> bool
             .is_none_or(|c| annotations.get(COMPONENT_ANNOTATION).map(String::as_str) == Some(c))
 }
 
+/// The actor id of each running replica of `component` (one per host).
+pub fn running_replicas(hosts: &[HostView], app: &str, component: &Component) -> Vec<String> {
+    instances(hosts, app, component)
+        .into_iter()
+        .map(|i| i.id)
+        .collect()
+}
+
 fn instances(hosts: &[HostView], app: &str, component: &Component) -> Vec<Instance> {
     let mut found = Vec::new();
     for host in hosts {

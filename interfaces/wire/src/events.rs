@@ -29,10 +29,11 @@ pub enum EventType {
     AppReconciling,
     AppFailed,
     AppDeleted,
+    AppScaled,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 20] = [
+    pub const ALL: [EventType; 21] = [
         EventType::HostStarted,
         EventType::HostHeartbeat,
         EventType::HostStopped,
@@ -53,6 +54,7 @@ impl EventType {
         EventType::AppReconciling,
         EventType::AppFailed,
         EventType::AppDeleted,
+        EventType::AppScaled,
     ];
 
     /// The snake_case name used in subjects and as the CloudEvent type suffix.
@@ -78,6 +80,7 @@ impl EventType {
             EventType::AppReconciling => "app_reconciling",
             EventType::AppFailed => "app_failed",
             EventType::AppDeleted => "app_deleted",
+            EventType::AppScaled => "app_scaled",
         }
     }
 
@@ -130,6 +133,30 @@ pub struct HeartbeatData {
     /// sent: an inventory request tells it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actors_running: Vec<ActorSummary>,
+    /// Per actor with calls since the last heartbeat: its load then.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub load: std::collections::BTreeMap<String, ActorLoad>,
+}
+
+/// One actor's load on one host over one heartbeat period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorLoad {
+    /// Calls in flight on average, in thousandths (busy time / period).
+    pub in_flight_milli: u64,
+    /// Calls answered `busy` (no instance free and the queue full).
+    #[serde(default)]
+    pub busy: u64,
+}
+
+/// `data` of `app_scaled`: the reconciler changed how many replicas an
+/// autoscaled component wants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppScaledData {
+    pub app: String,
+    pub component: String,
+    pub from: u32,
+    pub to: u32,
+    pub reason: String,
 }
 
 /// One actor in a heartbeat.

@@ -9,6 +9,7 @@ mod apps_linked;
 mod apps_rollout;
 mod artifacts;
 mod auth;
+mod autoscale;
 mod claims_cli;
 mod cli_lattice;
 mod config_logs;

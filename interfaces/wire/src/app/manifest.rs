@@ -75,6 +75,10 @@ impl ComponentKind {
 pub struct Placement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<u32>,
+    /// Instead of `replicas`: as many replicas as the load needs, between
+    /// `min` and `max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<Autoscale>,
     /// With `replicas`: groups of hosts by label, each with a weight.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spread: Vec<Spread>,
@@ -90,10 +94,69 @@ impl Default for Placement {
     fn default() -> Self {
         Self {
             replicas: Some(1),
+            autoscale: None,
             spread: Vec::new(),
             daemon: false,
             requirements: StringMap::new(),
         }
+    }
+}
+
+/// Replicas that follow load, like Kubernetes' HPA: the reconciler's leader
+/// wants `ceil(calls in flight / target-in-flight)` replicas (one more while
+/// calls are answered `busy`), never below `min` or above `max` or the
+/// hosts that match; it adds replicas at once and removes them only after
+/// the load has stayed low for `scale-down-after`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Autoscale {
+    pub min: u32,
+    pub max: u32,
+    /// Calls in flight per replica to aim at (averaged over a heartbeat).
+    #[serde(default = "default_target_in_flight")]
+    pub target_in_flight: u32,
+    /// How long the load must stay low before replicas go (default 5m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_down_after: Option<String>,
+}
+
+fn default_target_in_flight() -> u32 {
+    10
+}
+
+/// How long load must stay low before an autoscaled component shrinks.
+pub const DEFAULT_SCALE_DOWN_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
+
+impl Autoscale {
+    /// `scale-down-after` as a duration (a validated manifest parses).
+    pub fn scale_down_after(&self) -> std::time::Duration {
+        self.scale_down_after
+            .as_deref()
+            .and_then(|text| crate::duration::parse_flag_duration(text).ok())
+            .unwrap_or(DEFAULT_SCALE_DOWN_AFTER)
+    }
+
+    fn validate(&self, at: &str) -> Result<(), ManifestError> {
+        if self.min == 0 {
+            return Err(err(
+                format!("{at}.min"),
+                "must be at least 1 (an idle replica costs little: it goes dormant)",
+            ));
+        }
+        if self.min > self.max {
+            return Err(err(
+                format!("{at}.max"),
+                format!("must be at least min ({} > {})", self.min, self.max),
+            ));
+        }
+        if self.target_in_flight == 0 {
+            return Err(err(format!("{at}.target-in-flight"), "must be at least 1"));
+        }
+        if let Some(text) = &self.scale_down_after {
+            crate::duration::parse_flag_duration(text)
+                .map_err(|e| err(format!("{at}.scale-down-after"), e.to_string()))?;
+        }
+        Ok(())
     }
 }
 
@@ -286,13 +349,38 @@ impl Component {
                 .map_err(|e| err(format!("{at}.idle-after"), e.to_string()))?;
         }
         let p = &self.placement;
+        let kind = self.kind;
         let at = format!("{at}.placement");
-        match (p.replicas, p.daemon) {
-            (Some(_), true) => {
+        match (p.replicas, p.daemon, &p.autoscale) {
+            (Some(_), true, _) => {
                 return Err(err(at, "either `replicas` or `daemon: true`, not both"));
             }
-            (None, false) => {
-                return Err(err(at, "needs `replicas: N` or `daemon: true`"));
+            (_, true, Some(_)) => {
+                return Err(err(
+                    format!("{at}.autoscale"),
+                    "a daemon runs on every matching host: it cannot also autoscale",
+                ));
+            }
+            (Some(_), _, Some(_)) => {
+                return Err(err(
+                    format!("{at}.autoscale"),
+                    "either `replicas: N` or `autoscale`, not both",
+                ));
+            }
+            (None, false, None) => {
+                return Err(err(
+                    at,
+                    "needs `replicas: N`, `autoscale: {min, max}` or `daemon: true`",
+                ));
+            }
+            (None, false, Some(scale)) => {
+                if kind == ComponentKind::Provider {
+                    return Err(err(
+                        format!("{at}.autoscale"),
+                        "applies to actors only (a provider is one process per host)",
+                    ));
+                }
+                scale.validate(&format!("{at}.autoscale"))?;
             }
             _ => {}
         }

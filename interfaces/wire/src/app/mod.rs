@@ -14,7 +14,8 @@ mod records;
 mod spread;
 
 pub use manifest::{
-    AppManifest, Component, ComponentKind, LinkSpec, ManifestError, Placement, Spread,
+    AppManifest, Autoscale, Component, ComponentKind, DEFAULT_SCALE_DOWN_AFTER, LinkSpec,
+    ManifestError, Placement, Spread,
 };
 pub use records::{
     APP_ANNOTATION, AppHead, AppState, AppStatus, AppVersion, COMPONENT_ANNOTATION, HEAD_PREFIX,

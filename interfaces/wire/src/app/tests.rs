@@ -33,6 +33,23 @@ fn a_good_manifest_validates_with_defaults() {
     assert!(kv.placement.daemon && kv.placement.replicas.is_none());
 }
 
+fn scale(min: u32, max: u32) -> Autoscale {
+    Autoscale {
+        min,
+        max,
+        target_in_flight: 10,
+        scale_down_after: None,
+    }
+}
+
+/// Component 0 with `autoscale` instead of its replicas and spread.
+fn autoscaled(app: &mut AppManifest, scale: Autoscale) {
+    let placement = &mut app.components[0].placement;
+    placement.replicas = None;
+    placement.spread.clear();
+    placement.autoscale = Some(scale);
+}
+
 #[test]
 fn faults_name_their_field() {
     type Break = fn(&mut AppManifest);
@@ -52,6 +69,39 @@ fn faults_name_their_field() {
         }),
         ("components[1].max-concurrent", |a| {
             a.components[1].max_concurrent = Some(2)
+        }),
+        ("components[0].placement.autoscale", |a| {
+            a.components[0].placement.autoscale = Some(scale(1, 3));
+        }),
+        ("components[1].placement.autoscale", |a| {
+            a.components[1].placement.autoscale = Some(scale(1, 3));
+        }),
+        ("components[0].placement.autoscale.max", |a| {
+            autoscaled(a, scale(3, 1));
+        }),
+        ("components[0].placement.autoscale.min", |a| {
+            autoscaled(a, scale(0, 1));
+        }),
+        ("components[0].placement.autoscale.target-in-flight", |a| {
+            autoscaled(
+                a,
+                Autoscale {
+                    target_in_flight: 0,
+                    ..scale(1, 2)
+                },
+            );
+        }),
+        ("components[0].placement.autoscale.scale-down-after", |a| {
+            autoscaled(
+                a,
+                Autoscale {
+                    scale_down_after: Some("soon".into()),
+                    ..scale(1, 2)
+                },
+            );
+        }),
+        ("components[0].idle-after", |a| {
+            a.components[0].idle_after = Some("whenever".into());
         }),
         ("links[0].target", |a| a.links[0].target = "db".into()),
         ("links[0].interfaces", |a| {
@@ -73,6 +123,17 @@ fn faults_name_their_field() {
     }
     let e = shop().validate().map(|()| "ok");
     assert_eq!(e, Ok("ok"));
+    let mut scaled = shop();
+    autoscaled(&mut scaled, scale(1, 3));
+    scaled.components[0].idle_after = Some("never".into());
+    assert_eq!(scaled.validate(), Ok(()));
+    assert_eq!(scaled.components[0].idle_after_ms(), Some(0));
+    let scale = scaled.components[0]
+        .placement
+        .autoscale
+        .as_ref()
+        .expect("set");
+    assert_eq!(scale.scale_down_after(), DEFAULT_SCALE_DOWN_AFTER);
     let missing_target: Result<AppManifest, _> =
         serde_json::from_str(&SHOP.replace("\"max-concurrent\"", "\"max-concurrency\""));
     let e = missing_target.expect_err("unknown field");
