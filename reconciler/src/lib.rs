@@ -13,12 +13,14 @@
 //! - `act`: carrying out actions with a `CtlClient`.
 //! - `pass`: one leader pass over every app, statuses and app events.
 //! - `scale`: replicas that follow load (autoscaled components).
+//! - `views`: the leader's picture of the live hosts, read on change.
 
 mod act;
 mod hosts;
 mod pass;
 pub mod plan;
 mod scale;
+mod views;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

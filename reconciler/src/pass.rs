@@ -14,12 +14,13 @@ use floe_lattice::records::Record;
 use floe_wire::EventType;
 use floe_wire::Link;
 use floe_wire::app::{AppHead, AppState, AppStatus};
-use floe_wire::events::{ActorLoad, AppScaledData};
+use floe_wire::events::AppScaledData;
 use serde_json::json;
 
-use crate::hosts::{self, HostTracker};
+use crate::hosts::HostTracker;
 use crate::plan::{self, Action, HostView, Memory, Stall};
 use crate::scale::{self, ScaleState};
+use crate::views::HostViews;
 use crate::{EventSink, Leadership, act};
 
 /// The leader's memory between passes (lost with the lease: a new leader
@@ -33,14 +34,8 @@ pub struct Leader {
     bucket: Option<kv::Store>,
     /// Per app: what the leader learned about its current version.
     memory: BTreeMap<String, AppMemory>,
-    /// The inventory each live host last reported, with the placement
-    /// digest its heartbeat carried when it was read.
-    last_views: BTreeMap<String, (String, HostView)>,
-    /// Hosts acted on since their inventory was read: read again next pass
-    /// whatever their heartbeat says (it may not have caught up).
-    stale: Mutex<BTreeSet<String>>,
-    /// Each actor's load over the live hosts, from their last heartbeats.
-    loads: BTreeMap<String, ActorLoad>,
+    /// The live hosts as last seen, and their load.
+    views: HostViews,
     /// Per app: the status last written.
     written: BTreeMap<String, AppStatus>,
     was_leading: bool,
@@ -100,9 +95,7 @@ impl Leader {
             leading,
             bucket: None,
             memory: BTreeMap::new(),
-            last_views: BTreeMap::new(),
-            stale: Mutex::new(BTreeSet::new()),
-            loads: BTreeMap::new(),
+            views: HostViews::default(),
             written: BTreeMap::new(),
             was_leading: false,
             passes: 0,
@@ -145,8 +138,7 @@ impl Leader {
     pub fn follow(&mut self) {
         if self.was_leading {
             self.memory.clear();
-            self.last_views.clear();
-            self.stale_hosts().clear();
+            self.views.clear();
             self.written.clear();
             self.was_leading = false;
         }
@@ -223,27 +215,11 @@ impl Leader {
         }
     }
 
-    /// The live hosts and what they run; `None` before every host could
-    /// be heard, or when a live host whose inventory is unknown does not
-    /// answer (nothing is decided on a partial view). A pass asks only the
-    /// hosts whose heartbeat digest changed (or that it acted on) for their
-    /// inventory: its cost follows what changed, not how many hosts there are.
+    /// The live hosts and what they run (see `HostViews::refresh`), after
+    /// announcing the hosts lost since the last pass.
     async fn observe(&mut self, tracker: &Mutex<HostTracker>) -> Option<Vec<HostView>> {
-        let (lost, alive, warmed_up) = {
-            let mut tracker = hosts::lock(tracker);
-            let lost = tracker.take_lost();
-            let alive: Vec<(String, String)> = tracker
-                .alive()
-                .into_iter()
-                .map(|id| {
-                    let digest = tracker.digest(&id).to_owned();
-                    (id, digest)
-                })
-                .collect();
-            self.loads = tracker.loads();
-            (lost, alive, tracker.warmed_up())
-        };
-        for (host_id, silent) in lost {
+        let refreshed = self.views.refresh(tracker, &self.client).await;
+        for (host_id, silent) in refreshed.lost {
             tracing::warn!(host = %host_id, ?silent, "host lost: no heartbeat");
             self.events
                 .publish(
@@ -252,73 +228,16 @@ impl Leader {
                 )
                 .await;
         }
-        if !warmed_up {
-            // Hosts not heard yet may run things: decide nothing before.
-            return None;
-        }
-        self.last_views
-            .retain(|id, _| alive.iter().any(|(alive, _)| alive == id));
-        let stale = self.stale_hosts().clone();
-        let changed: Vec<&(String, String)> = alive
-            .iter()
-            .filter(|(id, digest)| {
-                digest.is_empty()
-                    || stale.contains(id)
-                    || self
-                        .last_views
-                        .get(id)
-                        .is_none_or(|(read, _)| read != digest)
-            })
-            .collect();
-        let inventories =
-            futures::future::join_all(changed.iter().map(|(id, _)| self.client.inventory(id)))
-                .await;
-        for ((host_id, digest), inventory) in changed.into_iter().zip(inventories) {
-            match inventory {
-                Ok(inv) => {
-                    self.stale_hosts().remove(host_id);
-                    let view = HostView {
-                        host_id: inv.host.host_id.clone(),
-                        labels: inv.host.labels.clone(),
-                        actors: inv.actors,
-                        providers: inv.providers,
-                    };
-                    self.last_views
-                        .insert(host_id.clone(), (digest.clone(), view));
-                }
-                // A live host that did not answer counts with what it last
-                // reported; with nothing known of it, wait.
-                Err(e) if self.last_views.contains_key(host_id) => {
-                    tracing::debug!(host = %host_id, "no inventory, using the last one: {e}");
-                }
-                Err(e) => {
-                    tracing::debug!(host = %host_id, "waiting for a silent host to answer or be lost: {e}");
-                    return None;
-                }
-            }
-        }
-        Some(
-            self.last_views
-                .values()
-                .map(|(_, view)| view.clone())
-                .collect(),
-        )
+        refreshed.views
     }
 
     /// Runs `action`; when it failed, how (see `act::Failure`) and the
     /// reason for the app's status.
-    fn stale_hosts(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
-        // Plain data: a panic elsewhere cannot leave it inconsistent.
-        self.stale
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     async fn run(&self, action: &Action) -> Result<(), (act::Failure, String)> {
         let what = act::describe(action);
         // Whatever the outcome, read its host again next pass.
         if let Some(host) = action.host() {
-            self.stale_hosts().insert(host.to_owned());
+            self.views.mark_stale(host);
         }
         match act::act(&self.client, action).await {
             Ok(()) => {
@@ -359,7 +278,7 @@ impl Leader {
         let memory = self.memory_for(&name, version.seq);
         let (version, decisions) = {
             let app = self.memory.entry(name.clone()).or_default();
-            scale::apply(&version, views, &self.loads, &mut app.scale)
+            scale::apply(&version, views, &self.views.loads, &mut app.scale)
         };
         for decision in decisions {
             tracing::info!(app = %name, component = %decision.component, from = decision.from, to = decision.to, reason = %decision.reason, "reconciler: scaled");
