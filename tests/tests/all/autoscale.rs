@@ -2,7 +2,9 @@
 //! max: 3}` over three hosts grows to three replicas while thirty calls
 //! are in flight at once, and shrinks back to one once the load stops and
 //! the (test-small) scale-down window has passed — with no failed call
-//! throughout, and an `app_scaled` event naming each decision.
+//! throughout, and an `app_scaled` event naming each decision; a leader
+//! SIGKILLed right after deciding a scale-up is replaced by one that
+//! finishes it, one replica per host, never a duplicate.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -164,6 +166,96 @@ async fn apps_cluster_replicas_follow_load_up_and_down() {
             burst_failed + trickle_failed
         );
         assert_eq!(burst_failed + trickle_failed, 0, "no call failed while scaling");
+    })
+    .await;
+}
+
+/// Replicas of app `api`'s component `api` per host (a duplicate would
+/// show as a host with two).
+async fn replicas_per_host(lattice: &Lattice) -> Vec<usize> {
+    lattice
+        .client
+        .inventories(Duration::from_millis(300))
+        .await
+        .expect("inventories")
+        .iter()
+        .map(|inv| {
+            inv.actors
+                .iter()
+                .filter(|a| {
+                    a.annotations.get(APP_ANNOTATION).map(String::as_str) == Some("api")
+                        && a.annotations.get(COMPONENT_ANNOTATION).map(String::as_str)
+                            == Some("api")
+                })
+                .count()
+        })
+        .filter(|n| *n > 0)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_cluster_a_new_leader_finishes_a_scale_up_without_duplicates() {
+    with_timeout(Duration::from_secs(120), async {
+        let lattice = Lattice::new().await;
+        let mut hosts: Vec<HostProcess> = Vec::new();
+        for _ in 0..4 {
+            hosts.push(lattice.host(&[], &FAST).await);
+        }
+        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
+        let with = |extra: &[&str]| lattice.args(extra);
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("api.yaml");
+        let work = paths::actor("misbehave").expect("misbehave");
+        std::fs::write(
+            &file,
+            format!(
+                "name: api\nversion: 1.0.0\ncomponents:\n  - name: api\n    kind: actor\n    image: {}\n    placement:\n      autoscale:\n        min: 1\n        max: 3\n        target-in-flight: 4\n        scale-down-after: 1m\n",
+                work.display()
+            ),
+        )
+        .expect("manifest");
+        cli.ok(with(&["app", "apply", file.to_str().expect("utf-8")]));
+        wait_for("deployed with one replica", Duration::from_secs(30), || async {
+            cli.json(with(&["app", "status", "api"]))["status"]["state"] == "deployed"
+                && replicas(&lattice).await == 1
+        })
+        .await;
+        let leader = cli.json(with(&["app", "status", "api"]))["status"]["leader"]
+            .as_str()
+            .expect("a leader")
+            .to_owned();
+        let actor = crate::apps::actor_of(&lattice, "api", "api").await;
+        let mut scaled = lattice.events(floe_wire::EventType::AppScaled).await;
+        let burst = Load::start(&lattice, &actor, 30);
+        // The leader decides to scale up, then dies before or while it acts.
+        let up = crate::lattice::next_event(&mut scaled).await;
+        assert_eq!(up["source"], leader.as_str(), "{up}");
+        let index = hosts
+            .iter()
+            .position(|h| h.id() == leader)
+            .expect("the leader is one of ours");
+        let mut dead = hosts.remove(index);
+        dead.kill();
+        let killed_at = Instant::now();
+        wait_for("three replicas under a new leader", Duration::from_secs(40), || async {
+            replicas(&lattice).await == 3
+        })
+        .await;
+        eprintln!(
+            "a new leader finished the scale-up {:?} after the old one was killed",
+            killed_at.elapsed()
+        );
+        // Never a duplicate, and it stays at three.
+        for _ in 0..5 {
+            let per_host = replicas_per_host(&lattice).await;
+            assert!(per_host.iter().all(|n| *n == 1), "one replica per host: {per_host:?}");
+            assert_eq!(per_host.len(), 3, "{per_host:?}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let status = cli.json(with(&["app", "status", "api"]));
+        assert_ne!(status["status"]["leader"], leader.as_str(), "{status}");
+        let (calls, failed) = burst.stop().await;
+        eprintln!("{failed} of {calls} calls failed across the leader's death");
     })
     .await;
 }
