@@ -13,7 +13,7 @@ use crate::inhost::payload;
 use crate::stats::percentile;
 use crate::{Report, variants};
 
-const OP: &str = "floe:examples/echo.echo";
+pub const OP: &str = "floe:examples/echo.echo";
 
 /// Raw NATS request/reply figures of the run, for other sections' ratios.
 #[derive(Debug, Clone, Copy)]
@@ -338,7 +338,7 @@ pub async fn wait_ready(child: &mut tokio::process::Child) -> anyhow::Result<()>
     Ok(())
 }
 
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()

@@ -6,12 +6,14 @@
 //! latency and throughput through NATS against a real `floe-host` process,
 //! the same for raw NATS request/reply with the same payload (responder in
 //! its own process, like the host), actor start times, and memory per idle
-//! actor; HTTP hello-world through the `http-server` provider and an actor
+//! actor, dormant actors (memory, cold calls); HTTP hello-world through the `http-server` provider and an actor
 //! under `wrk`, next to plain hyper. `floe-bench --responder URL SUBJECT` is
 //! the raw responder, `floe-bench --plain-hello ADDR` the plain HTTP server.
-//! `--quick` shortens runs; `--inhost-only` and `--http-only` run one section
+//! `--quick` shortens runs; `--inhost-only`, `--http-only` and
+//! `--dormant-only` run one section
 //! (and print the report without writing it).
 
+mod dormant;
 mod http;
 mod inhost;
 mod linked;
@@ -79,6 +81,12 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", report.render());
         return Ok(());
     }
+    if flag("--dormant-only") {
+        eprintln!("== dormant replicas");
+        dormant::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
+        println!("{}", report.render());
+        return Ok(());
+    }
     eprintln!("== through NATS");
     let baseline = load::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
     eprintln!("== linked, across two hosts");
@@ -91,6 +99,8 @@ async fn main() -> anyhow::Result<()> {
     http::measure(&nats, lattice, &host, &mut report, quick).await?;
     eprintln!("== starts and memory");
     load::starts_and_memory(&nats, lattice, &host, &echo, &mut report, quick).await?;
+    eprintln!("== dormant replicas");
+    dormant::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
     drop(host);
 
     let text = report.render();
