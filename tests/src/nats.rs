@@ -112,6 +112,22 @@ impl NatsServer {
         }
     }
 
+    /// The server's `/varz` counters (messages in and out, connections…),
+    /// from its monitoring endpoint.
+    pub async fn varz(&self) -> anyhow::Result<serde_json::Value> {
+        let ports_file = self
+            .dir
+            .path()
+            .join(format!("nats-server_{}.ports", self.child.id()));
+        let text = std::fs::read_to_string(&ports_file)?;
+        let port = monitoring_port(&text).context("the server has no monitoring port")?;
+        let answer = crate::http::HttpClient::new()
+            .get(&format!("http://127.0.0.1:{port}/varz"))
+            .await
+            .map_err(|e| anyhow::anyhow!("varz: {e}"))?;
+        Ok(serde_json::from_str(&answer.text())?)
+    }
+
     /// The client URL, `nats://127.0.0.1:PORT`.
     pub fn url(&self) -> &str {
         &self.url
@@ -245,7 +261,7 @@ async fn jetstream_ready(client: &async_nats::Client) -> bool {
 
 fn base_config(name: &str, dir: &Path) -> String {
     format!(
-        "server_name: \"{name}\"\nlisten: \"127.0.0.1:-1\"\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 256MB\n  max_file_store: 1GB\n}}\n",
+        "server_name: \"{name}\"\nlisten: \"127.0.0.1:-1\"\nhttp: \"127.0.0.1:-1\"\njetstream {{\n  store_dir: \"{}\"\n  max_memory_store: 256MB\n  max_file_store: 1GB\n}}\n",
         dir.join("jetstream").display()
     )
 }
@@ -254,6 +270,13 @@ fn base_config(name: &str, dir: &Path) -> String {
 fn client_port(ports_file: &str) -> Option<u16> {
     let value: serde_json::Value = serde_json::from_str(ports_file).ok()?;
     let url = value.get("nats")?.as_array()?.first()?.as_str()?;
+    url.rsplit(':').next()?.parse().ok()
+}
+
+/// The monitoring port from a ports file (`{"monitoring": ["http://…:PORT"]}`).
+fn monitoring_port(ports_file: &str) -> Option<u16> {
+    let value: serde_json::Value = serde_json::from_str(ports_file).ok()?;
+    let url = value.get("monitoring")?.as_array()?.first()?.as_str()?;
     url.rsplit(':').next()?.parse().ok()
 }
 

@@ -38,7 +38,9 @@ pub async fn measure(
         let (id, bytes) = variants::sign_new(echo, &issuer, true)?;
         let path = dir.path().join(format!("dormant-{i}.wasm"));
         std::fs::write(&path, bytes)?;
-        client.start_actor(host.id(), start_request(&path, None)).await?;
+        client
+            .start_actor(host.id(), start_request(&path, None))
+            .await?;
         client.stop_actor(host.id(), &id).await?;
         actors.push((id, path));
     }

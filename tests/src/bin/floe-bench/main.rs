@@ -6,11 +6,13 @@
 //! latency and throughput through NATS against a real `floe-host` process,
 //! the same for raw NATS request/reply with the same payload (responder in
 //! its own process, like the host), actor start times, and memory per idle
-//! actor, dormant actors (memory, cold calls); HTTP hello-world through the `http-server` provider and an actor
+//! actor, dormant actors (memory, cold calls), a scale simulation of 10
+//! and 50 host processes; HTTP hello-world through the `http-server`
+//! provider and an actor
 //! under `wrk`, next to plain hyper. `floe-bench --responder URL SUBJECT` is
 //! the raw responder, `floe-bench --plain-hello ADDR` the plain HTTP server.
-//! `--quick` shortens runs; `--inhost-only`, `--http-only` and
-//! `--dormant-only` run one section
+//! `--quick` shortens runs; `--inhost-only`, `--http-only`,
+//! `--dormant-only` and `--scale-only` run one section
 //! (and print the report without writing it).
 
 mod dormant;
@@ -20,6 +22,7 @@ mod linked;
 mod load;
 mod mac;
 mod responder;
+mod scale;
 mod stats;
 mod variants;
 
@@ -51,6 +54,13 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", report.render());
             return Ok(());
         }
+    }
+
+    if flag("--scale-only") {
+        eprintln!("== scale simulation");
+        scale::measure(&mut report, quick).await?;
+        println!("{}", report.render());
+        return Ok(());
     }
 
     let nats = NatsServer::start().await?;
@@ -102,6 +112,8 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("== dormant replicas");
     dormant::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
     drop(host);
+    eprintln!("== scale simulation");
+    scale::measure(&mut report, quick).await?;
 
     let text = report.render();
     println!("{text}");
