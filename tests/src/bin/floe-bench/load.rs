@@ -171,15 +171,11 @@ pub async fn starts_and_memory(
         tokio::time::sleep(Duration::from_millis(300)).await;
         let before = rss_kib(host.pid())?;
         let started = Instant::now();
-        for (_, p) in &paths {
-            client
-                .start_actor(host.id(), start_request(p, None))
-                .await?;
-        }
+        start_all(&client, host, &paths).await?;
         report.row(
             &format!("100 actors started ({label})"),
             format!("{:.2} s", started.elapsed().as_secs_f64()),
-            "sequential starts; target ≤ 2 s",
+            "4 starts in flight (the host compiles 2 at once); target ≤ 2 s",
         );
         if distinct_code {
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -245,6 +241,26 @@ pub async fn starts_and_memory(
         ),
         &format!("host RSS {before} KiB → {after} KiB; target ≤ 100 KiB"),
     );
+    Ok(())
+}
+
+/// Starts every actor in `paths`, four requests in flight at once.
+async fn start_all(
+    client: &CtlClient,
+    host: &HostProcess,
+    paths: &[(String, std::path::PathBuf)],
+) -> anyhow::Result<()> {
+    use futures::StreamExt as _;
+    let starts = paths
+        .iter()
+        .map(|(_, p)| client.start_actor(host.id(), start_request(p, None)));
+    let results: Vec<_> = futures::stream::iter(starts)
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    for result in results {
+        result?;
+    }
     Ok(())
 }
 
