@@ -182,6 +182,24 @@ impl Caller {
     }
 }
 
+/// Applies the app manifest `yaml` (named `name`) with the CLI, waits until
+/// it is deployed, and returns the host that leads the reconciler then.
+pub(crate) async fn apply_and_wait(lattice: &Lattice, cli: &FloeCli, name: &str, yaml: &str) -> String {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join(format!("{name}.yaml"));
+    std::fs::write(&file, yaml).expect("manifest");
+    cli.ok(lattice.args(&["app", "apply", file.to_str().expect("utf-8")]));
+    let status_args = lattice.args(&["app", "status", name]);
+    wait_for("deployed", Duration::from_secs(30), || async {
+        cli.json(&status_args)["status"]["state"] == "deployed"
+    })
+    .await;
+    cli.json(&status_args)["status"]["leader"]
+        .as_str()
+        .expect("a leader wrote the status")
+        .to_owned()
+}
+
 pub(crate) async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)
 where
     F: FnMut() -> Fut,

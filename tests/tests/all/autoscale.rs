@@ -14,11 +14,37 @@ use floe_tests::{FloeCli, HostProcess, paths, with_timeout};
 use floe_wire::app::{APP_ANNOTATION, COMPONENT_ANNOTATION};
 use serde_json::json;
 
-use crate::apps::{FAST, wait_for};
+use crate::apps::{FAST, apply_and_wait, wait_for};
 use crate::lattice::Lattice;
 
 /// A call that keeps an instance busy for a while (it fills 16 MiB).
 const WORK: &str = "floe:examples/misbehave.allocate";
+
+/// Starts `n` hosts and deploys app `api`: misbehave, autoscaled from 1 to
+/// 3 replicas at 4 calls in flight each, shrinking after `scale_down_after`;
+/// returns the hosts, a CLI, and the leader, once one replica runs.
+async fn deploy(
+    lattice: &Lattice,
+    n: usize,
+    scale_down_after: &str,
+) -> (Vec<HostProcess>, FloeCli, String) {
+    let mut hosts: Vec<HostProcess> = Vec::new();
+    for _ in 0..n {
+        hosts.push(lattice.host(&[], &FAST).await);
+    }
+    let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
+    let work = paths::actor("misbehave").expect("misbehave");
+    let yaml = format!(
+        "name: api\nversion: 1.0.0\ncomponents:\n  - name: api\n    kind: actor\n    image: {}\n    placement:\n      autoscale:\n        min: 1\n        max: 3\n        target-in-flight: 4\n        scale-down-after: {scale_down_after}\n",
+        work.display()
+    );
+    let leader = apply_and_wait(lattice, &cli, "api", &yaml).await;
+    wait_for("one replica", Duration::from_secs(30), || async {
+        replicas(lattice).await == 1
+    })
+    .await;
+    (hosts, cli, leader)
+}
 
 /// Hosts running a replica of app `api`'s component `api`.
 async fn replicas(lattice: &Lattice) -> usize {
@@ -94,29 +120,7 @@ impl Load {
 async fn apps_cluster_replicas_follow_load_up_and_down() {
     with_timeout(Duration::from_secs(120), async {
         let lattice = Lattice::new().await;
-        let mut hosts: Vec<HostProcess> = Vec::new();
-        for _ in 0..3 {
-            hosts.push(lattice.host(&[], &FAST).await);
-        }
-        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
-        let with = |extra: &[&str]| lattice.args(extra);
-        let dir = tempfile::tempdir().expect("dir");
-        let file = dir.path().join("api.yaml");
-        let work = paths::actor("misbehave").expect("misbehave");
-        std::fs::write(
-            &file,
-            format!(
-                "name: api\nversion: 1.0.0\ncomponents:\n  - name: api\n    kind: actor\n    image: {}\n    placement:\n      autoscale:\n        min: 1\n        max: 3\n        target-in-flight: 4\n        scale-down-after: 2s\n",
-                work.display()
-            ),
-        )
-        .expect("manifest");
-        cli.ok(with(&["app", "apply", file.to_str().expect("utf-8")]));
-        wait_for("deployed with one replica", Duration::from_secs(30), || async {
-            cli.json(with(&["app", "status", "api"]))["status"]["state"] == "deployed"
-                && replicas(&lattice).await == 1
-        })
-        .await;
+        let (_hosts, _cli, _leader) = deploy(&lattice, 3, "2s").await;
         let actor = crate::apps::actor_of(&lattice, "api", "api").await;
         let mut scaled = lattice.events(floe_wire::EventType::AppScaled).await;
 
@@ -197,33 +201,7 @@ async fn replicas_per_host(lattice: &Lattice) -> Vec<usize> {
 async fn apps_cluster_a_new_leader_finishes_a_scale_up_without_duplicates() {
     with_timeout(Duration::from_secs(120), async {
         let lattice = Lattice::new().await;
-        let mut hosts: Vec<HostProcess> = Vec::new();
-        for _ in 0..4 {
-            hosts.push(lattice.host(&[], &FAST).await);
-        }
-        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
-        let with = |extra: &[&str]| lattice.args(extra);
-        let dir = tempfile::tempdir().expect("dir");
-        let file = dir.path().join("api.yaml");
-        let work = paths::actor("misbehave").expect("misbehave");
-        std::fs::write(
-            &file,
-            format!(
-                "name: api\nversion: 1.0.0\ncomponents:\n  - name: api\n    kind: actor\n    image: {}\n    placement:\n      autoscale:\n        min: 1\n        max: 3\n        target-in-flight: 4\n        scale-down-after: 1m\n",
-                work.display()
-            ),
-        )
-        .expect("manifest");
-        cli.ok(with(&["app", "apply", file.to_str().expect("utf-8")]));
-        wait_for("deployed with one replica", Duration::from_secs(30), || async {
-            cli.json(with(&["app", "status", "api"]))["status"]["state"] == "deployed"
-                && replicas(&lattice).await == 1
-        })
-        .await;
-        let leader = cli.json(with(&["app", "status", "api"]))["status"]["leader"]
-            .as_str()
-            .expect("a leader")
-            .to_owned();
+        let (mut hosts, cli, leader) = deploy(&lattice, 4, "1m").await;
         let actor = crate::apps::actor_of(&lattice, "api", "api").await;
         let mut scaled = lattice.events(floe_wire::EventType::AppScaled).await;
         let burst = Load::start(&lattice, &actor, 30);
@@ -252,7 +230,7 @@ async fn apps_cluster_a_new_leader_finishes_a_scale_up_without_duplicates() {
             assert_eq!(per_host.len(), 3, "{per_host:?}");
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
-        let status = cli.json(with(&["app", "status", "api"]));
+        let status = cli.json(lattice.args(&["app", "status", "api"]));
         assert_ne!(status["status"]["leader"], leader.as_str(), "{status}");
         let (calls, failed) = burst.stop().await;
         eprintln!("{failed} of {calls} calls failed across the leader's death");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use floe_tests::{FloeCli, HostProcess, paths, with_timeout};
 use floe_wire::app::{APP_ANNOTATION, COMPONENT_ANNOTATION};
 
-use crate::apps::wait_for;
+use crate::apps::{apply_and_wait, wait_for};
 use crate::lattice::Lattice;
 
 /// Hosts running a replica of `app`/`component`, by host id.
@@ -41,27 +41,12 @@ async fn apps_cluster_a_lost_host_is_replaced_within_seconds_with_default_flags(
             hosts.push(lattice.host(&[], &[]).await);
         }
         let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
-        let with = |extra: &[&str]| lattice.args(extra);
-        let dir = tempfile::tempdir().expect("dir");
-        let file = dir.path().join("api.yaml");
         let echo = paths::actor("echo").expect("echo");
-        std::fs::write(
-            &file,
-            format!(
-                "name: api\nversion: 1.0.0\ncomponents:\n  - name: api\n    kind: actor\n    image: {}\n    placement:\n      replicas: 2\n",
-                echo.display()
-            ),
-        )
-        .expect("manifest");
-        cli.ok(with(&["app", "apply", file.to_str().expect("utf-8")]));
-        wait_for("deployed", Duration::from_secs(30), || async {
-            cli.json(with(&["app", "status", "api"]))["status"]["state"] == "deployed"
-        })
-        .await;
-        let leader = cli.json(with(&["app", "status", "api"]))["status"]["leader"]
-            .as_str()
-            .expect("a leader wrote the status")
-            .to_owned();
+        let yaml = format!(
+            "name: api\nversion: 1.0.0\ncomponents:\n  - name: api\n    kind: actor\n    image: {}\n    placement:\n      replicas: 2\n",
+            echo.display()
+        );
+        let leader = apply_and_wait(&lattice, &cli, "api", &yaml).await;
         let running = replicas(&lattice, "api", "api").await;
         assert_eq!(running.len(), 2, "{running:?}");
         let victim = running
