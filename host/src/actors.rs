@@ -85,13 +85,52 @@ impl Gate {
     }
 }
 
+/// The integral of the calls in the host over time: read and reset at each
+/// heartbeat, divided by the period, it is the calls in flight on average,
+/// long calls counted while they run.
+#[derive(Debug)]
+struct Presence {
+    now: u64,
+    area_ns: u128,
+    since: std::time::Instant,
+}
+
+impl Default for Presence {
+    fn default() -> Self {
+        Presence {
+            now: 0,
+            area_ns: 0,
+            since: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Presence {
+    fn advance(&mut self) {
+        let now = std::time::Instant::now();
+        self.area_ns += u128::from(self.now) * now.duration_since(self.since).as_nanos();
+        self.since = now;
+    }
+}
+
+/// Counts a call as in the host while it lives.
+#[derive(Debug)]
+pub struct InHost<'a>(&'a Mutex<Presence>);
+
+impl Drop for InHost<'_> {
+    fn drop(&mut self) {
+        let mut presence = lock(self.0);
+        presence.advance();
+        presence.now = presence.now.saturating_sub(1);
+    }
+}
+
 #[derive(Debug, Default)]
 struct Stats {
     calls: AtomicU64,
     in_flight: AtomicU64,
-    /// Nanoseconds calls spent on this host, summed: over a period, divided
-    /// by it, the calls in flight on average (Little's law).
-    busy_ns: AtomicU64,
+    /// Calls in the host (waiting for an instance or running) over time.
+    presence: Mutex<Presence>,
     failures: [AtomicU64; ErrorKind::ALL.len()],
 }
 
@@ -223,17 +262,22 @@ impl ActorHandle {
         })
     }
 
-    /// Adds one call's time on this host to the load it reports.
-    pub fn add_busy_time(&self, elapsed: Duration) {
-        let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.stats.busy_ns.fetch_add(ns, Ordering::Relaxed);
+    /// Counts a call as in the host until the guard drops.
+    pub fn in_host(&self) -> InHost<'_> {
+        let mut presence = lock(&self.stats.presence);
+        presence.advance();
+        presence.now += 1;
+        InHost(&self.stats.presence)
     }
 
-    /// The load counters, ever increasing: time spent in calls (ns) and
-    /// calls answered `busy`.
-    pub fn load_counters(&self) -> (u64, u64) {
+    /// Call-nanoseconds in the host since the last take (the integral of
+    /// the calls present over time), and the calls answered `busy` ever.
+    pub fn take_load(&self) -> (u128, u64) {
+        let mut presence = lock(&self.stats.presence);
+        presence.advance();
+        let area = std::mem::take(&mut presence.area_ns);
         (
-            self.stats.busy_ns.load(Ordering::Relaxed),
+            area,
             self.stats.failures[ErrorKind::Busy.index()].load(Ordering::Relaxed),
         )
     }

@@ -36,39 +36,35 @@ pub fn spawn(bus: Bus, status: Status, tasks: &Tasks, every: Duration) {
     });
 }
 
-/// The load counters at the last beat, to report what changed since.
+/// Each actor's load since the last beat.
 #[derive(Debug, Default)]
 struct Loads {
     at: Option<Instant>,
-    counters: HashMap<String, (u64, u64)>,
+    /// Busy answers counted at the last beat, by actor.
+    busy: HashMap<String, u64>,
 }
 
 impl Loads {
     fn since_last(&mut self, status: &Status) -> BTreeMap<String, ActorLoad> {
         let now = Instant::now();
         let period = self.at.replace(now).map(|at| now.duration_since(at));
-        let mut counters = HashMap::new();
+        let mut busy_now = HashMap::new();
         let mut load = BTreeMap::new();
         for actor in status.actors.all() {
-            let (busy_ns, busy) = actor.load_counters();
-            if let (Some(period), Some((was_ns, was_busy))) = (period, self.counters.get(&actor.id))
-            {
-                let period_ns = u64::try_from(period.as_nanos()).unwrap_or(u64::MAX).max(1);
-                let spent = busy_ns.saturating_sub(*was_ns);
+            let (area_ns, busy) = actor.take_load();
+            if let Some(period) = period {
+                let period_ns = period.as_nanos().max(1);
                 let sample = ActorLoad {
-                    in_flight_milli: u64::try_from(
-                        u128::from(spent) * 1000 / u128::from(period_ns),
-                    )
-                    .unwrap_or(u64::MAX),
-                    busy: busy.saturating_sub(*was_busy),
+                    in_flight_milli: u64::try_from(area_ns * 1000 / period_ns).unwrap_or(u64::MAX),
+                    busy: busy.saturating_sub(self.busy.get(&actor.id).copied().unwrap_or(busy)),
                 };
                 if sample != ActorLoad::default() {
                     load.insert(actor.id.clone(), sample);
                 }
             }
-            counters.insert(actor.id.clone(), (busy_ns, busy));
+            busy_now.insert(actor.id.clone(), busy);
         }
-        self.counters = counters;
+        self.busy = busy_now;
         load
     }
 }

@@ -7,14 +7,33 @@
 
 use std::sync::Arc;
 
-use floe_wire::claims::{self, Claims, VerifyError, VerifyPolicy};
+use floe_wire::Claims;
+use floe_wire::claims::{self, VerifyError, VerifyPolicy};
 use floe_wire::control::ControlCode;
 use tokio::sync::Semaphore;
 
 use crate::clock::unix_now;
 use crate::reference::{Artifacts, FetchError};
-use crate::replica::Version;
 use crate::runtime::{LoadError, LoadedActor, Runtime};
+
+/// What a replica is, active or dormant: the version in force.
+#[derive(Debug)]
+pub struct Version {
+    pub claims: Claims,
+    pub reference: String,
+    /// `sha256` hex of the code: its key in the compile cache.
+    pub digest: String,
+}
+
+impl Version {
+    pub fn of(loaded: &LoadedActor) -> Self {
+        Version {
+            claims: loaded.claims.clone(),
+            reference: loaded.reference.clone(),
+            digest: loaded.digest.clone(),
+        }
+    }
+}
 
 /// Why an artifact could not become code that serves.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +53,8 @@ pub enum LoadFailure {
     Load { name: String, source: LoadError },
     #[error("loading {name} failed: {reason}")]
     LoadTask { name: String, reason: String },
+    #[error("loading the code took longer than {0:?}")]
+    TimedOut(std::time::Duration),
     #[error(
         "{reference} now holds other code (sha256 {found}, expected {expected}): update the actor to run it"
     )]
@@ -58,6 +79,7 @@ impl LoadFailure {
             | LoadFailure::Load { .. }
             | LoadFailure::Changed { .. } => ControlCode::InvalidArtifact,
             LoadFailure::Stopping => ControlCode::Stopping,
+            LoadFailure::TimedOut(_) => ControlCode::Unavailable,
             LoadFailure::LoadTask { .. } => ControlCode::Internal,
         }
     }
@@ -133,6 +155,7 @@ impl Loader {
         }
         tracing::info!(actor = %version.claims.sub, reference = %version.reference, "compiled code not cached: fetching the artifact again");
         let (bytes, claims) = self.fetch_and_verify(&version.reference).await?;
+        // `claims` are only checked here: the version's own claims serve.
         let found = LoadedActor::code_digest(&claims, &bytes);
         if found != version.digest || claims.sub != version.claims.sub {
             return Err(LoadFailure::Changed {
@@ -141,7 +164,13 @@ impl Loader {
                 found,
             });
         }
-        self.load(Some(bytes), claims, version.reference.clone())
-            .await
+        // The same code, under the claims it was verified with when started:
+        // a wake never widens what the actor may import.
+        self.load(
+            Some(bytes),
+            version.claims.clone(),
+            version.reference.clone(),
+        )
+        .await
     }
 }

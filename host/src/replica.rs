@@ -15,32 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use floe_wire::Claims;
 use floe_wire::control::ReplicaState;
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 use tokio::time::Instant;
 
 use crate::clock::unix_now_ms;
+use crate::loader::{LoadFailure, Version};
 use crate::runtime::LoadedActor;
-
-/// What a replica is, active or dormant: the version in force.
-#[derive(Debug)]
-pub struct Version {
-    pub claims: Claims,
-    pub reference: String,
-    /// `sha256` hex of the code: its key in the compile cache.
-    pub digest: String,
-}
-
-impl Version {
-    fn of(loaded: &LoadedActor) -> Self {
-        Version {
-            claims: loaded.claims.clone(),
-            reference: loaded.reference.clone(),
-            digest: loaded.digest.clone(),
-        }
-    }
-}
 
 #[derive(Debug)]
 struct Inner {
@@ -128,32 +109,30 @@ impl Replica {
         WakeTurn(self.waking.clone().lock_owned().await)
     }
 
-    /// Records a wake of `version`. The code becomes active only if that
-    /// version is still the one in force (an update may have replaced it
-    /// meanwhile; then the update's code serves).
+    /// Records a wake of `version`. If an update replaced that version
+    /// meanwhile, the wake counts for nothing: the update's code serves when
+    /// active, else the caller wakes the version in force (`Ok(None)`).
     pub fn woken(
         &self,
         version: &Arc<Version>,
-        outcome: Result<LoadedActor, String>,
-    ) -> Result<Arc<LoadedActor>, String> {
+        outcome: Result<LoadedActor, LoadFailure>,
+    ) -> Result<Option<Arc<LoadedActor>>, LoadFailure> {
         let mut inner = lock(&self.inner);
+        if !Arc::ptr_eq(&inner.version, version) {
+            return Ok(inner.code.clone());
+        }
         match outcome {
             Ok(loaded) => {
                 inner.wake_failure = None;
                 inner.last_active = Instant::now();
-                if !Arc::ptr_eq(&inner.version, version)
-                    && let Some(code) = &inner.code
-                {
-                    return Ok(code.clone());
-                }
                 self.cold_starts.fetch_add(1, Ordering::Relaxed);
                 let code = Arc::new(loaded);
                 inner.code = Some(code.clone());
-                Ok(code)
+                Ok(Some(code))
             }
-            Err(reason) => {
-                inner.wake_failure = Some(reason.clone());
-                Err(reason)
+            Err(failure) => {
+                inner.wake_failure = Some(failure.to_string());
+                Err(failure)
             }
         }
     }
@@ -269,18 +248,19 @@ mod tests {
         replica.swap(loaded(&runtime, "v2"));
         let code = replica
             .woken(&asleep, Ok(loaded(&runtime, "v1")))
-            .expect("woken");
+            .expect("woken")
+            .expect("the update's code is active");
         assert_eq!(code.reference, "v2", "the update's code serves");
         assert_eq!(replica.report().cold_starts, 0);
         drop(turn);
 
         assert!(replica.sleep_if_idle(Instant::now() + Duration::from_secs(1), 0));
         let version = replica.version();
-        let failed = replica.woken(&version, Err("cache gone and file missing".into()));
+        let failed = replica.woken(&version, Err(LoadFailure::Stopping));
         assert!(failed.is_err());
         assert_eq!(
-            replica.report().wake_failure.as_deref(),
-            Some("cache gone and file missing")
+            replica.report().wake_failure,
+            Some(LoadFailure::Stopping.to_string())
         );
         replica
             .woken(&version, Ok(loaded(&runtime, "v2")))
@@ -291,5 +271,17 @@ mod tests {
             (ReplicaState::Active, 1)
         );
         assert_eq!(report.wake_failure, None);
+
+        // A wake of a version an update replaced, while the update sleeps
+        // too: nothing is installed; the caller wakes the version in force.
+        assert!(replica.sleep_if_idle(Instant::now() + Duration::from_secs(1), 0));
+        let old = replica.version();
+        replica.swap(loaded(&runtime, "v3"));
+        assert!(replica.sleep_if_idle(Instant::now() + Duration::from_secs(1), 0));
+        let stale = replica
+            .woken(&old, Err(LoadFailure::Stopping))
+            .expect("a stale wake's failure is not the replica's");
+        assert!(stale.is_none(), "dormant: wake the version in force");
+        assert_eq!(replica.report().wake_failure, None);
     }
 }

@@ -13,7 +13,7 @@ use floe_wire::{ErrorKind, InvocationError, Subject};
 
 use crate::actors::ActorHandle;
 use crate::bus::{Bus, Unconfirmed};
-use crate::loader::Loader;
+use crate::loader::{LoadFailure, Loader};
 use crate::metrics::Metrics;
 use crate::runtime::{LoadedActor, LogSink, Router, Runtime};
 use crate::tasks::Tasks;
@@ -121,6 +121,7 @@ impl Handler for ActorCalls {
     async fn call(&self, call: &Call) -> Result<Vec<u8>, InvocationError> {
         let (serving, handle, envelope) = (&self.serving, &self.handle, &call.envelope);
         let started = Instant::now();
+        let _in_host = handle.in_host();
         let _slot = handle.acquire(call.deadline).await?;
         let remaining = call.deadline.saturating_sub(started.elapsed());
         if remaining.is_zero() {
@@ -161,7 +162,6 @@ impl Handler for ActorCalls {
 
     fn finished(&self, operation: &str, outcome: Result<(), ErrorKind>, elapsed: Duration) {
         self.handle.record(outcome);
-        self.handle.add_busy_time(elapsed);
         // Labels cost allocations and lookups on every call: only when the
         // metrics are served.
         if let Some(metrics) = &self.serving.metrics {
@@ -170,7 +170,7 @@ impl Handler for ActorCalls {
                 .handle
                 .replica
                 .code()
-                .is_none_or(|code| code.exports(operation));
+                .is_some_and(|code| code.exports(operation));
             metrics.invocation(crate::metrics::Invocation {
                 actor: &self.handle.id,
                 name: &version.claims.floe.name,
@@ -185,45 +185,54 @@ impl Handler for ActorCalls {
 
 impl Serving {
     /// Wakes a dormant replica: one load at a time, run as a host task so
-    /// that a caller whose deadline passes does not abandon it; calls that
-    /// arrive meanwhile wait for it and share its code.
+    /// that a caller whose deadline passes does not abandon it (bounded by
+    /// the longest deadline); calls that arrive meanwhile wait for it and
+    /// share its code. A wake of a version an update replaced meanwhile is
+    /// done again for the version in force.
     async fn wake(&self, handle: &ActorHandle) -> Result<Arc<LoadedActor>, InvocationError> {
-        let replica = handle.replica.clone();
-        let turn = replica.wake_turn().await;
-        if let Some(code) = replica.code() {
-            return Ok(code);
-        }
-        let (loader, version) = (self.loader.clone(), replica.version());
-        let metrics = self.metrics.clone();
-        let woken = self.tasks.spawn(async move {
-            let _turn = turn;
-            let started = Instant::now();
-            let outcome = loader.wake(&version).await.map_err(|e| e.to_string());
-            let code = replica.woken(&version, outcome);
-            match &code {
-                Ok(_) => {
-                    let elapsed = started.elapsed();
-                    tracing::info!(actor = %version.claims.sub, ms = elapsed.as_secs_f64() * 1e3, "dormant actor woken");
-                    if let Some(metrics) = &metrics {
-                        metrics.cold_start(elapsed);
+        loop {
+            let replica = handle.replica.clone();
+            let turn = replica.wake_turn().await;
+            if let Some(code) = replica.code() {
+                return Ok(code);
+            }
+            let (loader, version) = (self.loader.clone(), replica.version());
+            let (metrics, limit) = (self.metrics.clone(), self.max_deadline);
+            let woken = self.tasks.spawn(async move {
+                let _turn = turn;
+                let started = Instant::now();
+                let outcome = tokio::time::timeout(limit, loader.wake(&version))
+                    .await
+                    .unwrap_or(Err(LoadFailure::TimedOut(limit)));
+                let code = replica.woken(&version, outcome);
+                match &code {
+                    Ok(Some(_)) => {
+                        let elapsed = started.elapsed();
+                        tracing::info!(actor = %version.claims.sub, ms = elapsed.as_secs_f64() * 1e3, "dormant actor woken");
+                        if let Some(metrics) = &metrics {
+                            metrics.cold_start(elapsed);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(failure) => {
+                        tracing::warn!(actor = %version.claims.sub, error = %failure, "dormant actor could not be loaded");
                     }
                 }
-                Err(reason) => {
-                    tracing::warn!(actor = %version.claims.sub, error = %reason, "dormant actor could not be loaded");
+                code
+            });
+            let woken = woken.await.map_err(|e| {
+                InvocationError::new(ErrorKind::Internal, format!("the load task failed: {e}"))
+            })?;
+            match woken {
+                Ok(Some(code)) => return Ok(code),
+                Ok(None) => continue,
+                Err(failure) => {
+                    return Err(InvocationError::new(
+                        ErrorKind::Internal,
+                        format!("actor {} could not be loaded: {failure}", handle.id),
+                    ));
                 }
             }
-            code
-        });
-        woken
-            .await
-            .map_err(|e| {
-                InvocationError::new(ErrorKind::Internal, format!("the load task failed: {e}"))
-            })?
-            .map_err(|reason| {
-                InvocationError::new(
-                    ErrorKind::Internal,
-                    format!("actor {} could not be loaded: {reason}", handle.id),
-                )
-            })
+        }
     }
 }

@@ -34,6 +34,9 @@ pub struct Decision {
 
 /// One pass's decision for one component: `running` replicas now, on at
 /// most `eligible` matching hosts, under `load` summed over its replicas.
+/// Fewer matching hosts (one lost for a moment) lower the wanted count
+/// only after the window, like any other fall in need; until then the
+/// planner places what the hosts allow ([`placed`]).
 pub fn decide(
     state: &mut Option<ScaleState>,
     scale: &Autoscale,
@@ -51,8 +54,10 @@ pub fn decide(
     let target = f64::from(scale.target_in_flight.max(1));
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let mut needed = (in_flight / target).ceil().min(f64::from(u32::MAX)) as u32;
-    let busy = if load.busy > 0 {
-        needed = needed.max(state.replicas.saturating_add(1));
+    // Busy answers ask for one more than runs, once the last scale-up has
+    // landed (a replica still starting is not yet serving).
+    let busy = if load.busy > 0 && running >= state.replicas {
+        needed = needed.max(running.saturating_add(1));
         format!(", {} answered busy", load.busy)
     } else {
         String::new()
@@ -63,15 +68,10 @@ pub fn decide(
         scale.target_in_flight
     );
     let from = state.replicas;
-    if needed > from || from > cap {
+    if needed > from {
         state.replicas = needed;
         state.low = None;
-        let reason = if from > cap {
-            format!("only {cap} replicas are allowed or hosts match; {what}")
-        } else {
-            what
-        };
-        return Some((from, needed, reason));
+        return Some((from, needed, what));
     }
     if needed == from {
         state.low = None;
@@ -130,11 +130,17 @@ pub fn apply(
             });
         }
         if let Some(state) = state {
-            component.placement.replicas = Some(state.replicas);
+            component.placement.replicas = Some(placed(&state, &scale, eligible));
             states.insert(component.name.clone(), state);
         }
     }
     (scaled, decisions)
+}
+
+/// The replicas to place now: the wanted count, within the hosts that
+/// match (never below `min`: the planner says what is impossible).
+fn placed(state: &ScaleState, scale: &Autoscale, eligible: u32) -> u32 {
+    state.replicas.min(eligible).max(scale.min)
 }
 
 fn eligible_hosts(component: &Component, hosts: &[HostView]) -> u32 {
@@ -217,13 +223,20 @@ mod tests {
             decide(&mut state, &scale, 1, 3, load(0.1, 4), Instant::now()).expect("up");
         assert_eq!((from, to), (1, 2));
         assert!(reason.contains("4 answered busy"), "{reason}");
-        // Two hosts left: never more than two, even under load.
-        let (from, to, _) =
-            decide(&mut state, &scale, 2, 1, load(50.0, 0), Instant::now()).expect("capped");
-        assert_eq!((from, to), (2, 1), "one host matches");
+        // Still busy while the new replica starts: no more than one more.
         assert_eq!(
-            decide(&mut state, &scale, 1, 1, load(50.0, 0), Instant::now()),
+            decide(&mut state, &scale, 1, 3, load(0.1, 4), Instant::now()),
             None
         );
+        // One host left for a moment: one is placed, two still wanted.
+        assert_eq!(
+            decide(&mut state, &scale, 2, 1, load(50.0, 0), Instant::now()),
+            None,
+            "a host lost for a moment is no reason to want fewer"
+        );
+        let wanted = state.clone().expect("state");
+        assert_eq!(wanted.replicas, 2);
+        assert_eq!(placed(&wanted, &scale, 1), 1, "within the hosts that match");
+        assert_eq!(placed(&wanted, &scale, 3), 2);
     }
 }

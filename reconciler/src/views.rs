@@ -77,6 +77,8 @@ impl HostViews {
         }
         self.last
             .retain(|id, _| alive.iter().any(|(alive, _)| alive == id));
+        self.stale_hosts()
+            .retain(|id| alive.iter().any(|(alive, _)| alive == id));
         let stale = self.stale_hosts().clone();
         let changed: Vec<&(String, String)> = alive
             .iter()
@@ -101,8 +103,9 @@ impl HostViews {
                     self.last.insert(host_id.clone(), (digest.clone(), view));
                 }
                 // A live host that did not answer counts with what it last
-                // reported; with nothing known of it, wait.
-                Err(e) if self.last.contains_key(host_id) => {
+                // reported, unless it was acted on since (that view is known
+                // to be old); with nothing known of it, wait.
+                Err(e) if self.last.contains_key(host_id) && !stale.contains(host_id) => {
                     tracing::debug!(host = %host_id, "no inventory, using the last one: {e}");
                 }
                 Err(e) => {

@@ -184,7 +184,12 @@ impl Caller {
 
 /// Applies the app manifest `yaml` (named `name`) with the CLI, waits until
 /// it is deployed, and returns the host that leads the reconciler then.
-pub(crate) async fn apply_and_wait(lattice: &Lattice, cli: &FloeCli, name: &str, yaml: &str) -> String {
+pub(crate) async fn apply_and_wait(
+    lattice: &Lattice,
+    cli: &FloeCli,
+    name: &str,
+    yaml: &str,
+) -> String {
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join(format!("{name}.yaml"));
     std::fs::write(&file, yaml).expect("manifest");

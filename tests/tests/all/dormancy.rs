@@ -200,7 +200,10 @@ async fn a_dormant_actor_fetches_its_artifact_again_and_names_a_changed_one() {
             .expect_err("other code is not run");
         assert_eq!(invocation_kind(&err), Some(ErrorKind::Internal), "{err}");
         let text = format!("{err:#}");
-        assert!(text.contains("could not be loaded"), "{text}");
+        assert!(
+            text.contains("could not be loaded") && text.contains("now holds other code"),
+            "{text}"
+        );
         let reported = described(&lattice, &host, &echo).await;
         assert_eq!(reported.state, ReplicaState::Dormant);
         assert!(reported.wake_failure.is_some(), "{reported:?}");

@@ -15,8 +15,9 @@ use crate::load::{OP, rss_kib};
 use crate::stats::percentile;
 use crate::{Report, variants};
 
-/// How long the benchmark's actors may idle before they go dormant.
-const IDLE: Duration = Duration::from_millis(500);
+/// How long the benchmark's actors may idle before they go dormant: longer
+/// than starting them all takes, so the active figure is all active.
+const IDLE: Duration = Duration::from_secs(5);
 
 pub async fn measure(
     nats: &NatsServer,
@@ -55,6 +56,17 @@ pub async fn measure(
         ids.push(id);
     }
     let active = rss_kib(host.pid())?;
+    let inventory = client.inventory(host.id()).await?;
+    let still_active = inventory
+        .actors
+        .iter()
+        .filter(|a| ids.contains(&a.actor_id) && a.state == ReplicaState::Active)
+        .count();
+    anyhow::ensure!(
+        still_active == ids.len(),
+        "only {still_active} of {} actors were active when measured",
+        ids.len()
+    );
     wait_all_dormant(&client, host, &ids).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let dormant = rss_kib(host.pid())?;
