@@ -12,7 +12,8 @@ use super::super::path::{At, Seg};
 use super::super::schema::{Made, Scalar, Schema, Shape};
 use super::read::{Head, Reader};
 
-/// Reads one value of type `ty`.
+/// Reads one value of type `ty`: scalars, strings and lists here, the rest
+/// in [`composite`].
 pub(super) fn value<S: Schema>(
     rd: &mut Reader<'_>,
     ty: &S::Type,
@@ -43,19 +44,33 @@ pub(super) fn value<S: Schema>(
             check_len(at, || S::type_name(ty), "elements", len, items.len())?;
             Made::FixedList(items)
         }
+        (shape, head) => return composite::<S>(rd, shape, head, ty, at).map(S::make),
+    };
+    Ok(S::make(made))
+}
+
+/// Records, tuples, variants, enums, results and flags; anything else is
+/// a mismatch.
+fn composite<'t, S: Schema>(
+    rd: &mut Reader<'_>,
+    shape: Shape<'t, S::Type>,
+    head: Head<'_>,
+    ty: &S::Type,
+    at: &At<'_>,
+) -> Result<Made<'t, S::Value>, ValueError> {
+    let type_name = || S::type_name(ty);
+    Ok(match (shape, head) {
         (Shape::Record(fields), Head::Array(n)) => {
-            check_len(at, || S::type_name(ty), "fields", fields.len(), n)?;
+            check_len(at, type_name, "fields", fields.len(), n)?;
             let mut values = Vec::with_capacity(n);
             for (name, field_ty) in fields {
-                values.push((
-                    name,
-                    value::<S>(rd, &field_ty, &at.child(Seg::Field(name)))?,
-                ));
+                let value = value::<S>(rd, &field_ty, &at.child(Seg::Field(name)))?;
+                values.push((name, value));
             }
             Made::Record(values)
         }
         (Shape::Tuple(types), Head::Array(n)) => {
-            check_len(at, || S::type_name(ty), "elements", types.len(), n)?;
+            check_len(at, type_name, "elements", types.len(), n)?;
             let mut items = Vec::with_capacity(n);
             for (i, t) in types.iter().enumerate() {
                 items.push(value::<S>(rd, t, &at.child(Seg::Index(i)))?);
@@ -67,7 +82,7 @@ pub(super) fn value<S: Schema>(
             let (name, case_ty) = usize::try_from(index)
                 .ok()
                 .and_then(|i| cases.get(i))
-                .ok_or_else(|| case_index(at, S::type_name(ty), index, cases.len()))?;
+                .ok_or_else(|| case_index(at, type_name(), index, cases.len()))?;
             let payload = case_payload::<S>(rd, name, case_ty.as_deref(), with_payload, at)?;
             Made::Variant {
                 index: index as u32,
@@ -79,59 +94,43 @@ pub(super) fn value<S: Schema>(
             let name = usize::try_from(n)
                 .ok()
                 .and_then(|i| names.get(i))
-                .ok_or_else(|| case_index(at, S::type_name(ty), clamp(n), names.len()))?;
+                .ok_or_else(|| case_index(at, type_name(), clamp(n), names.len()))?;
             Made::Enum {
                 index: n as u32,
                 name,
             }
         }
         (Shape::Enum(_), head) => {
-            return Err(mismatch(
-                at,
-                format!("{}: a case index", S::type_name(ty)),
-                head.describe(),
-            ));
+            let expected = format!("{}: a case index", type_name());
+            return Err(mismatch(at, expected, head.describe()));
         }
         (Shape::Result { ok, err }, head) => {
             let (index, with_payload) = case_head::<S>(rd, head, ty, at)?;
+            let payload = |rd: &mut Reader<'_>, case, case_ty: Option<&S::Type>| {
+                case_payload::<S>(rd, case, case_ty, with_payload, at)
+            };
             match index {
-                0 => Made::Result(Ok(case_payload::<S>(
-                    rd,
-                    "ok",
-                    ok.as_deref(),
-                    with_payload,
-                    at,
-                )?)),
-                1 => Made::Result(Err(case_payload::<S>(
-                    rd,
-                    "err",
-                    err.as_deref(),
-                    with_payload,
-                    at,
-                )?)),
-                _ => return Err(case_index(at, S::type_name(ty), index, 2)),
+                0 => Made::Result(Ok(payload(rd, "ok", ok.as_deref())?)),
+                1 => Made::Result(Err(payload(rd, "err", err.as_deref())?)),
+                _ => return Err(case_index(at, type_name(), index, 2)),
             }
         }
         (Shape::Flags(names), Head::Array(n)) => {
-            check_len(at, || S::type_name(ty), "flags", names.len(), n)?;
+            check_len(at, type_name, "flags", names.len(), n)?;
             let mut bits = Vec::with_capacity(n);
             for name in names {
                 match rd.head()? {
                     Head::Bool(b) => bits.push((name, b)),
                     other => {
-                        return Err(mismatch(
-                            &at.child(Seg::Flag(name)),
-                            "bool",
-                            other.describe(),
-                        ));
+                        let at = at.child(Seg::Flag(name));
+                        return Err(mismatch(&at, "bool", other.describe()));
                     }
                 }
             }
             Made::Flags(bits)
         }
-        _ => return Err(wrong()),
-    };
-    Ok(S::make(made))
+        (_, head) => return Err(mismatch(at, type_name(), head.describe())),
+    })
 }
 
 fn is_int<T: Clone>(shape: &Shape<'_, T>) -> bool {
