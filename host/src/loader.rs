@@ -115,18 +115,25 @@ impl Loader {
     }
 
     /// Loads verified code (`bytes` may be left out when the compile cache
-    /// holds it; then a miss is [`LoadError::NotCached`]).
+    /// holds it; then a miss is [`LoadError::NotCached`]). Loads that may
+    /// compile are bounded by the host's load permits.
     pub async fn load(
         &self,
         bytes: Option<Vec<u8>>,
         claims: Claims,
         reference: String,
     ) -> Result<LoadedActor, LoadFailure> {
-        let _turn = self
-            .loads
-            .acquire()
-            .await
-            .map_err(|_| LoadFailure::Stopping)?;
+        // Only what may compile takes a load permit: code from the cache
+        // alone is mapped in milliseconds and never waits behind a compile.
+        let _turn = match bytes {
+            Some(_) => Some(
+                self.loads
+                    .acquire()
+                    .await
+                    .map_err(|_| LoadFailure::Stopping)?,
+            ),
+            None => None,
+        };
         let runtime = self.runtime.clone();
         let name = claims.floe.name.clone();
         tokio::task::spawn_blocking(move || {

@@ -29,8 +29,9 @@ struct Inner {
     code: Option<Arc<LoadedActor>>,
     /// When the last call began (or the replica last woke).
     last_active: Instant,
-    /// Why the last wake failed, until one succeeds.
+    /// Why the last wake failed, and when, until one succeeds.
     wake_failure: Option<String>,
+    failed_at: Option<Instant>,
 }
 
 /// One actor's code on this host.
@@ -72,6 +73,7 @@ impl Replica {
                 code: Some(Arc::new(loaded)),
                 last_active: Instant::now(),
                 wake_failure: None,
+                failed_at: None,
             }),
             waking: Arc::new(AsyncMutex::new(())),
             idle_after: idle_after.filter(|d| !d.is_zero()),
@@ -124,6 +126,7 @@ impl Replica {
         match outcome {
             Ok(loaded) => {
                 inner.wake_failure = None;
+                inner.failed_at = None;
                 inner.last_active = Instant::now();
                 self.cold_starts.fetch_add(1, Ordering::Relaxed);
                 let code = Arc::new(loaded);
@@ -132,9 +135,21 @@ impl Replica {
             }
             Err(failure) => {
                 inner.wake_failure = Some(failure.to_string());
+                inner.failed_at = Some(Instant::now());
                 Err(failure)
             }
         }
+    }
+
+    /// Why the last wake failed, if it failed less than `within` ago: calls
+    /// that queued behind a failed wake, and those right after it, get its
+    /// cause instead of each loading again.
+    pub fn recent_failure(&self, within: Duration) -> Option<String> {
+        let inner = lock(&self.inner);
+        let at = inner.failed_at?;
+        (at.elapsed() < within)
+            .then(|| inner.wake_failure.clone())
+            .flatten()
     }
 
     /// Makes `loaded` the version in force, active; returns the old version.
@@ -142,6 +157,7 @@ impl Replica {
         let mut inner = lock(&self.inner);
         inner.last_active = Instant::now();
         inner.wake_failure = None;
+        inner.failed_at = None;
         let code = Arc::new(loaded);
         let version = Arc::new(Version::of(&code));
         inner.code = Some(code);
@@ -258,6 +274,18 @@ mod tests {
         let version = replica.version();
         let failed = replica.woken(&version, Err(LoadFailure::Stopping));
         assert!(failed.is_err());
+        let recent = Duration::from_secs(1);
+        assert_eq!(
+            replica.recent_failure(recent),
+            Some(LoadFailure::Stopping.to_string()),
+            "callers right after it get its cause"
+        );
+        tokio::time::advance(recent).await;
+        assert_eq!(
+            replica.recent_failure(recent),
+            None,
+            "then one may try again"
+        );
         assert_eq!(
             replica.report().wake_failure,
             Some(LoadFailure::Stopping.to_string())

@@ -18,6 +18,10 @@ use crate::metrics::Metrics;
 use crate::runtime::{LoadedActor, LogSink, Router, Runtime};
 use crate::tasks::Tasks;
 
+/// After a failed wake, calls fail with its cause for this long before one
+/// tries to load the code again.
+const WAKE_RETRY_AFTER: Duration = Duration::from_secs(1);
+
 /// Calls one actor's subscription runs at once on this host (waiting for an
 /// instance included); past it, calls are answered `busy` at once.
 const MAX_IN_FLIGHT: usize = 4096;
@@ -195,6 +199,12 @@ impl Serving {
             let turn = replica.wake_turn().await;
             if let Some(code) = replica.code() {
                 return Ok(code);
+            }
+            if let Some(cause) = replica.recent_failure(WAKE_RETRY_AFTER) {
+                return Err(InvocationError::new(
+                    ErrorKind::Internal,
+                    format!("actor {} could not be loaded: {cause}", handle.id),
+                ));
             }
             let (loader, version) = (self.loader.clone(), replica.version());
             let (metrics, limit) = (self.metrics.clone(), self.max_deadline);

@@ -212,9 +212,39 @@ async fn a_dormant_actor_fetches_its_artifact_again_and_names_a_changed_one() {
             .await
             .unwrap_or_else(|e| panic!("the other actor serves: {e}"));
 
-        // The right code back: the next call wakes it and the failure clears.
+        // Calls right after a failed wake get its cause without loading again.
+        let again = lattice
+            .call_json(
+                &echo,
+                crate::lattice::ECHO,
+                serde_json::json!(["three again"]),
+            )
+            .await
+            .expect_err("still the other code");
+        assert!(
+            format!("{again:#}").contains("now holds other code"),
+            "{again:#}"
+        );
+
+        // The right code back: a later call wakes it and the failure clears.
         std::fs::copy(paths::actor("echo").expect("echo"), &copy).expect("restored");
-        lattice.assert_echo(&echo, "four").await;
+        let restored = Instant::now();
+        loop {
+            match lattice
+                .call_json(&echo, crate::lattice::ECHO, serde_json::json!(["four"]))
+                .await
+            {
+                Ok(answer) => {
+                    assert_eq!(answer, serde_json::json!("four"));
+                    break;
+                }
+                Err(e) => assert!(
+                    restored.elapsed() < Duration::from_secs(10),
+                    "never woke after the file was restored: {e}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let healed = described(&lattice, &host, &echo).await;
         assert_eq!(healed.state, ReplicaState::Active);
         assert_eq!(healed.wake_failure, None);
