@@ -52,7 +52,7 @@ async fn deploy(
 async fn replicas(lattice: &Lattice) -> usize {
     lattice
         .client
-        .inventories(Duration::from_millis(300))
+        .inventories(Duration::from_secs(2))
         .await
         .expect("inventories")
         .iter()
@@ -204,7 +204,7 @@ async fn apps_cluster_replicas_follow_load_up_and_down() {
 async fn replicas_per_host(lattice: &Lattice) -> Vec<usize> {
     lattice
         .client
-        .inventories(Duration::from_millis(300))
+        .inventories(Duration::from_secs(2))
         .await
         .expect("inventories")
         .iter()
@@ -252,16 +252,21 @@ async fn apps_cluster_a_new_leader_finishes_a_scale_up_without_duplicates() {
             "a new leader finished the scale-up {:?} after the old one was killed",
             killed_at.elapsed()
         );
-        // Never a duplicate or more than three, while the load goes on.
+        // Never a duplicate or more than three, while the load goes on (a
+        // host slow to answer under load may be missing from one sample).
         for _ in 0..8 {
             let per_host = replicas_per_host(&lattice).await;
             assert!(
                 per_host.iter().all(|n| *n == 1),
                 "one replica per host: {per_host:?}"
             );
-            assert_eq!(per_host.len(), 3, "{per_host:?}");
+            assert!(per_host.len() <= 3, "never more than three: {per_host:?}");
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
+        wait_for("three replicas still", Duration::from_secs(10), || async {
+            replicas(&lattice).await == 3
+        })
+        .await;
         let status = cli.json(lattice.args(&["app", "status", "api"]));
         assert_ne!(status["status"]["leader"], leader.as_str(), "{status}");
         let (calls, failed) = burst.stop().await;

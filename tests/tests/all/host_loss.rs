@@ -15,7 +15,7 @@ use crate::lattice::Lattice;
 async fn replicas(lattice: &Lattice, app: &str, component: &str) -> Vec<String> {
     let mut hosts: Vec<String> = lattice
         .client
-        .inventories(Duration::from_millis(300))
+        .inventories(Duration::from_secs(2))
         .await
         .expect("inventories")
         .into_iter()
