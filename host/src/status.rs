@@ -86,10 +86,13 @@ impl Status {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::hash::DefaultHasher::new();
         self.labels().hash(&mut hasher);
+        // Read from each actor's handle, not its whole description: this
+        // runs every heartbeat, for every actor.
         for actor in self.actors.all() {
-            let d = actor.describe();
-            (d.actor_id, d.version, d.revision, d.reference).hash(&mut hasher);
-            (d.max_concurrent, d.annotations).hash(&mut hasher);
+            let version = actor.replica.version();
+            let floe = &version.claims.floe;
+            (&actor.id, &floe.version, floe.revision, &version.reference).hash(&mut hasher);
+            (actor.max_concurrent(), &actor.annotations).hash(&mut hasher);
         }
         for provider in self.providers.all() {
             let d = provider.describe();

@@ -276,10 +276,11 @@ impl Leader {
             }
         };
         let memory = self.memory_for(&name, version.seq);
-        let (version, decisions) = {
+        let (scaled, decisions) = {
             let app = self.memory.entry(name.clone()).or_default();
             scale::apply(&version, views, &self.views.loads, &mut app.scale)
         };
+        let version = scaled.unwrap_or(version);
         for decision in decisions {
             tracing::info!(app = %name, component = %decision.component, from = decision.from, to = decision.to, reason = %decision.reason, "reconciler: scaled");
             self.events

@@ -94,13 +94,18 @@ pub fn decide(
 }
 
 /// The version as the planner should place it: each autoscaled component
-/// with the replicas wanted now (decided here), and the decisions taken.
+/// with the replicas wanted now (decided here), and the decisions taken;
+/// `None` when no component autoscales (the version places as it is).
 pub fn apply(
     version: &AppVersion,
     hosts: &[HostView],
     loads: &BTreeMap<String, ActorLoad>,
     states: &mut BTreeMap<String, ScaleState>,
-) -> (AppVersion, Vec<Decision>) {
+) -> (Option<AppVersion>, Vec<Decision>) {
+    let autoscales = |c: &Component| c.placement.autoscale.is_some();
+    if !version.manifest.components.iter().any(autoscales) {
+        return (None, Vec::new());
+    }
     let mut scaled = version.clone();
     let mut decisions = Vec::new();
     let now = Instant::now();
@@ -134,7 +139,7 @@ pub fn apply(
             states.insert(component.name.clone(), state);
         }
     }
-    (scaled, decisions)
+    (Some(scaled), decisions)
 }
 
 /// The replicas to place now: the wanted count, within the hosts that
