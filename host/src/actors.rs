@@ -15,7 +15,6 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::replica::Replica;
-use crate::runtime::LoadedActor;
 
 /// One running actor on this host.
 #[derive(Debug)]
@@ -159,18 +158,17 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl ActorHandle {
     pub fn new(
-        loaded: LoadedActor,
+        replica: Replica,
         max_concurrent: u32,
         queue_depth: usize,
         annotations: StringMap,
         config: &StringMap,
-        idle_after: Option<Duration>,
     ) -> Self {
         ActorHandle {
-            id: loaded.claims.sub.clone(),
+            id: replica.version().claims.sub.clone(),
             annotations,
             config: Arc::new(crate::runtime::ActorConfig::from_map(config)),
-            replica: Arc::new(Replica::new(loaded, idle_after)),
+            replica: Arc::new(replica),
             gate: Gate::new(max_concurrent.max(1)),
             waiting: AtomicUsize::new(0),
             queue_depth,

@@ -15,6 +15,7 @@ use floe_wire::events::{ActorScaledData, ActorStartFailedData, ActorStoppedData}
 use crate::actors::{ActorHandle, ActorTable};
 use crate::bus::Bus;
 use crate::loader::{LoadFailure, Loader};
+use crate::replica::Replica;
 use crate::rpc::{Serving, SubscribeError};
 use crate::tasks::Tasks;
 
@@ -114,23 +115,31 @@ impl Lifecycle {
         if let Some(existing) = self.actors.get(&claims.sub) {
             return Ok(self.started(&existing, true));
         }
-        let loaded = self
-            .loader
-            .load(Some(bytes), claims, req.reference.clone())
-            .await?;
-        let origin = loaded.origin;
-        let max = req.max_concurrent.unwrap_or(self.settings.max_concurrent);
         let idle_after = match req.idle_after_ms {
             Some(ms) => Some(Duration::from_millis(ms)),
             None => self.settings.idle_after,
         };
+        let (replica, origin) = if req.dormant {
+            let version = self
+                .loader
+                .prepare_dormant(bytes, claims, req.reference.clone())
+                .await?;
+            (Replica::dormant(version, idle_after), None)
+        } else {
+            let loaded = self
+                .loader
+                .load(Some(bytes), claims, req.reference.clone())
+                .await?;
+            let origin = loaded.origin;
+            (Replica::new(loaded, idle_after), Some(origin))
+        };
+        let max = req.max_concurrent.unwrap_or(self.settings.max_concurrent);
         let handle = Arc::new(ActorHandle::new(
-            loaded,
+            replica,
             max,
             self.settings.queue_depth,
             req.annotations.clone(),
             &req.config,
-            idle_after,
         ));
         let handle = match self.actors.insert(handle) {
             Ok(h) => h,
@@ -149,7 +158,14 @@ impl Lifecycle {
             return Err(LifecycleError::StoppedWhileStarting(handle.id.clone()));
         }
         let reply = self.started(&handle, false);
-        tracing::info!(actor = %reply.actor_id, name = %reply.name, code = ?origin, "actor started");
+        match origin {
+            Some(origin) => {
+                tracing::info!(actor = %reply.actor_id, name = %reply.name, code = ?origin, "actor started");
+            }
+            None => {
+                tracing::info!(actor = %reply.actor_id, name = %reply.name, "actor started dormant")
+            }
+        }
         self.bus.publish(EventType::ActorStarted, &reply).await;
         Ok(reply)
     }

@@ -147,6 +147,21 @@ impl Loader {
         .map_err(|source| LoadFailure::Load { name, source })
     }
 
+    /// The version of a replica that starts dormant: its code is loaded
+    /// once here (compiled into the compile cache when not there yet, its
+    /// imports checked against the claims, linked), then freed, so a start
+    /// refuses what a call would and the first call maps the code from the
+    /// cache.
+    pub async fn prepare_dormant(
+        &self,
+        bytes: Vec<u8>,
+        claims: Claims,
+        reference: String,
+    ) -> Result<Version, LoadFailure> {
+        let loaded = self.load(Some(bytes), claims, reference).await?;
+        Ok(Version::of(&loaded))
+    }
+
     /// The code of a dormant replica's version: from the compile cache,
     /// else from its artifact fetched and verified again.
     pub async fn wake(&self, version: &Version) -> Result<LoadedActor, LoadFailure> {

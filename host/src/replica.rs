@@ -67,10 +67,25 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Replica {
     /// An active replica of `loaded`.
     pub fn new(loaded: LoadedActor, idle_after: Option<Duration>) -> Self {
+        let version = Arc::new(Version::of(&loaded));
+        Replica::new_with(version, Some(Arc::new(loaded)), idle_after)
+    }
+
+    /// A dormant replica of `version`: its code was checked and is in the
+    /// compile cache (or compiles on the first call), none in memory.
+    pub fn dormant(version: Version, idle_after: Option<Duration>) -> Self {
+        Replica::new_with(Arc::new(version), None, idle_after)
+    }
+
+    fn new_with(
+        version: Arc<Version>,
+        code: Option<Arc<LoadedActor>>,
+        idle_after: Option<Duration>,
+    ) -> Self {
         Replica {
             inner: Mutex::new(Inner {
-                version: Arc::new(Version::of(&loaded)),
-                code: Some(Arc::new(loaded)),
+                version,
+                code,
                 last_active: Instant::now(),
                 wake_failure: None,
                 failed_at: None,

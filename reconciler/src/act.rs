@@ -19,6 +19,7 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), CtlError> {
             config,
             max_concurrent,
             idle_after_ms,
+            dormant,
             annotations,
             ..
         } => client
@@ -31,6 +32,7 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), CtlError> {
                     annotations: annotations.clone(),
                     config: config.clone(),
                     idle_after_ms: *idle_after_ms,
+                    dormant: *dormant,
                 },
             )
             .await

@@ -37,6 +37,8 @@ pub enum Action {
         max_concurrent: Option<u32>,
         /// `None`: the host's default; `Some(0)`: never dormant.
         idle_after_ms: Option<u64>,
+        /// Start dormant (code loaded by the first call).
+        dormant: bool,
         annotations: StringMap,
     },
     UpdateActor {

@@ -176,5 +176,6 @@ pub fn start_request(path: &std::path::Path, max_concurrent: Option<u32>) -> Sta
         annotations: Default::default(),
         config: Default::default(),
         idle_after_ms: None,
+        dormant: false,
     }
 }

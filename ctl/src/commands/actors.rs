@@ -47,6 +47,11 @@ pub struct StartActorArgs {
     /// active). Default: the host's `--idle-after`.
     #[arg(long, value_name = "DURATION|never")]
     pub idle_after: Option<OptionalDuration>,
+    /// Start dormant: checked and compiled into the host's compile cache,
+    /// but loaded into memory only by its first call (scale to zero from
+    /// the start).
+    #[arg(long)]
+    pub dormant: bool,
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +176,7 @@ pub async fn start(ctx: &Lattice, cmd: StartCommand) -> anyhow::Result<()> {
             idle.0
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         }),
+        dormant: args.dormant,
     };
     let waiting = output::Waiting::new(ctx.global.output, format!("Starting {reference}…"));
     let started = ctx

@@ -185,6 +185,10 @@ pub struct StartActorRequest {
     /// the host's `--idle-after`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_after_ms: Option<u64>,
+    /// Start dormant: verified, its code checked and in the host's compile
+    /// cache, but not kept in memory until the first call.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dormant: bool,
 }
 
 /// Whether a replica holds its compiled code.

@@ -260,6 +260,7 @@ fn start(
             config: component.config.clone(),
             max_concurrent: component.max_concurrent,
             idle_after_ms: component.idle_after_ms(),
+            dormant: component.dormant,
             annotations: annotations(app, &component.name),
         },
         ComponentKind::Provider => Action::StartProvider {

@@ -3,14 +3,16 @@
 //! loads it again and succeeds — a cold call, not a failure; a dormant
 //! actor whose compile-cache entry is gone fetches and verifies its
 //! artifact again; one whose artifact now holds other code fails that call
-//! with the cause named and reports itself, while other actors serve.
+//! with the cause named and reports itself, while other actors serve. An
+//! actor started dormant is checked at its start and loads on its first call.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use floe_tests::{HostProcess, paths, start_request, with_timeout};
-use floe_wire::ErrorKind;
+use floe_wire::claims::{self, SignRequest};
 use floe_wire::control::{ActorDescription, ReplicaState};
+use floe_wire::{ErrorKind, KeyKind};
 
 use crate::lattice::{Lattice, invocation_kind};
 
@@ -248,6 +250,92 @@ async fn a_dormant_actor_fetches_its_artifact_again_and_names_a_changed_one() {
         let healed = described(&lattice, &host, &echo).await;
         assert_eq!(healed.state, ReplicaState::Active);
         assert_eq!(healed.wake_failure, None);
+    })
+    .await;
+}
+
+/// Signs the code at `path` again for a fresh actor id, claiming nothing.
+fn signed_without_caps(path: &Path, out: &Path) -> String {
+    let code = std::fs::read(path).expect("code");
+    let subject = KeyKind::Actor.generate().public_key();
+    let signed = claims::sign(
+        &code,
+        &SignRequest {
+            issuer: &KeyKind::Account.generate(),
+            subject: subject.clone(),
+            name: "uncapped".to_owned(),
+            version: "0.1.0".to_owned(),
+            revision: 1,
+            caps: vec![],
+            tags: vec![],
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_secs(),
+            not_before: None,
+            expires: None,
+        },
+    )
+    .expect("signed");
+    std::fs::write(out, signed).expect("written");
+    subject
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_actor_started_dormant_is_checked_at_start_and_loads_on_its_first_call() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice.host(&[], &["--idle-after", "never"]).await;
+        let mut req = start_request(&paths::actor("echo").expect("echo"), None);
+        req.dormant = true;
+        let echo = lattice
+            .client
+            .start_actor(host.id(), req)
+            .await
+            .unwrap_or_else(|e| panic!("starts dormant: {e}\n{}", host.log()))
+            .actor_id;
+        let started = described(&lattice, &host, &echo).await;
+        assert_eq!(started.state, ReplicaState::Dormant);
+        assert_eq!(started.cold_starts, 0);
+        assert_eq!(started.idle_after_ms, None, "the host's `never`");
+        assert_eq!(
+            compiled_code_mapped(host.pid()),
+            (false, 0),
+            "a dormant start keeps no code in memory"
+        );
+        let cold = Instant::now();
+        lattice.assert_echo(&echo, "first").await;
+        eprintln!(
+            "first call of an actor started dormant: {:?}",
+            cold.elapsed()
+        );
+        let woken = described(&lattice, &host, &echo).await;
+        assert_eq!(woken.state, ReplicaState::Active);
+        assert_eq!(woken.cold_starts, 1);
+
+        // Code whose imports its claims do not grant is refused at the
+        // dormant start, as an active start refuses it, not at its first call.
+        let files = tempfile::tempdir().expect("dir");
+        let uncapped = files.path().join("uncapped.wasm");
+        let id = signed_without_caps(&paths::actor("counter").expect("counter"), &uncapped);
+        let mut req = start_request(&uncapped, None);
+        req.dormant = true;
+        let err = lattice
+            .client
+            .start_actor(host.id(), req)
+            .await
+            .expect_err("its imports are not claimed");
+        let text = format!("{err:#}");
+        assert!(text.contains("wasi:keyvalue"), "names the import: {text}");
+        let inventory = lattice
+            .client
+            .inventory(host.id())
+            .await
+            .expect("inventory");
+        assert!(
+            inventory.actors.iter().all(|a| a.actor_id != id),
+            "a refused start leaves nothing behind"
+        );
     })
     .await;
 }

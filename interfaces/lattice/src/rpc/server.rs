@@ -113,7 +113,9 @@ impl<H: Handler> Server<H> {
                 },
             }
         }
-        let drained = async {
+        // Boxed, as the busy answer below: the loop's own future (kept by
+        // every serving task, dormant actors' too) stays a few words.
+        let drained = Box::pin(async {
             if self.nats.connection_state() != async_nats::connection::State::Connected {
                 return;
             }
@@ -124,7 +126,7 @@ impl<H: Handler> Server<H> {
             while let Some(msg) = sub.next().await {
                 self.admit(msg, &tracker).await;
             }
-        };
+        });
         if tokio::time::timeout(self.config.drain_timeout, drained)
             .await
             .is_err()
@@ -165,7 +167,7 @@ impl<H: Handler> Server<H> {
                         self.config.kind, self.config.entity, self.config.max_in_flight
                     ),
                 );
-                self.send(reply_to.to_string(), InvocationReply::new(id, Err(busy)))
+                Box::pin(self.send(reply_to.to_string(), InvocationReply::new(id, Err(busy))))
                     .await;
             }
         }

@@ -47,6 +47,10 @@ pub struct Component {
     /// `--idle-after`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_after: Option<String>,
+    /// An actor's replicas start dormant: checked and compiled into each
+    /// host's compile cache, loaded into memory by their first call.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dormant: bool,
     #[serde(default)]
     pub placement: Placement,
 }
@@ -337,6 +341,12 @@ impl Component {
                 ));
             }
             _ => {}
+        }
+        if self.dormant && self.kind == ComponentKind::Provider {
+            return Err(err(
+                format!("{at}.dormant"),
+                "applies to actors only (a provider process does not sleep)",
+            ));
         }
         if let Some(text) = &self.idle_after {
             if self.kind == ComponentKind::Provider {

@@ -103,6 +103,7 @@ fn faults_name_their_field() {
         ("components[0].idle-after", |a| {
             a.components[0].idle_after = Some("whenever".into());
         }),
+        ("components[1].dormant", |a| a.components[1].dormant = true),
         ("links[0].target", |a| a.links[0].target = "db".into()),
         ("links[0].interfaces", |a| {
             a.links[0].interfaces.push("acme:other/x".into())
@@ -126,6 +127,7 @@ fn faults_name_their_field() {
     let mut scaled = shop();
     autoscaled(&mut scaled, scale(1, 3));
     scaled.components[0].idle_after = Some("never".into());
+    scaled.components[0].dormant = true;
     assert_eq!(scaled.validate(), Ok(()));
     assert_eq!(scaled.components[0].idle_after_ms(), Some(0));
     let scale = scaled.components[0]

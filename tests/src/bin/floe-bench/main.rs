@@ -6,7 +6,8 @@
 //! latency and throughput through NATS against a real `floe-host` process,
 //! the same for raw NATS request/reply with the same payload (responder in
 //! its own process, like the host), actor start times, and memory per idle
-//! actor, dormant actors (memory, cold calls), a scale simulation of 10
+//! actor, dormant actors (memory, cold calls; 10,000 of them on one host
+//! and their readiness after a restart), a scale simulation of 10
 //! and 50 host processes; HTTP hello-world through the `http-server`
 //! provider and an actor
 //! under `wrk`, next to plain hyper. `floe-bench --responder URL SUBJECT` is
@@ -21,6 +22,7 @@ mod inhost;
 mod linked;
 mod load;
 mod mac;
+mod many_dormant;
 mod responder;
 mod scale;
 mod stats;
@@ -94,6 +96,9 @@ async fn main() -> anyhow::Result<()> {
     if flag("--dormant-only") {
         eprintln!("== dormant replicas");
         dormant::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
+        drop(host);
+        eprintln!("== many dormant actors");
+        many_dormant::measure(&mut report, quick).await?;
         println!("{}", report.render());
         return Ok(());
     }
@@ -112,6 +117,8 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("== dormant replicas");
     dormant::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
     drop(host);
+    eprintln!("== many dormant actors");
+    many_dormant::measure(&mut report, quick).await?;
     eprintln!("== scale simulation");
     scale::measure(&mut report, quick).await?;
 
