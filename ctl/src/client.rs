@@ -435,11 +435,33 @@ impl CtlClient {
                     )
                 })
             })?;
-        let reply: ControlReply<Resp> =
-            control::parse(&reply.payload).map_err(|e| CtlError::Malformed {
-                subject: subject.clone(),
-                reason: e.message,
-            })?;
+        let body = self.reply_body(&subject, &reply.payload).await?;
+        let reply: ControlReply<Resp> = control::parse(&body).map_err(|e| CtlError::Malformed {
+            subject: subject.clone(),
+            reason: e.message,
+        })?;
         reply.into_result().map_err(CtlError::Refused)
+    }
+
+    /// A control reply's body: itself, or taken from the payload store when
+    /// the host spilled it there (too large for one message).
+    async fn reply_body<'a>(
+        &self,
+        subject: &str,
+        reply: &'a [u8],
+    ) -> Result<std::borrow::Cow<'a, [u8]>, CtlError> {
+        match control::spilled(reply) {
+            None => Ok(std::borrow::Cow::Borrowed(reply)),
+            Some(spilled) => self
+                .requester
+                .payloads()
+                .take(&spilled)
+                .await
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| CtlError::Malformed {
+                    subject: subject.to_owned(),
+                    reason: format!("the reply's body could not be read: {}", e.message),
+                }),
+        }
     }
 }

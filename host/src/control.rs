@@ -3,9 +3,13 @@
 //! typed form here and answered `{accepted, error, code, …}`; a refusal
 //! carries the stable code of its reason (docs/protocol.md, "Refusals").
 
+use std::sync::Arc;
+
+use floe_lattice::rpc::PayloadStore;
+use floe_wire::ErrorKind;
 use floe_wire::control::{
     self, AuctionBid, AuctionRequest, ControlCode, ControlReply, Empty, LabelDelRequest,
-    LabelPutRequest, Labels, Refusal, StopHostRequest,
+    LabelPutRequest, Labels, Refusal, SpilledReply, StopHostRequest,
 };
 use floe_wire::subject::AuctionKind;
 use floe_wire::{HostOp, Subject};
@@ -35,6 +39,8 @@ pub struct Control {
     pub status: Status,
     pub lifecycle: Lifecycle,
     pub providers: Providers,
+    /// Where a reply too large for one message waits for its reader.
+    pub payloads: Arc<PayloadStore>,
 }
 
 impl Control {
@@ -91,8 +97,30 @@ impl Control {
         let Some(body) = self.respond(&msg).await else {
             return;
         };
+        let body = self.spill_if_large(body).await;
         if let Err(e) = self.bus.send(reply_to.to_string(), body).await {
             tracing::warn!(subject = %msg.subject, error = %e, "cannot send control reply");
+        }
+    }
+
+    /// `body` itself when it fits one NATS message, else a
+    /// [`SpilledReply`] naming where it waits (an inventory of thousands
+    /// of actors is megabytes).
+    async fn spill_if_large(&self, body: Vec<u8>) -> Vec<u8> {
+        if !self.payloads.must_spill(body.len()) {
+            return body;
+        }
+        let object = format!("control-{}", uuid::Uuid::new_v4().simple());
+        match self.payloads.put(object, &body, ErrorKind::Internal).await {
+            Ok(spilled) => json(&SpilledReply::new(spilled)),
+            Err(e) => refused(Refusal::new(
+                ControlCode::Internal,
+                format!(
+                    "the reply is {} bytes, more than one message holds, and the payload store did not take it: {}",
+                    body.len(),
+                    e.message
+                ),
+            )),
         }
     }
 

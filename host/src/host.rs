@@ -157,6 +157,7 @@ impl Host {
             status: status.clone(),
             lifecycle: lifecycle.clone(),
             providers: providers.clone(),
+            payloads: lifecycle.serving.payloads.clone(),
         };
         open_for_business(&config, &control, metrics, lattice_hosts).await?;
         Ok(Host {

@@ -12,6 +12,7 @@
 //! - [`http`]: a real HTTP client, a page server, free ports.
 //! - [`host`]: [`HostProcess`], a real `floe-host` child with small timing knobs.
 //! - [`seed`]: the cluster seed of each test lattice, and clients holding it.
+//! - [`signing`]: code signed again as a new actor, claiming what a test names.
 //! - [`forger`]: [`Forger`], a party without the lattice key answering
 //!   every request it sees first, with garbage and forged `503`s.
 //! - [`with_timeout`]: the hard deadline every async test body runs under.
@@ -23,6 +24,7 @@ pub mod http;
 pub mod nats;
 pub mod paths;
 pub mod seed;
+pub mod signing;
 
 use std::future::Future;
 use std::time::Duration;
@@ -32,6 +34,7 @@ pub use forger::Forger;
 pub use host::{HostOptions, HostProcess, start_request};
 pub use nats::{NatsCluster, NatsServer};
 pub use seed::{auth_for, client, seed_for};
+pub use signing::sign_as_new_actor;
 
 /// Runs `body` with a hard deadline, failing the test if it is exceeded.
 /// (nextest also kills any test after its own timeout; this one gives a

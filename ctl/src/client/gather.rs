@@ -158,7 +158,13 @@ impl CtlClient {
                 Ok(Some(msg)) if self.auth.verify(&msg).is_err() => {
                     tracing_free_warn(&subject, "its lattice MAC does not verify");
                 }
-                Ok(Some(msg)) => match control::parse::<ControlReply<Resp>>(&msg.payload) {
+                Ok(Some(msg)) => match self
+                    .reply_body(&subject, &msg.payload)
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|body| {
+                        control::parse::<ControlReply<Resp>>(&body).map_err(|e| e.message)
+                    }) {
                     Ok(reply) => {
                         if let Ok(payload) = reply.into_result() {
                             out.push(payload);
@@ -167,7 +173,7 @@ impl CtlClient {
                             }
                         }
                     }
-                    Err(e) => tracing_free_warn(&subject, &e.message),
+                    Err(e) => tracing_free_warn(&subject, &e),
                 },
                 Ok(None) | Err(_) => break,
             }

@@ -132,6 +132,11 @@ impl Requester {
         &self.auth
     }
 
+    /// The lattice's payload store, as this requester reads it.
+    pub fn payloads(&self) -> &crate::payloads::PayloadStore {
+        &self.payloads
+    }
+
     pub fn nats(&self) -> &async_nats::Client {
         &self.nats
     }

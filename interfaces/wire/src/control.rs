@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::envelope::PayloadRef;
+
 pub use crate::refusal::{ControlCode, Refusal};
 
 /// The control protocol version this release speaks.
@@ -72,6 +74,41 @@ impl<T> ControlReply<T> {
             (false, _, None) => Err(Refusal::new(code, "the host refused without a reason")),
         }
     }
+}
+
+/// A control reply too large for one NATS message: accepted, and its whole
+/// body (a [`ControlReply`]) waits in the lattice's payload store under
+/// `spilled`, whose digest and size the sealed reply carries. The reader
+/// takes (and removes) it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpilledReply {
+    #[serde(default = "version")]
+    pub v: u16,
+    pub accepted: bool,
+    pub spilled: PayloadRef,
+}
+
+impl SpilledReply {
+    pub fn new(spilled: PayloadRef) -> Self {
+        SpilledReply {
+            v: CONTROL_VERSION,
+            accepted: true,
+            spilled,
+        }
+    }
+}
+
+/// Where the body of `reply` waits, when it is a [`SpilledReply`].
+pub fn spilled(reply: &[u8]) -> Option<PayloadRef> {
+    #[derive(Deserialize)]
+    struct Probe {
+        spilled: Option<PayloadRef>,
+    }
+    // A spilled reply is a few hundred bytes: a large one is the body itself.
+    if reply.len() > 1024 {
+        return None;
+    }
+    serde_json::from_slice::<Probe>(reply).ok()?.spilled
 }
 
 /// Parses a control message, naming what was wrong with it.

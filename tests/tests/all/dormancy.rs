@@ -10,9 +10,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use floe_tests::{HostProcess, paths, start_request, with_timeout};
-use floe_wire::claims::{self, SignRequest};
+use floe_wire::ErrorKind;
 use floe_wire::control::{ActorDescription, ReplicaState};
-use floe_wire::{ErrorKind, KeyKind};
 
 use crate::lattice::{Lattice, invocation_kind};
 
@@ -254,33 +253,6 @@ async fn a_dormant_actor_fetches_its_artifact_again_and_names_a_changed_one() {
     .await;
 }
 
-/// Signs the code at `path` again for a fresh actor id, claiming nothing.
-fn signed_without_caps(path: &Path, out: &Path) -> String {
-    let code = std::fs::read(path).expect("code");
-    let subject = KeyKind::Actor.generate().public_key();
-    let signed = claims::sign(
-        &code,
-        &SignRequest {
-            issuer: &KeyKind::Account.generate(),
-            subject: subject.clone(),
-            name: "uncapped".to_owned(),
-            version: "0.1.0".to_owned(),
-            revision: 1,
-            caps: vec![],
-            tags: vec![],
-            now: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .expect("after 1970")
-                .as_secs(),
-            not_before: None,
-            expires: None,
-        },
-    )
-    .expect("signed");
-    std::fs::write(out, signed).expect("written");
-    subject
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_actor_started_dormant_is_checked_at_start_and_loads_on_its_first_call() {
     with_timeout(LIMIT, async {
@@ -317,7 +289,15 @@ async fn an_actor_started_dormant_is_checked_at_start_and_loads_on_its_first_cal
         // dormant start, as an active start refuses it, not at its first call.
         let files = tempfile::tempdir().expect("dir");
         let uncapped = files.path().join("uncapped.wasm");
-        let id = signed_without_caps(&paths::actor("counter").expect("counter"), &uncapped);
+        let counter = std::fs::read(paths::actor("counter").expect("counter")).expect("code");
+        let (id, signed) = floe_tests::sign_as_new_actor(
+            &counter,
+            &floe_wire::KeyKind::Account.generate(),
+            "uncapped",
+            &[],
+        )
+        .expect("signs");
+        std::fs::write(&uncapped, signed).expect("written");
         let mut req = start_request(&uncapped, None);
         req.dormant = true;
         let err = lattice

@@ -184,27 +184,8 @@ async fn payloads_of_several_mib_cross_both_ways_and_the_limit_is_named() {
         );
         // Small calls are untouched, and nothing was left in the store.
         lattice.assert_echo(&echo, "small").await;
-        let js = async_nats::jetstream::new(lattice.nats.connect().await.expect("connect"));
-        let bucket = floe_wire::subject::payload_bucket(&lattice.name.parse().expect("lattice id"));
-        let store = js
-            .get_object_store(&bucket)
-            .await
-            .expect("the payload store");
-        let info = store.info("nothing").await;
-        assert!(info.is_err(), "no such object");
-        use futures::StreamExt as _;
-        let left: Vec<_> = store
-            .list()
-            .await
-            .expect("list")
-            .filter_map(|o| async move { o.ok().filter(|o| !o.deleted) })
-            .collect()
-            .await;
-        assert!(
-            left.is_empty(),
-            "objects left behind: {:?}",
-            left.iter().map(|o| &o.name).collect::<Vec<_>>()
-        );
+        let left = lattice.payload_objects_left().await;
+        assert!(left.is_empty(), "objects left behind: {left:?}");
         // `floe call` with a 5 MiB argument, from a file (JSON: a list of
         // numbers), answered reversed.
         let dir = tempfile::tempdir().expect("temp dir");

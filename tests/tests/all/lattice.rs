@@ -48,6 +48,27 @@ impl Lattice {
         }
     }
 
+    /// The objects in the lattice's payload store (each is for one call
+    /// or reply alone: a reader that took it removed it).
+    pub async fn payload_objects_left(&self) -> Vec<String> {
+        use futures::StreamExt as _;
+        let js = async_nats::jetstream::new(self.nats.connect().await.expect("connect"));
+        let bucket = floe_wire::subject::payload_bucket(&self.name.parse().expect("lattice id"));
+        let store = js
+            .get_object_store(&bucket)
+            .await
+            .expect("the payload store");
+        let info = store.info("nothing").await;
+        assert!(info.is_err(), "no such object");
+        store
+            .list()
+            .await
+            .expect("list")
+            .filter_map(|o| async move { o.ok().filter(|o| !o.deleted).map(|o| o.name) })
+            .collect()
+            .await
+    }
+
     pub async fn host(&self, labels: &[(&str, &str)], args: &[&str]) -> HostProcess {
         HostProcess::start(
             self.nats.url(),

@@ -13,6 +13,7 @@ mod autoscale;
 mod claims_cli;
 mod cli_lattice;
 mod config_logs;
+mod control_replies;
 mod demo;
 mod dormancy;
 mod harness;

@@ -1,9 +1,6 @@
 //! Variants of the echo actor for start and memory figures: the same code
 //! signed for new actor ids, or distinct code (a random custom section).
 
-use floe_wire::KeyKind;
-use floe_wire::claims::{self, SignRequest};
-
 /// Signs `component` for a fresh actor id. With `distinct_code`, appends a
 /// custom section of random bytes first, so the code hash (and the compile
 /// cache key) is new.
@@ -16,26 +13,8 @@ pub fn sign_new(
     if distinct_code {
         append_custom_section(&mut bytes, "bench-nonce", uuid::Uuid::new_v4().as_bytes());
     }
-    let subject = KeyKind::Actor.generate().public_key();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs();
-    let signed = claims::sign(
-        &bytes,
-        &SignRequest {
-            issuer,
-            subject: subject.clone(),
-            name: format!("echo-{}", &subject[..8]),
-            version: "0.1.0".to_owned(),
-            revision: 1,
-            caps: vec![],
-            tags: vec![],
-            now,
-            not_before: None,
-            expires: None,
-        },
-    )?;
-    Ok((subject, signed))
+    let name = format!("echo-{}", uuid::Uuid::new_v4().simple());
+    floe_tests::sign_as_new_actor(&bytes, issuer, &name[..13], &[])
 }
 
 fn append_custom_section(bytes: &mut Vec<u8>, name: &str, data: &[u8]) {
