@@ -9,7 +9,7 @@ use floe_wire::LatticeId;
 use crate::output::OutputFormat;
 
 /// Flags every command takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Output format: human text, or JSON or YAML for scripts.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Text)]

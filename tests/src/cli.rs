@@ -57,15 +57,28 @@ impl FloeCli {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        let mut command = self.command();
+        command.args(args);
+        self.run_command(command)
+    }
+
+    /// `floe` with this runner's home and seed, for a test to add to
+    /// (arguments, environment, a working directory) and run or spawn.
+    pub fn command(&self) -> Command {
         let mut command = Command::new(&self.exe);
         command
-            .args(args)
             .env("FLOE_HOME", self.home.path())
             .env_remove("FLOE_CLUSTER_SEED")
             .env("NO_COLOR", "1");
         if let Some(seed) = &self.cluster_seed {
             command.env("FLOE_CLUSTER_SEED", seed);
         }
+        command
+    }
+
+    /// Runs a prepared [`command`](Self::command) and captures its output;
+    /// fails the test when it panicked.
+    pub fn run_command(&self, mut command: Command) -> CliOutput {
         let output: Output = command.output().expect("the floe binary runs");
         let out = CliOutput {
             success: output.status.success(),

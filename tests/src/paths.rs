@@ -51,3 +51,27 @@ pub fn actor(name: &str) -> anyhow::Result<PathBuf> {
     }
     Ok(path)
 }
+
+/// A provider archive `make examples` packaged (`target/providers/NAME.par.gz`).
+pub fn provider_archive(name: &str) -> anyhow::Result<PathBuf> {
+    let target = bin_dir()?
+        .parent()
+        .map(Path::to_path_buf)
+        .context("no target directory above the binaries")?;
+    let path = target.join("providers").join(format!("{name}.par.gz"));
+    if !path.is_file() {
+        bail!("{} is missing: run `make examples` first", path.display());
+    }
+    Ok(path)
+}
+
+/// Where guest builds share their dependencies (`target/guest`, as `make
+/// examples` builds the example actors), so a test's project compiles
+/// wit-bindgen once.
+pub fn guest_target_dir() -> anyhow::Result<PathBuf> {
+    let target = bin_dir()?
+        .parent()
+        .map(Path::to_path_buf)
+        .context("no target directory above the binaries")?;
+    Ok(target.join("guest"))
+}

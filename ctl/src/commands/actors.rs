@@ -132,7 +132,7 @@ pub enum UpdateCommand {
 }
 
 /// The host to start on: `--host`, else the auction's pick.
-async fn placement(
+pub(super) async fn placement(
     ctx: &Lattice,
     host: Option<&str>,
     constraints: &[(String, String)],

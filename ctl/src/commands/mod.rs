@@ -6,14 +6,17 @@
 mod actors;
 mod apps;
 mod artifacts;
+mod build;
 mod call;
 mod claims;
 pub mod context;
+mod dev;
 mod hosts;
 mod keys;
 mod lattice;
 mod links;
 mod logs;
+mod new;
 mod provider;
 mod up;
 mod up_state;
@@ -30,6 +33,13 @@ use lattice::{Lattice, block_on};
 /// Commands that do not connect to a lattice (they may start one).
 #[derive(Debug, Subcommand)]
 pub enum LocalCommand {
+    /// Create a project from a template: `floe new actor NAME --lang rust|python|js --template hello|http|kv`.
+    #[command(subcommand)]
+    New(new::NewCommand),
+    /// Build the project you are in with its language's tool and sign it as its actor.
+    Build(build::BuildArgs),
+    /// Run the project on the local lattice and swap in every saved change.
+    Dev(dev::DevArgs),
     /// Generate and list identity keys (nkeys).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -102,6 +112,13 @@ impl LocalCommand {
         let output = global.output;
         match self {
             LocalCommand::Context(cmd) => context::run(cmd, &global, explicit, &home()?),
+            LocalCommand::New(cmd) => cmd.execute(output),
+            LocalCommand::Build(args) => build::run(&args, &home()?, output),
+            LocalCommand::Dev(args) => {
+                let home = home()?;
+                context::apply(&mut global, explicit, &home)?;
+                block_on(async { dev::dev(&global, &args, &home).await })
+            }
             LocalCommand::Keys(cmd) => cmd.execute(&home()?, output),
             // Inspecting needs no home directory; signing and packaging do.
             LocalCommand::Claims(cmd) => cmd.execute(home, output),

@@ -1,62 +1,11 @@
-//! The import classes of DESIGN.md "Security", checked before an actor
-//! starts so that a refusal names the interface.
-//!
-//! 1. WASI 0.2 (io, clocks, random, cli, filesystem, sockets, http): always
-//!    linked, with a context that grants nothing dangerous. An outgoing HTTP
-//!    request is refused at call time (`HTTP-request-denied`) unless the
-//!    claims grant `wasi:http/outgoing-handler`, so a standard component
-//!    that merely links it still starts.
-//! 2. Host-provided capabilities (`wasi:keyvalue`): need a claim.
-//!    `wasi:config`, `wasi:logging` and Floe's own small host interfaces
-//!    (`floe:host`, e.g. choosing the link name) are always granted.
-//! 3. Everything else: routed by link to another entity; needs a claim, and
-//!    an interface that uses resources cannot cross the wire.
+//! An actor's imports checked against its claims before it starts, so that
+//! a refusal names the interface. The import classes themselves (DESIGN.md
+//! "Security") are `floe_wire::claims::imports`, shared with the CLI.
+//! Routed imports that use resources are refused too: a resource cannot
+//! cross the wire.
 
 use floe_wire::Claims;
-
-/// WASI packages every actor gets (class 1).
-const ALWAYS_LINKED: &[&str] = &[
-    "wasi:io",
-    "wasi:clocks",
-    "wasi:random",
-    "wasi:cli",
-    "wasi:filesystem",
-    "wasi:sockets",
-    "wasi:http",
-];
-
-/// Host-provided packages (class 2) granted to every actor: the config it
-/// was started with, logging, and Floe's own host interfaces.
-const FLOE_HOST: &[&str] = &["wasi:config", "wasi:logging", "floe:host"];
-
-/// Host-provided packages (class 2) an actor must claim.
-const HOST_PROVIDED: &[&str] = &["wasi:keyvalue"];
-
-/// The import whose claim lets an actor make outgoing HTTP requests.
-pub const OUTGOING_HTTP: &str = "wasi:http/outgoing-handler";
-
-/// How an import is satisfied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImportClass {
-    /// Linked for every actor without a claim: WASI 0.2 (`wasi:http`
-    /// included), `wasi:config`,
-    /// `wasi:logging` and `floe:host`.
-    Wasi,
-    HostProvided,
-    Routed,
-}
-
-/// The class of the import `ns:pkg/iface[@version]`.
-pub fn class_of(import: &str) -> ImportClass {
-    let package = package_of(import);
-    if ALWAYS_LINKED.contains(&package) || FLOE_HOST.contains(&package) {
-        ImportClass::Wasi
-    } else if HOST_PROVIDED.contains(&package) {
-        ImportClass::HostProvided
-    } else {
-        ImportClass::Routed
-    }
-}
+pub use floe_wire::claims::imports::{ImportClass, OUTGOING_HTTP, class_of, unversioned};
 
 /// One import as the check sees it.
 #[derive(Debug, Clone, Copy)]
@@ -77,16 +26,6 @@ pub enum ImportError {
         "imports {import}, which uses resources: a resource cannot cross the wire to a linked entity"
     )]
     UsesResources { import: String },
-}
-
-/// `ns:pkg/iface` of an import name, without its version.
-pub fn unversioned(name: &str) -> &str {
-    name.split('@').next().unwrap_or(name)
-}
-
-fn package_of(name: &str) -> &str {
-    let name = unversioned(name);
-    name.split('/').next().unwrap_or(name)
 }
 
 /// Checks every import of a component against its claims.

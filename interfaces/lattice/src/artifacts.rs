@@ -139,6 +139,23 @@ pub async fn fetch(
     Ok(bytes)
 }
 
+/// Removes the artifact with digest `hex`; false when there was none.
+pub async fn delete(store: &object_store::ObjectStore, hex: &str) -> Result<bool, ArtifactError> {
+    let name = artifact::object_name(hex);
+    match store.info(&name).await {
+        Ok(info) if !info.deleted => {}
+        _ => return Ok(false),
+    }
+    store
+        .delete(&name)
+        .await
+        .map_err(|e| ArtifactError::Write {
+            reference: format!("sha256:{hex}"),
+            reason: format!("cannot delete: {e}"),
+        })?;
+    Ok(true)
+}
+
 /// Every object in the store: its digest and size.
 pub async fn list(store: &object_store::ObjectStore) -> Result<Vec<(String, u64)>, ArtifactError> {
     let failed = |e: &dyn std::fmt::Display| ArtifactError::Read {

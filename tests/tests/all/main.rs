@@ -30,6 +30,7 @@ mod lattice;
 mod linked_updates;
 mod links;
 mod metrics;
+mod new_projects;
 mod provider_archives;
 mod provider_sdk;
 mod providers;

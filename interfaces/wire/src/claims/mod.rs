@@ -18,6 +18,7 @@
 
 mod capability;
 mod component;
+pub mod imports;
 mod provider;
 mod sign;
 mod signer;

@@ -1,0 +1,497 @@
+//! `floe dev`: the inner loop of writing an actor. In a project it builds
+//! and signs it, uses the local lattice (starting one as `floe up` does
+//! when no host answers), pushes the component and starts it; an `http`
+//! project also gets the http-server provider and a link on a free port
+//! (its URL printed), a `kv` project the keyvalue provider. Then it watches
+//! the sources: each change is rebuilt, signed, pushed and swapped in place
+//! (`update`: calls in flight finish on the old code, none fails); a build
+//! error is shown and the running version keeps serving. Ctrl-C (or
+//! SIGTERM) undoes what it started. Idle, it waits on inotify and signals
+//! and uses no CPU.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, anyhow};
+use clap::Args;
+use floe_lattice::artifacts;
+use floe_wire::FloeHome;
+use floe_wire::artifact::ArtifactRef;
+use floe_wire::control::{CONTROL_VERSION, StartActorRequest, StartProviderRequest};
+use floe_wire::link::{LINK_VERSION, Link};
+use notify::Watcher as _;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::build::{self, build_and_sign};
+use super::lattice::Lattice;
+use super::up;
+use crate::args::GlobalArgs;
+use crate::project::signing::{DEVELOPER_ISSUER, Signed};
+use crate::project::{Project, Template, toolchain};
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// The issuer key to sign with (a name saved under $FLOE_HOME/keys, made on first use).
+    #[arg(long, value_name = "NAME", default_value = DEVELOPER_ISSUER)]
+    pub issuer: String,
+    /// The project directory (default: the one you are in, or above).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Where an `http` project is served (default: a free port on 127.0.0.1).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub address: Option<String>,
+    /// How long after a change to wait for more before rebuilding (a burst
+    /// of saves builds once).
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = humantime::parse_duration)]
+    pub debounce: Duration,
+}
+
+/// What `floe dev` started, undone when it stops.
+#[derive(Debug, Default)]
+struct Session {
+    lattice_started: bool,
+    host: String,
+    actor_id: String,
+    actor_started: bool,
+    providers: Vec<String>,
+    links: Vec<(String, String, String)>,
+    /// The digest of the component running now, pushed by this session.
+    artifact: Option<String>,
+}
+
+pub async fn dev(global: &GlobalArgs, args: &DevArgs, home: &FloeHome) -> anyhow::Result<()> {
+    let project = build::project(args.dir.as_deref())?;
+    // A project that does not build starts nothing.
+    let signed = build_in_background(&project, home, &args.issuer).await?;
+    build::print_signed(&signed);
+    let lattice_started = ensure_lattice(global, home).await?;
+    let ctx = match Lattice::connect(global.clone()).await {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            if lattice_started {
+                let _ = up::down(global, home).await;
+            }
+            return Err(e);
+        }
+    };
+    let mut session = Session {
+        lattice_started,
+        ..Session::default()
+    };
+    let outcome = serve(&ctx, args, home, &project, signed, &mut session).await;
+    eprintln!("Stopping what `floe dev` started…");
+    session.undo(&ctx, home).await;
+    outcome
+}
+
+/// True when it had to start a lattice (no host answered).
+async fn ensure_lattice(global: &GlobalArgs, home: &FloeHome) -> anyhow::Result<bool> {
+    if let Ok(ctx) = Lattice::connect(global.clone()).await
+        && ctx
+            .client
+            .ping_hosts(global.window)
+            .await
+            .is_ok_and(|hosts| !hosts.is_empty())
+    {
+        return Ok(false);
+    }
+    eprintln!(
+        "No host answers on lattice {}: starting one as `floe up` does…",
+        global.lattice
+    );
+    let args = up::UpArgs {
+        port: None,
+        detach: true,
+    };
+    up::up(global, &args, home).await?;
+    Ok(true)
+}
+
+async fn serve(
+    ctx: &Lattice,
+    args: &DevArgs,
+    home: &FloeHome,
+    project: &Project,
+    signed: Signed,
+    session: &mut Session,
+) -> anyhow::Result<()> {
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
+    let started = tokio::select! {
+        started = start(ctx, args, project, &signed, session) => started,
+        _ = interrupt.recv() => return Ok(()),
+        _ = terminate.recv() => return Ok(()),
+    };
+    started?;
+    let mut revision = signed.revision;
+
+    let (changed, mut changes) = tokio::sync::mpsc::channel::<()>(1);
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
+            // Full means a rebuild is already due: this change is in it.
+            let _ = changed.try_send(());
+        }
+    })
+    .context("cannot watch the sources (inotify)")?;
+    let sources = toolchain::sources(project);
+    for path in &sources {
+        watcher
+            .watch(path, notify::RecursiveMode::Recursive)
+            .with_context(|| format!("cannot watch {}", path.display()))?;
+    }
+    eprintln!(
+        "Watching {} for changes; Ctrl-C stops.",
+        sources
+            .iter()
+            .map(|p| p
+                .strip_prefix(&project.root)
+                .unwrap_or(p)
+                .display()
+                .to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => return Ok(()),
+            _ = terminate.recv() => return Ok(()),
+            Some(()) = changes.recv() => {
+                // A burst of saves builds once.
+                tokio::time::sleep(args.debounce).await;
+                while changes.try_recv().is_ok() {}
+                match swap(ctx, home, args, project, session).await {
+                    Ok(report) => {
+                        revision = report.revision;
+                        eprintln!("{report}");
+                    }
+                    Err(e) => eprintln!(
+                        "error: {e:#}\nStill serving revision {revision}; fix it and save again."
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// Pushes the first build, starts it, and wires what its template needs.
+async fn start(
+    ctx: &Lattice,
+    args: &DevArgs,
+    project: &Project,
+    signed: &Signed,
+    session: &mut Session,
+) -> anyhow::Result<()> {
+    let host = super::actors::placement(ctx, None, &[], false).await?;
+    session.host = host.clone();
+    let (digest, reference) = push(ctx, &signed.path).await?;
+    session.artifact = Some(digest);
+    let started = ctx
+        .client
+        .start_actor(
+            &host,
+            StartActorRequest {
+                v: CONTROL_VERSION,
+                reference: reference.clone(),
+                max_concurrent: None,
+                annotations: [(
+                    "floe.dev/project".to_owned(),
+                    project.root.display().to_string(),
+                )]
+                .into(),
+                config: Default::default(),
+                idle_after_ms: None,
+                dormant: false,
+            },
+        )
+        .await
+        .with_context(|| format!("cannot start {} on host {host}", project.name()))?;
+    session.actor_id = started.actor_id.clone();
+    if started.already_running {
+        // Left by an earlier session or `floe start`: this build replaces it.
+        ctx.client
+            .update_actor(&host, &started.actor_id, &reference)
+            .await
+            .context("cannot swap in this build")?;
+    } else {
+        session.actor_started = true;
+    }
+    eprintln!(
+        "Running {} ({}) on host {host}",
+        project.name(),
+        started.actor_id
+    );
+    match project.manifest.actor.template {
+        Template::Hello => println!("Try: floe call {} hello '[\"world\"]'", project.name()),
+        Template::Kv => {
+            let provider = ensure_provider(ctx, &host, "keyvalue-nats", session).await?;
+            put_link(
+                ctx,
+                session,
+                Link {
+                    v: LINK_VERSION,
+                    source: started.actor_id.clone(),
+                    target: provider,
+                    package: "wasi:keyvalue".to_owned(),
+                    interfaces: vec!["store".to_owned(), "atomics".to_owned()],
+                    link_name: "default".to_owned(),
+                    source_config: Default::default(),
+                    target_config: [("buckets".to_owned(), "counters".to_owned())].into(),
+                    annotations: Default::default(),
+                },
+            )
+            .await?;
+            println!("Try: floe call {} increment '[\"visits\"]'", project.name());
+        }
+        Template::Http => {
+            let provider = ensure_provider(ctx, &host, "http-server", session).await?;
+            let address = match &args.address {
+                Some(a) => a.clone(),
+                None => free_address()?,
+            };
+            put_link(
+                ctx,
+                session,
+                Link {
+                    v: LINK_VERSION,
+                    source: provider,
+                    target: started.actor_id.clone(),
+                    package: "wasi:http".to_owned(),
+                    interfaces: vec!["incoming-handler".to_owned()],
+                    link_name: project.name().to_owned(),
+                    source_config: [("address".to_owned(), address.clone())].into(),
+                    target_config: Default::default(),
+                    annotations: Default::default(),
+                },
+            )
+            .await?;
+            wait_listening(&address).await?;
+            println!("Serving http://{address}/");
+        }
+    }
+    Ok(())
+}
+
+/// What one swap took, for the developer.
+struct SwapReport {
+    revision: u32,
+    build: Duration,
+    sign: Duration,
+    push: Duration,
+    swap: Duration,
+}
+
+impl std::fmt::Display for SwapReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        write!(
+            f,
+            "Swapped in revision {}: build {:.0} ms, sign {:.0} ms, push {:.0} ms, swap {:.0} ms",
+            self.revision,
+            ms(self.build),
+            ms(self.sign),
+            ms(self.push),
+            ms(self.swap)
+        )
+    }
+}
+
+/// Rebuilds, signs, pushes and swaps the running actor in place; the old
+/// artifact is removed once the new one serves.
+async fn swap(
+    ctx: &Lattice,
+    home: &FloeHome,
+    args: &DevArgs,
+    project: &Project,
+    session: &mut Session,
+) -> anyhow::Result<SwapReport> {
+    let built = {
+        let project = project.clone();
+        tokio::task::spawn_blocking(move || toolchain::build(&project))
+            .await
+            .map_err(|e| anyhow!("the build task failed: {e}"))??
+    };
+    let signing = Instant::now();
+    let signed = {
+        let (project, home, issuer) = (project.clone(), home.clone(), args.issuer.clone());
+        let component = built.component.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::project::signing::sign(&project, &home, &issuer, &component)
+        })
+        .await
+        .map_err(|e| anyhow!("the signing task failed: {e}"))??
+    };
+    let sign = signing.elapsed();
+    let pushing = Instant::now();
+    let (digest, reference) = push(ctx, &signed.path).await?;
+    let push_time = pushing.elapsed();
+    let swapping = Instant::now();
+    ctx.client
+        .update_actor(&session.host, &session.actor_id, &reference)
+        .await
+        .context("cannot swap in the new build")?;
+    let swap_time = swapping.elapsed();
+    let previous = session.artifact.replace(digest.clone());
+    if let Some(old) = previous.filter(|old| *old != digest) {
+        delete_artifact(ctx, &old).await;
+    }
+    Ok(SwapReport {
+        revision: signed.revision,
+        build: built.elapsed,
+        sign,
+        push: push_time,
+        swap: swap_time,
+    })
+}
+
+async fn build_in_background(
+    project: &Project,
+    home: &FloeHome,
+    issuer: &str,
+) -> anyhow::Result<Signed> {
+    let (project, home, issuer) = (project.clone(), home.clone(), issuer.to_owned());
+    tokio::task::spawn_blocking(move || build_and_sign(&project, &home, &issuer))
+        .await
+        .map_err(|e| anyhow!("the build task failed: {e}"))?
+}
+
+/// Stores the signed component in the lattice; its digest and reference.
+async fn push(ctx: &Lattice, path: &Path) -> anyhow::Result<(String, String)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let store = artifacts::open_store(ctx.client.nats(), ctx.client.lattice()).await?;
+    let digest = artifacts::put(&store, &bytes).await?;
+    let reference = ArtifactRef::Digest(digest.clone()).to_string();
+    Ok((digest, reference))
+}
+
+async fn delete_artifact(ctx: &Lattice, digest: &str) {
+    if let Ok(store) = artifacts::open_store(ctx.client.nats(), ctx.client.lattice()).await
+        && let Err(e) = artifacts::delete(&store, digest).await
+    {
+        eprintln!("warning: cannot remove the previous build sha256:{digest}: {e}");
+    }
+}
+
+/// The provider `name` on `host`: the one running there, else started from
+/// its archive (recorded to stop at the end); its id.
+async fn ensure_provider(
+    ctx: &Lattice,
+    host: &str,
+    name: &str,
+    session: &mut Session,
+) -> anyhow::Result<String> {
+    let inventory = ctx.client.inventory(host).await?;
+    if let Some(running) = inventory.providers.iter().find(|p| p.name == name) {
+        return Ok(running.provider_id.clone());
+    }
+    let archive = provider_archive(name)?;
+    eprintln!("Starting the {name} provider ({})…", archive.display());
+    let started = ctx
+        .client
+        .start_provider(
+            host,
+            StartProviderRequest {
+                v: CONTROL_VERSION,
+                reference: archive.display().to_string(),
+                provider_key: None,
+                config: Default::default(),
+                annotations: Default::default(),
+            },
+        )
+        .await
+        .with_context(|| format!("cannot start the {name} provider on host {host}"))?;
+    if !started.already_running {
+        session.providers.push(started.provider_id.clone());
+    }
+    Ok(started.provider_id)
+}
+
+/// Where the provider `name` is installed: `$FLOE_PROVIDERS_DIR/NAME.par.gz`,
+/// else `providers/NAME.par.gz` beside the directory of `floe` (as `make
+/// examples` leaves them: target/release/floe, target/providers).
+fn provider_archive(name: &str) -> anyhow::Result<PathBuf> {
+    let file = format!("{name}.par.gz");
+    let mut candidates = Vec::new();
+    if let Some(dir) = std::env::var_os("FLOE_PROVIDERS_DIR").filter(|d| !d.is_empty()) {
+        candidates.push(PathBuf::from(dir).join(&file));
+    }
+    if let Some(bin) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_owned))
+    {
+        candidates.push(bin.join("../providers").join(&file));
+        candidates.push(bin.join("providers").join(&file));
+    }
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .ok_or_else(|| {
+            anyhow!(
+                "the {name} provider is not installed: `make examples` packages it into target/providers/{file}, \
+                 or set FLOE_PROVIDERS_DIR to the directory holding {file}"
+            )
+        })
+}
+
+async fn put_link(ctx: &Lattice, session: &mut Session, link: Link) -> anyhow::Result<()> {
+    ctx.client
+        .put_link(&link)
+        .await
+        .context("cannot store the link")?;
+    session
+        .links
+        .push((link.source, link.package, link.link_name));
+    Ok(())
+}
+
+fn free_address() -> anyhow::Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+    Ok(listener.local_addr()?.to_string())
+}
+
+/// Waits until the provider listens on `address` (it opens the listener
+/// when it sees the link).
+async fn wait_listening(address: &str) -> anyhow::Result<()> {
+    let since = Instant::now();
+    while tokio::net::TcpStream::connect(address).await.is_err() {
+        if since.elapsed() > Duration::from_secs(15) {
+            return Err(anyhow!(
+                "nothing listens on {address} 15 s after the link was stored: see the host's log \
+                 (`floe logs`, or $FLOE_HOME/up/host.log) for `link refused`"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+impl Session {
+    /// Stops what this session started, most recent first; failures are
+    /// said, not fatal (the rest is still undone).
+    async fn undo(&mut self, ctx: &Lattice, home: &FloeHome) {
+        let client = &ctx.client;
+        for (source, package, link_name) in self.links.drain(..).rev() {
+            if let Err(e) = client.delete_link(&source, &package, &link_name).await {
+                eprintln!("warning: cannot delete the link {package} {link_name}: {e}");
+            }
+        }
+        if self.actor_started {
+            if let Err(e) = client.stop_actor(&self.host, &self.actor_id).await {
+                eprintln!("warning: cannot stop actor {}: {e}", self.actor_id);
+            } else if let Some(digest) = self.artifact.take() {
+                delete_artifact(ctx, &digest).await;
+            }
+        }
+        for provider in self.providers.drain(..) {
+            if let Err(e) = client.stop_provider(&self.host, &provider).await {
+                eprintln!("warning: cannot stop provider {provider}: {e}");
+            }
+        }
+        if self.lattice_started
+            && let Err(e) = up::down(&ctx.global, home).await
+        {
+            eprintln!("warning: cannot stop the lattice `floe dev` started: {e:#}");
+        }
+        eprintln!("Stopped.");
+    }
+}

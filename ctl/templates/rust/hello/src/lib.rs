@@ -1,0 +1,15 @@
+//! {{name}}: an actor exporting one function, `hello`.
+//!
+//! Call it with `floe call {{name}} hello '["world"]'`.
+
+wit_bindgen::generate!({ path: "wit", world: "{{name}}" });
+
+struct Actor;
+
+impl Guest for Actor {
+    fn hello(name: String) -> String {
+        format!("Hello, {name}!")
+    }
+}
+
+export!(Actor);
