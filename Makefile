@@ -1,8 +1,9 @@
 # Floe's developer loop. `make test` works on a fresh machine with only Rust
 # installed: it installs nats-server, the wasm32-wasip2 target, rustfmt,
-# clippy, cargo-nextest and a Python virtualenv (nats-py, msgpack) for the
-# Python example provider when they are missing, then lints, builds the
-# example actors, signs them, and runs every test.
+# clippy, cargo-nextest, a Python virtualenv (nats-py, msgpack for the
+# Python example provider; componentize-py for Python actors) and
+# componentize-js (npm, for JavaScript actors) when they are missing, then
+# lints, builds the example actors, signs them, and runs every test.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -23,6 +24,10 @@ IMPLEMENTS_keyvalue-nats := wasi:keyvalue/store wasi:keyvalue/atomics wasi:keyva
 EXAMPLES_HOME := $(TARGET_DIR)/examples-home
 # A virtualenv for the Python example provider (examples/providers/python-greeter).
 PYENV := $(TARGET_DIR)/pyenv
+# The guest toolchains of `floe new --lang python|js`, pinned (docs/writing-actors.md).
+COMPONENTIZE_PY := 0.25.1
+COMPONENTIZE_JS := 0.23.0
+JSENV := $(TARGET_DIR)/jsenv
 EXAMPLES_ISSUER := examples-issuer
 ACTORS := echo misbehave greeter front settings counter http-hello kv-counter
 # Capabilities each example actor claims (empty for none).
@@ -67,6 +72,18 @@ deps:
 	@if ! $(PYENV)/bin/python -c 'import nats, msgpack' >/dev/null 2>&1; then \
 		echo "==> preparing $(PYENV) (nats-py, msgpack) for the Python example provider"; \
 		python3 -m venv $(PYENV) && $(PYENV)/bin/pip install -q nats-py==2.16.0 msgpack==1.2.4; \
+	fi
+	@if ! $(PYENV)/bin/componentize-py --version 2>/dev/null | grep -q "$(COMPONENTIZE_PY)"; then \
+		echo "==> installing componentize-py $(COMPONENTIZE_PY) into $(PYENV) (Python actors)"; \
+		$(PYENV)/bin/pip install -q componentize-py==$(COMPONENTIZE_PY); \
+	fi
+	@if ! command -v npm >/dev/null; then \
+		echo "==> installing Node.js and npm (Debian packages) for JavaScript actors"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; \
+	fi
+	@if ! grep -qs '"version": "$(COMPONENTIZE_JS)"' $(JSENV)/node_modules/@bytecodealliance/componentize-js/package.json; then \
+		echo "==> installing componentize-js $(COMPONENTIZE_JS) into $(JSENV) (JavaScript actors)"; \
+		mkdir -p $(JSENV) && npm install -s --no-audit --no-fund --save-exact --prefix $(JSENV) @bytecodealliance/componentize-js@$(COMPONENTIZE_JS); \
 	fi
 
 lint: deps

@@ -48,13 +48,6 @@ impl NewCommand {
         if !valid_name(&args.name) {
             bail!("{}", name_rule(&args.name));
         }
-        if !templates::exists(args.lang, args.template) {
-            bail!(
-                "there is no `{}` template for {:?} yet: try `--template hello`",
-                templates::template_name(args.template),
-                args.lang
-            );
-        }
         let dir = args
             .dir
             .clone()

@@ -15,6 +15,7 @@ pub struct TemplateFile {
     pub text: String,
 }
 
+/// The WIT of `wasi:keyvalue` as Floe's hosts provide it.
 const KEYVALUE_WIT: &[(&str, &str)] = &[
     (
         "wit/deps/wasi-keyvalue/atomic.wit",
@@ -34,6 +35,48 @@ const KEYVALUE_WIT: &[(&str, &str)] = &[
     ),
 ];
 
+/// The WASI 0.2.12 WIT wasmtime-wasi-http 48 links (unmodified), which
+/// componentize-py and componentize-js need to export `wasi:http`.
+const WASI_HTTP_WIT: &[(&str, &str)] = &[
+    (
+        "wit/deps/cli.wit",
+        include_str!("../../../interfaces/wit/wasi-http-0.2.12/cli.wit"),
+    ),
+    (
+        "wit/deps/clocks.wit",
+        include_str!("../../../interfaces/wit/wasi-http-0.2.12/clocks.wit"),
+    ),
+    (
+        "wit/deps/filesystem.wit",
+        include_str!("../../../interfaces/wit/wasi-http-0.2.12/filesystem.wit"),
+    ),
+    (
+        "wit/deps/http.wit",
+        include_str!("../../../interfaces/wit/wasi-http-0.2.12/http.wit"),
+    ),
+    (
+        "wit/deps/io.wit",
+        include_str!("../../../interfaces/wit/wasi-http-0.2.12/io.wit"),
+    ),
+    (
+        "wit/deps/random.wit",
+        include_str!("../../../interfaces/wit/wasi-http-0.2.12/random.wit"),
+    ),
+    (
+        "wit/deps/sockets.wit",
+        include_str!("../../../interfaces/wit/wasi-http-0.2.12/sockets.wit"),
+    ),
+];
+
+/// The world of each template, the same in every language.
+fn world(template: Template) -> &'static str {
+    match template {
+        Template::Hello => include_str!("../../templates/wit/hello/world.wit"),
+        Template::Http => include_str!("../../templates/wit/http/world.wit"),
+        Template::Kv => include_str!("../../templates/wit/kv/world.wit"),
+    }
+}
+
 const RUST_CARGO: &str = include_str!("../../templates/rust/Cargo.toml.tmpl");
 const WIT_BINDGEN: &str = r#"wit-bindgen = { version = "0.46", default-features = false, features = ["macros", "realloc"] }"#;
 const WASI: &str = r#"wasi = { version = "0.14.7", default-features = false }"#;
@@ -41,51 +84,67 @@ const WASI: &str = r#"wasi = { version = "0.14.7", default-features = false }"#;
 /// The files of a new `language` project from `template`, named `name`
 /// (a valid actor name).
 pub fn files(name: &str, language: Language, template: Template) -> Vec<TemplateFile> {
-    let mut files: Vec<(&'static str, &str)> = Vec::new();
-    let cargo;
+    let mut files: Vec<(&'static str, String)> = Vec::new();
+    let mut add = |path: &'static str, text: &str| files.push((path, text.to_owned()));
     match language {
         Language::Rust => {
             let deps = match template {
                 Template::Http => WASI,
                 Template::Hello | Template::Kv => WIT_BINDGEN,
             };
-            cargo = RUST_CARGO.replace("{{deps}}", deps);
-            files.push(("Cargo.toml", &cargo));
-            files.push((".gitignore", "/target\n*.wasm\n"));
-            match template {
-                Template::Hello => {
-                    files.push((
-                        "src/lib.rs",
-                        include_str!("../../templates/rust/hello/src/lib.rs"),
-                    ));
-                    files.push((
-                        "wit/world.wit",
-                        include_str!("../../templates/rust/hello/wit/world.wit"),
-                    ));
-                }
-                Template::Http => {
-                    files.push((
-                        "src/lib.rs",
-                        include_str!("../../templates/rust/http/src/lib.rs"),
-                    ));
-                }
-                Template::Kv => {
-                    files.push((
-                        "src/lib.rs",
-                        include_str!("../../templates/rust/kv/src/lib.rs"),
-                    ));
-                    files.push((
-                        "wit/world.wit",
-                        include_str!("../../templates/rust/kv/wit/world.wit"),
-                    ));
-                    files.extend_from_slice(KEYVALUE_WIT);
-                }
+            add("Cargo.toml", &RUST_CARGO.replace("{{deps}}", deps));
+            add(".gitignore", "/target\n*.wasm\n");
+            add(
+                "src/lib.rs",
+                match template {
+                    Template::Hello => include_str!("../../templates/rust/hello/src/lib.rs"),
+                    Template::Http => include_str!("../../templates/rust/http/src/lib.rs"),
+                    Template::Kv => include_str!("../../templates/rust/kv/src/lib.rs"),
+                },
+            );
+            // The `wasi` crate carries the WIT of wasi:http itself.
+            if template != Template::Http {
+                add("wit/world.wit", world(template));
             }
         }
-        Language::Python | Language::Js => {}
+        Language::Python => {
+            add(
+                "requirements.txt",
+                include_str!("../../templates/python/requirements.txt"),
+            );
+            add(".gitignore", "/target\n__pycache__/\n.venv/\n*.wasm\n");
+            add(
+                "app.py",
+                match template {
+                    Template::Hello => include_str!("../../templates/python/hello/app.py"),
+                    Template::Http => include_str!("../../templates/python/http/app.py"),
+                    Template::Kv => include_str!("../../templates/python/kv/app.py"),
+                },
+            );
+            add("wit/world.wit", world(template));
+        }
+        Language::Js => {
+            add(
+                "package.json",
+                include_str!("../../templates/js/package.json"),
+            );
+            add(".gitignore", "/target\nnode_modules/\n*.wasm\n");
+            add(
+                "app.js",
+                match template {
+                    Template::Hello => include_str!("../../templates/js/hello/app.js"),
+                    Template::Http => include_str!("../../templates/js/http/app.js"),
+                    Template::Kv => include_str!("../../templates/js/kv/app.js"),
+                },
+            );
+            add("wit/world.wit", world(template));
+        }
     }
-    let readme = readme(language, template);
-    let manifest = manifest(name, language, template);
+    let deps: &[(&'static str, &str)] = match (language, template) {
+        (_, Template::Kv) => KEYVALUE_WIT,
+        (Language::Python | Language::Js, Template::Http) => WASI_HTTP_WIT,
+        _ => &[],
+    };
     let mut out: Vec<TemplateFile> = files
         .into_iter()
         .map(|(path, text)| TemplateFile {
@@ -93,21 +152,20 @@ pub fn files(name: &str, language: Language, template: Template) -> Vec<Template
             text: text.replace("{{name}}", name),
         })
         .collect();
+    // Others' WIT, as it is.
+    out.extend(deps.iter().map(|(path, text)| TemplateFile {
+        path,
+        text: (*text).to_owned(),
+    }));
     out.push(TemplateFile {
         path: "README.md",
-        text: readme.replace("{{name}}", name),
+        text: readme(language, template).replace("{{name}}", name),
     });
     out.push(TemplateFile {
         path: MANIFEST,
-        text: manifest,
+        text: manifest(name, language, template),
     });
     out
-}
-
-/// Whether `floe new` has this template for `language`.
-pub fn exists(language: Language, template: Template) -> bool {
-    let _ = template;
-    matches!(language, Language::Rust)
 }
 
 fn manifest(name: &str, language: Language, template: Template) -> String {
@@ -196,9 +254,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_rust_template_names_its_actor_and_leaves_no_placeholder() {
-        for template in [Template::Hello, Template::Http, Template::Kv] {
-            let files = files("my-actor", Language::Rust, template);
+    fn every_template_names_its_actor_and_leaves_no_placeholder() {
+        for (language, template) in [Language::Rust, Language::Python, Language::Js]
+            .into_iter()
+            .flat_map(|l| [Template::Hello, Template::Http, Template::Kv].map(|t| (l, t)))
+        {
+            let files = files("my-actor", language, template);
             for file in &files {
                 assert!(
                     !file.text.contains("{{"),
@@ -210,14 +271,17 @@ mod tests {
             let parsed: super::super::Manifest = toml::from_str(&manifest.text).expect("toml");
             assert_eq!(parsed.actor.name, "my-actor");
             assert_eq!(parsed.actor.template, template);
-            let cargo = files
-                .iter()
-                .find(|f| f.path == "Cargo.toml")
-                .expect("cargo");
-            assert!(cargo.text.contains("name = \"my-actor\""));
-            for wanted in ["README.md", ".gitignore", "src/lib.rs"] {
+            assert_eq!(parsed.actor.language, language);
+            let (build_file, source) = match language {
+                Language::Rust => ("Cargo.toml", "src/lib.rs"),
+                Language::Python => ("requirements.txt", "app.py"),
+                Language::Js => ("package.json", "app.js"),
+            };
+            for wanted in ["README.md", ".gitignore", build_file, source] {
                 assert!(files.iter().any(|f| f.path == wanted), "{wanted}");
             }
+            let needs_world = !(language == Language::Rust && template == Template::Http);
+            assert_eq!(files.iter().any(|f| f.path == "wit/world.wit"), needs_world);
         }
     }
 

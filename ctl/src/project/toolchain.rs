@@ -59,7 +59,7 @@ impl BuildPlan {
                     "-d".to_owned(),
                     "wit".to_owned(),
                     "-w".to_owned(),
-                    name.to_owned(),
+                    "actor".to_owned(),
                     "componentize".to_owned(),
                     "app".to_owned(),
                     "-o".to_owned(),

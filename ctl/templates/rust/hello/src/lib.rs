@@ -2,7 +2,7 @@
 //!
 //! Call it with `floe call {{name}} hello '["world"]'`.
 
-wit_bindgen::generate!({ path: "wit", world: "{{name}}" });
+wit_bindgen::generate!({ path: "wit", world: "actor" });
 
 struct Actor;
 

@@ -5,7 +5,7 @@
 //!
 //! Call it with `floe call {{name}} increment '["visits"]'` (1, then 2…).
 
-wit_bindgen::generate!({ path: "wit", world: "{{name}}", generate_all });
+wit_bindgen::generate!({ path: "wit", world: "actor", generate_all });
 
 use wasi::keyvalue::{atomics, store};
 
@@ -14,9 +14,18 @@ const BUCKET: &str = "counters";
 struct Actor;
 
 impl Guest for Actor {
-    fn increment(key: String) -> Result<u64, String> {
-        let bucket = store::open(BUCKET).map_err(|e| format!("cannot open {BUCKET}: {e:?}"))?;
-        atomics::increment(&bucket, &key, 1).map_err(|e| format!("cannot count {key}: {e:?}"))
+    fn increment(key: String) -> u64 {
+        let counted = store::open(BUCKET)
+            .and_then(|bucket| atomics::increment(&bucket, &key, 1));
+        match counted {
+            Ok(value) => value,
+            Err(e) => {
+                // The export returns a plain u64, so a failure traps the
+                // call. Say why first: stderr reaches `floe logs {{name}}`.
+                eprintln!("increment {key}: keyvalue failed: {e:?}");
+                panic!("keyvalue failed");
+            }
+        }
     }
 }
 

@@ -1,0 +1,4 @@
+// The {{name}} actor: `hello(name)` answers `Hello, {name}!`.
+export function hello(name) {
+  return `Hello, ${name}!`;
+}
