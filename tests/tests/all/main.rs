@@ -15,6 +15,7 @@ mod cli_lattice;
 mod config_logs;
 mod control_replies;
 mod demo;
+mod dev;
 mod dormancy;
 mod harness;
 mod host_loss;
