@@ -40,7 +40,8 @@ floe start actor target/actors/kv-counter.wasm
 # The providers as signed archives in the lattice (make examples packages
 # them), so any host could start them.
 for provider in keyvalue-nats http-server; do
-    floe push "target/providers/$provider.par.gz" --name "$provider:0.1.0"
+    # --replace: the archive the tag named before goes (each build signs anew).
+    floe push "target/providers/$provider.par.gz" --name "$provider:0.1.0" --replace
     floe start provider "floe://$provider:0.1.0"
 done
 floe link put counter keyvalue-nats wasi:keyvalue/store,atomics --target-config buckets=counters

@@ -280,12 +280,12 @@ impl ActorHandle {
         )
     }
 
-    /// Counts one finished call.
+    /// Counts one finished call (every call; a failed one also by kind).
     pub fn record(&self, outcome: Result<(), ErrorKind>) {
-        match outcome {
-            Ok(()) => self.stats.calls.fetch_add(1, Ordering::Relaxed),
-            Err(kind) => self.stats.failures[kind.index()].fetch_add(1, Ordering::Relaxed),
-        };
+        self.stats.calls.fetch_add(1, Ordering::Relaxed);
+        if let Err(kind) = outcome {
+            self.stats.failures[kind.index()].fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub fn describe(&self) -> ActorDescription {

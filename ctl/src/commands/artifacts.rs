@@ -12,7 +12,8 @@ use floe_lattice::artifacts;
 use floe_wire::artifact::{ArtifactKind, ArtifactRef, ArtifactTag};
 use serde::Serialize;
 
-use clap::Args;
+use anyhow::bail;
+use clap::{Args, Subcommand};
 
 use super::lattice::Lattice;
 use crate::output;
@@ -24,6 +25,10 @@ pub struct PushArgs {
     /// Also name it NAME:TAG (start it with `floe start actor|provider floe://NAME:TAG`).
     #[arg(long, value_name = "NAME:TAG")]
     pub name: Option<String>,
+    /// With --name: remove the artifact the tag named before, when no other
+    /// tag names it and nothing running was started from it.
+    #[arg(long, requires = "name")]
+    pub replace: bool,
 }
 
 /// The largest artifact pushed (a host accepts up to this too).
@@ -91,6 +96,29 @@ fn verify(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<Verified> {
     })
 }
 
+/// Removes `digest`, which a tag just stopped naming, unless another tag
+/// names it or something running was started from it.
+async fn replace(
+    ctx: &Lattice,
+    store: &async_nats::jetstream::object_store::ObjectStore,
+    digest: &str,
+) -> anyhow::Result<()> {
+    let kv = floe_lattice::open_bucket(ctx.client.nats(), ctx.client.lattice()).await?;
+    let tagged = artifacts::list_tags(&kv, ctx.client.auth())
+        .await?
+        .iter()
+        .any(|t| t.digest == digest);
+    let running = running_references(ctx)
+        .await?
+        .iter()
+        .any(|r| r.contains(digest));
+    if !tagged && !running && artifacts::delete(store, digest).await? && ctx.global.output.is_text()
+    {
+        eprintln!("Removed sha256:{digest}, which the tag named before");
+    }
+    Ok(())
+}
+
 pub async fn push(ctx: &Lattice, args: &PushArgs) -> anyhow::Result<()> {
     let tag = args.name.as_deref().map(ArtifactRef::tag).transpose()?;
     let bytes = std::fs::read(&args.file)
@@ -115,6 +143,7 @@ pub async fn push(ctx: &Lattice, args: &PushArgs) -> anyhow::Result<()> {
     let tag_reference = match tag {
         Some(ArtifactRef::Tag { name, tag }) => {
             let kv = floe_lattice::open_bucket(nats, lattice).await?;
+            let before = artifacts::read_tag(&kv, ctx.client.auth(), &name, &tag).await?;
             let record = ArtifactTag {
                 name,
                 tag,
@@ -123,6 +152,9 @@ pub async fn push(ctx: &Lattice, args: &PushArgs) -> anyhow::Result<()> {
                 size,
             };
             artifacts::put_tag(&kv, ctx.client.auth(), &record).await?;
+            if let Some(old) = before.filter(|old| args.replace && old.digest != record.digest) {
+                replace(ctx, &store, &old.digest).await?;
+            }
             Some(
                 ArtifactRef::Tag {
                     name: record.name,
@@ -173,13 +205,16 @@ struct Listed {
     digest: String,
     reference: String,
     size: u64,
+    /// When it was stored (Unix seconds).
+    stored_unix: Option<i64>,
     /// `NAME:TAG`s pointing at it.
     tags: Vec<String>,
     /// What its tags say it is (`None` when untagged).
     kind: Option<ArtifactKind>,
 }
 
-pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
+/// Every artifact with its tags, newest first.
+async fn listed(ctx: &Lattice) -> anyhow::Result<Vec<Listed>> {
     let nats = ctx.client.nats();
     let lattice = ctx.client.lattice();
     let store = artifacts::open_store(nats, lattice).await?;
@@ -192,17 +227,24 @@ pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
             .or_default()
             .push(format!("{}:{}", tag.name, tag.tag));
     }
-    let listed: Vec<Listed> = artifacts::list(&store)
+    let mut listed: Vec<Listed> = artifacts::list(&store)
         .await?
         .into_iter()
-        .map(|(digest, size)| Listed {
-            reference: ArtifactRef::Digest(digest.clone()).to_string(),
-            tags: tags.remove(&digest).unwrap_or_default(),
-            kind: kinds.get(&digest).copied(),
-            digest,
-            size,
+        .map(|a| Listed {
+            reference: ArtifactRef::Digest(a.digest.clone()).to_string(),
+            tags: tags.remove(&a.digest).unwrap_or_default(),
+            kind: kinds.get(&a.digest).copied(),
+            digest: a.digest,
+            size: a.size,
+            stored_unix: a.stored_unix,
         })
         .collect();
+    listed.sort_by(|a, b| b.stored_unix.cmp(&a.stored_unix));
+    Ok(listed)
+}
+
+pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
+    let listed = listed(ctx).await?;
     if !ctx.global.output.is_text() {
         return output::print_data(ctx.global.output, &listed);
     }
@@ -210,6 +252,7 @@ pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
         println!("No artifacts in this lattice (store one with `floe push FILE --name NAME:TAG`).");
         return Ok(());
     }
+    let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
     let rows: Vec<Vec<String>> = listed
         .iter()
         .map(|a| {
@@ -222,11 +265,140 @@ pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
                 }
                 .to_owned(),
                 a.size.to_string(),
+                a.stored_unix
+                    .map_or_else(|| "-".to_owned(), |t| age(now - t)),
                 a.tags.join(","),
             ]
         })
         .collect();
-    output::print_table(&["DIGEST", "KIND", "SIZE", "TAGS"], &rows)
+    output::print_table(&["DIGEST", "KIND", "SIZE", "AGE", "TAGS"], &rows)
+}
+
+/// `42s`, `5m`, `3h`, `2d`.
+fn age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArtifactCommand {
+    /// Remove artifacts: `floe://sha256:…` (or a unique digest prefix), or
+    /// `NAME:TAG` (the tag, and the artifact when no other tag names it).
+    Delete {
+        /// What to remove (repeatable).
+        #[arg(required = true)]
+        references: Vec<String>,
+    },
+    /// Remove every untagged artifact no running actor or provider was
+    /// started from, stored longer ago than --older-than.
+    Prune {
+        /// Keep what was stored more recently than this (e.g. 1h, 7d).
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+        older_than: std::time::Duration,
+        /// Say what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+pub async fn artifact(ctx: &Lattice, cmd: ArtifactCommand) -> anyhow::Result<()> {
+    let nats = ctx.client.nats();
+    let lattice = ctx.client.lattice();
+    let store = artifacts::open_store(nats, lattice).await?;
+    let kv = floe_lattice::open_bucket(nats, lattice).await?;
+    let all = listed(ctx).await?;
+    let mut removed = Vec::new();
+    match cmd {
+        ArtifactCommand::Delete { references } => {
+            for reference in references {
+                let digest = match reference.strip_prefix("floe://").unwrap_or(&reference) {
+                    text if text.contains(':') && !text.starts_with("sha256:") => {
+                        let (name, tag) = text.split_once(':').unwrap_or((text, ""));
+                        let record = artifacts::read_tag(&kv, ctx.client.auth(), name, tag)
+                            .await?
+                            .with_context(|| {
+                                format!("no tag {name}:{tag} (see `floe get artifacts`)")
+                            })?;
+                        artifacts::delete_tag(&kv, name, tag).await?;
+                        removed.push(format!("{name}:{tag}"));
+                        let other_tags = all
+                            .iter()
+                            .find(|a| a.digest == record.digest)
+                            .is_some_and(|a| a.tags.len() > 1);
+                        if other_tags {
+                            continue;
+                        }
+                        record.digest
+                    }
+                    text => {
+                        let prefix = text.strip_prefix("sha256:").unwrap_or(text);
+                        let matching: Vec<&Listed> = all
+                            .iter()
+                            .filter(|a| a.digest.starts_with(prefix))
+                            .collect();
+                        match matching.as_slice() {
+                            [one] => one.digest.clone(),
+                            [] => bail!("no artifact {reference} (see `floe get artifacts`)"),
+                            _ => bail!(
+                                "{reference} matches {} artifacts: give more of the digest",
+                                matching.len()
+                            ),
+                        }
+                    }
+                };
+                if artifacts::delete(&store, &digest).await? {
+                    removed.push(format!("sha256:{digest}"));
+                }
+            }
+        }
+        ArtifactCommand::Prune {
+            older_than,
+            dry_run,
+        } => {
+            let running = running_references(ctx).await?;
+            let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
+            let limit = i64::try_from(older_than.as_secs()).unwrap_or(i64::MAX);
+            for a in &all {
+                let old_enough = a.stored_unix.is_none_or(|t| now - t >= limit);
+                if a.tags.is_empty() && old_enough && !running.iter().any(|r| r.contains(&a.digest))
+                {
+                    if !dry_run {
+                        artifacts::delete(&store, &a.digest).await?;
+                    }
+                    removed.push(format!("sha256:{}", a.digest));
+                }
+            }
+        }
+    }
+    if !ctx.global.output.is_text() {
+        return output::print_data(ctx.global.output, &removed);
+    }
+    if removed.is_empty() {
+        println!("Nothing to remove.");
+    }
+    for r in &removed {
+        println!("Removed {r}");
+    }
+    Ok(())
+}
+
+/// The references every running actor and provider was started from.
+async fn running_references(ctx: &Lattice) -> anyhow::Result<Vec<String>> {
+    let inventories = ctx.client.inventories(ctx.global.window).await?;
+    Ok(inventories
+        .iter()
+        .flat_map(|i| {
+            i.actors
+                .iter()
+                .map(|a| a.reference.clone())
+                .chain(i.providers.iter().map(|p| p.reference.clone()))
+        })
+        .collect())
 }
 
 fn unix_now() -> u64 {

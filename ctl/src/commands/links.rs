@@ -2,6 +2,7 @@
 
 use anyhow::Context as _;
 use floe_wire::Link;
+use floe_wire::control::HostInventory;
 use floe_wire::link::{LINK_VERSION, parse_interfaces, parse_link_name, parse_package};
 
 use clap::{Args, Subcommand};
@@ -64,6 +65,8 @@ pub async fn link(ctx: &Lattice, cmd: LinkCommand) -> anyhow::Result<()> {
                 target_config: args.target_config.into_iter().collect(),
                 annotations: args.annotations.into_iter().collect(),
             };
+            let inventories = ctx.client.inventories(window).await?;
+            refuse_unclaimed(&link, &inventories)?;
             ctx.client
                 .put_link(&link)
                 .await
@@ -111,6 +114,59 @@ pub async fn link(ctx: &Lattice, cmd: LinkCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Refuses a link whose source is a running actor that neither claims nor
+/// may import the linked interfaces: such a link could never route a call.
+fn refuse_unclaimed(link: &Link, inventories: &[HostInventory]) -> anyhow::Result<()> {
+    let Some(actor) = inventories
+        .iter()
+        .flat_map(|i| &i.actors)
+        .find(|a| a.actor_id == link.source)
+    else {
+        return Ok(());
+    };
+    let Some(claims) = &actor.claims else {
+        return Ok(());
+    };
+    let unclaimed: Vec<String> = link
+        .interfaces
+        .iter()
+        .map(|iface| format!("{}/{iface}", link.package))
+        .filter(|import| !claims.grants(import))
+        .collect();
+    if unclaimed.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} ({}) does not claim {}: its imports of them could never be linked. \
+         Re-sign it claiming them (`floe claims sign --cap {}`; `floe build` claims what a component imports), \
+         or check the interface names",
+        actor.name,
+        actor.actor_id,
+        unclaimed.join(", "),
+        unclaimed[0]
+    )
+}
+
+/// `name (id…)` for an entity the lattice runs, else the id.
+fn named(id: &str, inventories: &[HostInventory]) -> String {
+    let name = inventories.iter().find_map(|i| {
+        i.actors
+            .iter()
+            .find(|a| a.actor_id == id)
+            .map(|a| a.name.clone())
+            .or_else(|| {
+                i.providers
+                    .iter()
+                    .find(|p| p.provider_id == id)
+                    .map(|p| p.name.clone())
+            })
+    });
+    match name {
+        Some(name) => format!("{name} ({}…)", id.chars().take(8).collect::<String>()),
+        None => id.to_owned(),
+    }
+}
+
 pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
     let links = ctx.client.links_checked().await?;
     match ctx.global.output {
@@ -120,12 +176,13 @@ pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
             Ok(())
         }
         OutputFormat::Text => {
+            let inventories = ctx.client.inventories(ctx.global.window).await?;
             let rows: Vec<Vec<String>> = links
                 .iter()
                 .map(|l| {
                     vec![
-                        l.source.clone(),
-                        l.target.clone(),
+                        named(&l.source, &inventories),
+                        named(&l.target, &inventories),
                         format!("{}/{{{}}}", l.package, l.interfaces.join(",")),
                         l.link_name.clone(),
                     ]

@@ -94,6 +94,13 @@ fn print_line(line: &ActorLogLine, output: OutputFormat) -> anyhow::Result<()> {
         OutputFormat::Json | OutputFormat::Yaml => crate::output::print_record(output, line)?,
         OutputFormat::Text => {
             let short = |s: &str| s.chars().take(8).collect::<String>();
+            // A UUIDv7 starts with its time: its random tail tells calls apart.
+            let tail = |s: &str| {
+                let chars: Vec<char> = s.chars().collect();
+                chars[chars.len().saturating_sub(8)..]
+                    .iter()
+                    .collect::<String>()
+            };
             let context = if line.context.is_empty() {
                 String::new()
             } else {
@@ -103,7 +110,7 @@ fn print_line(line: &ActorLogLine, output: OutputFormat) -> anyhow::Result<()> {
                 "{} {} {} {}/{}{context} {}",
                 line.time,
                 short(&line.host_id),
-                short(&line.invocation),
+                tail(&line.invocation),
                 line.stream,
                 line.level,
                 line.line

@@ -96,6 +96,9 @@ pub enum LatticeCommand {
     Link(links::LinkCommand),
     /// Store a signed actor component or provider archive in the lattice, for every host to start.
     Push(artifacts::PushArgs),
+    /// Remove artifacts from the lattice: by reference, or every unused untagged one.
+    #[command(subcommand)]
+    Artifact(artifacts::ArtifactCommand),
     /// Stream the lattice's events as they happen.
     Watch(watch::WatchArgs),
 }
@@ -162,6 +165,7 @@ impl LatticeCommand {
                 LatticeCommand::Watch(args) => watch::watch(&ctx, &args).await,
                 LatticeCommand::App(cmd) => apps::app(&ctx, cmd).await,
                 LatticeCommand::Push(args) => artifacts::push(&ctx, &args).await,
+                LatticeCommand::Artifact(cmd) => artifacts::artifact(&ctx, cmd).await,
             }
         })
     }

@@ -12,7 +12,7 @@ use wasmtime::component::{Type, Val};
 use super::error::check_wire_type;
 use super::error::{At, CodecError, Seg, malformed};
 use super::shared::declaration_order;
-use super::types::val_kind;
+use super::types::{type_name, val_kind};
 
 /// WAVE parameters are parsed as the call `f(<payload>\n)`; the newline
 /// keeps a trailing `//` comment from swallowing the closing parenthesis.
@@ -53,7 +53,7 @@ pub(super) fn decode_params_wave(
             Some(node) => node
                 .to_wasm_value::<Val>(ty, call.source())
                 .map(|val| flags_in_order(val, ty))
-                .map_err(|e| wave_error(&At::param(i, name), &e, &source, offset)),
+                .map_err(|e| expecting(wave_error(&At::param(i, name), &e, &source, offset), ty)),
             // As in a WAVE call, trailing option parameters may be left out.
             None if matches!(ty, Type::Option(_)) => Ok(Val::Option(None)),
             None => Err(CodecError::ParamCount {
@@ -70,7 +70,18 @@ pub(super) fn decode_value_wave(payload: &[u8], ty: &Type, at: &At<'_>) -> Resul
     let text = utf8(payload)?;
     wasm_wave::from_str::<Val>(ty, text)
         .map(|val| flags_in_order(val, ty))
-        .map_err(|e| wave_error(at, &e, text, 0))
+        .map_err(|e| expecting(wave_error(at, &e, text, 0), ty))
+}
+
+/// Names the type that was expected where WAVE text did not parse as it.
+fn expecting(error: CodecError, ty: &Type) -> CodecError {
+    match error {
+        CodecError::Wave { at, message } => CodecError::Wave {
+            at,
+            message: format!("{message}; expected a {}", type_name(ty)),
+        },
+        other => other,
+    }
 }
 
 /// WAVE text of one value; refuses what the WAVE writer cannot write.

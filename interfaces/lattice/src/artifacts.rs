@@ -156,8 +156,17 @@ pub async fn delete(store: &object_store::ObjectStore, hex: &str) -> Result<bool
     Ok(true)
 }
 
-/// Every object in the store: its digest and size.
-pub async fn list(store: &object_store::ObjectStore) -> Result<Vec<(String, u64)>, ArtifactError> {
+/// One artifact in the store.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Stored {
+    pub digest: String,
+    pub size: u64,
+    /// When it was stored (Unix seconds), as the object store says.
+    pub stored_unix: Option<i64>,
+}
+
+/// Every object in the store, by digest.
+pub async fn list(store: &object_store::ObjectStore) -> Result<Vec<Stored>, ArtifactError> {
     let failed = |e: &dyn std::fmt::Display| ArtifactError::Read {
         reference: "the artifact list".into(),
         reason: e.to_string(),
@@ -175,7 +184,11 @@ pub async fn list(store: &object_store::ObjectStore) -> Result<Vec<(String, u64)
             .strip_prefix("sha256-")
             .filter(|h| artifact::is_sha256_hex(h))
         {
-            all.push((hex.to_owned(), info.size as u64));
+            all.push(Stored {
+                digest: hex.to_owned(),
+                size: info.size as u64,
+                stored_unix: info.modified.map(|m| m.unix_timestamp()),
+            });
         }
     }
     all.sort();
@@ -198,6 +211,16 @@ pub async fn put_tag(
         .await
         .map_err(|e| failed(&e))?;
     Ok(())
+}
+
+/// Removes the tag `name:tag` (the artifact stays).
+pub async fn delete_tag(kv: &kv::Store, name: &str, tag: &str) -> Result<(), ArtifactError> {
+    kv.delete(artifact::tag_key(name, tag))
+        .await
+        .map_err(|e| ArtifactError::Write {
+            reference: format!("{name}:{tag}"),
+            reason: format!("cannot delete the tag: {e}"),
+        })
 }
 
 /// The tag `name:tag`, if one whose seal holds is stored.

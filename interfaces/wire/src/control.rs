@@ -392,7 +392,7 @@ pub struct ActorDescription {
     pub reference: String,
     pub max_concurrent: u32,
     pub annotations: StringMap,
-    /// Calls answered successfully.
+    /// Calls answered, failed ones included.
     pub calls: u64,
     /// Failed calls by error kind (`trapped`, `busy`, …).
     pub failures: BTreeMap<String, u64>,

@@ -97,7 +97,7 @@ async fn the_cli_works_with_names_wave_labels_and_annotations() {
         let actor = &inv[0]["actors"][0];
         assert_eq!(actor["annotations"]["owner"], "team-a", "{inv}");
         assert_eq!(actor["max_concurrent"], 3);
-        assert_eq!(actor["calls"], 3);
+        assert_eq!(actor["calls"], 4, "every call, the failed one included");
         assert_eq!(actor["failures"]["bad_arguments"], 1);
 
         cli.ok(with(&["scale", "actor", "echo", "--max-concurrent", "5"]));

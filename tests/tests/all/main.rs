@@ -38,3 +38,4 @@ mod providers;
 mod records;
 mod refusals;
 mod up;
+mod walkthrough;

@@ -84,3 +84,15 @@ fn wave_flags_come_in_declaration_order() {
         Some(Val::Tuple(vec![flags(&["write", "exec"]), Val::U8(1)]))
     );
 }
+
+#[test]
+fn a_wave_value_that_does_not_parse_names_the_type_expected() {
+    let sig = signature(FLAGS_WAT, "h");
+    let err = decode_params(Encoding::Wave, b"[\"not flags\"]", &sig.params)
+        .expect_err("a string is not a list of options of flags");
+    let text = err.to_string();
+    assert!(
+        text.contains("expected a list<option<flags"),
+        "names the expected type: {text}"
+    );
+}

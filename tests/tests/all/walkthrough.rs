@@ -1,0 +1,118 @@
+//! What a newcomer's walkthrough tripped on: links are refused for
+//! interfaces the source does not claim, and listed with names; artifacts
+//! are listed by age and removed by reference, by `--replace` when a tag
+//! moves, and by `prune` when untagged and unused (never one a running
+//! actor was started from).
+
+use std::time::Duration;
+
+use floe_tests::{FloeCli, paths, with_timeout};
+
+use crate::lattice::Lattice;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_name_their_ends_and_refuse_what_the_source_does_not_claim() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice.host(&[], &[]).await;
+        lattice.start(&host, "echo").await;
+        lattice.start(&host, "counter").await;
+        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
+        let refused =
+            cli.run(lattice.args(&["link", "put", "echo", "counter", "wasi:keyvalue/store"]));
+        assert!(!refused.success);
+        assert!(
+            refused
+                .stderr
+                .contains("does not claim wasi:keyvalue/store")
+                && refused.stderr.contains("--cap"),
+            "{}",
+            refused.stderr
+        );
+        assert!(
+            lattice.client.links().await.expect("links").is_empty(),
+            "nothing stored"
+        );
+
+        cli.ok(lattice.args(&[
+            "link",
+            "put",
+            "counter",
+            "echo",
+            "wasi:keyvalue/store,atomics",
+        ]));
+        let listed = cli.ok(lattice.args(&["get", "links"]));
+        assert!(
+            listed.contains("counter (M") && listed.contains("echo (M"),
+            "names beside ids:\n{listed}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn artifacts_are_listed_by_age_and_removed() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice.host(&[], &[]).await;
+        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
+        let file = |name: &str| paths::actor(name).expect("example").display().to_string();
+        let digests = || -> Vec<String> {
+            cli.json(lattice.args(&["get", "artifacts"]))
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|a| a["digest"].as_str().expect("digest").to_owned())
+                .collect()
+        };
+        let pushed = |name: &str, extra: &[&str]| -> String {
+            let path = file(name);
+            let mut args = vec!["push", path.as_str()];
+            args.extend_from_slice(extra);
+            cli.json(lattice.args(&args))["digest"]
+                .as_str()
+                .expect("digest")
+                .to_owned()
+        };
+
+        // A tag moved with --replace: the artifact it named before goes.
+        let first = pushed("echo", &["--name", "echo:1"]);
+        let second = pushed("echo-next", &["--name", "echo:1", "--replace"]);
+        assert_eq!(digests(), [second.clone()]);
+        assert_ne!(first, second);
+
+        // Untagged: pruned unless something running was started from it.
+        let unused = pushed("greeter", &[]);
+        let used = pushed("misbehave", &[]);
+        cli.ok(lattice.args(&[
+            "start",
+            "actor",
+            &format!("floe://sha256:{used}"),
+            "--host",
+            host.id(),
+        ]));
+        let listed = cli.ok(lattice.args(&["get", "artifacts"]));
+        assert!(listed.contains("AGE"), "{listed}");
+        let pruned = cli.ok(lattice.args(&["artifact", "prune"]));
+        assert!(pruned.contains(&unused), "{pruned}");
+        let left = digests();
+        assert!(left.contains(&used) && left.contains(&second), "{left:?}");
+        assert!(!left.contains(&unused), "{left:?}");
+
+        // By reference: a tag (and its artifact, named by no other tag),
+        // a digest prefix.
+        cli.ok(lattice.args(&["artifact", "delete", "echo:1"]));
+        assert_eq!(digests(), [used.clone()]);
+        let missing = cli.run(lattice.args(&["artifact", "delete", "echo:1"]));
+        assert!(
+            !missing.success && missing.stderr.contains("no tag echo:1"),
+            "{}",
+            missing.stderr
+        );
+        cli.ok(lattice.args(&["artifact", "delete", &format!("sha256:{}", &used[..16])]));
+        assert!(digests().is_empty());
+    })
+    .await;
+}
