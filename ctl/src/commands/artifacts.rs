@@ -239,7 +239,7 @@ async fn listed(ctx: &Lattice) -> anyhow::Result<Vec<Listed>> {
             stored_unix: a.stored_unix,
         })
         .collect();
-    listed.sort_by(|a, b| b.stored_unix.cmp(&a.stored_unix));
+    listed.sort_by_key(|a| std::cmp::Reverse(a.stored_unix));
     Ok(listed)
 }
 

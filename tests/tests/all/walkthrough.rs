@@ -80,7 +80,7 @@ async fn artifacts_are_listed_by_age_and_removed() {
         // A tag moved with --replace: the artifact it named before goes.
         let first = pushed("echo", &["--name", "echo:1"]);
         let second = pushed("echo-next", &["--name", "echo:1", "--replace"]);
-        assert_eq!(digests(), [second.clone()]);
+        assert_eq!(digests(), vec![second.clone()]);
         assert_ne!(first, second);
 
         // Untagged: pruned unless something running was started from it.
@@ -104,7 +104,7 @@ async fn artifacts_are_listed_by_age_and_removed() {
         // By reference: a tag (and its artifact, named by no other tag),
         // a digest prefix.
         cli.ok(lattice.args(&["artifact", "delete", "echo:1"]));
-        assert_eq!(digests(), [used.clone()]);
+        assert_eq!(digests(), vec![used.clone()]);
         let missing = cli.run(lattice.args(&["artifact", "delete", "echo:1"]));
         assert!(
             !missing.success && missing.stderr.contains("no tag echo:1"),

@@ -12,10 +12,12 @@
 //! provider and an actor
 //! under `wrk`, next to plain hyper. `floe-bench --responder URL SUBJECT` is
 //! the raw responder, `floe-bench --plain-hello ADDR` the plain HTTP server.
-//! `--quick` shortens runs; `--inhost-only`, `--http-only`,
+//! `floe dev`'s edit-to-served on the Rust http template and its idle CPU;
+//! `--quick` shortens runs; `--inhost-only`, `--http-only`, `--dev-only`,
 //! `--dormant-only` and `--scale-only` run one section
 //! (and print the report without writing it).
 
+mod dev;
 mod dormant;
 mod http;
 mod inhost;
@@ -93,6 +95,12 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", report.render());
         return Ok(());
     }
+    if flag("--dev-only") {
+        eprintln!("== floe dev");
+        dev::measure(&nats, lattice, &mut report, quick).await?;
+        println!("{}", report.render());
+        return Ok(());
+    }
     if flag("--dormant-only") {
         eprintln!("== dormant replicas");
         dormant::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
@@ -112,6 +120,8 @@ async fn main() -> anyhow::Result<()> {
     }
     eprintln!("== HTTP through a provider");
     http::measure(&nats, lattice, &host, &mut report, quick).await?;
+    eprintln!("== floe dev");
+    dev::measure(&nats, lattice, &mut report, quick).await?;
     eprintln!("== starts and memory");
     load::starts_and_memory(&nats, lattice, &host, &echo, &mut report, quick).await?;
     eprintln!("== dormant replicas");
