@@ -16,6 +16,7 @@ mod config_logs;
 mod control_replies;
 mod demo;
 mod dev;
+mod docs_commands;
 mod dormancy;
 mod harness;
 mod host_loss;
