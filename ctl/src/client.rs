@@ -266,6 +266,20 @@ impl CtlClient {
         payload: Vec<u8>,
         encoding: Encoding,
     ) -> Result<Vec<u8>, CtlError> {
+        self.call_answer(actor, operation, payload, encoding)
+            .await
+            .map(|a| a.bytes)
+    }
+
+    /// As [`call`](Self::call), with whether the result is the `err` case
+    /// of a function returning `result`.
+    pub async fn call_answer(
+        &self,
+        actor: &str,
+        operation: &str,
+        payload: Vec<u8>,
+        encoding: Encoding,
+    ) -> Result<floe_wire::Answer, CtlError> {
         let origin = Origin {
             entity: "floe".to_owned(),
             link_name: None,
@@ -276,7 +290,7 @@ impl CtlClient {
         // typed `timed_out` arrives rather than a bare NATS timeout.
         let wait = self.timeout + Duration::from_millis(500);
         self.requester
-            .invoke(envelope, wait)
+            .invoke_answer(envelope, wait)
             .await
             .map_err(|e| match e.kind {
                 floe_wire::ErrorKind::NotFound if e.cause.is_none() => CtlError::NotFound(format!(

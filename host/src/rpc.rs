@@ -122,7 +122,7 @@ struct ActorCalls {
 }
 
 impl Handler for ActorCalls {
-    async fn call(&self, call: &Call) -> Result<Vec<u8>, InvocationError> {
+    async fn call(&self, call: &Call) -> Result<floe_wire::Answer, InvocationError> {
         let (serving, handle, envelope) = (&self.serving, &self.handle, &call.envelope);
         let started = Instant::now();
         let _in_host = handle.in_host();

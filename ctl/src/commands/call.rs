@@ -50,11 +50,12 @@ pub async fn call(ctx: &Lattice, args: &CallArgs) -> anyhow::Result<()> {
         }
         (Encoding::Json, serde_json::to_vec(&value)?)
     };
-    let result = ctx
+    let answer = ctx
         .client
-        .call(&actor, &args.operation, payload, encoding)
+        .call_answer(&actor, &args.operation, payload, encoding)
         .await
         .with_context(|| format!("call of {} on {} failed", args.operation, args.actor))?;
+    let result = answer.bytes;
     let text = String::from_utf8_lossy(&result);
     match (encoding, ctx.global.output) {
         (Encoding::Json, OutputFormat::Yaml) => {
@@ -68,6 +69,14 @@ pub async fn call(ctx: &Lattice, args: &CallArgs) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&value)?);
         }
         _ => println!("{text}"),
+    }
+    if answer.err_case {
+        // Printed above like any result; the status tells scripts.
+        return Err(anyhow!(
+            "{} of {} returned its error case (printed above)",
+            args.operation,
+            args.actor
+        ));
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use floe_wire::{Claims, Encoding, ErrorKind, InvocationError};
+use floe_wire::{Answer, Claims, Encoding, ErrorKind, InvocationError};
 use sha2::{Digest, Sha256};
 use wasmtime::component::Val;
 use wasmtime::component::types::ComponentItem;
@@ -160,7 +160,7 @@ impl LoadedActor {
         payload: &[u8],
         deadline: Duration,
         env: &CallEnv<'_>,
-    ) -> Result<Vec<u8>, InvocationError> {
+    ) -> Result<Answer, InvocationError> {
         let key = operation_key(operation);
         let func = self.code.exports.get(key.as_ref()).ok_or_else(|| {
             InvocationError::new(
@@ -192,7 +192,9 @@ impl LoadedActor {
         let call = async {
             match args {
                 Args::Http(request) => {
-                    http::handle(&mut store, &self.code.pre, func.index, *request).await
+                    http::handle(&mut store, &self.code.pre, func.index, *request)
+                        .await
+                        .map(|encoded| encoded.map(Answer::from))
                 }
                 Args::Blob(sig, arg) => {
                     let instance = self.code.pre.instantiate_async(&mut store).await?;
@@ -200,7 +202,7 @@ impl LoadedActor {
                         wasmtime::Error::msg("export vanished after instantiation")
                     })?;
                     let result = blobs::call(&mut store, f, sig, arg).await?;
-                    Ok(blobs::encode_result(encoding, result))
+                    Ok(blobs::encode_result(encoding, result).map(Answer::from))
                 }
                 Args::Values(params) => {
                     let instance = self.code.pre.instantiate_async(&mut store).await?;
@@ -209,7 +211,10 @@ impl LoadedActor {
                     })?;
                     let mut results = vec![Val::Bool(false); func.results.len()];
                     f.call_async(&mut store, &params, &mut results).await?;
+                    // The function's own failure: its `result` came back `err`.
+                    let err_case = matches!(results.first(), Some(Val::Result(Err(_))));
                     Ok(codec::encode_results(encoding, &results, &func.results)
+                        .map(|bytes| Answer { bytes, err_case })
                         .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string())))
                 }
             }

@@ -294,7 +294,7 @@ struct ProviderCalls<P> {
 }
 
 impl<P: Provider> Handler for ProviderCalls<P> {
-    async fn call(&self, call: &Call) -> Result<Vec<u8>, InvocationError> {
+    async fn call(&self, call: &Call) -> Result<floe_wire::Answer, InvocationError> {
         let envelope = &call.envelope;
         if envelope.encoding != Encoding::Msgpack {
             return Err(InvocationError::new(
@@ -310,7 +310,10 @@ impl<P: Provider> Handler for ProviderCalls<P> {
             deadline: call.deadline,
             trace: call.span.clone(),
         };
-        self.provider.invoke(&self.ctx, invocation).await
+        self.provider
+            .invoke(&self.ctx, invocation)
+            .await
+            .map(floe_wire::Answer::from)
     }
 }
 

@@ -124,9 +124,31 @@ pub struct InvocationReply {
     /// The encoded result, in the request's encoding, or why there is none.
     pub outcome: Result<ByteBuf, InvocationError>,
     /// Set when the result was too large for one NATS message (the outcome
-    /// is then `Ok` and empty, `v` 2): see [`PayloadRef`]. Absent otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// is then `Ok` and empty, `v` 2): see [`PayloadRef`]. `nil` otherwise.
+    #[serde(default)]
     pub payload_ref: Option<PayloadRef>,
+    /// The result is the `err` case of a function returning `result` (a
+    /// failure the function itself returned, not one of the call).
+    #[serde(default)]
+    pub err_case: bool,
+}
+
+/// What a call answered: its encoded result, and whether that result is
+/// the `err` case of a function returning `result` (so `floe call` can exit
+/// non-zero on it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answer {
+    pub bytes: Vec<u8>,
+    pub err_case: bool,
+}
+
+impl From<Vec<u8>> for Answer {
+    fn from(bytes: Vec<u8>) -> Self {
+        Answer {
+            bytes,
+            err_case: false,
+        }
+    }
 }
 
 /// Why an invocation failed.
@@ -292,16 +314,27 @@ impl InvocationReply {
             id,
             outcome: outcome.map(ByteBuf::from),
             payload_ref: None,
+            err_case: false,
+        }
+    }
+
+    /// The reply to invocation `id` with what it answered.
+    pub fn answered(id: uuid::Uuid, outcome: Result<Answer, InvocationError>) -> Self {
+        let err_case = outcome.as_ref().is_ok_and(|a| a.err_case);
+        InvocationReply {
+            err_case,
+            ..InvocationReply::new(id, outcome.map(|a| a.bytes))
         }
     }
 
     /// A reply whose result waits in the payload store.
-    pub fn by_reference(id: uuid::Uuid, reference: PayloadRef) -> Self {
+    pub fn by_reference(id: uuid::Uuid, reference: PayloadRef, err_case: bool) -> Self {
         InvocationReply {
             v: ENVELOPE_VERSION,
             id,
             outcome: Ok(ByteBuf::new()),
             payload_ref: Some(reference),
+            err_case,
         }
     }
 

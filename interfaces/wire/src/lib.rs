@@ -53,7 +53,7 @@ pub mod trace;
 pub mod values;
 
 pub use claims::{Capability, Claims, VerifyError, VerifyPolicy, verify};
-pub use envelope::{Encoding, Envelope, ErrorKind, InvocationError, InvocationReply};
+pub use envelope::{Answer, Encoding, Envelope, ErrorKind, InvocationError, InvocationReply};
 pub use events::{CloudEvent, EventType};
 pub use keys::{KeyError, KeyKind};
 pub use keystore::{FloeHome, KeyStore, KeyStoreError};

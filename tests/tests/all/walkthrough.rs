@@ -1,4 +1,5 @@
-//! What a newcomer's walkthrough tripped on: links are refused for
+//! What a newcomer's walkthrough tripped on: a call whose function returns
+//! `err(…)` exits non-zero; links are refused for
 //! interfaces the source does not claim, and listed with names; artifacts
 //! are listed by age and removed by reference, by `--replace` when a tag
 //! moves, and by `prune` when untagged and unused (never one a running
@@ -34,6 +35,22 @@ async fn links_name_their_ends_and_refuse_what_the_source_does_not_claim() {
         assert!(
             lattice.client.links().await.expect("links").is_empty(),
             "nothing stored"
+        );
+
+        // A function's own `err` (here: no keyvalue link yet) is printed
+        // like any result, and the exit status says it failed.
+        let failed = cli.run(lattice.args(&[
+            "call",
+            "counter",
+            "floe:examples/counter.increment",
+            r#"["visits"]"#,
+        ]));
+        assert!(!failed.success, "{}", failed.stdout);
+        assert!(failed.stdout.contains(r#"{"err":"#), "{}", failed.stdout);
+        assert!(
+            failed.stderr.contains("returned its error case"),
+            "{}",
+            failed.stderr
         );
 
         cli.ok(lattice.args(&[

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use floe_wire::{Envelope, ErrorKind, InvocationError, InvocationReply, Subject};
+use floe_wire::{Answer, Envelope, ErrorKind, InvocationError, InvocationReply, Subject};
 
 use crate::request::{RequestFailure, Requester};
 
@@ -17,9 +17,19 @@ impl Requester {
     /// errors naming the target; a reply to another invocation is refused.
     pub async fn invoke(
         &self,
-        mut envelope: Envelope,
+        envelope: Envelope,
         wait: Duration,
     ) -> Result<Vec<u8>, InvocationError> {
+        self.invoke_answer(envelope, wait).await.map(|a| a.bytes)
+    }
+
+    /// As [`invoke`](Self::invoke), with whether the result is the `err`
+    /// case of a function returning `result`.
+    pub async fn invoke_answer(
+        &self,
+        mut envelope: Envelope,
+        wait: Duration,
+    ) -> Result<Answer, InvocationError> {
         let target = envelope.target.clone();
         let started = tokio::time::Instant::now();
         if self.payloads.must_spill(envelope.payload.len()) {
@@ -56,7 +66,7 @@ impl Requester {
         target: &str,
         wait: Duration,
         started: tokio::time::Instant,
-    ) -> Result<Vec<u8>, InvocationError> {
+    ) -> Result<Answer, InvocationError> {
         let bytes = envelope
             .encode()
             .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))?;
@@ -96,14 +106,18 @@ impl Requester {
                 format!("{target} answered another invocation ({})", reply.id),
             ));
         }
+        let err_case = reply.err_case;
         let result = reply.outcome?.into_vec();
         match reply.payload_ref {
-            None => Ok(result),
+            None => Ok(Answer {
+                bytes: result,
+                err_case,
+            }),
             Some(reference) => {
                 let left = wait.saturating_sub(started.elapsed());
                 let take = Box::pin(self.payloads.take(&reference));
                 match tokio::time::timeout(left, take).await {
-                    Ok(taken) => taken,
+                    Ok(taken) => taken.map(|bytes| Answer { bytes, err_case }),
                     Err(_) => {
                         Box::pin(self.payloads.discard(&reference)).await;
                         Err(timed_out(target, wait))

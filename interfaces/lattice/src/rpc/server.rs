@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use floe_wire::trace::TraceContext;
-use floe_wire::{Envelope, ErrorKind, InvocationError, InvocationReply};
+use floe_wire::{Answer, Envelope, ErrorKind, InvocationError, InvocationReply};
 use futures::StreamExt as _;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -59,7 +59,7 @@ pub struct Call {
 /// What an entity does with its calls.
 pub trait Handler: Send + Sync + 'static {
     /// Runs one call within `call.deadline`.
-    fn call(&self, call: &Call) -> impl Future<Output = Result<Vec<u8>, InvocationError>> + Send;
+    fn call(&self, call: &Call) -> impl Future<Output = Result<Answer, InvocationError>> + Send;
 
     /// After each call that decoded, with its operation, outcome and time
     /// (counters, metrics).
@@ -225,10 +225,10 @@ impl<H: Handler> Server<H> {
             tracing::warn!(entity = %self.config.entity, invocation = %id, kind = %e.kind, "{}", e.message);
         }
         let reply = match outcome {
-            Ok(bytes) if self.payloads.must_spill(bytes.len()) => {
-                Box::pin(self.spill(id, bytes, deadline.saturating_sub(elapsed))).await
+            Ok(answer) if self.payloads.must_spill(answer.bytes.len()) => {
+                Box::pin(self.spill(id, answer, deadline.saturating_sub(elapsed))).await
             }
-            outcome => InvocationReply::new(id, outcome),
+            outcome => InvocationReply::answered(id, outcome),
         };
         self.send(reply_to, reply).await;
     }
@@ -241,7 +241,7 @@ impl<H: Handler> Server<H> {
         deadline: Duration,
         span: &TraceContext,
         started: Instant,
-    ) -> Result<Vec<u8>, InvocationError> {
+    ) -> Result<Answer, InvocationError> {
         if envelope.target != self.config.entity {
             if let Some(reference) = &envelope.payload_ref {
                 Box::pin(self.payloads.discard(reference)).await;
@@ -291,15 +291,16 @@ impl<H: Handler> Server<H> {
 
     /// The reply to a result too large for one message: the result
     /// through the payload store.
-    async fn spill(&self, id: uuid::Uuid, bytes: Vec<u8>, left: Duration) -> InvocationReply {
+    async fn spill(&self, id: uuid::Uuid, answer: Answer, left: Duration) -> InvocationReply {
         let object = format!("{}.result", id.simple());
         let put = tokio::time::timeout(
             left.max(Duration::from_secs(1)),
-            self.payloads.put(object, &bytes, ErrorKind::Internal),
+            self.payloads
+                .put(object, &answer.bytes, ErrorKind::Internal),
         )
         .await;
         match put {
-            Ok(Ok(reference)) => InvocationReply::by_reference(id, reference),
+            Ok(Ok(reference)) => InvocationReply::by_reference(id, reference, answer.err_case),
             Ok(Err(mut e)) => {
                 e.message = format!("cannot return the result: {}", e.message);
                 InvocationReply::new(id, Err(e))
