@@ -383,12 +383,17 @@ mod tests {
         assert_eq!(Envelope::decode(&bytes).expect("decode"), env);
         let mut err = InvocationError::new(ErrorKind::Trapped, "wasm trap: unreachable");
         err.cause = Some(Box::new(InvocationError::new(ErrorKind::Busy, "inner")));
-        for outcome in [Ok(ByteBuf::from(vec![1, 2])), Err(err)] {
+        for (outcome, err_case) in [
+            (Ok(ByteBuf::from(vec![1, 2])), true),
+            (Ok(ByteBuf::from(vec![1, 2])), false),
+            (Err(err), false),
+        ] {
             let reply = InvocationReply {
                 v: ENVELOPE_VERSION,
                 id: env.id,
                 outcome,
                 payload_ref: None,
+                err_case,
             };
             let back = InvocationReply::decode(&reply.encode().expect("enc")).expect("dec");
             assert_eq!(back, reply);
@@ -416,7 +421,7 @@ mod tests {
         let bytes = big.encode().expect("encode");
         assert_eq!(bytes[0], 0x9b);
         assert_eq!(Envelope::decode(&bytes).expect("decode"), big);
-        let reply = InvocationReply::by_reference(env.id, reference);
+        let reply = InvocationReply::by_reference(env.id, reference, true);
         assert_eq!(reply.v, ENVELOPE_VERSION);
         let back = InvocationReply::decode(&reply.encode().expect("enc")).expect("dec");
         assert_eq!(back, reply);
@@ -439,5 +444,16 @@ mod tests {
             cause: Some(Box::new(InvocationError::new(ErrorKind::TimedOut, "b"))),
         };
         assert_eq!(e.chain(), "no_link: a: caused by timed_out: b");
+    }
+
+    #[test]
+    fn a_reply_without_its_trailing_fields_reads_as_before_them() {
+        let id = uuid::Uuid::now_v7();
+        let outcome: Result<ByteBuf, InvocationError> = Ok(ByteBuf::from(vec![7]));
+        let older = rmp_serde::to_vec(&(ENVELOPE_BASE_VERSION, id, outcome)).expect("enc");
+        let reply = InvocationReply::decode(&older).expect("an older reply decodes");
+        assert_eq!(reply.payload_ref, None);
+        assert!(!reply.err_case);
+        assert_eq!(reply.outcome.expect("ok").into_vec(), vec![7]);
     }
 }
