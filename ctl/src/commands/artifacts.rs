@@ -152,8 +152,14 @@ pub async fn push(ctx: &Lattice, args: &PushArgs) -> anyhow::Result<()> {
                 size,
             };
             artifacts::put_tag(&kv, ctx.client.auth(), &record).await?;
-            if let Some(old) = before.filter(|old| args.replace && old.digest != record.digest) {
-                replace(ctx, &store, &old.digest).await?;
+            if let Some(old) = before.filter(|old| args.replace && old.digest != record.digest)
+                && let Err(e) = replace(ctx, &store, &old.digest).await
+            {
+                // The push itself succeeded: say so, and how to clean up.
+                eprintln!(
+                    "warning: the artifact sha256:{} the tag named before stays ({e:#}); `floe artifact prune` removes it later",
+                    old.digest
+                );
             }
             Some(
                 ArtifactRef::Tag {
@@ -293,6 +299,10 @@ pub enum ArtifactCommand {
         /// What to remove (repeatable).
         #[arg(required = true)]
         references: Vec<String>,
+        /// Remove it even when a running actor or provider was started from
+        /// it (a dormant replica whose compiled code is gone could not wake).
+        #[arg(long)]
+        force: bool,
     },
     /// Remove every untagged artifact no running actor or provider was
     /// started from, stored longer ago than --older-than.
@@ -313,8 +323,14 @@ pub async fn artifact(ctx: &Lattice, cmd: ArtifactCommand) -> anyhow::Result<()>
     let kv = floe_lattice::open_bucket(nats, lattice).await?;
     let all = listed(ctx).await?;
     let mut removed = Vec::new();
+    let dry_run = matches!(cmd, ArtifactCommand::Prune { dry_run: true, .. });
     match cmd {
-        ArtifactCommand::Delete { references } => {
+        ArtifactCommand::Delete { references, force } => {
+            let running = if force {
+                Vec::new()
+            } else {
+                running_references(ctx).await?
+            };
             for reference in references {
                 let digest = match reference.strip_prefix("floe://").unwrap_or(&reference) {
                     text if text.contains(':') && !text.starts_with("sha256:") => {
@@ -337,6 +353,11 @@ pub async fn artifact(ctx: &Lattice, cmd: ArtifactCommand) -> anyhow::Result<()>
                     }
                     text => {
                         let prefix = text.strip_prefix("sha256:").unwrap_or(text);
+                        if prefix.len() < 8 {
+                            bail!(
+                                "`{reference}` is too short: give at least 8 hex digits of the digest"
+                            );
+                        }
                         let matching: Vec<&Listed> = all
                             .iter()
                             .filter(|a| a.digest.starts_with(prefix))
@@ -351,6 +372,11 @@ pub async fn artifact(ctx: &Lattice, cmd: ArtifactCommand) -> anyhow::Result<()>
                         }
                     }
                 };
+                if let Some(user) = running.iter().find(|r| r.contains(&digest)) {
+                    bail!(
+                        "sha256:{digest} runs as {user}: stop what runs from it first, or pass --force"
+                    );
+                }
                 if artifacts::delete(&store, &digest).await? {
                     removed.push(format!("sha256:{digest}"));
                 }
@@ -364,7 +390,8 @@ pub async fn artifact(ctx: &Lattice, cmd: ArtifactCommand) -> anyhow::Result<()>
             let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
             let limit = i64::try_from(older_than.as_secs()).unwrap_or(i64::MAX);
             for a in &all {
-                let old_enough = a.stored_unix.is_none_or(|t| now - t >= limit);
+                // Unknown age: kept.
+                let old_enough = a.stored_unix.is_some_and(|t| now - t >= limit);
                 if a.tags.is_empty() && old_enough && !running.iter().any(|r| r.contains(&a.digest))
                 {
                     if !dry_run {
@@ -381,15 +408,28 @@ pub async fn artifact(ctx: &Lattice, cmd: ArtifactCommand) -> anyhow::Result<()>
     if removed.is_empty() {
         println!("Nothing to remove.");
     }
+    let verb = if dry_run { "Would remove" } else { "Removed" };
     for r in &removed {
-        println!("Removed {r}");
+        println!("{verb} {r}");
     }
     Ok(())
 }
 
-/// The references every running actor and provider was started from.
+/// The references every running actor and provider was started from;
+/// refused unless every host that answers a ping also sent its inventory
+/// (a host missing from the answer could run what would be removed).
 async fn running_references(ctx: &Lattice) -> anyhow::Result<Vec<String>> {
-    let inventories = ctx.client.inventories(ctx.global.window).await?;
+    let window = ctx.global.window;
+    let hosts = ctx.client.ping_hosts(window).await?;
+    let inventories = ctx.client.inventories(window).await?;
+    if inventories.len() < hosts.len() {
+        bail!(
+            "only {} of {} hosts sent their inventory within {window:?}, so what runs is not known: \
+             nothing removed; try again, or with a longer --window",
+            inventories.len(),
+            hosts.len()
+        );
+    }
     Ok(inventories
         .iter()
         .flat_map(|i| {

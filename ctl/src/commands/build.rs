@@ -73,6 +73,9 @@ pub fn print_signed(signed: &Signed) {
         "Actor  {} ({} {}, revision {})",
         signed.actor_id, signed.name, signed.version, signed.revision
     );
+    for note in &signed.notes {
+        println!("Note   {note}");
+    }
     if signed.claims.is_empty() {
         println!("Claims none: it imports nothing that needs a claim");
     } else {

@@ -115,29 +115,46 @@ async fn serve(
     signed: Signed,
     session: &mut Session,
 ) -> anyhow::Result<()> {
+    // Watched from here on; a signal during the first start is kept and
+    // seen by the loop below, so that start finishes and is undone whole.
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch for Ctrl-C")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
-    let started = tokio::select! {
-        started = start(ctx, args, project, &signed, session) => started,
-        _ = interrupt.recv() => return Ok(()),
-        _ = terminate.recv() => return Ok(()),
-    };
-    started?;
+    start(ctx, args, project, &signed, session).await?;
     let mut revision = signed.revision;
 
     let (changed, mut changes) = tokio::sync::mpsc::channel::<()>(1);
+    let watched = toolchain::sources(project);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
+        // Only changes to the sources: not reads, not the build's own output
+        // (a directory watched for a file holds others).
+        let relevant = event.is_ok_and(|e| {
+            !matches!(e.kind, notify::EventKind::Access(_))
+                && e.paths
+                    .iter()
+                    .any(|p| watched.iter().any(|s| p.starts_with(s)))
+        });
+        if relevant {
             // Full means a rebuild is already due: this change is in it.
             let _ = changed.try_send(());
         }
     })
     .context("cannot watch the sources (inotify)")?;
     let sources = toolchain::sources(project);
+    if sources.is_empty() {
+        return Err(anyhow!(
+            "none of the project's sources exist to watch: set [build] watch in floe.toml"
+        ));
+    }
     for path in &sources {
+        // A file is watched through its directory: an editor that saves by
+        // renaming a new file over it would end a watch on the file itself.
+        let (target, mode) = match path.parent().filter(|_| path.is_file()) {
+            Some(dir) => (dir, notify::RecursiveMode::NonRecursive),
+            None => (path.as_path(), notify::RecursiveMode::Recursive),
+        };
         watcher
-            .watch(path, notify::RecursiveMode::Recursive)
-            .with_context(|| format!("cannot watch {}", path.display()))?;
+            .watch(target, mode)
+            .with_context(|| format!("cannot watch {}", target.display()))?;
     }
     eprintln!(
         "Watching {} for changes; Ctrl-C stops.",
@@ -325,10 +342,18 @@ async fn swap(
     let (digest, reference) = push(ctx, &signed.path).await?;
     let push_time = pushing.elapsed();
     let swapping = Instant::now();
-    ctx.client
+    if let Err(e) = ctx
+        .client
         .update_actor(&session.host, &session.actor_id, &reference)
         .await
-        .context("cannot swap in the new build")?;
+    {
+        if session.artifact.as_deref() != Some(digest.as_str()) {
+            delete_artifact(ctx, &digest).await;
+        }
+        return Err(anyhow::Error::new(e).context(
+            "cannot swap in the new build (if the host or actor is gone, stop and run `floe dev` again)",
+        ));
+    }
     let swap_time = swapping.elapsed();
     let previous = session.artifact.replace(digest.clone());
     if let Some(old) = previous.filter(|old| *old != digest) {
@@ -481,6 +506,11 @@ impl Session {
             } else if let Some(digest) = self.artifact.take() {
                 delete_artifact(ctx, &digest).await;
             }
+        } else if self.actor_id.is_empty()
+            && let Some(digest) = self.artifact.take()
+        {
+            // Pushed, never started: nothing runs it.
+            delete_artifact(ctx, &digest).await;
         }
         for provider in self.providers.drain(..) {
             if let Err(e) = client.stop_provider(&self.host, &provider).await {

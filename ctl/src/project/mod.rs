@@ -54,6 +54,15 @@ pub struct ActorSection {
     /// What `floe dev` wires it to: `http` gets the http-server provider,
     /// `kv` the keyvalue provider.
     pub template: Template,
+    /// Claim `wasi:http/outgoing-handler` when the component imports it:
+    /// requests to any host. Off unless asked for, as toolchains link it
+    /// whether or not the code makes requests.
+    #[serde(
+        default,
+        rename = "outgoing-http",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub outgoing_http: bool,
 }
 
 /// Overrides of the language's build.

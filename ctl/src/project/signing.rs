@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use floe_wire::claims::imports::{ImportsError, component_imports, needed_claims};
+use floe_wire::claims::imports::{ImportsError, OUTGOING_HTTP, component_imports, needed_claims};
 use floe_wire::claims::{self, Capability, SignRequest, VerifyPolicy};
 use floe_wire::keys::KeyKind;
 use floe_wire::keystore::{FloeHome, KeyStoreError};
@@ -29,6 +29,8 @@ pub struct Signed {
     pub claims: Vec<(String, &'static str)>,
     /// Keys made for this signing (first use), with where they were saved.
     pub new_keys: Vec<PathBuf>,
+    /// What the developer should know about the claims.
+    pub notes: Vec<String>,
 }
 
 /// Why a component could not be signed.
@@ -70,7 +72,15 @@ pub fn sign(
         path: component.to_owned(),
         source,
     })?;
-    let caps = needed_claims(imports.iter().map(String::as_str));
+    let mut caps = needed_claims(imports.iter().map(String::as_str));
+    let mut notes = Vec::new();
+    if !project.manifest.actor.outgoing_http && caps.iter().any(|c| c == OUTGOING_HTTP) {
+        caps.retain(|c| c != OUTGOING_HTTP);
+        notes.push(format!(
+            "it imports {OUTGOING_HTTP}, not claimed: its outgoing requests are refused \
+             unless floe.toml says `outgoing-http = true` under [actor]"
+        ));
+    }
     let store = home.keys();
     let mut new_keys = Vec::new();
     let (issuer_key, made) = store.load_or_create(issuer, KeyKind::Account)?;
@@ -140,6 +150,7 @@ pub fn sign(
             .map(|c| (c.clone(), claims::imports::grant_of(c)))
             .collect(),
         new_keys,
+        notes,
     })
 }
 

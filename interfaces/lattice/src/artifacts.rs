@@ -144,7 +144,14 @@ pub async fn delete(store: &object_store::ObjectStore, hex: &str) -> Result<bool
     let name = artifact::object_name(hex);
     match store.info(&name).await {
         Ok(info) if !info.deleted => {}
-        _ => return Ok(false),
+        Ok(_) => return Ok(false),
+        Err(e) if matches!(e.kind(), object_store::InfoErrorKind::NotFound) => return Ok(false),
+        Err(e) => {
+            return Err(ArtifactError::Read {
+                reference: format!("sha256:{hex}"),
+                reason: e.to_string(),
+            });
+        }
     }
     store
         .delete(&name)

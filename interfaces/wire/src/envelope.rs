@@ -115,8 +115,10 @@ pub struct PayloadRef {
     pub len: u64,
 }
 
-/// The reply to one invocation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The reply to one invocation: `[v, id, outcome]`, then `payload_ref`
+/// and `err_case` only when needed, so a reply with neither reads the same
+/// as before they existed (older hosts and providers decode it).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct InvocationReply {
     pub v: u16,
     /// The invocation id answered.
@@ -124,13 +126,37 @@ pub struct InvocationReply {
     /// The encoded result, in the request's encoding, or why there is none.
     pub outcome: Result<ByteBuf, InvocationError>,
     /// Set when the result was too large for one NATS message (the outcome
-    /// is then `Ok` and empty, `v` 2): see [`PayloadRef`]. `nil` otherwise.
+    /// is then `Ok` and empty, `v` 2): see [`PayloadRef`].
     #[serde(default)]
     pub payload_ref: Option<PayloadRef>,
     /// The result is the `err` case of a function returning `result` (a
     /// failure the function itself returned, not one of the call).
     #[serde(default)]
     pub err_case: bool,
+}
+
+impl Serialize for InvocationReply {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple as _;
+        let len = if self.err_case {
+            5
+        } else if self.payload_ref.is_some() {
+            4
+        } else {
+            3
+        };
+        let mut seq = serializer.serialize_tuple(len)?;
+        seq.serialize_element(&self.v)?;
+        seq.serialize_element(&self.id)?;
+        seq.serialize_element(&self.outcome)?;
+        if len > 3 {
+            seq.serialize_element(&self.payload_ref)?;
+        }
+        if len > 4 {
+            seq.serialize_element(&self.err_case)?;
+        }
+        seq.end()
+    }
 }
 
 /// What a call answered: its encoded result, and whether that result is
@@ -454,6 +480,8 @@ mod tests {
         let reply = InvocationReply::decode(&older).expect("an older reply decodes");
         assert_eq!(reply.payload_ref, None);
         assert!(!reply.err_case);
+        // And a reply without either is written as before them.
+        assert_eq!(reply.encode().expect("enc"), older);
         assert_eq!(reply.outcome.expect("ok").into_vec(), vec![7]);
     }
 }

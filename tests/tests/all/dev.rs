@@ -117,7 +117,13 @@ async fn dev_swaps_each_edit_in_with_no_failed_request_and_cleans_up() {
             })
         };
         let body = || seen.last_body.lock().expect("body").clone();
+        let first = Instant::now();
         while body().is_empty() {
+            assert!(
+                first.elapsed() < Duration::from_secs(30),
+                "no request succeeded: {:?}",
+                seen.failed.lock().expect("failed")
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(body(), "hello from web\n");
@@ -159,7 +165,11 @@ async fn dev_swaps_each_edit_in_with_no_failed_request_and_cleans_up() {
                 "{text}"
             );
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Requests answered after the failed build still get the old text.
+        let answered = seen.ok.load(Ordering::Relaxed);
+        while seen.ok.load(Ordering::Relaxed) < answered + 5 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         assert_eq!(body(), "hello again from web\n");
 
         stop.store(true, Ordering::Relaxed);

@@ -128,8 +128,25 @@ async fn artifacts_are_listed_by_age_and_removed() {
             "{}",
             missing.stderr
         );
-        cli.ok(lattice.args(&["artifact", "delete", &format!("sha256:{}", &used[..16])]));
+        // What a running actor was started from stays unless forced.
+        let prefix = format!("sha256:{}", &used[..16]);
+        let refused = cli.run(lattice.args(&["artifact", "delete", &prefix]));
+        assert!(
+            !refused.success && refused.stderr.contains("--force"),
+            "{}",
+            refused.stderr
+        );
+        let short = cli.run(lattice.args(&["artifact", "delete", "sha256:"]));
+        assert!(
+            !short.success && short.stderr.contains("too short"),
+            "{}",
+            short.stderr
+        );
+        assert_eq!(digests(), vec![used.clone()]);
+        cli.ok(lattice.args(&["artifact", "delete", &prefix, "--force"]));
         assert!(digests().is_empty());
+        let dry = cli.ok(lattice.args(&["artifact", "prune", "--dry-run"]));
+        assert!(dry.contains("Nothing to remove"), "{dry}");
     })
     .await;
 }
