@@ -119,9 +119,8 @@ async fn serve(
     // seen by the loop below, so that start finishes and is undone whole.
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch for Ctrl-C")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
-    start(ctx, args, project, &signed, session).await?;
-    let mut revision = signed.revision;
-
+    // Watching begins before the first start: a change saved meanwhile is
+    // built once it is up.
     let (changed, mut changes) = tokio::sync::mpsc::channel::<()>(1);
     let watched = toolchain::sources(project);
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -168,6 +167,8 @@ async fn serve(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    start(ctx, args, project, &signed, session).await?;
+    let mut revision = signed.revision;
     loop {
         tokio::select! {
             _ = interrupt.recv() => return Ok(()),

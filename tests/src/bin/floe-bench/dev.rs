@@ -74,10 +74,14 @@ pub async fn measure(
     let code = std::fs::read_to_string(&source)?;
     let (mut served, mut build, mut rest) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..edits {
-        let text = format!("hello {i} from bench-web\n");
+        let text = format!("hello {i} from bench-web");
+        anyhow::ensure!(
+            code.contains("hello from bench-web"),
+            "the template's greeting moved"
+        );
         let saved = Instant::now();
-        std::fs::write(&source, code.replace("hello from bench-web\n", &text))?;
-        wait_served(&http, &url, &text, Duration::from_secs(300)).await?;
+        std::fs::write(&source, code.replace("hello from bench-web", &text))?;
+        wait_served(&http, &url, &format!("{text}\n"), Duration::from_secs(300)).await?;
         served.push(saved.elapsed());
         let revision = i + 2;
         let line = wait_line(&said, &format!("Swapped in revision {revision}:")).await?;
