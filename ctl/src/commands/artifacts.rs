@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
-use floe_lattice::artifacts;
+use floe_lattice::{apps, artifacts};
 use floe_wire::artifact::{ArtifactKind, ArtifactRef, ArtifactTag};
 use serde::Serialize;
 
@@ -415,9 +415,11 @@ pub async fn artifact(ctx: &Lattice, cmd: ArtifactCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-/// The references every running actor and provider was started from;
-/// refused unless every host that answers a ping also sent its inventory
-/// (a host missing from the answer could run what would be removed).
+/// The references in use, each with who uses it: what every running actor
+/// and provider was started from, and every image an app's current version
+/// names (its replicas may be down now and started later). Refused unless
+/// every host that answers a ping also sent its inventory (a host missing
+/// from the answer could run what would be removed).
 async fn running_references(ctx: &Lattice) -> anyhow::Result<Vec<String>> {
     let window = ctx.global.window;
     let hosts = ctx.client.ping_hosts(window).await?;
@@ -430,7 +432,7 @@ async fn running_references(ctx: &Lattice) -> anyhow::Result<Vec<String>> {
             hosts.len()
         );
     }
-    Ok(inventories
+    let mut used: Vec<String> = inventories
         .iter()
         .flat_map(|i| {
             i.actors
@@ -438,7 +440,23 @@ async fn running_references(ctx: &Lattice) -> anyhow::Result<Vec<String>> {
                 .map(|a| a.reference.clone())
                 .chain(i.providers.iter().map(|p| p.reference.clone()))
         })
-        .collect())
+        .collect();
+    let kv = floe_lattice::open_bucket(ctx.client.nats(), ctx.client.lattice()).await?;
+    let auth = ctx.client.auth();
+    for head in apps::heads(&kv, auth).await? {
+        let name = &head.value.name;
+        let (_, version) = apps::current(&kv, auth, name).await.with_context(|| {
+            format!("cannot read app {name}, so what it names is not known: nothing removed")
+        })?;
+        used.extend(
+            version
+                .manifest
+                .components
+                .iter()
+                .map(|c| format!("{} (app {name}, component {})", c.image, c.name)),
+        );
+    }
+    Ok(used)
 }
 
 fn unix_now() -> u64 {

@@ -100,9 +100,21 @@ async fn artifacts_are_listed_by_age_and_removed() {
         assert_eq!(digests(), vec![second.clone()]);
         assert_ne!(first, second);
 
-        // Untagged: pruned unless something running was started from it.
+        // Untagged: pruned unless something running was started from it,
+        // or an app names it (its replicas may start later: here no host
+        // fits its placement).
         let unused = pushed("greeter", &[]);
         let used = pushed("misbehave", &[]);
+        let named = pushed("front", &[]);
+        let manifest = tempfile::NamedTempFile::new().expect("file");
+        std::fs::write(
+            manifest.path(),
+            format!(
+                "name: keeper\nversion: 1.0.0\ncomponents:\n  - name: front\n    kind: actor\n    image: floe://sha256:{named}\n    placement:\n      replicas: 1\n      requirements: {{zone: nowhere}}\n"
+            ),
+        )
+        .expect("written");
+        cli.ok(lattice.args(&["app", "apply", manifest.path().to_str().expect("utf-8")]));
         cli.ok(lattice.args(&[
             "start",
             "actor",
@@ -115,8 +127,18 @@ async fn artifacts_are_listed_by_age_and_removed() {
         let pruned = cli.ok(lattice.args(&["artifact", "prune"]));
         assert!(pruned.contains(&unused), "{pruned}");
         let left = digests();
-        assert!(left.contains(&used) && left.contains(&second), "{left:?}");
+        assert!(
+            left.contains(&used) && left.contains(&second) && left.contains(&named),
+            "{left:?}"
+        );
         assert!(!left.contains(&unused), "{left:?}");
+        let refused = cli.run(lattice.args(&["artifact", "delete", &named[..12]]));
+        assert!(
+            !refused.success && refused.stderr.contains("app keeper"),
+            "{}",
+            refused.stderr
+        );
+        cli.ok(lattice.args(&["artifact", "delete", &named[..12], "--force"]));
 
         // By reference: a tag (and its artifact, named by no other tag),
         // a digest prefix.
