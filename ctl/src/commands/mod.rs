@@ -11,6 +11,7 @@ mod call;
 mod claims;
 pub mod context;
 mod dev;
+mod dev_session;
 mod hosts;
 mod keys;
 mod lattice;
