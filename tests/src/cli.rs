@@ -118,3 +118,30 @@ impl FloeCli {
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
     }
 }
+
+/// Everything a spawned child writes to its stdout and stderr (piped), line
+/// by line as it comes, for a test to wait on.
+pub fn collect_output(
+    child: &mut tokio::process::Child,
+) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use tokio::io::AsyncBufReadExt as _;
+    let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let streams: [Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>; 2] = [
+        child.stdout.take().map(|s| Box::new(s) as _),
+        child.stderr.take().map(|s| Box::new(s) as _),
+    ];
+    for stream in streams.into_iter().flatten() {
+        let said = said.clone();
+        tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stream).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut all = said
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+    }
+    said
+}

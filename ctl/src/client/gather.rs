@@ -94,7 +94,9 @@ impl CtlClient {
         self.inventories_of(&hosts).await
     }
 
-    async fn inventories_of(&self, hosts: &[HostInfo]) -> Result<Vec<HostInventory>, CtlError> {
+    /// The inventories of `hosts` (those that answer; a host that does not
+    /// is left out).
+    pub async fn inventories_of(&self, hosts: &[HostInfo]) -> Result<Vec<HostInventory>, CtlError> {
         let requests = hosts.iter().map(|h| self.inventory(&h.host_id));
         let mut out = Vec::new();
         for result in futures::future::join_all(requests).await {

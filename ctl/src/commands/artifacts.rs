@@ -423,7 +423,7 @@ pub async fn artifact(ctx: &Lattice, cmd: ArtifactCommand) -> anyhow::Result<()>
 async fn running_references(ctx: &Lattice) -> anyhow::Result<Vec<String>> {
     let window = ctx.global.window;
     let hosts = ctx.client.ping_hosts(window).await?;
-    let inventories = ctx.client.inventories(window).await?;
+    let inventories = ctx.client.inventories_of(&hosts).await?;
     if inventories.len() < hosts.len() {
         bail!(
             "only {} of {} hosts sent their inventory within {window:?}, so what runs is not known: \

@@ -65,7 +65,7 @@ pub async fn link(ctx: &Lattice, cmd: LinkCommand) -> anyhow::Result<()> {
                 target_config: args.target_config.into_iter().collect(),
                 annotations: args.annotations.into_iter().collect(),
             };
-            let inventories = ctx.client.inventories(window).await?;
+            let inventories = ctx.client.inventories_for_lookup(window).await?;
             refuse_unclaimed(&link, &inventories)?;
             ctx.client
                 .put_link(&link)
@@ -176,7 +176,7 @@ pub async fn list(ctx: &Lattice) -> anyhow::Result<()> {
             Ok(())
         }
         OutputFormat::Text => {
-            let inventories = ctx.client.inventories(ctx.global.window).await?;
+            let inventories = ctx.client.inventories_for_lookup(ctx.global.window).await?;
             let rows: Vec<Vec<String>> = links
                 .iter()
                 .map(|l| {

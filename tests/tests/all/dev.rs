@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use floe_tests::http::{HttpClient, free_port};
 use floe_tests::{FloeCli, paths, with_timeout};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 use crate::lattice::Lattice;
 
@@ -73,22 +72,7 @@ async fn dev_swaps_each_edit_in_with_no_failed_request_and_cleans_up() {
             .kill_on_drop(true)
             .spawn()
             .expect("floe dev runs");
-        let said = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            Box::new(dev.stdout.take().expect("stdout"))
-                as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-            Box::new(dev.stderr.take().expect("stderr")),
-        ] {
-            let said = said.clone();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let mut all = said.lock().expect("said");
-                    all.push_str(&line);
-                    all.push('\n');
-                }
-            });
-        }
+        let said = floe_tests::cli::collect_output(&mut dev);
         let url = format!("http://{address}/");
         wait_for_line(&said, &format!("Serving {url}"), Duration::from_secs(300)).await;
 

@@ -4,12 +4,11 @@
 //! (its process's CPU time over 10 s with nothing changing).
 
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use floe_tests::http::{HttpClient, free_port};
 use floe_tests::{FloeCli, NatsServer, paths};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 use crate::Report;
 use crate::stats::percentile;
@@ -44,21 +43,7 @@ pub async fn measure(
     let mut dev = tokio::process::Command::from(command)
         .kill_on_drop(true)
         .spawn()?;
-    let said = Arc::new(Mutex::new(String::new()));
-    for stream in [
-        Box::new(dev.stdout.take().expect("piped")) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-        Box::new(dev.stderr.take().expect("piped")),
-    ] {
-        let said = said.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stream).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let mut all = said.lock().expect("lines");
-                all.push_str(&line);
-                all.push('\n');
-            }
-        });
-    }
+    let said = floe_tests::cli::collect_output(&mut dev);
     let url = format!("http://{address}/");
     let http = HttpClient::new();
     wait_served(
