@@ -10,6 +10,9 @@ use std::time::{Duration, SystemTime};
 use floe_lattice::{LatticeAuth, Requester};
 use floe_wire::auth::{ClusterSeed, ReplayPolicy};
 mod gather;
+mod secrets;
+
+pub use secrets::derived_secrets_key;
 
 pub use crate::error::CtlError;
 
@@ -193,9 +196,20 @@ impl CtlClient {
             v: control::CONTROL_VERSION,
             actor_id: actor_id.to_owned(),
             reference: reference.to_owned(),
+            config: None,
+            secrets: None,
         };
+        self.update_actor_with(host, &req).await
+    }
+
+    /// An update that may also replace the replica's config and secrets.
+    pub async fn update_actor_with(
+        &self,
+        host: &str,
+        req: &UpdateActorRequest,
+    ) -> Result<ActorStarted, CtlError> {
         let slow = self.with_timeout(self.timeout.max(START_TIMEOUT));
-        slow.host_request(host, HostOp::ActorUpdate, &req).await
+        slow.host_request(host, HostOp::ActorUpdate, req).await
     }
 
     pub async fn scale_actor(

@@ -100,13 +100,13 @@ impl CtlError {
 /// The CLI's exit status for a refusal's code: 1 a failure without a more
 /// precise status, 2 a bad request (as for bad flags), 3 nothing found by
 /// that name or reference, 4 an artifact that cannot run, 5 not allowed
-/// (issuer, seed), 6 a conflict, 7 try again later or elsewhere.
+/// (issuer, seed, a secret), 6 a conflict, 7 try again later or elsewhere.
 pub fn exit_status(code: ControlCode) -> u8 {
     match code {
         ControlCode::BadRequest | ControlCode::UnsupportedVersion => 2,
         ControlCode::NotFound | ControlCode::NoArtifact => 3,
         ControlCode::InvalidArtifact => 4,
-        ControlCode::Unauthorized => 5,
+        ControlCode::Unauthorized | ControlCode::Secret => 5,
         ControlCode::Conflict => 6,
         ControlCode::Stopping | ControlCode::Unavailable => 7,
         ControlCode::StartFailed | ControlCode::Internal | ControlCode::Unknown => 1,

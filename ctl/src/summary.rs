@@ -216,6 +216,7 @@ mod tests {
             providers: providers.len(),
             rejected: Default::default(),
             lattice_hosts: 0,
+            secrets_keys: Vec::new(),
         };
         HostInventory {
             host: info,
@@ -239,6 +240,8 @@ mod tests {
                     last_call_unix_ms: None,
                     cold_starts: 0,
                     wake_failure: None,
+                    config: Default::default(),
+                    secrets: Default::default(),
                 })
                 .collect(),
             providers: providers

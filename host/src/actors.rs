@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use floe_wire::control::{ActorDescription, StringMap};
@@ -15,14 +15,18 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::replica::Replica;
+use crate::runtime::ActorConfig;
 
 /// One running actor on this host.
 #[derive(Debug)]
 pub struct ActorHandle {
     pub id: String,
     pub annotations: StringMap,
-    /// What the actor reads through `wasi:config` (kept across updates).
-    pub config: Arc<crate::runtime::ActorConfig>,
+    /// What the actor reads through `wasi:config` now (`live_config`
+    /// replaces it when its config or a secret it reads changes).
+    config: RwLock<Arc<ActorConfig>>,
+    /// The config and secrets its start or last update gave it.
+    spec: Mutex<ConfigSpec>,
     /// The version in force and its code, active or dormant.
     pub replica: Arc<Replica>,
     gate: Gate,
@@ -33,6 +37,14 @@ pub struct ActorHandle {
     stop: CancellationToken,
     /// Cancelled by the serving task once it takes no more calls.
     drained: CancellationToken,
+}
+
+/// The config a start or update gives a replica: plain values, and
+/// secrets read as config (`wasi:config` key → secret name).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigSpec {
+    pub config: StringMap,
+    pub secrets: StringMap,
 }
 
 /// One semaphore for the actor's whole life, so calls already waiting see
@@ -162,12 +174,14 @@ impl ActorHandle {
         max_concurrent: u32,
         queue_depth: usize,
         annotations: StringMap,
-        config: &StringMap,
+        spec: ConfigSpec,
+        config: ActorConfig,
     ) -> Self {
         ActorHandle {
             id: replica.version().claims.sub.clone(),
             annotations,
-            config: Arc::new(crate::runtime::ActorConfig::from_map(config)),
+            config: RwLock::new(Arc::new(config)),
+            spec: Mutex::new(spec),
             replica: Arc::new(replica),
             gate: Gate::new(max_concurrent.max(1)),
             waiting: AtomicUsize::new(0),
@@ -176,6 +190,31 @@ impl ActorHandle {
             stop: CancellationToken::new(),
             drained: CancellationToken::new(),
         }
+    }
+
+    /// What a call starting now reads through `wasi:config`.
+    pub fn config(&self) -> Arc<ActorConfig> {
+        self.config
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces what calls starting from now read (calls running keep theirs).
+    pub fn set_config(&self, config: ActorConfig) {
+        *self
+            .config
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(config);
+    }
+
+    /// The config and secrets its start or last update gave it.
+    pub fn spec(&self) -> ConfigSpec {
+        lock(&self.spec).clone()
+    }
+
+    pub fn set_spec(&self, spec: ConfigSpec) {
+        *lock(&self.spec) = spec;
     }
 
     /// Stops taking calls and waits, at most `limit`, until the serving
@@ -290,6 +329,7 @@ impl ActorHandle {
 
     pub fn describe(&self) -> ActorDescription {
         let version = self.replica.version();
+        let spec = self.spec();
         let replica = self.replica.report();
         let failures = ErrorKind::ALL
             .iter()
@@ -318,6 +358,8 @@ impl ActorHandle {
             last_call_unix_ms: replica.last_call_unix_ms,
             cold_starts: replica.cold_starts,
             wake_failure: replica.wake_failure,
+            config: spec.config,
+            secrets: spec.secrets,
         }
     }
 }

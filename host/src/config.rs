@@ -49,6 +49,19 @@ pub struct HostConfig {
         hide_env_values = true
     )]
     pub accept_cluster_seeds: Vec<String>,
+    /// A secrets key this host holds (repeatable): an `SX…` seed, a file
+    /// holding one, or `cluster` for the key derived from the cluster
+    /// seed(s). Default: `cluster`. Only hosts holding the key a secret is
+    /// sealed to can start actors that read it.
+    #[arg(
+        long = "secrets-key",
+        env = "FLOE_SECRETS_KEYS",
+        value_delimiter = ',',
+        value_name = "SEED|FILE|cluster",
+        hide_env_values = true,
+        value_parser = parse_secrets_key
+    )]
+    pub secrets_keys: Vec<SecretsKeySource>,
     /// Messages issued longer ago than this are refused (replay protection).
     #[arg(long, env = "FLOE_AUTH_WINDOW", default_value = "60s", value_parser = parse_flag_duration)]
     pub auth_window: Duration,
@@ -126,6 +139,43 @@ pub struct HostConfig {
     /// (default: $FLOE_HOME, else ~/.floe).
     #[arg(long, env = "FLOE_HOME")]
     pub home: Option<PathBuf>,
+}
+
+/// Where a secrets key comes from (never printed: it may hold a seed).
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretsKeySource {
+    /// Derived from each cluster seed the host accepts.
+    Cluster,
+    /// A seed (`SX…`) given on the command line.
+    Seed(String),
+    /// A file holding a seed.
+    File(PathBuf),
+}
+
+impl std::fmt::Debug for SecretsKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretsKeySource::Cluster => f.write_str("cluster"),
+            SecretsKeySource::Seed(_) => f.write_str("[REDACTED]"),
+            SecretsKeySource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+fn parse_secrets_key(text: &str) -> Result<SecretsKeySource, BadFlag> {
+    let text = text.trim();
+    if text == "cluster" {
+        Ok(SecretsKeySource::Cluster)
+    } else if text.starts_with("SX") {
+        floe_wire::secrets::SecretsKey::from_seed(text).map_err(|e| BadFlag(e.to_string()))?;
+        Ok(SecretsKeySource::Seed(text.to_owned()))
+    } else if text.is_empty() {
+        Err(BadFlag(
+            "a secrets key is an SX… seed, a file holding one, or `cluster`".into(),
+        ))
+    } else {
+        Ok(SecretsKeySource::File(PathBuf::from(text)))
+    }
 }
 
 /// A flag value that does not parse, and why (clap prints it).

@@ -23,6 +23,7 @@ use crate::config::HostConfig;
 use crate::control::{Control, ControlError};
 use crate::lifecycle::{ActorSettings, Lifecycle};
 use crate::links::{LinkTable, LinksError};
+use crate::live_config::LiveConfig;
 use crate::loader::Loader;
 use crate::logs::{LogDrain, LogPublisher};
 use crate::provider_source::Sources;
@@ -31,6 +32,7 @@ use crate::reference::Artifacts;
 use crate::routing::LinkRouter;
 use crate::rpc::Serving;
 use crate::runtime::{Runtime, RuntimeLimits};
+use crate::secrets::HostSecrets;
 use crate::status::Status;
 use crate::tasks::Tasks;
 
@@ -67,6 +69,10 @@ pub enum HostError {
     Seed(floe_wire::KeyStoreError),
     #[error(transparent)]
     Metrics(#[from] crate::metrics::MetricsError),
+    #[error(transparent)]
+    SecretsKeys(#[from] crate::secrets::KeyringError),
+    #[error(transparent)]
+    Config(#[from] crate::live_config::ConfigError),
 }
 
 /// A running host: the handles it was built from, kept for its stop.
@@ -94,7 +100,8 @@ impl Host {
             None => KeyKind::Host.generate(),
         };
         let id = key.public_key();
-        let auth = Arc::new(lattice_auth(&config, &home)?);
+        let (auth, cluster_seeds) = lattice_auth(&config, &home)?;
+        let auth = Arc::new(auth);
         let metrics = Arc::new(crate::metrics::Metrics::new());
         let nats = connect(&config, &id, &metrics, &shutdown).await?;
         let runtime = Runtime::new(RuntimeLimits {
@@ -148,9 +155,34 @@ impl Host {
             drain_timeout: config.shutdown_timeout,
         };
         let lattice_hosts = Arc::new(AtomicUsize::new(0));
-        let (status, lifecycle, providers) =
-            rooms(&config, &home, &tasks, serving, lattice_hosts.clone());
-        crate::links::follow(links, auth.clone(), &tasks, bucket).await?;
+        let seeds: Vec<&str> = cluster_seeds.iter().map(|s| s.as_str()).collect();
+        let secrets = Arc::new(HostSecrets::new(
+            crate::secrets::keyring(&config.secrets_keys, &seeds, &config.lattice)?,
+            floe_lattice::secrets::Secrets::open(&nats, auth.clone()).await?,
+        ));
+        drop(cluster_seeds);
+        let actors = Arc::new(ActorTable::default());
+        let live = Arc::new(LiveConfig::new(actors.clone(), secrets.clone()));
+        let (status, lifecycle, providers) = rooms(
+            &config,
+            &home,
+            &tasks,
+            serving,
+            (actors, live.clone()),
+            lattice_hosts.clone(),
+        );
+        crate::links::follow(links, auth.clone(), &tasks, bucket.clone()).await?;
+        crate::live_config::follow(live.clone(), auth.clone(), &tasks, bucket).await?;
+        let lease =
+            floe_lattice::lease::open_lease_bucket(&nats, &config.lattice, config.lease_ttl)
+                .await?;
+        crate::rekey::spawn(
+            secrets,
+            floe_lattice::lease::Lease::new(lease, auth.clone(), &id),
+            live.key_record_changed.clone(),
+            &tasks,
+            config.reconcile_interval,
+        );
         let control = Control {
             bus: bus.clone(),
             tasks: tasks.clone(),
@@ -240,13 +272,13 @@ fn rooms(
     home: &FloeHome,
     tasks: &Tasks,
     serving: Serving,
+    (actors, live): (Arc<ActorTable>, Arc<LiveConfig>),
     lattice_hosts: Arc<AtomicUsize>,
 ) -> (Status, Lifecycle, Providers) {
     let bus = serving.bus.clone();
     let mut labels: StringMap = config.labels.iter().cloned().collect();
     labels.insert("floe.os".into(), std::env::consts::OS.into());
     labels.insert("floe.arch".into(), std::env::consts::ARCH.into());
-    let actors = Arc::new(ActorTable::default());
     let provider_table = Arc::new(ProviderTable::default());
     let status = Status::new(
         bus.clone(),
@@ -254,13 +286,15 @@ fn rooms(
         lattice_hosts,
         actors.clone(),
         provider_table.clone(),
-    );
+    )
+    .with_secrets_keys(live.secrets().key_ids());
     let loader = serving.loader.clone();
     crate::dormancy::spawn(actors.clone(), tasks, config.idle_check);
     let lifecycle = Lifecycle {
         bus: bus.clone(),
         tasks: tasks.clone(),
         actors,
+        live,
         loader: loader.clone(),
         serving,
         settings: ActorSettings {
@@ -314,7 +348,11 @@ pub async fn run(config: HostConfig, shutdown: CancellationToken) -> Result<(), 
 
 /// The lattice key from the cluster seed (found or generated, DESIGN.md
 /// order), plus the seeds still accepted during a rotation.
-fn lattice_auth(config: &HostConfig, home: &FloeHome) -> Result<LatticeAuth, HostError> {
+/// The seeds are returned for deriving the secrets keys, then dropped.
+fn lattice_auth(
+    config: &HostConfig,
+    home: &FloeHome,
+) -> Result<(LatticeAuth, Vec<zeroize::Zeroizing<String>>), HostError> {
     let seed = ClusterSeed::find_or_generate(config.cluster_seed.as_deref(), home)
         .map_err(HostError::Seed)?;
     let accepted = config
@@ -344,7 +382,11 @@ fn lattice_auth(config: &HostConfig, home: &FloeHome) -> Result<LatticeAuth, Hos
         ),
         origin => tracing::info!(key_id = auth.key_id(), from = %origin, "lattice key ready"),
     }
-    Ok(auth)
+    let seeds = std::iter::once(seed.expose().to_owned())
+        .chain(accepted)
+        .map(zeroize::Zeroizing::new)
+        .collect();
+    Ok((auth, seeds))
 }
 
 async fn connect(

@@ -25,6 +25,10 @@
 //! - `reference`: artifact references to bytes.
 //! - `reconcile`: the embedded reconciler (floe-reconciler), led by one host.
 //! - `routing`: the router that sends link-routed imports over NATS.
+//! - `rekey`: re-sealing every secret to a new secrets key, on the leader.
+//! - `live_config`: each running actor's config (start, stored, secrets),
+//!   swapped in when any of it changes.
+//! - `secrets`: the secrets keys this host holds and the secrets it opened.
 //! - `links`: the links this host knows, followed from the lattice KV bucket.
 //! - `logs`: actors' log lines published to `log.{actor}`.
 //! - `actors`: the running actors, their concurrency gates and counters.
@@ -47,6 +51,7 @@ mod host;
 mod layering;
 mod lifecycle;
 mod links;
+mod live_config;
 mod loader;
 mod logs;
 mod metrics;
@@ -54,10 +59,12 @@ mod provider_source;
 mod providers;
 mod reconcile;
 mod reference;
+mod rekey;
 mod replica;
 mod routing;
 mod rpc;
 pub mod runtime;
+mod secrets;
 mod status;
 mod tasks;
 

@@ -12,8 +12,9 @@ use floe_wire::control::{
 };
 use floe_wire::events::{ActorScaledData, ActorStartFailedData, ActorStoppedData};
 
-use crate::actors::{ActorHandle, ActorTable};
+use crate::actors::{ActorHandle, ActorTable, ConfigSpec};
 use crate::bus::Bus;
+use crate::live_config::{ConfigError, LiveConfig};
 use crate::loader::{LoadFailure, Loader};
 use crate::replica::Replica;
 use crate::rpc::{Serving, SubscribeError};
@@ -42,6 +43,8 @@ pub enum LifecycleError {
     StoppedWhileStarting(String),
     #[error(transparent)]
     Subscribe(#[from] SubscribeError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 impl LifecycleError {
@@ -56,6 +59,9 @@ impl LifecycleError {
             }
             LifecycleError::StoppedWhileStarting(_) => ControlCode::Conflict,
             LifecycleError::Subscribe(_) => ControlCode::Unavailable,
+            LifecycleError::Config(ConfigError::Secret(e)) => e.code(),
+            LifecycleError::Config(ConfigError::BadKey(_)) => ControlCode::BadRequest,
+            LifecycleError::Config(ConfigError::Watch { .. }) => ControlCode::Unavailable,
         }
     }
 }
@@ -86,6 +92,7 @@ pub struct Lifecycle {
     pub bus: Bus,
     pub tasks: Tasks,
     pub actors: Arc<ActorTable>,
+    pub live: Arc<LiveConfig>,
     pub loader: Loader,
     pub serving: Serving,
     pub settings: ActorSettings,
@@ -115,6 +122,14 @@ impl Lifecycle {
         if let Some(existing) = self.actors.get(&claims.sub) {
             return Ok(self.started(&existing, true));
         }
+        let spec = ConfigSpec {
+            config: req.config.clone(),
+            secrets: req.secrets.clone(),
+        };
+        let config = self
+            .live
+            .resolve(&claims.sub, &claims.floe.name, &spec)
+            .await?;
         let idle_after = match req.idle_after_ms {
             Some(ms) => Some(Duration::from_millis(ms)),
             None => self.settings.idle_after,
@@ -139,13 +154,16 @@ impl Lifecycle {
             max,
             self.settings.queue_depth,
             req.annotations.clone(),
-            &req.config,
+            spec,
+            config,
         ));
         let handle = match self.actors.insert(handle) {
             Ok(h) => h,
             // Started concurrently by another request: that one is in force.
             Err(existing) => return Ok(self.started(&existing, true)),
         };
+        // A change that arrived while it started found no handle to refresh.
+        self.live.refresh(&handle);
         if self.tasks.is_stopping() {
             self.actors.remove_exact(&handle);
             return Err(LifecycleError::Stopping);
@@ -180,11 +198,28 @@ impl Lifecycle {
                 actor: req.actor_id,
             });
         }
+        let mut spec = handle.spec();
+        let respecified = req.config.is_some() || req.secrets.is_some();
+        spec.config = req.config.unwrap_or(spec.config);
+        spec.secrets = req.secrets.unwrap_or(spec.secrets);
+        let config = match respecified {
+            true => Some(
+                self.live
+                    .resolve(&claims.sub, &claims.floe.name, &spec)
+                    .await?,
+            ),
+            false => None,
+        };
         let loaded = self
             .loader
             .load(Some(bytes), claims, req.reference.clone())
             .await?;
         let old = handle.replica.swap(loaded);
+        if let Some(config) = config {
+            handle.set_spec(spec);
+            handle.set_config(config);
+            self.live.refresh(&handle);
+        }
         let reply = self.started(&handle, false);
         tracing::info!(actor = %reply.actor_id, from = %old.claims.floe.version, to = %reply.version, "actor updated");
         self.bus.publish(EventType::ActorUpdated, &reply).await;

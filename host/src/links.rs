@@ -95,7 +95,7 @@ pub async fn follow(
     tasks: &Tasks,
     store: kv::Store,
 ) -> Result<(), LinksError> {
-    let mut watch = floe_lattice::LinkWatch::start(store.clone())
+    let mut watch = floe_lattice::KeyWatch::links(store.clone())
         .await
         .map_err(|e| LinksError::Watch(e.to_string()))?;
     let entries = floe_lattice::read_all(&store, &auth)

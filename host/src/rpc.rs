@@ -146,6 +146,7 @@ impl Handler for ActorCalls {
                 })??,
         };
         let remaining = call.deadline.saturating_sub(started.elapsed());
+        let config = handle.config();
         loaded
             .invoke(
                 &serving.runtime,
@@ -157,7 +158,7 @@ impl Handler for ActorCalls {
                     invocation: envelope.id,
                     trace: Some(&call.span),
                     router: Some(&serving.router),
-                    config: &handle.config,
+                    config: &config,
                     logs: Some(&serving.logs),
                 },
             )

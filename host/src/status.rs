@@ -23,6 +23,8 @@ pub struct Status {
     lattice_hosts: Arc<AtomicUsize>,
     pub actors: Arc<ActorTable>,
     pub providers: Arc<ProviderTable>,
+    /// The ids of the secrets keys this host holds.
+    secrets_keys: Arc<[String]>,
 }
 
 impl Status {
@@ -41,7 +43,15 @@ impl Status {
             lattice_hosts,
             actors,
             providers,
+            secrets_keys: Arc::new([]),
         }
+    }
+
+    /// Says which secrets keys this host holds (`floe secret rotate-key`
+    /// checks that hosts hold the new one).
+    pub fn with_secrets_keys(mut self, ids: Vec<String>) -> Self {
+        self.secrets_keys = ids.into();
+        self
     }
 
     pub fn labels(&self) -> StringMap {
@@ -75,6 +85,7 @@ impl Status {
             providers: self.providers.len(),
             rejected: self.bus.auth().rejected_by_reason(),
             lattice_hosts: self.lattice_hosts.load(Ordering::Relaxed),
+            secrets_keys: self.secrets_keys.to_vec(),
         }
     }
 
@@ -93,6 +104,8 @@ impl Status {
             let floe = &version.claims.floe;
             (&actor.id, &floe.version, floe.revision, &version.reference).hash(&mut hasher);
             (actor.max_concurrent(), &actor.annotations).hash(&mut hasher);
+            let spec = actor.spec();
+            (spec.config, spec.secrets).hash(&mut hasher);
         }
         for provider in self.providers.all() {
             let d = provider.describe();

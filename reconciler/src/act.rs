@@ -6,6 +6,7 @@
 use floe_ctl::{CtlClient, CtlError};
 use floe_wire::control::{
     CONTROL_VERSION, ControlCode, Refusal, StartActorRequest, StartProviderRequest,
+    UpdateActorRequest,
 };
 
 use crate::plan::Action;
@@ -17,6 +18,7 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), CtlError> {
             host,
             image,
             config,
+            secrets,
             max_concurrent,
             idle_after_ms,
             dormant,
@@ -31,6 +33,7 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), CtlError> {
                     max_concurrent: *max_concurrent,
                     annotations: annotations.clone(),
                     config: config.clone(),
+                    secrets: secrets.clone(),
                     idle_after_ms: *idle_after_ms,
                     dormant: *dormant,
                 },
@@ -41,8 +44,22 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), CtlError> {
             host,
             actor_id,
             image,
+            config,
+            secrets,
             ..
-        } => client.update_actor(host, actor_id, image).await.map(|_| ()),
+        } => client
+            .update_actor_with(
+                host,
+                &UpdateActorRequest {
+                    v: CONTROL_VERSION,
+                    actor_id: actor_id.clone(),
+                    reference: image.clone(),
+                    config: Some(config.clone()),
+                    secrets: Some(secrets.clone()),
+                },
+            )
+            .await
+            .map(|_| ()),
         Action::ScaleActor {
             host,
             actor_id,

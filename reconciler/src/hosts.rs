@@ -194,6 +194,7 @@ mod tests {
             providers: 0,
             rejected: Default::default(),
             lattice_hosts: 0,
+            secrets_keys: Vec::new(),
         };
         let data = match kind {
             EventType::HostHeartbeat => serde_json::to_value(HeartbeatData {

@@ -34,6 +34,8 @@ pub enum Action {
         component: String,
         image: String,
         config: StringMap,
+        /// `wasi:config` key → secret name.
+        secrets: StringMap,
         max_concurrent: Option<u32>,
         /// `None`: the host's default; `Some(0)`: never dormant.
         idle_after_ms: Option<u64>,
@@ -48,6 +50,9 @@ pub enum Action {
         image: String,
         /// The image it replaces.
         previous: String,
+        /// The replica's config and secrets mapping from now on.
+        config: StringMap,
+        secrets: StringMap,
     },
     ScaleActor {
         host: String,
@@ -130,6 +135,8 @@ struct Instance {
     id: String,
     reference: String,
     max_concurrent: Option<u32>,
+    /// An actor's config and secrets mapping, as its host reports them.
+    config: Option<(StringMap, StringMap)>,
 }
 
 fn owned_by(annotations: &StringMap, app: &str, component: Option<&str>) -> bool {
@@ -158,6 +165,7 @@ fn instances(hosts: &[HostView], app: &str, component: &Component) -> Vec<Instan
                             id: a.actor_id.clone(),
                             reference: a.reference.clone(),
                             max_concurrent: Some(a.max_concurrent),
+                            config: Some((a.config.clone(), a.secrets.clone())),
                         });
                     }
                 }
@@ -170,6 +178,7 @@ fn instances(hosts: &[HostView], app: &str, component: &Component) -> Vec<Instan
                             id: p.provider_id.clone(),
                             reference: p.reference.clone(),
                             max_concurrent: None,
+                            config: None,
                         });
                     }
                 }

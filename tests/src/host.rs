@@ -175,6 +175,7 @@ pub fn start_request(path: &std::path::Path, max_concurrent: Option<u32>) -> Sta
         max_concurrent,
         annotations: Default::default(),
         config: Default::default(),
+        secrets: Default::default(),
         idle_after_ms: None,
         dormant: false,
     }

@@ -39,6 +39,10 @@ pub struct StartActorArgs {
     /// Config `key=value` the actor reads through wasi:config (repeatable).
     #[arg(long = "config", value_parser = parse_key_value)]
     pub config: Vec<(String, String)>,
+    /// A secret the actor reads as config, `KEY=SECRET` (repeatable): the
+    /// `wasi:config` key and the name of a secret stored with `floe secret put`.
+    #[arg(long = "secret", value_parser = parse_key_value, value_name = "KEY=SECRET")]
+    pub secrets: Vec<(String, String)>,
     /// An annotation `key=value` kept with the actor (repeatable).
     #[arg(long = "annotation", value_parser = parse_key_value)]
     pub annotations: Vec<(String, String)>,
@@ -172,6 +176,7 @@ pub async fn start(ctx: &Lattice, cmd: StartCommand) -> anyhow::Result<()> {
         max_concurrent: args.max_concurrent,
         annotations: args.annotations.iter().cloned().collect(),
         config: args.config.iter().cloned().collect(),
+        secrets: args.secrets.iter().cloned().collect(),
         idle_after_ms: args.idle_after.map(|idle| {
             idle.0
                 .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))

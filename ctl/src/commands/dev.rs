@@ -205,6 +205,7 @@ async fn start(
                 )]
                 .into(),
                 config: Default::default(),
+                secrets: Default::default(),
                 idle_after_ms: None,
                 dormant: false,
             },

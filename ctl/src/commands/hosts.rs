@@ -29,6 +29,11 @@ pub enum GetCommand {
     Artifacts,
     /// The verified claims of every running actor and signed provider: issuer, version, capabilities, expiry.
     Claims,
+    /// An actor's config: its replicas' own, the lattice's stored values, the secrets it reads (by name).
+    Config {
+        /// An actor id or unique name.
+        actor: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +61,7 @@ pub async fn get(ctx: &Lattice, cmd: GetCommand) -> anyhow::Result<()> {
         GetCommand::Hosts => hosts(ctx).await,
         GetCommand::Links => super::links::list(ctx).await,
         GetCommand::Artifacts => super::artifacts::list(ctx).await,
+        GetCommand::Config { actor } => super::config::show(ctx, &actor).await,
         GetCommand::Claims => {
             let claims = floe_ctl::summary::claims(&ctx.client.inventories(window).await?);
             if !ctx.global.output.is_text() {

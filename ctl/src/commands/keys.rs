@@ -19,7 +19,8 @@ pub enum KeysCommand {
 #[derive(Debug, Args)]
 pub struct KeysGenArgs {
     /// What the key identifies.
-    #[arg(long = "type", short = 't', value_parser = ["account", "actor", "provider", "host", "cluster"])]
+    /// (`secrets`: an X25519 key for `floe-host --secrets-key`, docs/secrets.md.)
+    #[arg(long = "type", short = 't', value_parser = ["account", "actor", "provider", "host", "cluster", "secrets"])]
     pub kind: String,
     /// Save the seed as $FLOE_HOME/keys/NAME.nk (mode 0600).
     #[arg(long, value_name = "NAME")]
@@ -45,6 +46,9 @@ struct ListedKey {
 }
 
 pub fn generate(args: &KeysGenArgs, home: &FloeHome, format: OutputFormat) -> anyhow::Result<()> {
+    if args.kind == "secrets" {
+        return generate_secrets_key(args, home, format);
+    }
     let kind: KeyKind = args.kind.parse()?;
     let pair = kind.generate();
     let seed = pair
@@ -64,8 +68,55 @@ pub fn generate(args: &KeysGenArgs, home: &FloeHome, format: OutputFormat) -> an
         seed,
         saved_to: saved_to.map(|p| p.display().to_string()),
     };
+    print_generated(&generated, format)
+}
+
+/// A secrets key: its seed saved as `$FLOE_HOME/keys/NAME.xk` (0600),
+/// which `floe-host --secrets-key PATH` reads.
+fn generate_secrets_key(
+    args: &KeysGenArgs,
+    home: &FloeHome,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    let key = floe_wire::secrets::SecretsKey::generate();
+    let seed = key
+        .seed()
+        .context("a freshly generated key has no seed; this is a bug in nkeys")?;
+    let saved_to = match &args.save {
+        Some(name) => {
+            floe_wire::secrets::check_name(name)?;
+            let path = home.keys().dir().join(format!("{name}.xk"));
+            std::fs::create_dir_all(home.keys().dir())
+                .with_context(|| format!("cannot create {}", home.keys().dir().display()))?;
+            let mut file = {
+                use std::os::unix::fs::OpenOptionsExt as _;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .with_context(|| {
+                        format!("cannot create {} (does it exist already?)", path.display())
+                    })?
+            };
+            std::io::Write::write_all(&mut file, seed.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Some(path.display().to_string())
+        }
+        None => None,
+    };
+    let generated = GeneratedKey {
+        kind: "secrets".into(),
+        public_key: key.id().to_owned(),
+        seed: seed.to_string(),
+        saved_to,
+    };
+    print_generated(&generated, format)
+}
+
+fn print_generated(generated: &GeneratedKey, format: OutputFormat) -> anyhow::Result<()> {
     match format {
-        OutputFormat::Json | OutputFormat::Yaml => output::print_data(format, &generated),
+        OutputFormat::Json | OutputFormat::Yaml => output::print_data(format, generated),
         OutputFormat::Text => {
             let mut fields = vec![
                 ("Type", generated.kind.clone()),

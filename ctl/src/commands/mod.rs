@@ -9,6 +9,7 @@ mod artifacts;
 mod build;
 mod call;
 mod claims;
+mod config;
 pub mod context;
 mod dev;
 mod dev_session;
@@ -19,6 +20,7 @@ mod links;
 mod logs;
 mod new;
 mod provider;
+mod secrets;
 mod up;
 mod up_state;
 mod watch;
@@ -102,6 +104,12 @@ pub enum LatticeCommand {
     Artifact(artifacts::ArtifactCommand),
     /// Stream the lattice's events as they happen.
     Watch(watch::WatchArgs),
+    /// Secrets sealed at rest, read by actors as config: put, list, delete, rotate-key.
+    #[command(subcommand)]
+    Secret(secrets::SecretCommand),
+    /// An actor's config stored in the lattice, read by running replicas from their next call.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
 }
 
 impl LocalCommand {
@@ -167,6 +175,8 @@ impl LatticeCommand {
                 LatticeCommand::App(cmd) => apps::app(&ctx, cmd).await,
                 LatticeCommand::Push(args) => artifacts::push(&ctx, &args).await,
                 LatticeCommand::Artifact(cmd) => artifacts::artifact(&ctx, cmd).await,
+                LatticeCommand::Secret(cmd) => secrets::secret(&ctx, cmd).await,
+                LatticeCommand::Config(cmd) => config::config(&ctx, cmd).await,
             }
         })
     }

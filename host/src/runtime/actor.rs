@@ -301,7 +301,7 @@ pub struct CallEnv<'a> {
     /// Sends imports routed by link (none: such imports fail `no_link`).
     pub router: Option<&'a Arc<dyn Router>>,
     /// The actor's config (`wasi:config`).
-    pub config: &'a Arc<super::state::ActorConfig>,
+    pub config: &'a Arc<super::actor_config::ActorConfig>,
     /// Where log lines go besides the host log.
     pub logs: Option<&'a Arc<dyn super::LogSink>>,
 }

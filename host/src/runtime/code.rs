@@ -98,10 +98,7 @@ impl CodeRegistry {
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
         super::keyvalue::add_to_linker(&mut linker)
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
-        wasmtime_wasi_config::add_to_linker(&mut linker, |state: &mut InstanceState| {
-            wasmtime_wasi_config::WasiConfig::from(&state.config.0)
-        })
-        .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+        super::config::add_to_linker(&mut linker).map_err(|e| CodeError::Link(format!("{e:#}")))?;
         // Routed imports are defined as each component needing them is
         // loaded. A later component (an update, a restart after the code was
         // freed, another actor) importing an interface already defined

@@ -13,6 +13,8 @@
 //!   `caller`: what such a call knows of its invocation, and the `Router`.
 //! - `http`: `wasi:http` — the incoming handler run from a wire request;
 //!   `http_hooks`: outgoing requests only when claimed.
+//! - `config`: `wasi:config`, served from `actor_config` (the actor's
+//!   config and secrets as the host held them when the call started).
 //! - `keyvalue`: `wasi:keyvalue`, forwarded to the linked provider.
 //! - `link_select`: `floe:host/link`, the guest picking its link name.
 //! - `logging`: `wasi:logging` and the guest's output, to the host log and a
@@ -23,10 +25,12 @@
 //!   `list<u8>` or `string` (no `Val` per byte).
 
 mod actor;
+mod actor_config;
 mod blobs;
 mod cache;
 mod caller;
 mod code;
+mod config;
 mod engine;
 mod error;
 mod http;
@@ -41,9 +45,9 @@ mod route;
 mod state;
 
 pub use actor::{CallEnv, LoadError, LoadedActor};
+pub use actor_config::{ActorConfig, ConfigValue};
 pub use caller::{RoutedCall, Router};
 pub use code::CodeOrigin;
 pub use engine::{EPOCH_TICK, Runtime, RuntimeLimits};
 pub use error::RuntimeError;
 pub use log_lines::{LogLine, LogSink};
-pub use state::ActorConfig;

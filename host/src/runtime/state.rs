@@ -20,23 +20,6 @@ use super::output::CappedOutput;
 /// is dropped, never refused.
 const OUTPUT_CAPACITY: usize = 64 << 10;
 
-/// An actor's config, as `wasi:config/store` serves it.
-#[derive(Default)]
-pub struct ActorConfig(pub(crate) wasmtime_wasi_config::WasiConfigVariables);
-
-impl ActorConfig {
-    pub fn from_map(map: &floe_wire::control::StringMap) -> Self {
-        ActorConfig(map.iter().collect())
-    }
-}
-
-impl std::fmt::Debug for ActorConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Config may hold secrets: never print values.
-        f.write_str("ActorConfig { .. }")
-    }
-}
-
 pub struct InstanceState {
     wasi: WasiCtx,
     pub(crate) table: ResourceTable,
@@ -46,7 +29,7 @@ pub struct InstanceState {
     /// The invocation this instance serves, for imports routed by link.
     pub(crate) caller: Option<Arc<CallerContext>>,
     /// The actor's config, for `wasi:config/store`.
-    pub(crate) config: Arc<ActorConfig>,
+    pub(crate) config: Arc<super::actor_config::ActorConfig>,
     /// What the guest logged through `wasi:logging`.
     pub(crate) logged: LoggedLines,
     http: WasiHttpCtx,

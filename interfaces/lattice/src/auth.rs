@@ -217,12 +217,13 @@ impl LatticeAuth {
 
     /// The value to store under `key` in the lattice bucket for `body`.
     pub fn seal_value(&self, key: &str, body: &[u8]) -> Vec<u8> {
-        Seal::wrap_value(
-            &self.ring,
-            &SealContext::kv(&self.bucket, key),
-            body,
-            now_ms(),
-        )
+        self.seal_value_in(&self.bucket, key, body)
+    }
+
+    /// The value to store under `key` in the KV bucket `bucket` (one of the
+    /// lattice's own, such as its secrets bucket) for `body`.
+    pub fn seal_value_in(&self, bucket: &str, key: &str, body: &[u8]) -> Vec<u8> {
+        Seal::wrap_value(&self.ring, &SealContext::kv(bucket, key), body, now_ms())
     }
 
     /// When the value was sealed, and its body, if authentic. `stored_ms` is when
@@ -235,7 +236,18 @@ impl LatticeAuth {
         value: &'v [u8],
         stored_ms: u64,
     ) -> Result<(u64, &'v [u8]), AuthError> {
-        let context = SealContext::kv(&self.bucket, key);
+        self.open_value_in(&self.bucket, key, value, stored_ms)
+    }
+
+    /// [`LatticeAuth::open_value`] for a value stored in the KV bucket `bucket`.
+    pub fn open_value_in<'v>(
+        &self,
+        bucket: &str,
+        key: &str,
+        value: &'v [u8],
+        stored_ms: u64,
+    ) -> Result<(u64, &'v [u8]), AuthError> {
+        let context = SealContext::kv(bucket, key);
         let result = Seal::unwrap_value(&self.ring, &context, value).and_then(|(seal, body)| {
             self.guard
                 .check_window(seal.issued_at_ms, stored_ms)

@@ -67,6 +67,11 @@ impl Lease {
         }
     }
 
+    /// The host this side of the lease speaks for.
+    pub fn host_id(&self) -> &str {
+        &self.me.host_id
+    }
+
     pub fn is_held(&self) -> bool {
         self.held.is_some()
     }

@@ -90,7 +90,7 @@ pub async fn run_with_options<P: Provider>(
     // Links first: a call served before the provider knows its links would
     // be refused (a key-value provider checks the caller's link).
     let store = floe_lattice::open_bucket(&nats, &lattice).await?;
-    let links = floe_lattice::LinkWatch::start(store.clone())
+    let links = floe_lattice::KeyWatch::links(store.clone())
         .await
         .map_err(|e| ProviderError::Subscribe {
             subject: "the lattice's links".to_owned(),
@@ -176,7 +176,7 @@ async fn join(
 struct Stops {
     health: async_nats::Subscriber,
     shutdown: async_nats::Subscriber,
-    links: floe_lattice::LinkWatch,
+    links: floe_lattice::KeyWatch,
     sigterm: tokio::signal::unix::Signal,
 }
 

@@ -182,6 +182,9 @@ pub struct HostInfo {
     /// hosts as the highest such count have answered.
     #[serde(default)]
     pub lattice_hosts: usize,
+    /// The ids (public keys) of the secrets keys this host holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets_keys: Vec<String>,
 }
 
 /// `ctl.auction.actor`: hosts whose labels carry every constraint bid.
@@ -217,6 +220,9 @@ pub struct StartActorRequest {
     /// What the actor reads through `wasi:config/store`.
     #[serde(default)]
     pub config: StringMap,
+    /// Secrets the actor reads as config: `wasi:config` key → secret name.
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    pub secrets: StringMap,
     /// Milliseconds without calls after which the replica goes dormant
     /// (its compiled code freed until the next call); `0`: never. Default:
     /// the host's `--idle-after`.
@@ -286,6 +292,12 @@ pub struct UpdateActorRequest {
     pub v: u16,
     pub actor_id: String,
     pub reference: String,
+    /// The replica's new config (`None`: keep it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<StringMap>,
+    /// The replica's new secrets mapping (`None`: keep it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<StringMap>,
 }
 
 /// `ctl.{host}.inventory`.
@@ -415,6 +427,14 @@ pub struct ActorDescription {
     /// replica is unhealthy while this is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wake_failure: Option<String>,
+    /// The config its start (or app) gave it; `floe config put` values
+    /// stored in the lattice apply over it (`floe get config`).
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    pub config: StringMap,
+    /// The secrets it reads as config: `wasi:config` key → secret name
+    /// (names only, never values).
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    pub secrets: StringMap,
 }
 
 /// `ctl.{host}.stop`: graceful shutdown (in-flight calls get the host's

@@ -4,6 +4,7 @@
 //! providers and tools all depend on it, so it stays small and pure.
 //!
 //! # Layout
+//! - [`actor_config`]: an actor's config stored in the lattice (live config).
 //! - [`app`]: declarative applications — the manifest, its validation, the
 //!   records kept per app, spread arithmetic.
 //! - [`archive`]: signed provider archives (a binary per target triple,
@@ -21,6 +22,8 @@
 //! - [`provider`]: the host data a host hands the providers it starts.
 //! - [`logline`]: the JSON line of an actor's log stream.
 //! - [`link`]: links (which entity answers an import) and their KV keys.
+//! - [`secrets`]: secrets sealed to the lattice's secrets key: names,
+//!   values that never print, keys, sealed entries, actors' config records.
 //! - [`subject`]: every NATS subject, built and parsed in one place.
 //! - [`control`]: control-plane requests and replies (JSON), and the
 //!   stable codes of refusals.
@@ -31,6 +34,7 @@
 //! - [`envelope`]: the invocation envelope and reply (msgpack), typed errors.
 //! - [`http`]: an HTTP request and response as they cross the wire.
 
+pub mod actor_config;
 pub mod app;
 pub mod archive;
 pub mod artifact;
@@ -48,6 +52,7 @@ pub mod link;
 pub mod logline;
 pub mod provider;
 mod refusal;
+pub mod secrets;
 pub mod subject;
 pub mod trace;
 pub mod values;

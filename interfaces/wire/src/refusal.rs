@@ -31,6 +31,9 @@ pub enum ControlCode {
     Unavailable,
     /// A provider process did not start or never became healthy.
     StartFailed,
+    /// A secret the start names is missing, does not allow the actor, or
+    /// cannot be opened on this host (it lacks the secrets key).
+    Secret,
     /// The host failed; not the request's fault.
     Internal,
     /// A code this release does not know (sent by a newer host).
@@ -51,6 +54,7 @@ impl ControlCode {
             ControlCode::Stopping => "stopping",
             ControlCode::Unavailable => "unavailable",
             ControlCode::StartFailed => "start_failed",
+            ControlCode::Secret => "secret",
             ControlCode::Internal => "internal",
             ControlCode::Unknown => "unknown",
         }

@@ -17,6 +17,12 @@ pub fn kv_bucket(lattice: &LatticeId) -> String {
     format!("{PREFIX}-{lattice}")
 }
 
+/// The JetStream KV bucket holding a lattice's sealed secrets (its own, so
+/// NATS permissions can keep it from everyone but hosts and operators).
+pub fn secrets_bucket(lattice: &LatticeId) -> String {
+    format!("{PREFIX}-{lattice}-secrets")
+}
+
 /// The object store holding payloads too large for one NATS message while
 /// their call lasts.
 pub fn payload_bucket(lattice: &LatticeId) -> String {

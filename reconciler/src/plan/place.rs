@@ -203,11 +203,15 @@ impl<'a, 'h> Placing<'a, 'h> {
             .running
             .iter()
             .filter(kept)
-            .find(|i| i.reference != component.image);
+            .find(|i| i.reference != component.image || !same_config(i, component));
         if let Some(instance) = outdated {
+            let runs = match instance.reference == component.image {
+                true => format!("{} with its earlier config", instance.reference),
+                false => instance.reference.clone(),
+            };
             plan.missing.push(format!(
-                "{}: rolling out {} (replica on {} still runs {})",
-                component.name, component.image, instance.host, instance.reference
+                "{}: rolling out {} (replica on {} still runs {runs})",
+                component.name, component.image, instance.host
             ));
             match component.kind {
                 ComponentKind::Actor => plan.actions.push(Action::UpdateActor {
@@ -216,6 +220,8 @@ impl<'a, 'h> Placing<'a, 'h> {
                     actor_id: instance.id.clone(),
                     image: component.image.clone(),
                     previous: instance.reference.clone(),
+                    config: component.config.clone(),
+                    secrets: component.secrets.clone(),
                 }),
                 ComponentKind::Provider => {
                     plan.actions
@@ -258,6 +264,7 @@ fn start(
             component: component.name.clone(),
             image: image.to_owned(),
             config: component.config.clone(),
+            secrets: component.secrets.clone(),
             max_concurrent: component.max_concurrent,
             idle_after_ms: component.idle_after_ms(),
             dormant: component.dormant,
@@ -272,6 +279,14 @@ fn start(
             previous: previous.map(str::to_owned),
         },
     }
+}
+
+/// Whether a running actor has the config and secrets its component
+/// names (a provider's config is not reported: always the same).
+fn same_config(instance: &Instance, component: &Component) -> bool {
+    instance.config.as_ref().is_none_or(|(config, secrets)| {
+        *config == component.config && *secrets == component.secrets
+    })
 }
 
 /// The action that stops one replica.

@@ -48,6 +48,8 @@ fn run_api(host: &mut HostView, reference: &str) {
         last_call_unix_ms: None,
         cold_starts: 0,
         wake_failure: None,
+        config: Default::default(),
+        secrets: Default::default(),
     });
 }
 

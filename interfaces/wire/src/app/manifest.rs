@@ -39,6 +39,10 @@ pub struct Component {
     /// An actor's `wasi:config`, or a provider's config.
     #[serde(default)]
     pub config: StringMap,
+    /// Secrets an actor reads as config: `wasi:config` key → secret name
+    /// (`floe secret put`; the secret's allow-list must name the actor).
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    pub secrets: StringMap,
     /// Instances of an actor that may run at once on each host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrent: Option<u32>,
@@ -341,6 +345,18 @@ impl Component {
                 ));
             }
             _ => {}
+        }
+        if !self.secrets.is_empty() && self.kind == ComponentKind::Provider {
+            return Err(err(
+                format!("{at}.secrets"),
+                "applies to actors only (start a provider that needs a secret by hand with --secret)",
+            ));
+        }
+        for (key, name) in &self.secrets {
+            crate::actor_config::check_config_key(key)
+                .map_err(|e| err(format!("{at}.secrets.{key}"), e))?;
+            crate::secrets::check_name(name)
+                .map_err(|e| err(format!("{at}.secrets.{key}"), e.to_string()))?;
         }
         if self.dormant && self.kind == ComponentKind::Provider {
             return Err(err(

@@ -76,7 +76,7 @@ impl LatticeKey {
     }
 }
 
-fn keyed(key: &[u8]) -> HmacSha256 {
+pub(crate) fn keyed(key: &[u8]) -> HmacSha256 {
     // HMAC takes keys of any length; this cannot fail.
     match HmacSha256::new_from_slice(key) {
         Ok(mac) => mac,

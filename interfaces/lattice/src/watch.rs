@@ -1,15 +1,14 @@
-//! [`LinkWatch`]: the links' KV entries as they change, for as long as the
-//! process runs. A JetStream watch can end (the server restarted, the
+//! [`KeyWatch`]: the KV entries under one prefix (links, actors' config,
+//! secrets) as they change, for as long as the process runs. A JetStream watch can end (the server restarted, the
 //! consumer was lost); a task of its own then re-establishes it with
 //! backoff from the revision after the last one delivered, so a host or
-//! provider never stops following links for good. Entries reach the owner
-//! through a bounded channel, so [`LinkWatch::next`] may be raced in a
+//! provider never stops following them for good. Entries reach the owner
+//! through a bounded channel, so [`KeyWatch::next`] may be raced in a
 //! `select!` (dropping it loses nothing); the task ends with the watch.
 
 use std::time::Duration;
 
 use async_nats::jetstream::kv;
-use floe_wire::link::LINK_KEY_PREFIX;
 use futures::StreamExt as _;
 use tokio::sync::mpsc;
 
@@ -20,28 +19,33 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Entries delivered but not yet taken (the task waits beyond it).
 const BUFFERED: usize = 256;
 
-/// A watch of every link entry that re-establishes itself.
+/// A watch of every entry under a prefix that re-establishes itself.
 #[derive(Debug)]
-pub struct LinkWatch {
+pub struct KeyWatch {
     entries: mpsc::Receiver<kv::Entry>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for LinkWatch {
+impl Drop for KeyWatch {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
-impl LinkWatch {
+impl KeyWatch {
     /// Watches every link entry, the current ones first.
-    pub async fn start(store: kv::Store) -> Result<Self, kv::WatchError> {
-        let watch = store
-            .watch_with_history(format!("{LINK_KEY_PREFIX}>"))
-            .await?;
+    pub async fn links(store: kv::Store) -> Result<Self, kv::WatchError> {
+        Self::start(store, floe_wire::link::LINK_KEY_PREFIX).await
+    }
+
+    /// Watches every entry whose key starts with `prefix` (ending in `.`),
+    /// the current ones first.
+    pub async fn start(store: kv::Store, prefix: &str) -> Result<Self, kv::WatchError> {
+        let subject = format!("{prefix}>");
+        let watch = store.watch_with_history(subject.clone()).await?;
         let (sender, entries) = mpsc::channel(BUFFERED);
-        let task = tokio::spawn(follow(store, watch, sender));
-        Ok(LinkWatch { entries, task })
+        let task = tokio::spawn(follow(store, subject, watch, sender));
+        Ok(KeyWatch { entries, task })
     }
 
     /// The next entry; waits until there is one. Cancel-safe.
@@ -54,8 +58,12 @@ impl LinkWatch {
     }
 }
 
-async fn follow(store: kv::Store, watch: kv::Watch, sender: mpsc::Sender<kv::Entry>) {
-    let subject = format!("{LINK_KEY_PREFIX}>");
+async fn follow(
+    store: kv::Store,
+    subject: String,
+    watch: kv::Watch,
+    sender: mpsc::Sender<kv::Entry>,
+) {
     let mut watch = Some(watch);
     let mut last = 0;
     let mut backoff = FIRST_BACKOFF;
@@ -70,10 +78,10 @@ async fn follow(store: kv::Store, watch: kv::Watch, sender: mpsc::Sender<kv::Ent
             };
             match again {
                 Ok(again) => {
-                    tracing::info!(from_revision = last + 1, "the link watch is back");
+                    tracing::info!(%subject, from_revision = last + 1, "the KV watch is back");
                     watch = Some(again);
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot watch links again yet"),
+                Err(e) => tracing::warn!(%subject, error = %e, "cannot watch again yet"),
             }
             continue;
         };
@@ -85,11 +93,12 @@ async fn follow(store: kv::Store, watch: kv::Watch, sender: mpsc::Sender<kv::Ent
                     return;
                 }
             }
-            Some(Err(e)) => tracing::warn!(error = %e, "link watch error"),
+            Some(Err(e)) => tracing::warn!(%subject, error = %e, "KV watch error"),
             None => {
                 tracing::warn!(
+                    %subject,
                     after_revision = last,
-                    "the link watch ended; re-establishing it"
+                    "the KV watch ended; re-establishing it"
                 );
                 watch = None;
             }

@@ -1,0 +1,258 @@
+//! The secrets this host can open (docs/secrets.md): its secrets keys
+//! (`--secrets-key`, else derived from the cluster seeds it accepts), the
+//! lattice's secrets bucket, and what it opened, by name — each the
+//! highest version seen. A start reads each secret it uses from the bucket
+//! itself (a value put just before is there; a bucket out of reach
+//! refuses the start); the bucket's watch (`live_config`) keeps opened
+//! secrets current for running actors. Errors and log lines name a
+//! secret, never its value.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use async_nats::jetstream::kv;
+use floe_lattice::secrets::{SecretChange, Secrets};
+use floe_wire::LatticeId;
+use floe_wire::control::ControlCode;
+use floe_wire::secrets::{SecretError, SecretValue, SecretsKey, SecretsKeyRing, allows};
+
+use crate::config::SecretsKeySource;
+
+/// Why a secret cannot be used by an actor or provider. Names the secret,
+/// never its value.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretUseError {
+    #[error("secret {name} does not exist (store it with `floe secret put {name} --allow …`)")]
+    Missing { name: String },
+    #[error(
+        "{entity} may not read secret {name}: its allow-list does not name it (put the secret again with --allow {entity})"
+    )]
+    NotAllowed { name: String, entity: String },
+    #[error(transparent)]
+    Unopened(#[from] SecretError),
+    #[error("cannot read secret {name} from the secrets bucket: {reason} (try again)")]
+    Unreachable { name: String, reason: String },
+    #[error(
+        "secret {name} is not UTF-8 text, and wasi:config values are strings (store it as text, e.g. base64)"
+    )]
+    NotText { name: String },
+}
+
+impl SecretUseError {
+    pub fn code(&self) -> ControlCode {
+        match self {
+            SecretUseError::Unreachable { .. } => ControlCode::Unavailable,
+            _ => ControlCode::Secret,
+        }
+    }
+}
+
+/// One secret as this host last saw it.
+#[derive(Debug)]
+struct Seen {
+    version: u64,
+    allow: Vec<String>,
+    /// The value, or why this host cannot open it.
+    value: Result<Arc<SecretValue>, SecretError>,
+}
+
+/// The secrets this host holds keys for, and what it opened.
+#[derive(Debug)]
+pub struct HostSecrets {
+    ring: SecretsKeyRing,
+    bucket: Secrets,
+    seen: RwLock<HashMap<String, Seen>>,
+}
+
+impl HostSecrets {
+    pub fn new(ring: SecretsKeyRing, bucket: Secrets) -> Self {
+        HostSecrets {
+            ring,
+            bucket,
+            seen: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The ids of the secrets keys this host holds.
+    pub fn key_ids(&self) -> Vec<String> {
+        self.ring.ids()
+    }
+
+    pub fn ring(&self) -> &SecretsKeyRing {
+        &self.ring
+    }
+
+    pub fn bucket(&self) -> &Secrets {
+        &self.bucket
+    }
+
+    /// Applies one entry of the bucket's watch; returns the name of the
+    /// secret it changed, if any. Entries that are not authentic are
+    /// ignored and logged by name.
+    pub fn apply_entry(&self, entry: &kv::Entry) -> Option<String> {
+        match self.bucket.read_entry(entry) {
+            Ok(SecretChange::Put(sealed)) => {
+                let name = sealed.name.clone();
+                let value = sealed.open(&self.ring).map(Arc::new);
+                self.keep(&name, sealed.version, sealed.allow, value)
+                    .then_some(name)
+            }
+            Ok(SecretChange::Removed(name)) => {
+                let removed = self.write().remove(&name).is_some();
+                if removed {
+                    tracing::warn!(secret = %name, "secret deleted: actors reading it no longer see it");
+                }
+                removed.then_some(name)
+            }
+            Err(floe_lattice::secrets::SecretEntryError::NotASecret(_)) => None,
+            Err(e) => {
+                tracing::warn!("ignoring an entry of the secrets bucket: {e}");
+                None
+            }
+        }
+    }
+
+    /// Keeps what was read of `name` unless a later version is kept; true
+    /// when it changed what this host holds.
+    fn keep(
+        &self,
+        name: &str,
+        version: u64,
+        allow: Vec<String>,
+        value: Result<Arc<SecretValue>, SecretError>,
+    ) -> bool {
+        let mut seen = self.write();
+        if let Some(kept) = seen.get(name)
+            && (kept.version > version
+                || (kept.version == version && kept.value.is_ok() == value.is_ok()))
+        {
+            if kept.version > version {
+                tracing::warn!(secret = %name, version, kept = kept.version, "ignoring an older version of a secret");
+            }
+            return false;
+        }
+        match &value {
+            Ok(_) => tracing::info!(secret = %name, version, "secret opened"),
+            Err(e) => tracing::warn!(secret = %name, version, "secret cannot be opened here: {e}"),
+        }
+        seen.insert(
+            name.to_owned(),
+            Seen {
+                version,
+                allow,
+                value,
+            },
+        );
+        true
+    }
+
+    /// Reads `name` from the bucket and keeps it (a start's fresh read).
+    pub async fn fetch(&self, name: &str) -> Result<(), SecretUseError> {
+        let read = self.bucket.get(name).await.map_err(|e| match e {
+            floe_lattice::secrets::SecretStoreError::Secret(e) => SecretUseError::Unopened(e),
+            other => SecretUseError::Unreachable {
+                name: name.to_owned(),
+                reason: other.to_string(),
+            },
+        })?;
+        let Some((sealed, _)) = read else {
+            return Err(SecretUseError::Missing {
+                name: name.to_owned(),
+            });
+        };
+        let value = sealed.open(&self.ring).map(Arc::new);
+        self.keep(name, sealed.version, sealed.allow, value);
+        Ok(())
+    }
+
+    /// The value of `name` for the entity `id` (an actor named `entity_name`).
+    pub fn value_for(
+        &self,
+        name: &str,
+        id: &str,
+        entity_name: Option<&str>,
+    ) -> Result<Arc<SecretValue>, SecretUseError> {
+        let seen = self.read();
+        let Some(kept) = seen.get(name) else {
+            return Err(SecretUseError::Missing {
+                name: name.to_owned(),
+            });
+        };
+        if !allows(&kept.allow, id, entity_name) {
+            return Err(SecretUseError::NotAllowed {
+                name: name.to_owned(),
+                entity: entity_name.map_or_else(|| id.to_owned(), |n| format!("{n} ({id})")),
+            });
+        }
+        match &kept.value {
+            Ok(value) => Ok(value.clone()),
+            Err(e) => Err(SecretUseError::Unopened(e.clone())),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Seen>> {
+        self.seen
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Seen>> {
+        self.seen
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Why the host's secrets keys could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot read secrets key {source_name}: {reason} (--secrets-key takes an SX… seed, a file holding one, or `cluster`)"
+)]
+pub struct KeyringError {
+    source_name: String,
+    reason: String,
+}
+
+/// The secrets keys of `sources` (empty: `cluster`); `cluster` derives one
+/// from each of `cluster_seeds` for `lattice`.
+pub fn keyring(
+    sources: &[SecretsKeySource],
+    cluster_seeds: &[&str],
+    lattice: &LatticeId,
+) -> Result<SecretsKeyRing, KeyringError> {
+    let default = [SecretsKeySource::Cluster];
+    let sources = if sources.is_empty() {
+        &default[..]
+    } else {
+        sources
+    };
+    let mut keys = Vec::new();
+    for source in sources {
+        match source {
+            SecretsKeySource::Cluster => keys.extend(
+                cluster_seeds
+                    .iter()
+                    .map(|seed| SecretsKey::derive(seed, lattice)),
+            ),
+            SecretsKeySource::Seed(seed) => {
+                keys.push(SecretsKey::from_seed(seed).map_err(|e| KeyringError {
+                    source_name: "given on the command line".into(),
+                    reason: e.to_string(),
+                })?);
+            }
+            SecretsKeySource::File(path) => {
+                let failed = |reason: String| KeyringError {
+                    source_name: path.display().to_string(),
+                    reason,
+                };
+                let text = zeroize::Zeroizing::new(
+                    std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?,
+                );
+                keys.push(SecretsKey::from_seed(&text).map_err(|e| failed(e.to_string()))?);
+            }
+        }
+    }
+    let ring = SecretsKeyRing::new(keys);
+    tracing::info!(keys = ?ring.ids(), "secrets keys held");
+    Ok(ring)
+}
