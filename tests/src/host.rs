@@ -30,6 +30,8 @@ pub struct HostOptions {
     pub args: Vec<String>,
     /// Share a compile cache between hosts (a test's hosts compile once).
     pub cache_dir: Option<PathBuf>,
+    /// The host's `RUST_LOG` (default `info`).
+    pub log_filter: Option<String>,
 }
 
 impl HostProcess {
@@ -51,7 +53,7 @@ impl HostProcess {
         cmd.args(["--nats-url", nats_url, "--lattice", lattice])
             .args(["--host-key", &seed])
             .env("FLOE_HOME", home.path())
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", options.log_filter.as_deref().unwrap_or("info"))
             .env_remove("FLOE_CLUSTER_SEED")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

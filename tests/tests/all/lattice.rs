@@ -80,6 +80,7 @@ impl Lattice {
                     .collect(),
                 args: args.iter().map(|a| (*a).to_owned()).collect(),
                 cache_dir: Some(self.cache.path().to_owned()),
+                log_filter: None,
             },
         )
         .await
