@@ -280,6 +280,7 @@ fn rooms(
     labels.insert("floe.os".into(), std::env::consts::OS.into());
     labels.insert("floe.arch".into(), std::env::consts::ARCH.into());
     let provider_table = Arc::new(ProviderTable::default());
+    let provider_secrets = live.secrets().clone();
     let status = Status::new(
         bus.clone(),
         labels,
@@ -305,6 +306,7 @@ fn rooms(
         },
     };
     let providers = Providers {
+        secrets: provider_secrets,
         table: provider_table,
         sources: Sources::new(loader.artifacts, loader.loads, loader.policy, home.clone()),
         supervisor: Supervisor {

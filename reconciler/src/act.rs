@@ -83,6 +83,7 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), CtlError> {
                     provider_key: None,
                     config: config.clone(),
                     annotations: annotations.clone(),
+                    secrets: Default::default(),
                 },
             )
             .await

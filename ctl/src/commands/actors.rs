@@ -76,6 +76,10 @@ pub struct StartProviderArgs {
     /// Config `key=value` handed to the provider (repeatable).
     #[arg(long = "config", value_parser = parse_key_value)]
     pub config: Vec<(String, String)>,
+    /// A secret handed to the provider on stdin, `KEY=SECRET` (repeatable;
+    /// the secret's allow-list must name the provider's id).
+    #[arg(long = "secret", value_parser = parse_key_value, value_name = "KEY=SECRET")]
+    pub secrets: Vec<(String, String)>,
     /// An annotation `key=value` kept with the provider (repeatable).
     #[arg(long = "annotation", value_parser = parse_key_value)]
     pub annotations: Vec<(String, String)>,
@@ -216,6 +220,7 @@ async fn start_provider(ctx: &Lattice, args: StartProviderArgs) -> anyhow::Resul
         provider_key: args.provider_key.clone(),
         config: args.config.iter().cloned().collect(),
         annotations: args.annotations.iter().cloned().collect(),
+        secrets: args.secrets.iter().cloned().collect(),
     };
     let waiting = output::Waiting::new(
         ctx.global.output,

@@ -69,6 +69,7 @@ pub(super) async fn ensure_provider(
                 provider_key: None,
                 config: Default::default(),
                 annotations: Default::default(),
+                secrets: Default::default(),
             },
         )
         .await

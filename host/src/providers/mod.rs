@@ -11,7 +11,9 @@ use std::sync::Arc;
 use floe_wire::EventType;
 use floe_wire::control::{
     ControlCode, Empty, ProviderStarted, Refusal, StartProviderRequest, StopProviderRequest,
+    StringMap,
 };
+use floe_wire::provider::ProviderSecrets;
 use serde_json::json;
 use tokio::sync::oneshot;
 
@@ -19,6 +21,7 @@ pub use supervise::{ProviderSettings, RunFailure, Supervisor};
 pub use table::{ProviderHandle, ProviderTable};
 
 use crate::provider_source::{SourceError, Sources};
+use crate::secrets::{HostSecrets, SecretUseError};
 
 /// Why a provider operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +34,8 @@ pub enum ProviderError {
     NotRunning(String),
     #[error(transparent)]
     StartFailed(RunFailure),
+    #[error(transparent)]
+    Secret(#[from] SecretUseError),
 }
 
 impl ProviderError {
@@ -41,6 +46,7 @@ impl ProviderError {
             ProviderError::Stopping => ControlCode::Stopping,
             ProviderError::NotRunning(_) => ControlCode::NotFound,
             ProviderError::StartFailed(_) => ControlCode::StartFailed,
+            ProviderError::Secret(e) => e.code(),
         }
     }
 }
@@ -57,6 +63,8 @@ pub struct Providers {
     pub table: Arc<ProviderTable>,
     pub sources: Sources,
     pub supervisor: Supervisor,
+    /// Opens the secrets a start hands a provider.
+    pub secrets: Arc<HostSecrets>,
 }
 
 impl Providers {
@@ -85,6 +93,7 @@ impl Providers {
         if self.table.get(&id).is_some() {
             return Ok(already_running());
         }
+        let secrets = self.open_secrets(&id, &req.secrets).await?;
         if self.supervisor.tasks.is_stopping() {
             return Err(ProviderError::Stopping);
         }
@@ -104,7 +113,7 @@ impl Providers {
             }
             map.insert(id.clone(), handle.clone());
         }
-        let data = self.supervisor.host_data(&handle, req.config);
+        let data = self.supervisor.host_data(&handle, req.config, secrets);
         let (ready_tx, ready_rx) = oneshot::channel();
         self.supervisor.tasks.spawn(supervise::supervise(
             self.supervisor.clone(),
@@ -133,6 +142,25 @@ impl Providers {
                 Err(ProviderError::StartFailed(reason))
             }
         }
+    }
+
+    /// The secrets `mapping` names (key → secret), each read from the
+    /// bucket now and checked against its allow-list for `provider`.
+    async fn open_secrets(
+        &self,
+        provider: &str,
+        mapping: &StringMap,
+    ) -> Result<ProviderSecrets, SecretUseError> {
+        let mut opened = ProviderSecrets::default();
+        for (key, name) in mapping {
+            self.secrets.fetch(name).await?;
+            let value = self.secrets.value_for(name, provider, None)?;
+            let text = value
+                .as_text()
+                .ok_or_else(|| SecretUseError::NotText { name: name.clone() })?;
+            opened.insert(key.clone(), text.to_owned());
+        }
+        Ok(opened)
     }
 
     /// Stops a provider and waits until it is reaped.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use floe_lattice::Requester;
 use floe_wire::control::{ControlReply, ProviderHealth, StringMap};
-use floe_wire::provider::{HOST_DATA_VERSION, HealthReport, HostData};
+use floe_wire::provider::{HOST_DATA_VERSION, HealthReport, HostData, ProviderSecrets};
 use floe_wire::subject::ProviderOp;
 use floe_wire::{EventType, Subject};
 use serde_json::json;
@@ -94,7 +94,12 @@ pub type StartOutcome = Result<(), RunFailure>;
 
 impl Supervisor {
     /// What the provider reads on its stdin.
-    pub fn host_data(&self, handle: &ProviderHandle, config: StringMap) -> HostData {
+    pub fn host_data(
+        &self,
+        handle: &ProviderHandle,
+        config: StringMap,
+        secrets: ProviderSecrets,
+    ) -> HostData {
         HostData {
             v: HOST_DATA_VERSION,
             lattice: self.bus.lattice().to_string(),
@@ -112,6 +117,7 @@ impl Supervisor {
             auth_skew_ms: millis(self.settings.auth_skew),
             config,
             annotations: handle.annotations.clone(),
+            secrets,
         }
     }
 }

@@ -67,6 +67,12 @@ impl Context {
         &self.data.provider_id
     }
 
+    /// The value of the secret its start mapped to `key` (`--secret
+    /// KEY=SECRET`), if any.
+    pub fn secret(&self, key: &str) -> Option<&str> {
+        self.data.secrets.get(key)
+    }
+
     /// The config the provider was started with.
     pub fn config(&self) -> &floe_wire::control::StringMap {
         &self.data.config

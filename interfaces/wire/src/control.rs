@@ -334,6 +334,10 @@ pub struct StartProviderRequest {
     pub config: StringMap,
     #[serde(default)]
     pub annotations: StringMap,
+    /// Secrets handed to the provider on stdin: key → secret name (the
+    /// secret's allow-list must name the provider's id).
+    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
+    pub secrets: StringMap,
 }
 
 /// The reply to a provider start: what now runs.

@@ -51,6 +51,45 @@ pub struct HostData {
     pub config: StringMap,
     #[serde(default)]
     pub annotations: StringMap,
+    /// The secrets its start named, by key (`--secret KEY=SECRET`), opened
+    /// by the host; never printed.
+    #[serde(default, skip_serializing_if = "ProviderSecrets::is_empty")]
+    pub secrets: ProviderSecrets,
+}
+
+/// Secret values a provider receives on stdin, by key: `Debug` shows keys
+/// only, and the values are wiped when dropped.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ProviderSecrets(std::collections::BTreeMap<String, String>);
+
+impl ProviderSecrets {
+    pub fn insert(&mut self, key: String, value: String) {
+        self.0.insert(key, value);
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for ProviderSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl Drop for ProviderSecrets {
+    fn drop(&mut self) {
+        for value in self.0.values_mut() {
+            zeroize::Zeroize::zeroize(value);
+        }
+    }
 }
 
 /// The body of a `prov.{provider}.{host}.health` reply payload.
@@ -59,4 +98,29 @@ pub struct HealthReport {
     pub healthy: bool,
     #[serde(default)]
     pub message: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_travel_in_the_host_data_and_never_print() {
+        let mut secrets = ProviderSecrets::default();
+        secrets.insert("token".into(), "hunter2".into());
+        let json = r#"{"v":1,"lattice":"l","host_id":"N","provider_id":"V","name":"p","nats_url":"nats://x","lattice_keys":[],"auth_window_ms":1,"auth_skew_ms":1,"secrets":{"token":"hunter2"}}"#;
+        let data: HostData = serde_json::from_str(json).expect("parses");
+        assert_eq!(data.secrets, secrets);
+        assert_eq!(data.secrets.get("token"), Some("hunter2"));
+        assert!(!format!("{data:?}").contains("hunter2"), "{data:?}");
+        let without: HostData =
+            serde_json::from_str(&json.replace(r#","secrets":{"token":"hunter2"}"#, ""))
+                .expect("an older host's data parses");
+        assert!(without.secrets.is_empty());
+        assert!(
+            !serde_json::to_string(&without)
+                .expect("json")
+                .contains("secrets")
+        );
+    }
 }

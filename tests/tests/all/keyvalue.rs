@@ -71,6 +71,7 @@ async fn counters_stay_exact_across_hosts_and_a_killed_replica() {
                 provider_key: Some(seed.clone()),
                 config: Default::default(),
                 annotations: Default::default(),
+                secrets: Default::default(),
             };
             provider = lattice
                 .client

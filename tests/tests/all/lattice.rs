@@ -214,5 +214,6 @@ pub fn provider_request(path: &std::path::Path) -> floe_wire::control::StartProv
         provider_key: None,
         config: Default::default(),
         annotations: Default::default(),
+        secrets: Default::default(),
     }
 }

@@ -89,6 +89,7 @@ async fn serve(lattice: &Lattice, provider: Arc<Holder>, options: ServeOptions) 
         auth_skew_ms: 30_000,
         config: Default::default(),
         annotations: Default::default(),
+        secrets: Default::default(),
     };
     tokio::spawn(floe_provider::run_with_options(
         Shared(provider),

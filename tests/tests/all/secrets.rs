@@ -446,3 +446,46 @@ async fn a_host_without_the_secrets_key_refuses_the_actor_and_says_why() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_gets_only_the_secrets_that_allow_it() {
+    with_timeout(LIMIT, async {
+        let lattice = Lattice::new().await;
+        let host = lattice.host(&[], &[]).await;
+        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
+        let binary = paths::bin("greeter-native").expect("built");
+        let binary = binary.to_str().expect("utf-8");
+        // Its id is the key saved under its name on the host: learn it.
+        let id = lattice.start_provider(&host, "greeter-native").await;
+        lattice
+            .client
+            .stop_provider(host.id(), &id)
+            .await
+            .expect("stop");
+        put_secret(&cli, &lattice, "token", "for-settings", &["settings"]);
+        let start = || {
+            cli.run(lattice.args(&[
+                "start",
+                "provider",
+                binary,
+                "--host",
+                host.id(),
+                "--secret",
+                "api_token=token",
+            ]))
+        };
+        let out = start();
+        assert!(!out.success, "the provider is not allowed");
+        assert!(
+            out.stderr
+                .contains(&format!("{id} may not read secret token")),
+            "{}",
+            out.stderr
+        );
+        put_secret(&cli, &lattice, "token", "for-the-provider", &[&id]);
+        let out = start();
+        assert!(out.success, "{}\n{}", out.stderr, host.log());
+        assert_absent(host.log().as_bytes(), "for-the-provider", "the host's log");
+    })
+    .await;
+}

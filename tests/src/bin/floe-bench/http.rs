@@ -109,6 +109,7 @@ pub async fn measure(
         provider_key: None,
         config: Default::default(),
         annotations: Default::default(),
+        secrets: Default::default(),
     };
     let server = client
         .start_provider(host.id(), provider)
