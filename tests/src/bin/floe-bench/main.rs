@@ -13,8 +13,9 @@
 //! under `wrk`, next to plain hyper. `floe-bench --responder URL SUBJECT` is
 //! the raw responder, `floe-bench --plain-hello ADDR` the plain HTTP server.
 //! `floe dev`'s edit-to-served on the Rust http template and its idle CPU;
+//! Secrets: put-to-visible, starts with 0/1/10 secrets, a full re-key.
 //! `--quick` shortens runs; `--inhost-only`, `--http-only`, `--dev-only`,
-//! `--dormant-only` and `--scale-only` run one section
+//! `--dormant-only`, `--secrets-only` and `--scale-only` run one section
 //! (and print the report without writing it).
 
 mod dev;
@@ -27,6 +28,7 @@ mod mac;
 mod many_dormant;
 mod responder;
 mod scale;
+mod secrets;
 mod stats;
 mod variants;
 
@@ -101,6 +103,12 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", report.render());
         return Ok(());
     }
+    if flag("--secrets-only") {
+        eprintln!("== secrets and live config");
+        secrets::measure(&nats, lattice, &host, &mut report, quick).await?;
+        println!("{}", report.render());
+        return Ok(());
+    }
     if flag("--dormant-only") {
         eprintln!("== dormant replicas");
         dormant::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
@@ -124,6 +132,8 @@ async fn main() -> anyhow::Result<()> {
     dev::measure(&nats, lattice, &mut report, quick).await?;
     eprintln!("== starts and memory");
     load::starts_and_memory(&nats, lattice, &host, &echo, &mut report, quick).await?;
+    eprintln!("== secrets and live config");
+    secrets::measure(&nats, lattice, &host, &mut report, quick).await?;
     eprintln!("== dormant replicas");
     dormant::measure(&nats, lattice, &host, &echo, &mut report, quick).await?;
     drop(host);
