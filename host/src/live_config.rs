@@ -76,8 +76,7 @@ impl LiveConfig {
         for key in spec.config.keys().chain(spec.secrets.keys()) {
             check_config_key(key).map_err(ConfigError::BadKey)?;
         }
-        futures::future::try_join_all(spec.secrets.values().map(|s| self.secrets.fetch(s)))
-            .await?;
+        futures::future::try_join_all(spec.secrets.values().map(|s| self.secrets.fetch(s))).await?;
         Ok(self.compose(id, name, spec, true)?)
     }
 

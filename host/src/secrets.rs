@@ -1,7 +1,8 @@
 //! The secrets this host can open (docs/secrets.md): its secrets keys
 //! (`--secrets-key`, else derived from the cluster seeds it accepts), the
-//! lattice's secrets bucket, and what it opened, by name — each the
-//! highest version seen. A start reads each secret it uses from the bucket
+//! lattice's secrets bucket, and the entries it saw, by name — each the
+//! highest version seen, opened only once an actor or provider here needs
+//! it. A start reads each secret it uses from the bucket
 //! itself (a value put just before is there; a bucket out of reach
 //! refuses the start); the bucket's watch (`live_config`) keeps opened
 //! secrets current for running actors. Errors and log lines name a
@@ -14,7 +15,9 @@ use async_nats::jetstream::kv;
 use floe_lattice::secrets::{SecretChange, Secrets};
 use floe_wire::LatticeId;
 use floe_wire::control::ControlCode;
-use floe_wire::secrets::{SecretError, SecretValue, SecretsKey, SecretsKeyRing, allows};
+use floe_wire::secrets::{
+    SealedSecret, SecretError, SecretValue, SecretsKey, SecretsKeyRing, allows,
+};
 
 use crate::config::SecretsKeySource;
 
@@ -47,13 +50,13 @@ impl SecretUseError {
     }
 }
 
-/// One secret as this host last saw it.
+/// One secret as this host last saw it: the entry, and its value once an
+/// actor or provider here needed it (a host opens only what it serves).
 #[derive(Debug)]
 struct Seen {
-    version: u64,
-    allow: Vec<String>,
-    /// The value, or why this host cannot open it.
-    value: Result<Arc<SecretValue>, SecretError>,
+    sealed: SealedSecret,
+    /// The value, or why this host cannot open it; `None` until needed.
+    opened: Option<Result<Arc<SecretValue>, SecretError>>,
 }
 
 /// The secrets this host holds keys for, and what it opened.
@@ -93,9 +96,7 @@ impl HostSecrets {
         match self.bucket.read_entry(entry) {
             Ok(SecretChange::Put(sealed)) => {
                 let name = sealed.name.clone();
-                let value = sealed.open(&self.ring).map(Arc::new);
-                self.keep(&name, sealed.version, sealed.allow, value)
-                    .then_some(name)
+                self.keep(sealed, false).then_some(name)
             }
             Ok(SecretChange::Removed(name)) => {
                 let removed = self.write().remove(&name).is_some();
@@ -112,41 +113,52 @@ impl HostSecrets {
         }
     }
 
-    /// Keeps what was read of `name` unless a later version is kept; true
-    /// when it changed what this host holds.
-    fn keep(
-        &self,
-        name: &str,
-        version: u64,
-        allow: Vec<String>,
-        value: Result<Arc<SecretValue>, SecretError>,
-    ) -> bool {
+    /// Keeps `sealed` unless a later version is kept; opens it now when
+    /// asked or when the version it replaces was open (someone here reads
+    /// it). True when it changed what readers here would get.
+    fn keep(&self, sealed: SealedSecret, open_now: bool) -> bool {
         let mut seen = self.write();
-        if let Some(kept) = seen.get(name)
-            && (kept.version > version
-                || (kept.version == version && kept.value.is_ok() == value.is_ok()))
-        {
-            if kept.version > version {
-                tracing::warn!(secret = %name, version, kept = kept.version, "ignoring an older version of a secret");
+        let name = sealed.name.clone();
+        let eager = match seen.get_mut(&name) {
+            Some(kept) if kept.sealed.version > sealed.version => {
+                tracing::warn!(secret = %name, version = sealed.version, kept = kept.sealed.version, "ignoring an older version of a secret");
+                return false;
             }
-            return false;
-        }
-        match &value {
-            Ok(_) => tracing::info!(secret = %name, version, "secret opened"),
-            Err(e) => tracing::warn!(secret = %name, version, "secret cannot be opened here: {e}"),
-        }
-        seen.insert(
-            name.to_owned(),
-            Seen {
-                version,
-                allow,
-                value,
-            },
-        );
+            Some(kept) if kept.sealed == sealed => {
+                if open_now && kept.opened.is_none() {
+                    kept.opened = Some(self.open(&kept.sealed));
+                }
+                return false;
+            }
+            // The same version sealed to another key (a re-key): the value
+            // already open stays; the new box is kept for later opens.
+            Some(kept)
+                if kept.sealed.version == sealed.version
+                    && kept.sealed.allow == sealed.allow
+                    && matches!(kept.opened, Some(Ok(_))) =>
+            {
+                kept.sealed = sealed;
+                return false;
+            }
+            Some(kept) => open_now || kept.opened.is_some(),
+            None => open_now,
+        };
+        let opened = eager.then(|| self.open(&sealed));
+        seen.insert(name, Seen { sealed, opened });
         true
     }
 
-    /// Reads `name` from the bucket and keeps it (a start's fresh read).
+    fn open(&self, sealed: &SealedSecret) -> Result<Arc<SecretValue>, SecretError> {
+        let (name, version) = (&sealed.name, sealed.version);
+        let opened = sealed.open(&self.ring).map(Arc::new);
+        match &opened {
+            Ok(_) => tracing::info!(secret = %name, version, "secret opened"),
+            Err(e) => tracing::warn!(secret = %name, version, "secret cannot be opened here: {e}"),
+        }
+        opened
+    }
+
+    /// Reads `name` from the bucket, keeps and opens it (a start's fresh read).
     pub async fn fetch(&self, name: &str) -> Result<(), SecretUseError> {
         let read = self.bucket.get(name).await.map_err(|e| match e {
             floe_lattice::secrets::SecretStoreError::Secret(e) => SecretUseError::Unopened(e),
@@ -160,34 +172,43 @@ impl HostSecrets {
                 name: name.to_owned(),
             });
         };
-        let value = sealed.open(&self.ring).map(Arc::new);
-        self.keep(name, sealed.version, sealed.allow, value);
+        self.keep(sealed, true);
         Ok(())
     }
 
-    /// The value of `name` for the entity `id` (an actor named `entity_name`).
+    /// The value of `name` for the entity `id` (an actor named
+    /// `entity_name`), opened now if no one here needed it before.
     pub fn value_for(
         &self,
         name: &str,
         id: &str,
         entity_name: Option<&str>,
     ) -> Result<Arc<SecretValue>, SecretUseError> {
-        let seen = self.read();
-        let Some(kept) = seen.get(name) else {
-            return Err(SecretUseError::Missing {
-                name: name.to_owned(),
-            });
+        let sealed = {
+            let seen = self.read();
+            let Some(kept) = seen.get(name) else {
+                return Err(SecretUseError::Missing {
+                    name: name.to_owned(),
+                });
+            };
+            if !allows(&kept.sealed.allow, id, entity_name) {
+                return Err(SecretUseError::NotAllowed {
+                    name: name.to_owned(),
+                    entity: entity_name.map_or_else(|| id.to_owned(), |n| format!("{n} ({id})")),
+                });
+            }
+            if let Some(opened) = &kept.opened {
+                return opened.clone().map_err(SecretUseError::Unopened);
+            }
+            kept.sealed.clone()
         };
-        if !allows(&kept.allow, id, entity_name) {
-            return Err(SecretUseError::NotAllowed {
-                name: name.to_owned(),
-                entity: entity_name.map_or_else(|| id.to_owned(), |n| format!("{n} ({id})")),
-            });
+        let opened = self.open(&sealed);
+        if let Some(kept) = self.write().get_mut(name)
+            && kept.sealed == sealed
+        {
+            kept.opened = Some(opened.clone());
         }
-        match &kept.value {
-            Ok(value) => Ok(value.clone()),
-            Err(e) => Err(SecretUseError::Unopened(e.clone())),
-        }
+        opened.map_err(SecretUseError::Unopened)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Seen>> {
