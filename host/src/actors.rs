@@ -358,8 +358,8 @@ impl ActorHandle {
             last_call_unix_ms: replica.last_call_unix_ms,
             cold_starts: replica.cold_starts,
             wake_failure: replica.wake_failure,
-            config: spec.config,
-            secrets: spec.secrets,
+            config: Some(spec.config),
+            secrets: Some(spec.secrets),
         }
     }
 }

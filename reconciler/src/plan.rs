@@ -165,7 +165,8 @@ fn instances(hosts: &[HostView], app: &str, component: &Component) -> Vec<Instan
                             id: a.actor_id.clone(),
                             reference: a.reference.clone(),
                             max_concurrent: Some(a.max_concurrent),
-                            config: Some((a.config.clone(), a.secrets.clone())),
+                            // An older host does not report them: taken as current.
+                            config: a.config.clone().zip(a.secrets.clone()),
                         });
                     }
                 }

@@ -95,8 +95,8 @@ pub async fn show(ctx: &Lattice, actor: &str) -> anyhow::Result<()> {
                 .filter(|a| a.actor_id == actor_id)
                 .map(move |a| Replica {
                     host_id: host.clone(),
-                    config: a.config,
-                    secrets: a.secrets,
+                    config: a.config.unwrap_or_default(),
+                    secrets: a.secrets.unwrap_or_default(),
                 })
         })
         .collect();

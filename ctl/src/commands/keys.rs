@@ -22,7 +22,7 @@ pub struct KeysGenArgs {
     /// (`secrets`: an X25519 key for `floe-host --secrets-key`, docs/secrets.md.)
     #[arg(long = "type", short = 't', value_parser = ["account", "actor", "provider", "host", "cluster", "secrets"])]
     pub kind: String,
-    /// Save the seed as $FLOE_HOME/keys/NAME.nk (mode 0600).
+    /// Save the seed as $FLOE_HOME/keys/NAME.nk (a secrets key: NAME.xk), mode 0600.
     #[arg(long, value_name = "NAME")]
     pub save: Option<String>,
 }
@@ -86,8 +86,14 @@ fn generate_secrets_key(
         Some(name) => {
             floe_wire::secrets::check_name(name)?;
             let path = home.keys().dir().join(format!("{name}.xk"));
-            std::fs::create_dir_all(home.keys().dir())
-                .with_context(|| format!("cannot create {}", home.keys().dir().display()))?;
+            {
+                use std::os::unix::fs::DirBuilderExt as _;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(home.keys().dir())
+                    .with_context(|| format!("cannot create {}", home.keys().dir().display()))?;
+            }
             let mut file = {
                 use std::os::unix::fs::OpenOptionsExt as _;
                 std::fs::OpenOptions::new()

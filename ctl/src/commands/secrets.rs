@@ -115,12 +115,22 @@ fn read_value(args: &PutArgs) -> anyhow::Result<SecretValue> {
             bytes
         }
     };
-    SecretValue::new(bytes).map_err(|e| anyhow!("{e}"))
+    SecretValue::new(bytes).map_err(bad_request)
+}
+
+/// Input refused before anything is stored: exit status 2, as a host's
+/// `bad_request` refusal would be.
+fn bad_request(e: floe_wire::secrets::SecretError) -> anyhow::Error {
+    floe_ctl::CtlError::Refused(floe_wire::control::Refusal::new(
+        floe_wire::control::ControlCode::BadRequest,
+        e.to_string(),
+    ))
+    .into()
 }
 
 async fn put(ctx: &Lattice, args: &PutArgs) -> anyhow::Result<()> {
-    floe_wire::secrets::check_name(&args.name)?;
-    let allow = floe_wire::secrets::check_allow(&args.allow)?;
+    floe_wire::secrets::check_name(&args.name).map_err(bad_request)?;
+    let allow = floe_wire::secrets::check_allow(&args.allow).map_err(bad_request)?;
     let value = read_value(args)?;
     let default = derived_secrets_key(&ctx.global.lattice, ctx.global.cluster_seed.as_deref())?;
     let sealed = ctx
@@ -239,8 +249,13 @@ async fn rotate(ctx: &Lattice, args: &RotateArgs) -> anyhow::Result<()> {
     }
     let record = ctx.client.rotate_secrets_key(&to).await?;
     if args.no_wait || record.retiring.is_empty() {
-        println!("Secrets key {} is current", record.current);
-        return Ok(());
+        return match ctx.global.output {
+            OutputFormat::Text => {
+                println!("Secrets key {} is current", record.current);
+                Ok(())
+            }
+            format => output::print_data(format, &record),
+        };
     }
     let waiting = output::Waiting::new(
         ctx.global.output,
@@ -270,10 +285,18 @@ async fn rotate(ctx: &Lattice, args: &RotateArgs) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     drop(waiting);
-    println!(
-        "Every secret is sealed to {}; retired {}",
-        record.current,
-        record.retiring.join(", ")
-    );
-    Ok(())
+    match ctx.global.output {
+        OutputFormat::Text => {
+            println!(
+                "Every secret is sealed to {}; retired {}",
+                record.current,
+                record.retiring.join(", ")
+            );
+            Ok(())
+        }
+        format => output::print_data(
+            format,
+            &serde_json::json!({"current": record.current, "retired": record.retiring}),
+        ),
+    }
 }

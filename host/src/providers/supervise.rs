@@ -286,7 +286,10 @@ async fn spawn(
             }
         }
     };
-    let body = serde_json::to_vec(data).map_err(|e| RunFailure::HostData(e.to_string()))?;
+    // It may hold secrets: wiped once written.
+    let body = zeroize::Zeroizing::new(
+        serde_json::to_vec(data).map_err(|e| RunFailure::HostData(e.to_string()))?,
+    );
     if let Some(mut stdin) = child.stdin.take() {
         // On a task of its own: a provider that never reads its stdin must
         // not hold up its supervisor (or a stop). One that exits at once

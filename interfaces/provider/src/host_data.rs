@@ -11,7 +11,8 @@ const MAX_HOST_DATA: u64 = 1 << 20;
 
 /// Reads and checks the host data from stdin.
 pub async fn read() -> Result<HostData, ProviderError> {
-    let mut text = Vec::new();
+    // It may hold secrets: wiped once parsed.
+    let mut text = zeroize::Zeroizing::new(Vec::new());
     tokio::io::stdin()
         .take(MAX_HOST_DATA)
         .read_to_end(&mut text)

@@ -432,13 +432,14 @@ pub struct ActorDescription {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wake_failure: Option<String>,
     /// The config its start (or app) gave it; `floe config put` values
-    /// stored in the lattice apply over it (`floe get config`).
-    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
-    pub config: StringMap,
+    /// stored in the lattice apply over it (`floe get config`). `None`
+    /// from a host older than live config, which does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<StringMap>,
     /// The secrets it reads as config: `wasi:config` key → secret name
     /// (names only, never values).
-    #[serde(default, skip_serializing_if = "StringMap::is_empty")]
-    pub secrets: StringMap,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<StringMap>,
 }
 
 /// `ctl.{host}.stop`: graceful shutdown (in-flight calls get the host's

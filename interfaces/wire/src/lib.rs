@@ -23,7 +23,7 @@
 //! - [`logline`]: the JSON line of an actor's log stream.
 //! - [`link`]: links (which entity answers an import) and their KV keys.
 //! - [`secrets`]: secrets sealed to the lattice's secrets key: names,
-//!   values that never print, keys, sealed entries, actors' config records.
+//!   values that never print, keys, sealed entries, the secrets-key record.
 //! - [`subject`]: every NATS subject, built and parsed in one place.
 //! - [`control`]: control-plane requests and replies (JSON), and the
 //!   stable codes of refusals.
