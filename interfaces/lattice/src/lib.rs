@@ -22,6 +22,7 @@
 //!   subscriptions (a round trip; async-nats' flush only writes).
 //! - [`lease`]: the reconciler's leader lease (a bucket whose `max_age` is
 //!   the TTL, renewed by compare-and-set).
+//! - [`routes`]: ingress routes in the lattice bucket (conflicts refused).
 //! - [`records`]: sealed JSON records with their revision (compare-and-set).
 //! - [`apps`]: application versions, heads, history, rollback, status.
 //! - [`artifacts`]: artifacts by digest in the object store, tags in the bucket.
@@ -38,6 +39,7 @@ pub mod logs;
 pub mod payloads;
 pub mod records;
 pub mod request;
+pub mod routes;
 pub mod rpc;
 pub mod secrets;
 pub mod servers;

@@ -32,6 +32,8 @@
 //!   it for plain Rust types.
 //! - [`trace`]: the W3C trace context every envelope carries.
 //! - [`envelope`]: the invocation envelope and reply (msgpack), typed errors.
+//! - [`ingress`]: ingress routes (hosts and paths to actors) and their
+//!   matching by Gateway API precedence.
 //! - [`http`]: an HTTP request and response as they cross the wire.
 
 pub mod actor_config;
@@ -45,6 +47,7 @@ pub mod duration;
 pub mod envelope;
 pub mod events;
 pub mod http;
+pub mod ingress;
 pub mod keys;
 pub mod keystore;
 pub mod lattice;

@@ -1,0 +1,233 @@
+//! One ingress route (docs/ingress.md) as stored in the lattice under
+//! `route.{name}`: what it matches — host names (exact or `*.suffix`), a
+//! path (exact, or a segment-aware prefix), methods, headers — and the
+//! actor it sends to. Validation names the field at fault.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The KV key prefix of routes in the lattice's bucket.
+pub const ROUTE_KEY_PREFIX: &str = "route.";
+
+/// The KV key of route `name`.
+pub fn route_key(name: &str) -> String {
+    format!("{ROUTE_KEY_PREFIX}{name}")
+}
+
+/// The route name a key of the bucket stores, if it is a route's.
+pub fn name_of_key(key: &str) -> Option<&str> {
+    key.strip_prefix(ROUTE_KEY_PREFIX)
+}
+
+/// How a route's path matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathKind {
+    /// The request's path equals it.
+    Exact,
+    /// The request's path is it, or starts with it followed by `/`.
+    Prefix,
+}
+
+/// A route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Route {
+    pub name: String,
+    /// Host names: exact (`a.example.com`) or a wildcard (`*.example.com`,
+    /// which matches one or more labels before `.example.com`, never
+    /// `example.com` itself). None: any host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    pub path: String,
+    #[serde(default = "prefix")]
+    pub path_kind: PathKind,
+    /// Methods (upper case); none: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+    /// Headers that must be present with exactly these values (names
+    /// lower case).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The actor (id, `M…`) that answers.
+    pub target: String,
+    /// Remove the matched prefix from the path the actor sees.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strip_prefix: bool,
+    /// How long a request may take, in milliseconds (default 30 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// When the route was first stored (Unix milliseconds): the older of
+    /// two otherwise equal matches wins.
+    #[serde(default)]
+    pub created_ms: u64,
+}
+
+fn prefix() -> PathKind {
+    PathKind::Prefix
+}
+
+/// Why a route is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct RouteError {
+    pub field: String,
+    pub reason: String,
+}
+
+fn err(field: &str, reason: impl Into<String>) -> RouteError {
+    RouteError {
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// The longest route name.
+pub const MAX_NAME_LEN: usize = 64;
+/// The longest timeout a route may ask for.
+pub const MAX_TIMEOUT_MS: u64 = 300_000;
+
+impl Route {
+    /// Checks every field, and puts hosts, path, methods and headers in
+    /// their canonical form (lower-case hosts and header names, upper-case
+    /// methods, sorted, no trailing `/` on a prefix but the root).
+    pub fn normalize(&mut self) -> Result<(), RouteError> {
+        let name_fits = !self.name.is_empty()
+            && self.name.len() <= MAX_NAME_LEN
+            && self.name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !name_fits {
+            return Err(err(
+                "name",
+                format!(
+                    "{:?} is not a valid route name: 1 to 64 letters, digits, '-' or '_', a letter or digit first",
+                    self.name
+                ),
+            ));
+        }
+        for host in &mut self.hosts {
+            *host = host.trim().to_ascii_lowercase();
+            check_host(host).map_err(|reason| err("hosts", reason))?;
+        }
+        self.hosts.sort();
+        self.hosts.dedup();
+        self.path = normal_path(&self.path, self.path_kind).map_err(|r| err("path", r))?;
+        for method in &mut self.methods {
+            *method = method.trim().to_ascii_uppercase();
+            if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
+                return Err(err("methods", format!("{method:?} is not an HTTP method")));
+            }
+        }
+        self.methods.sort();
+        self.methods.dedup();
+        let headers = std::mem::take(&mut self.headers);
+        for (name, value) in headers {
+            let name = name.trim().to_ascii_lowercase();
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !valid {
+                return Err(err("headers", format!("{name:?} is not a header name")));
+            }
+            self.headers.insert(name, value);
+        }
+        let is_actor = self.target.len() == 56
+            && self.target.starts_with('M')
+            && self
+                .target
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !is_actor {
+            return Err(err(
+                "target",
+                format!("{:?} is not an actor id (M…)", self.target),
+            ));
+        }
+        if self.strip_prefix && self.path_kind == PathKind::Exact {
+            return Err(err("strip-prefix", "applies to prefix paths only"));
+        }
+        if let Some(ms) = self.timeout_ms
+            && !(1..=MAX_TIMEOUT_MS).contains(&ms)
+        {
+            return Err(err("timeout", "must be between 1 ms and 5 minutes"));
+        }
+        Ok(())
+    }
+
+    /// What two routes may not both match: the same hosts (each), path,
+    /// methods and headers. One key per host name (`*` for any host).
+    pub fn match_keys(&self) -> Vec<String> {
+        let rest = format!(
+            "{:?} {} {} {:?}",
+            self.path_kind,
+            self.path,
+            self.methods.join(","),
+            self.headers
+        );
+        if self.hosts.is_empty() {
+            return vec![format!("* {rest}")];
+        }
+        self.hosts.iter().map(|h| format!("{h} {rest}")).collect()
+    }
+
+    /// The path the actor sees for `path_with_query` matched by this route.
+    pub fn forwarded_path(&self, path_with_query: &str) -> String {
+        if !self.strip_prefix || self.path == "/" {
+            return path_with_query.to_owned();
+        }
+        match path_with_query.strip_prefix(self.path.as_str()) {
+            Some(rest) if rest.is_empty() || rest.starts_with('?') => format!("/{rest}"),
+            Some(rest) => rest.to_owned(),
+            None => path_with_query.to_owned(),
+        }
+    }
+}
+
+/// Checks a host pattern: a DNS name of labels of `a-z 0-9 -`, or
+/// `*.` followed by one.
+fn check_host(host: &str) -> Result<(), String> {
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
+        return Err(format!(
+            "{host:?} is not a host name or a wildcard `*.example.com`"
+        ));
+    }
+    Ok(())
+}
+
+/// A path in canonical form: starts with `/`, no `?` or `#`, no empty or
+/// dot segments; a prefix without a trailing `/` (but the root).
+fn normal_path(path: &str, kind: PathKind) -> Result<String, String> {
+    let path = path.trim();
+    if !path.starts_with('/') {
+        return Err(format!("{path:?} must start with /"));
+    }
+    if path.contains(['?', '#']) || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "{path:?} must be a path alone, without query or spaces"
+        ));
+    }
+    let trimmed = match kind {
+        PathKind::Prefix if path.len() > 1 => path.trim_end_matches('/'),
+        _ => path,
+    };
+    let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+    if trimmed.split('/').skip(1).any(|s| {
+        s == "." || s == ".." || (s.is_empty() && trimmed != "/" && kind == PathKind::Prefix)
+    }) {
+        return Err(format!("{path:?} has empty or dot segments"));
+    }
+    Ok(trimmed.to_owned())
+}
