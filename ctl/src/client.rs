@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use floe_lattice::{LatticeAuth, Requester};
 use floe_wire::auth::{ClusterSeed, ReplayPolicy};
 mod gather;
+mod routes;
 mod secrets;
 
 pub use secrets::derived_secrets_key;

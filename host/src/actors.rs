@@ -299,6 +299,18 @@ impl ActorHandle {
         })
     }
 
+    /// A free instance slot now, without waiting (ingress: when none is
+    /// free here, the request goes to another replica).
+    pub fn try_acquire(&self) -> Option<Slot<'_>> {
+        let permit = self.gate.permits.clone().try_acquire_owned().ok()?;
+        self.stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        Some(Slot {
+            permit: Some(permit),
+            gate: &self.gate,
+            stats: &self.stats,
+        })
+    }
+
     /// Counts a call as in the host until the guard drops.
     pub fn in_host(&self) -> InHost<'_> {
         let mut presence = lock(&self.stats.presence);

@@ -119,6 +119,22 @@ pub struct HostConfig {
     /// e.g. 127.0.0.1:9090; off by default.
     #[arg(long, env = "FLOE_METRICS_ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Serve ingress on this address (e.g. 0.0.0.0:8080): every route of
+    /// the lattice (`floe ingress put`) on one listener. Off by default.
+    #[arg(long, env = "FLOE_INGRESS")]
+    pub ingress: Option<std::net::SocketAddr>,
+    /// Ingress connections open at once, at most (more wait to be accepted).
+    #[arg(long, env = "FLOE_INGRESS_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub ingress_max_connections: usize,
+    /// The largest ingress request body.
+    #[arg(long, env = "FLOE_INGRESS_MAX_BODY", default_value = "16MiB", value_parser = parse_size_usize)]
+    pub ingress_max_body: usize,
+    /// How long an ingress client has to send a request's headers.
+    #[arg(long, env = "FLOE_INGRESS_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_flag_duration)]
+    pub ingress_header_timeout: Duration,
+    /// How long an ingress request may take unless its route says.
+    #[arg(long, env = "FLOE_INGRESS_TIMEOUT", default_value = "30s", value_parser = parse_flag_duration)]
+    pub ingress_timeout: Duration,
     /// How long a graceful stop waits for in-flight calls.
     #[arg(long, env = "FLOE_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_flag_duration)]
     pub shutdown_timeout: Duration,

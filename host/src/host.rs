@@ -21,6 +21,7 @@ use crate::actors::ActorTable;
 use crate::bus::Bus;
 use crate::config::HostConfig;
 use crate::control::{Control, ControlError};
+use crate::ingress::{Ingress, IngressSettings};
 use crate::lifecycle::{ActorSettings, Lifecycle};
 use crate::links::{LinkTable, LinksError};
 use crate::live_config::LiveConfig;
@@ -73,6 +74,8 @@ pub enum HostError {
     SecretsKeys(#[from] crate::secrets::KeyringError),
     #[error(transparent)]
     Config(#[from] crate::live_config::ConfigError),
+    #[error(transparent)]
+    Ingress(#[from] crate::ingress::IngressError),
 }
 
 /// A running host: the handles it was built from, kept for its stop.
@@ -163,6 +166,22 @@ impl Host {
         drop(cluster_seeds);
         let actors = Arc::new(ActorTable::default());
         let live = Arc::new(LiveConfig::new(actors.clone(), secrets.clone()));
+        let ingress = config.ingress.map(|address| {
+            Arc::new(Ingress::new(
+                actors.clone(),
+                serving.clone(),
+                floe_lattice::Requester::new(nats.clone(), auth.clone())
+                    .with_max_call_bytes(config.max_call_bytes),
+                IngressSettings {
+                    address,
+                    max_connections: config.ingress_max_connections,
+                    max_body: config.ingress_max_body,
+                    header_timeout: config.ingress_header_timeout,
+                    request_timeout: config.ingress_timeout,
+                },
+                metrics.clone(),
+            ))
+        });
         let (status, lifecycle, providers) = rooms(
             &config,
             &home,
@@ -172,7 +191,14 @@ impl Host {
             lattice_hosts.clone(),
         );
         crate::links::follow(links, auth.clone(), &tasks, bucket.clone()).await?;
-        crate::live_config::follow(live.clone(), auth.clone(), &tasks, bucket).await?;
+        crate::live_config::follow(live.clone(), auth.clone(), &tasks, bucket.clone()).await?;
+        if let Some(ingress) = ingress {
+            let local = crate::ingress::start(ingress, auth.clone(), &tasks, bucket).await?;
+            status.update_labels(|labels| {
+                labels.insert("floe.ingress".into(), "true".into());
+            });
+            tracing::info!("ingress at http://{local}/");
+        }
         let lease =
             floe_lattice::lease::open_lease_bucket(&nats, &config.lattice, config.lease_ttl)
                 .await?;

@@ -12,6 +12,8 @@
 //! - `control`: the control interface (ping, auction, per-host operations),
 //!   refusals with stable codes.
 //! - `heartbeat`: the periodic heartbeat event.
+//! - `ingress`: `--ingress`: one listener serving the lattice's routes,
+//!   local replicas in process.
 //! - `lifecycle`: start, update, scale, stop of actors.
 //! - `dormancy`: puts actors idle for their `idle-after` to sleep.
 //! - `rpc`: serving an actor's invocations on `rpc.{actor}`, waking a
@@ -38,6 +40,7 @@
 //! - [`runtime`]: wasmtime engine, compile cache, loaded actors, one call.
 //! - [`codec`]: payloads (msgpack, JSON, WAVE) to component values and back.
 
+mod accept;
 mod actors;
 mod bus;
 mod clock;
@@ -47,6 +50,7 @@ mod control;
 mod dormancy;
 mod heartbeat;
 mod host;
+mod ingress;
 #[cfg(test)]
 mod layering;
 mod lifecycle;

@@ -54,6 +54,22 @@ struct ProviderLabels {
     name: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IngressLabels {
+    via: &'static str,
+}
+
+/// Where an ingress request went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngressVia {
+    /// Run on this host, in process: no NATS.
+    Local,
+    /// Sent over the lattice to another replica.
+    Lattice,
+    /// Matched no route.
+    Unrouted,
+}
+
 /// Latency buckets: 100 µs to 10 s.
 fn latency_histogram() -> Histogram {
     Histogram::new([
@@ -88,6 +104,7 @@ pub struct Metrics {
     provider_restarts: Family<ProviderLabels, Gauge>,
     nats_disconnects: Counter,
     nats_reconnects: Counter,
+    ingress: Family<IngressLabels, Counter>,
     /// The first `Connected` is the connection, not a reconnection.
     connected_once: std::sync::atomic::AtomicBool,
 }
@@ -163,6 +180,12 @@ impl Metrics {
             "Times the NATS connection came back",
             nats_reconnects.clone(),
         );
+        let ingress = Family::<IngressLabels, Counter>::default();
+        registry.register(
+            "ingress_requests",
+            "Ingress requests, by where they ran: local (in process), lattice, unrouted",
+            ingress.clone(),
+        );
         Metrics {
             registry,
             invocations,
@@ -175,6 +198,7 @@ impl Metrics {
             provider_restarts,
             nats_disconnects,
             nats_reconnects,
+            ingress,
             connected_once: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -206,6 +230,16 @@ impl Metrics {
                 name: call.name.to_owned(),
             })
             .observe(call.elapsed.as_secs_f64());
+    }
+
+    /// Counts one ingress request.
+    pub fn ingress(&self, via: IngressVia) {
+        let via = match via {
+            IngressVia::Local => "local",
+            IngressVia::Lattice => "lattice",
+            IngressVia::Unrouted => "unrouted",
+        };
+        self.ingress.get_or_create(&IngressLabels { via }).inc();
     }
 
     /// Times one wake of a dormant actor.
@@ -305,29 +339,13 @@ pub async fn serve(
         address,
         reason: e.to_string(),
     })?;
-    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let spawner = tasks.clone();
-    tasks.spawn(async move {
-        loop {
-            // At most MAX_CONNECTIONS at once: past it, accepting waits.
-            let permit = tokio::select! {
-                permit = connections.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => return,
-                },
-                () = spawner.stopping() => return,
-            };
-            let stream = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        tracing::debug!("metrics: accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = spawner.stopping() => return,
-            };
+    crate::accept::spawn(
+        listener,
+        tasks,
+        MAX_CONNECTIONS,
+        "metrics",
+        move |stream, _, permit| {
             let (metrics, status, stopping) = (metrics.clone(), status.clone(), spawner.clone());
             spawner.spawn(async move {
                 let service = hyper::service::service_fn(move |request| {
@@ -347,8 +365,8 @@ pub async fn serve(
                 }
                 drop(permit);
             });
-        }
-    });
+        },
+    );
     Ok(local)
 }
 

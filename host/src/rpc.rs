@@ -189,6 +189,61 @@ impl Handler for ActorCalls {
 }
 
 impl Serving {
+    /// Runs one call of `handle` here, without NATS (ingress, for a replica
+    /// on this host): `None` when no instance slot is free now, so the
+    /// caller sends it to another replica over the lattice instead.
+    pub async fn call_here(
+        &self,
+        handle: &Arc<ActorHandle>,
+        operation: &str,
+        payload: &[u8],
+        deadline: Duration,
+        span: &floe_wire::trace::TraceContext,
+    ) -> Option<Result<floe_wire::Answer, InvocationError>> {
+        let started = Instant::now();
+        let _in_host = handle.in_host();
+        let _slot = handle.try_acquire()?;
+        let calls = ActorCalls {
+            serving: self.clone(),
+            handle: handle.clone(),
+        };
+        let result = async {
+            let loaded = match handle.replica.begin_call() {
+                Some(code) => code,
+                None => tokio::time::timeout(deadline, self.wake(handle))
+                    .await
+                    .map_err(|_| {
+                        InvocationError::new(
+                            ErrorKind::TimedOut,
+                            "the deadline passed while the dormant actor's code was loaded",
+                        )
+                    })??,
+            };
+            let config = handle.config();
+            let remaining = deadline.saturating_sub(started.elapsed());
+            loaded
+                .invoke(
+                    &self.runtime,
+                    operation,
+                    floe_wire::Encoding::Msgpack,
+                    payload,
+                    remaining,
+                    &crate::runtime::CallEnv {
+                        invocation: uuid::Uuid::now_v7(),
+                        trace: Some(span),
+                        router: Some(&self.router),
+                        config: &config,
+                        logs: Some(&self.logs),
+                    },
+                )
+                .await
+        }
+        .await;
+        let outcome = result.as_ref().map(|_| ()).map_err(|e| e.kind);
+        calls.finished(operation, outcome, started.elapsed());
+        Some(result)
+    }
+
     /// Wakes a dormant replica: one load at a time, run as a host task so
     /// that a caller whose deadline passes does not abandon it (bounded by
     /// the longest deadline); calls that arrive meanwhile wait for it and

@@ -14,6 +14,7 @@ pub mod context;
 mod dev;
 mod dev_session;
 mod hosts;
+mod ingress;
 mod keys;
 mod lattice;
 mod links;
@@ -110,6 +111,9 @@ pub enum LatticeCommand {
     /// An actor's config stored in the lattice, read by running replicas from their next call.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Routes from host names and paths to actors, served by hosts started with --ingress.
+    #[command(subcommand)]
+    Ingress(ingress::IngressCommand),
 }
 
 impl LocalCommand {
@@ -177,6 +181,7 @@ impl LatticeCommand {
                 LatticeCommand::Artifact(cmd) => artifacts::artifact(&ctx, cmd).await,
                 LatticeCommand::Secret(cmd) => secrets::secret(&ctx, cmd).await,
                 LatticeCommand::Config(cmd) => config::config(&ctx, cmd).await,
+                LatticeCommand::Ingress(cmd) => ingress::ingress(&ctx, cmd).await,
             }
         })
     }

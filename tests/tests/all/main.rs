@@ -24,6 +24,7 @@ mod host_startup;
 mod hosts;
 mod http;
 mod in_process;
+mod ingress;
 mod invocation;
 mod isolation;
 mod keys_cli;

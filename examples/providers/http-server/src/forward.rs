@@ -19,37 +19,16 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use floe_provider::{Context, ErrorKind, InvocationError, TraceContext};
-use floe_wire::http::{HANDLE_OPERATION, HttpRequest, HttpResponse};
+use floe_wire::http::{HANDLE_OPERATION, HttpResponse, parts};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderName, HeaderValue};
+use hyper::header::HeaderValue;
 use hyper::{Request, Response, StatusCode};
-use serde_bytes::ByteBuf;
 
 use crate::route::Route;
 
-/// Headers that describe one connection's framing: never forwarded either
-/// way (hyper frames each side itself).
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
-
 /// Room kept in a NATS message for the envelope and its seal.
 const ENVELOPE_ROOM: usize = 4 << 10;
-
-/// True for a header that must not cross (`extra`: the names a
-/// `Connection` header lists).
-fn hop_by_hop(name: &str, extra: &[String]) -> bool {
-    HOP_BY_HOP.contains(&name) || extra.iter().any(|e| e == name)
-}
 
 /// Forwards `request`, received on `local` for `route`.
 pub async fn forward(
@@ -78,7 +57,7 @@ pub async fn forward(
         Ok(body) => body,
         Err(response) => return response,
     };
-    let wire = wire_request(&parts, body, local);
+    let wire = parts::wire_request(&parts, body, "http", &local.to_string(), None, &[]);
     let payload = wire.to_payload();
     if payload.len() + ENVELOPE_ROOM > ctx.nats().server_info().max_payload {
         return too_large(route);
@@ -142,58 +121,6 @@ async fn read_body(route: &Route, body: Incoming) -> Result<Bytes, Response<Full
     }
 }
 
-/// The request as it crosses the wire: its authority (the URI's, else
-/// `Host`, else the address it came in on) and its end-to-end headers.
-fn wire_request(
-    parts: &hyper::http::request::Parts,
-    body: Bytes,
-    local: SocketAddr,
-) -> HttpRequest {
-    let authority = parts
-        .uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            parts
-                .headers
-                .get(hyper::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        })
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| local.to_string());
-    // Names a `Connection` header lists are hop-by-hop too.
-    let listed: Vec<String> = parts
-        .headers
-        .get_all(hyper::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|n| n.trim().to_ascii_lowercase())
-        .collect();
-    HttpRequest {
-        method: parts.method.as_str().to_owned(),
-        scheme: "http".to_owned(),
-        authority,
-        path_with_query: parts
-            .uri
-            .path_and_query()
-            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
-        headers: parts
-            .headers
-            .iter()
-            .filter(|(name, _)| !hop_by_hop(name.as_str(), &listed))
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    ByteBuf::from(value.as_bytes().to_vec()),
-                )
-            })
-            .collect(),
-        body: ByteBuf::from(Vec::from(body)),
-    }
-}
-
 /// The request's span: in the client's trace when it sent a `traceparent`,
 /// else a new trace (recorded only when sampled); and the client's span.
 /// The client may join a trace; it may ask for recording (every process on
@@ -213,34 +140,15 @@ fn span_for(headers: &hyper::HeaderMap, route: &Route) -> (TraceContext, Option<
     (span, client_span)
 }
 
-/// The actor's response, with the framing headers hyper sets itself.
+/// The actor's response as hyper sends it.
 fn respond(wire: HttpResponse) -> Response<Full<Bytes>> {
-    // 1xx would leave the connection in an interim or upgrade state.
-    let Some(status) = StatusCode::from_u16(wire.status)
-        .ok()
-        .filter(|s| !s.is_informational())
-    else {
-        tracing::warn!(status = wire.status, "the actor answered an invalid status");
-        return internal();
-    };
-    let mut response = Response::new(Full::new(Bytes::from(wire.body.into_vec())));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    for (name, value) in wire.headers {
-        if hop_by_hop(&name, &[]) || name == "content-length" {
-            continue;
-        }
-        match (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_bytes(&value),
-        ) {
-            (Ok(name), Ok(value)) => {
-                headers.append(name, value);
-            }
-            _ => tracing::debug!(%name, "dropped an invalid header from the actor's response"),
+    match parts::response(wire) {
+        Some(response) => response.map(Full::new),
+        None => {
+            tracing::warn!("the actor answered an informational or invalid status");
+            internal()
         }
     }
-    response
 }
 
 fn failed(route: &Route, e: &InvocationError) -> Response<Full<Bytes>> {
@@ -288,13 +196,7 @@ fn too_large(route: &Route) -> Response<Full<Bytes>> {
 }
 
 fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(text.to_owned())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
+    parts::plain(status, text).map(Full::new)
 }
 
 /// Shared by every connection of one listener.

@@ -30,6 +30,8 @@
 //! for speed (this is the hot path of every HTTP request) and a test pins
 //! the equivalence.
 
+pub mod parts;
+
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
