@@ -123,6 +123,10 @@ pub struct HostConfig {
     /// the lattice (`floe ingress put`) on one listener. Off by default.
     #[arg(long, env = "FLOE_INGRESS")]
     pub ingress: Option<std::net::SocketAddr>,
+    /// Also serve ingress over TLS on this address (e.g. 0.0.0.0:8443),
+    /// each route's certificate from its `tls` secret, picked by SNI.
+    #[arg(long, env = "FLOE_INGRESS_TLS", requires = "ingress")]
+    pub ingress_tls: Option<std::net::SocketAddr>,
     /// Ingress connections open at once, at most (more wait to be accepted).
     #[arg(long, env = "FLOE_INGRESS_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub ingress_max_connections: usize,

@@ -174,12 +174,14 @@ impl Host {
                     .with_max_call_bytes(config.max_call_bytes),
                 IngressSettings {
                     address,
+                    tls_address: config.ingress_tls,
                     max_connections: config.ingress_max_connections,
                     max_body: config.ingress_max_body,
                     header_timeout: config.ingress_header_timeout,
                     request_timeout: config.ingress_timeout,
                 },
                 metrics.clone(),
+                secrets.clone(),
             ))
         });
         let (status, lifecycle, providers) = rooms(
@@ -193,11 +195,14 @@ impl Host {
         crate::links::follow(links, auth.clone(), &tasks, bucket.clone()).await?;
         crate::live_config::follow(live.clone(), auth.clone(), &tasks, bucket.clone()).await?;
         if let Some(ingress) = ingress {
-            let local = crate::ingress::start(ingress, auth.clone(), &tasks, bucket).await?;
+            let listening = crate::ingress::start(ingress, auth.clone(), &tasks, bucket).await?;
             status.update_labels(|labels| {
                 labels.insert("floe.ingress".into(), "true".into());
             });
-            tracing::info!("ingress at http://{local}/");
+            tracing::info!("ingress at http://{}/", listening.plain);
+            if let Some(tls) = listening.tls {
+                tracing::info!("ingress TLS at https://{tls}/");
+            }
         }
         let lease =
             floe_lattice::lease::open_lease_bucket(&nats, &config.lattice, config.lease_ttl)

@@ -35,6 +35,7 @@
 //! - `logs`: actors' log lines published to `log.{actor}`.
 //! - `actors`: the running actors, their concurrency gates and counters.
 //! - `replica`: an actor's code on this host, active or dormant.
+//! - `accept`: accepting connections within a limit (metrics, ingress).
 //! - `bus`, `tasks`, `clock`: the leaves every room may use — the lattice
 //!   connection and events, the task tracker and stop signal, the time.
 //! - [`runtime`]: wasmtime engine, compile cache, loaded actors, one call.

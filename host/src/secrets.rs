@@ -65,6 +65,9 @@ pub struct HostSecrets {
     ring: SecretsKeyRing,
     bucket: Secrets,
     seen: RwLock<HashMap<String, Seen>>,
+    /// Bumped at every change of what readers here get (ingress reloads
+    /// its certificates on it).
+    changed: tokio::sync::watch::Sender<u64>,
 }
 
 impl HostSecrets {
@@ -73,7 +76,17 @@ impl HostSecrets {
             ring,
             bucket,
             seen: RwLock::new(HashMap::new()),
+            changed: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Changes as they happen (the value only counts them).
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    fn bump(&self) {
+        self.changed.send_modify(|n| *n += 1);
     }
 
     /// The ids of the secrets keys this host holds.
@@ -96,12 +109,17 @@ impl HostSecrets {
         match self.bucket.read_entry(entry) {
             Ok(SecretChange::Put(sealed)) => {
                 let name = sealed.name.clone();
-                self.keep(sealed, false).then_some(name)
+                let changed = self.keep(sealed, false);
+                if changed {
+                    self.bump();
+                }
+                changed.then_some(name)
             }
             Ok(SecretChange::Removed(name)) => {
                 let removed = self.write().remove(&name).is_some();
                 if removed {
                     tracing::warn!(secret = %name, "secret deleted: actors reading it no longer see it");
+                    self.bump();
                 }
                 removed.then_some(name)
             }

@@ -54,9 +54,15 @@ pub struct PutArgs {
     /// Remove the matched prefix from the path the actor sees.
     #[arg(long)]
     pub strip_prefix: bool,
+    /// Serve these hosts over TLS with the certificate chain and key (PEM) in this secret (`floe secret put NAME --allow @ingress`).
+    #[arg(long, value_name = "SECRET")]
+    pub tls: Option<String>,
+    /// Redirect plain-HTTP requests of this route to HTTPS.
+    #[arg(long)]
+    pub https_redirect: bool,
     /// How long a request may take (default: each ingress host's --ingress-timeout).
     #[arg(long, value_parser = floe_wire::duration::parse_flag_duration)]
-    pub timeout: Option<Duration>,
+    pub request_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -98,8 +104,10 @@ pub async fn ingress(ctx: &Lattice, cmd: IngressCommand) -> anyhow::Result<()> {
                 target: ctx.client.resolve_actor(&args.target, window).await?,
                 strip_prefix: args.strip_prefix,
                 timeout_ms: args
-                    .timeout
+                    .request_timeout
                     .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                tls: args.tls,
+                https_redirect: args.https_redirect,
                 created_ms: 0,
             };
             let stored = ctx

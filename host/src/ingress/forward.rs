@@ -7,6 +7,7 @@
 //! | outcome | status |
 //! |---|---|
 //! | no route | 404, a short JSON body |
+//! | a path with `.` or `..` segments | 400 |
 //! | body over the limit | 413 |
 //! | body not sent in time | 408 |
 //! | no replica, or all busy | 503 with `retry-after: 1` |
@@ -29,14 +30,12 @@ use hyper::body::Incoming;
 use super::Ingress;
 use crate::metrics::IngressVia;
 
-/// Room kept in a NATS message for the envelope and its seal.
-const ENVELOPE_ROOM: usize = 4 << 10;
-
 /// Serves one request received from `peer` on `local`.
 pub async fn handle(
     ingress: &Ingress,
     peer: SocketAddr,
     local: SocketAddr,
+    scheme: &'static str,
     request: http::Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let started = Instant::now();
@@ -50,10 +49,19 @@ pub async fn handle(
         method: head.method.as_str(),
         header: &lookup,
     });
+    if head.uri.path().split('/').any(|s| s == "." || s == "..") {
+        return plain(StatusCode::BAD_REQUEST, "the path has dot segments\n");
+    }
     let Some((route, _)) = found else {
         ingress.metrics.ingress(IngressVia::Unrouted);
         return no_route(&host, head.uri.path());
     };
+    if scheme == "http"
+        && route.https_redirect
+        && let Some(port) = ingress.tls_port.get()
+    {
+        return redirect(&host, *port, &head.uri);
+    }
     let timeout = route
         .timeout_ms
         .map_or(ingress.settings.request_timeout, Duration::from_millis);
@@ -79,13 +87,13 @@ pub async fn handle(
     let wire = parts::wire_request(
         &head,
         body,
-        "http",
+        scheme,
         &local.to_string(),
         Some(path),
         &[
             ("x-forwarded-for", forwarded_for),
             ("x-forwarded-host", host.clone()),
-            ("x-forwarded-proto", "http".to_owned()),
+            ("x-forwarded-proto", scheme.to_owned()),
             ("traceparent", span.header()),
         ],
     );
@@ -127,12 +135,8 @@ async fn run(
         return result.map(|answer| answer.bytes);
     }
     ingress.metrics.ingress(IngressVia::Lattice);
-    if payload.len() + ENVELOPE_ROOM > ingress.serving.bus.nats().server_info().max_payload {
-        return Err(InvocationError::new(
-            ErrorKind::BadArguments,
-            "the request is larger than one NATS message",
-        ));
-    }
+    // A request larger than one NATS message crosses through the
+    // lattice's payload store (the requester spills it).
     let envelope = Envelope::request(
         Origin {
             entity: format!("ingress:{}", route.name),
@@ -197,6 +201,23 @@ fn failed(route: &Route, e: &InvocationError) -> Response<Full<Bytes>> {
         ErrorKind::BadArguments => plain(StatusCode::BAD_REQUEST, "malformed request\n"),
         _ => plain(StatusCode::INTERNAL_SERVER_ERROR, "internal server error\n"),
     }
+}
+
+/// A permanent redirect to the same URL over HTTPS.
+fn redirect(host: &str, port: u16, uri: &http::Uri) -> Response<Full<Bytes>> {
+    let name = floe_wire::ingress::normal_host(host);
+    let port = if port == 443 {
+        String::new()
+    } else {
+        format!(":{port}")
+    };
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let location = format!("https://{name}{port}{path}");
+    let mut response = plain(StatusCode::PERMANENT_REDIRECT, "use HTTPS\n");
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(http::header::LOCATION, value);
+    }
+    response
 }
 
 fn no_route(host: &str, path: &str) -> Response<Full<Bytes>> {

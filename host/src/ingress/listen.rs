@@ -1,17 +1,27 @@
-//! The ingress listener: connections accepted within `--ingress-max-connections`
-//! (`accept`), each served as HTTP/1.1 or HTTP/2 (prior knowledge) by
-//! hyper, with a header timeout; requests go to `forward`. Its tasks are
-//! the host's, so a stop ends them; calls arriving over the lattice are
-//! served by other tasks and never wait for a connection here.
+//! The ingress listeners: connections accepted within
+//! `--ingress-max-connections` (`accept`), TLS handshakes (when serving
+//! TLS) within the header timeout, then each connection served as
+//! HTTP/1.1 or HTTP/2 (ALPN over TLS, prior knowledge in the clear) by
+//! hyper; requests go to `forward`. Its tasks are the host's, so a stop
+//! ends them; calls arriving over the lattice are served by other tasks
+//! and never wait for a connection here.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{Ingress, IngressError};
 use crate::tasks::Tasks;
 
-pub async fn serve(ingress: Arc<Ingress>, tasks: &Tasks) -> Result<SocketAddr, IngressError> {
-    let address = ingress.settings.address;
+/// Listens on `address` (over TLS with `tls`); returns where it listens.
+pub async fn serve(
+    ingress: Arc<Ingress>,
+    tasks: &Tasks,
+    address: SocketAddr,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Result<SocketAddr, IngressError> {
     let listener =
         tokio::net::TcpListener::bind(address)
             .await
@@ -24,43 +34,67 @@ pub async fn serve(ingress: Arc<Ingress>, tasks: &Tasks) -> Result<SocketAddr, I
         reason: e.to_string(),
     })?;
     let spawner = tasks.clone();
-    let (max, header_timeout) = (
-        ingress.settings.max_connections,
-        ingress.settings.header_timeout,
-    );
+    let max = ingress.settings.max_connections;
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     crate::accept::spawn(
         listener,
         tasks,
         max,
         "ingress",
         move |stream, peer, permit| {
-            let (ingress, stopping) = (ingress.clone(), spawner.clone());
+            let (ingress, stopping, acceptor) =
+                (ingress.clone(), spawner.clone(), acceptor.clone());
             spawner.spawn(async move {
-                let _ = stream.set_nodelay(true);
-                let service = hyper::service::service_fn(move |request| {
-                    let ingress = ingress.clone();
-                    async move {
-                        Ok::<_, std::convert::Infallible>(
-                            super::forward::handle(&ingress, peer, local, request).await,
-                        )
+            let _ = stream.set_nodelay(true);
+            let timeout = ingress.settings.header_timeout;
+            tokio::select! {
+                () = async {
+                    match acceptor {
+                        None => connection(ingress, stream, peer, local, "http", timeout).await,
+                        Some(acceptor) => {
+                            match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                                Ok(Ok(tls)) => connection(ingress, tls, peer, local, "https", timeout).await,
+                                Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                            }
+                        }
                     }
-                });
-                let io = hyper_util::rt::TokioIo::new(stream);
-                let mut builder = hyper_util::server::conn::auto::Builder::new(
-                    hyper_util::rt::TokioExecutor::new(),
-                );
-                builder
-                    .http1()
-                    .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(header_timeout);
-                let connection = builder.serve_connection(io, service);
-                tokio::select! {
-                    _ = connection => {}
-                    () = stopping.stopping() => {}
-                }
-                drop(permit);
-            });
+                } => {}
+                () = stopping.stopping() => {}
+            }
+            drop(permit);
+        });
         },
     );
     Ok(local)
+}
+
+/// Serves one connection's requests until it closes.
+async fn connection<I>(
+    ingress: Arc<Ingress>,
+    io: I,
+    peer: SocketAddr,
+    local: SocketAddr,
+    scheme: &'static str,
+    header_timeout: Duration,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let ingress = ingress.clone();
+        async move {
+            Ok::<_, std::convert::Infallible>(
+                super::forward::handle(&ingress, peer, local, scheme, request).await,
+            )
+        }
+    });
+    let mut builder =
+        hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let _ = builder
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service)
+        .await;
 }

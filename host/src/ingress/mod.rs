@@ -8,11 +8,13 @@
 //!
 //! - `forward`: one request: match, read the body, run it here or send
 //!   it, answer.
-//! - `listen`: the listener: accepts within a connection limit, HTTP/1.1
-//!   and HTTP/2, header timeouts.
+//! - `listen`: the listeners: accepts within a connection limit, HTTP/1.1
+//!   and HTTP/2, header timeouts; TLS on `--ingress-tls`.
+//! - `tls`: certificates by SNI from the routes' `tls` secrets.
 
 mod forward;
 mod listen;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -27,6 +29,7 @@ use floe_wire::ingress::{ROUTE_KEY_PREFIX, Route, RouteTable};
 use crate::actors::ActorTable;
 use crate::metrics::Metrics;
 use crate::rpc::Serving;
+use crate::secrets::HostSecrets;
 use crate::tasks::Tasks;
 
 /// Why ingress could not start.
@@ -44,6 +47,8 @@ pub enum IngressError {
 #[derive(Debug, Clone, Copy)]
 pub struct IngressSettings {
     pub address: SocketAddr,
+    /// Where to serve TLS, if anywhere.
+    pub tls_address: Option<SocketAddr>,
     /// Connections open at once, at most; more wait to be accepted.
     pub max_connections: usize,
     /// The most a request body may hold.
@@ -63,6 +68,12 @@ pub struct Ingress {
     requester: Requester,
     settings: IngressSettings,
     metrics: Arc<Metrics>,
+    secrets: Arc<HostSecrets>,
+    certificates: Arc<tls::Certificates>,
+    /// Woken when the routes change (certificates are loaded again).
+    routes_changed: tokio::sync::Notify,
+    /// The TLS listener's port, once bound (for HTTPS redirects).
+    tls_port: std::sync::OnceLock<u16>,
 }
 
 impl std::fmt::Debug for Ingress {
@@ -80,6 +91,7 @@ impl Ingress {
         requester: Requester,
         settings: IngressSettings,
         metrics: Arc<Metrics>,
+        secrets: Arc<HostSecrets>,
     ) -> Self {
         Ingress {
             table: RwLock::new(Arc::default()),
@@ -89,6 +101,10 @@ impl Ingress {
             requester,
             settings,
             metrics,
+            secrets,
+            certificates: Arc::default(),
+            routes_changed: tokio::sync::Notify::new(),
+            tls_port: std::sync::OnceLock::new(),
         }
     }
 
@@ -121,17 +137,25 @@ impl Ingress {
             .table
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = table;
+        self.routes_changed.notify_one();
     }
 }
 
-/// Starts serving ingress: follows the routes, binds the listener, and
-/// returns the address it listens on.
+/// Where ingress listens.
+#[derive(Debug, Clone, Copy)]
+pub struct Listening {
+    pub plain: SocketAddr,
+    pub tls: Option<SocketAddr>,
+}
+
+/// Starts serving ingress: follows the routes, binds the listeners, and
+/// returns the addresses they listen on.
 pub async fn start(
     ingress: Arc<Ingress>,
     auth: Arc<LatticeAuth>,
     tasks: &Tasks,
     bucket: kv::Store,
-) -> Result<SocketAddr, IngressError> {
+) -> Result<Listening, IngressError> {
     let mut watch = floe_lattice::KeyWatch::start(bucket, ROUTE_KEY_PREFIX)
         .await
         .map_err(|e| IngressError::Watch(e.to_string()))?;
@@ -143,10 +167,40 @@ pub async fn start(
                 () = stopping.stopping() => return,
                 entry = watch.next() => match floe_lattice::routes::read_entry(&auth, &entry) {
                     Some(change) => follower.apply(change),
-                    None => tracing::warn!(key = %entry.key, "ignoring a route entry that is not authentic"),
+                    None => tracing::warn!(key = %entry.key, "ignoring a route entry that is not authentic or not valid"),
                 },
             }
         }
     });
-    listen::serve(ingress, tasks).await
+    let plain = listen::serve(ingress.clone(), tasks, ingress.settings.address, None).await?;
+    let tls = match ingress.settings.tls_address {
+        Some(address) => {
+            let config = tls::server_config(ingress.certificates.clone())
+                .map_err(|reason| IngressError::Bind { address, reason })?;
+            spawn_certificate_loader(ingress.clone(), tasks);
+            let bound = listen::serve(ingress.clone(), tasks, address, Some(config)).await?;
+            let _ = ingress.tls_port.set(bound.port());
+            Some(bound)
+        }
+        None => None,
+    };
+    Ok(Listening { plain, tls })
+}
+
+/// Loads the routes' certificates at start and again at every change of
+/// the routes or of a secret, until the host stops.
+fn spawn_certificate_loader(ingress: Arc<Ingress>, tasks: &Tasks) {
+    let stopping = tasks.clone();
+    let mut secrets_changed = ingress.secrets.changes();
+    tasks.spawn(async move {
+        loop {
+            let routes = ingress.table().routes().to_vec();
+            ingress.certificates.reload(&routes, &ingress.secrets).await;
+            tokio::select! {
+                () = stopping.stopping() => return,
+                () = ingress.routes_changed.notified() => {}
+                changed = secrets_changed.changed() => if changed.is_err() { return },
+            }
+        }
+    });
 }

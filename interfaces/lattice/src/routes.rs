@@ -61,7 +61,11 @@ pub async fn put(
         route.created_ms = current.as_ref().map_or(now_ms, |r| r.value.created_ms);
         let written = match &current {
             Some(current) => records::update(kv, auth, &key, &route, current.revision).await?,
-            None => records::create(kv, auth, &key, &route).await?,
+            // Absent, or a deleted route's tombstone (replaced at its revision).
+            None => match revision_of(kv, &key).await? {
+                Some(revision) => records::update(kv, auth, &key, &route, revision).await?,
+                None => records::create(kv, auth, &key, &route).await?,
+            },
         };
         if written.is_some() {
             return Ok(route);
@@ -70,14 +74,37 @@ pub async fn put(
     Err(RouteStoreError::Contended(route.name))
 }
 
-/// Removes route `name`.
+/// The revision of whatever `key` holds, if anything.
+async fn revision_of(kv: &kv::Store, key: &str) -> Result<Option<u64>, RecordError> {
+    let entry = kv.entry(key).await.map_err(|e| RecordError::Read {
+        key: key.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(entry.map(|e| e.revision))
+}
+
+/// Removes route `name`: a sealed tombstone (an empty body), so a removal
+/// is as authentic as a put; raw delete markers are ignored by hosts.
 pub async fn delete(kv: &kv::Store, auth: &LatticeAuth, name: &str) -> Result<(), RouteStoreError> {
     let key = route_key(name);
-    if records::read::<Route>(kv, auth, &key).await?.is_none() {
-        return Err(RouteStoreError::NotFound(name.to_owned()));
+    for _ in 0..CAS_ATTEMPTS {
+        let Some(current) = records::read::<Route>(kv, auth, &key).await? else {
+            return Err(RouteStoreError::NotFound(name.to_owned()));
+        };
+        let tombstone = auth.seal_value(&key, b"");
+        match kv.update(&key, tombstone.into(), current.revision).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
+            Err(e) => {
+                return Err(RecordError::Write {
+                    key,
+                    reason: e.to_string(),
+                }
+                .into());
+            }
+        }
     }
-    records::purge(kv, &key).await?;
-    Ok(())
+    Err(RouteStoreError::Contended(name.to_owned()))
 }
 
 /// What one entry of a watch says about a route.
@@ -88,14 +115,18 @@ pub enum RouteChange {
 }
 
 /// Reads one entry of a watch of `route.`; `None` for an entry that is not
-/// authentic (the caller logs it by key).
+/// authentic or not a valid route (the caller logs it by key), raw delete
+/// markers included.
 pub fn read_entry(auth: &LatticeAuth, entry: &kv::Entry) -> Option<RouteChange> {
     let name = name_of_key(&entry.key)?.to_owned();
     if entry.operation != kv::Operation::Put {
-        return Some(RouteChange::Removed(name));
+        return None;
     }
     let stored_ms = u64::try_from(entry.created.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
     let (_, body) = auth.open_value(&entry.key, &entry.value, stored_ms).ok()?;
+    if body.is_empty() {
+        return Some(RouteChange::Removed(name));
+    }
     let mut route: Route = serde_json::from_slice(body).ok()?;
     (route.name == name && route.normalize().is_ok()).then_some(RouteChange::Put(route))
 }

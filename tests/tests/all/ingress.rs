@@ -16,12 +16,16 @@ use crate::lattice::Lattice;
 const LIMIT: Duration = Duration::from_secs(150);
 
 /// The address a host logged for `what` (`ingress at http://…/`).
-fn logged_address(host: &HostProcess, what: &str) -> String {
+pub fn logged_address(host: &HostProcess, what: &str) -> String {
     host.log()
         .lines()
         .find_map(|l| {
-            l.split(&format!("{what} at http://"))
+            l.split(&format!("{what} at "))
                 .nth(1)
+                .and_then(|rest| {
+                    rest.strip_prefix("https://")
+                        .or_else(|| rest.strip_prefix("http://"))
+                })
                 .and_then(|rest| rest.split('/').next())
                 .map(str::to_owned)
         })
@@ -29,7 +33,7 @@ fn logged_address(host: &HostProcess, what: &str) -> String {
 }
 
 /// `http-hello` signed as a new actor named `name`, written to `dir`.
-fn signed_hello(dir: &std::path::Path, name: &str) -> (String, String) {
+pub fn signed_hello(dir: &std::path::Path, name: &str) -> (String, String) {
     let code = std::fs::read(paths::actor("http-hello").expect("http-hello")).expect("read");
     let issuer = nkeys::KeyPair::new_account();
     let (id, signed) = floe_tests::sign_as_new_actor(&code, &issuer, name, &[]).expect("sign");
@@ -338,6 +342,30 @@ async fn routes_pick_actors_by_host_and_path_and_local_replicas_skip_nats() {
             .await
             .expect("answers");
         assert_eq!(answer.status, 200);
+
+        // A deleted route (a sealed tombstone) stops matching at once.
+        s.cli.ok(s.lattice.args(&["ingress", "del", "static"]));
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            let answer = http
+                .send(
+                    "GET",
+                    &format!("{}/static/y", s.url),
+                    &[("host", "x.example.com")],
+                    Vec::new(),
+                )
+                .await
+                .expect("answers");
+            if answer.status == 404 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the deleted route is gone within 1 s"
+            );
+        }
+        let out = s.cli.run(s.lattice.args(&["ingress", "del", "static"]));
+        assert_eq!(out.code, Some(3), "{}", out.stderr);
         drop(s.other);
     })
     .await;

@@ -25,6 +25,7 @@ mod hosts;
 mod http;
 mod in_process;
 mod ingress;
+mod ingress_tls;
 mod invocation;
 mod isolation;
 mod keys_cli;

@@ -58,6 +58,13 @@ pub struct Route {
     /// How long a request may take, in milliseconds (default 30 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// The secret holding the PEM certificate chain and private key served
+    /// for this route's hosts over TLS (its allow-list names `@ingress`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<String>,
+    /// Answer plain-HTTP requests with a redirect to HTTPS.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub https_redirect: bool,
     /// When the route was first stored (Unix milliseconds): the older of
     /// two otherwise equal matches wins.
     #[serde(default)]
@@ -150,6 +157,15 @@ impl Route {
         }
         if self.strip_prefix && self.path_kind == PathKind::Exact {
             return Err(err("strip-prefix", "applies to prefix paths only"));
+        }
+        if let Some(secret) = &self.tls {
+            crate::secrets::check_name(secret).map_err(|e| err("tls", e.to_string()))?;
+            if self.hosts.is_empty() {
+                return Err(err(
+                    "tls",
+                    "names the hosts its certificate serves: add --host",
+                ));
+            }
         }
         if let Some(ms) = self.timeout_ms
             && !(1..=MAX_TIMEOUT_MS).contains(&ms)

@@ -15,6 +15,8 @@ fn route(name: &str, hosts: &[&str], path: &str, kind: PathKind, target: &str) -
         target: target.into(),
         strip_prefix: false,
         timeout_ms: None,
+        tls: None,
+        https_redirect: false,
         created_ms: 0,
     };
     route.normalize().expect("valid");

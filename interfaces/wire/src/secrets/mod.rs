@@ -18,7 +18,8 @@ mod value;
 
 pub use key::{SecretsKey, SecretsKeyRing};
 pub use name::{
-    MAX_NAME_LEN, SECRET_KEY_PREFIX, allows, check_allow, check_name, name_of_key, secret_key,
+    INGRESS_READER, MAX_NAME_LEN, SECRET_KEY_PREFIX, allows, check_allow, check_name, name_of_key,
+    secret_key,
 };
 pub use record::{KEY_RECORD, SecretsKeyRecord};
 pub use sealed::{SealedSecret, seal};

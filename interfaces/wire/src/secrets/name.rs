@@ -6,6 +6,10 @@ use super::SecretError;
 /// The KV key prefix of secrets in the secrets bucket.
 pub const SECRET_KEY_PREFIX: &str = "secret.";
 
+/// The allow-list entry of hosts serving ingress (a route's TLS
+/// certificate and key); `@` keeps it apart from every actor name.
+pub const INGRESS_READER: &str = "@ingress";
+
 /// The longest secret name.
 pub const MAX_NAME_LEN: usize = 64;
 
@@ -36,7 +40,7 @@ pub fn check_name(name: &str) -> Result<(), SecretError> {
 }
 
 /// Checks an allow-list: not empty, each entry an actor id (`M…`), a
-/// provider id (`V…`) or an actor name (the `name` of its claims: 1 to 64
+/// provider id (`V…`), `@ingress` (hosts serving ingress) or an actor name (the `name` of its claims: 1 to 64
 /// of `A-Z a-z 0-9 . _ -`). Returns it sorted, without duplicates.
 pub fn check_allow(allow: &[String]) -> Result<Vec<String>, SecretError> {
     if allow.is_empty() {
@@ -55,7 +59,7 @@ pub fn check_allow(allow: &[String]) -> Result<Vec<String>, SecretError> {
             && entry
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if !is_id && !is_name {
+        if !is_id && !is_name && entry != INGRESS_READER {
             return Err(SecretError::BadAllowEntry(entry.to_owned()));
         }
         sorted.push(entry.to_owned());
