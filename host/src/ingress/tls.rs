@@ -80,7 +80,8 @@ impl Certificates {
                 }
             }
         }
-        map.wildcard.sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
+        map.wildcard
+            .sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
         *self
             .map
             .write()

@@ -234,9 +234,9 @@ impl Floe<'_> {
 
 /// What one wrk run reported.
 #[derive(Debug, Default, Clone, PartialEq)]
-struct Wrk {
-    rate: f64,
-    p50: Duration,
+pub struct Wrk {
+    pub rate: f64,
+    pub p50: Duration,
     p99: Duration,
     requests: u64,
     non_2xx: u64,
@@ -246,7 +246,7 @@ struct Wrk {
 }
 
 impl Wrk {
-    fn figures(&self) -> String {
+    pub fn figures(&self) -> String {
         format!(
             "{:.0} req/s, p50 {}, p99 {}",
             self.rate,
@@ -255,7 +255,7 @@ impl Wrk {
         )
     }
 
-    fn errors(&self) -> String {
+    pub fn errors(&self) -> String {
         match (&self.socket_errors, self.non_2xx) {
             (None, 0) => "no errors".into(),
             (None, n) => format!("{n} non-2xx"),
@@ -273,16 +273,29 @@ impl Wrk {
 /// Runs `wrk -t2 -cC -dSs --latency` against 127.0.0.1:PORT, killed if it
 /// overruns by 30 s.
 async fn wrk(port: u16, connections: u32, secs: u64) -> anyhow::Result<Wrk> {
-    let run = Command::new("wrk")
-        .args([
-            "-t2".to_owned(),
-            format!("-c{connections}"),
-            format!("-d{secs}s"),
-            "--latency".to_owned(),
-            format!("http://127.0.0.1:{port}/"),
-        ])
-        .kill_on_drop(true)
-        .output();
+    wrk_with_host(port, connections, secs, None).await
+}
+
+/// [`wrk`] with a `Host` header (ingress routes by it).
+pub async fn wrk_with_host(
+    port: u16,
+    connections: u32,
+    secs: u64,
+    host: Option<&str>,
+) -> anyhow::Result<Wrk> {
+    let threads = connections.min(2);
+    let mut args = vec![
+        format!("-t{threads}"),
+        format!("-c{connections}"),
+        format!("-d{secs}s"),
+        "--latency".to_owned(),
+    ];
+    if let Some(host) = host {
+        args.push("-H".to_owned());
+        args.push(format!("Host: {host}"));
+    }
+    args.push(format!("http://127.0.0.1:{port}/"));
+    let run = Command::new("wrk").args(args).kill_on_drop(true).output();
     let out = tokio::time::timeout(Duration::from_secs(secs + 30), run)
         .await
         .context("wrk did not finish in time")??;

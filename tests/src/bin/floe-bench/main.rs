@@ -13,14 +13,17 @@
 //! under `wrk`, next to plain hyper. `floe-bench --responder URL SUBJECT` is
 //! the raw responder, `floe-bench --plain-hello ADDR` the plain HTTP server.
 //! `floe dev`'s edit-to-served on the Rust http template and its idle CPU;
+//! Ingress: hello at 1/16/64 connections, local and remote replica, 1,000
+//! routes, route propagation (`--ingress-only`).
 //! Secrets: put-to-visible, starts with 0/1/10 secrets, a full re-key.
 //! `--quick` shortens runs; `--inhost-only`, `--http-only`, `--dev-only`,
-//! `--dormant-only`, `--secrets-only` and `--scale-only` run one section
+//! `--dormant-only`, `--secrets-only`, `--ingress-only` and `--scale-only` run one section
 //! (and print the report without writing it).
 
 mod dev;
 mod dormant;
 mod http;
+mod ingress;
 mod inhost;
 mod linked;
 mod load;
@@ -103,6 +106,12 @@ async fn main() -> anyhow::Result<()> {
         println!("{}", report.render());
         return Ok(());
     }
+    if flag("--ingress-only") {
+        eprintln!("== ingress");
+        ingress::measure(&mut report, quick).await?;
+        println!("{}", report.render());
+        return Ok(());
+    }
     if flag("--secrets-only") {
         eprintln!("== secrets and live config");
         secrets::measure(&nats, lattice, &host, &mut report, quick).await?;
@@ -128,6 +137,8 @@ async fn main() -> anyhow::Result<()> {
     }
     eprintln!("== HTTP through a provider");
     http::measure(&nats, lattice, &host, &mut report, quick).await?;
+    eprintln!("== ingress");
+    ingress::measure(&mut report, quick).await?;
     eprintln!("== floe dev");
     dev::measure(&nats, lattice, &mut report, quick).await?;
     eprintln!("== starts and memory");
