@@ -41,7 +41,7 @@ pub struct PutArgs {
     /// Read the value from this environment variable.
     #[arg(long, value_name = "VAR")]
     pub from_env: Option<String>,
-    /// Who may read it: an actor or provider id, or an actor name (repeatable, at least one).
+    /// Who may read it: an actor or provider id, an actor name, or `@ingress` (hosts serving ingress: a TLS certificate) (repeatable, at least one).
     #[arg(long = "allow", value_name = "ID|NAME", required = true)]
     pub allow: Vec<String>,
 }
@@ -161,7 +161,7 @@ async fn warn_unknown(ctx: &Lattice, allow: &[String]) {
     let Ok(inventories) = ctx.client.inventories_for_lookup(ctx.global.window).await else {
         return;
     };
-    for entry in allow {
+    for entry in allow.iter().filter(|e| !e.starts_with('@')) {
         let known = inventories.iter().any(|inv| {
             inv.actors
                 .iter()

@@ -58,6 +58,7 @@ pub async fn handle(
     };
     if scheme == "http"
         && route.https_redirect
+        && !host.is_empty()
         && let Some(port) = ingress.tls_port.get()
     {
         return redirect(&host, *port, &head.uri);

@@ -167,6 +167,12 @@ impl Route {
                 ));
             }
         }
+        if self.https_redirect && self.tls.is_none() {
+            return Err(err(
+                "https-redirect",
+                "needs `tls`: a certificate to serve the redirected requests with",
+            ));
+        }
         if let Some(ms) = self.timeout_ms
             && !(1..=MAX_TIMEOUT_MS).contains(&ms)
         {

@@ -44,7 +44,7 @@ pub enum SecretError {
     #[error("a secret must allow at least one actor or provider to read it: add --allow ID|NAME")]
     NobodyAllowed,
     #[error(
-        "{0:?} in the allow-list is neither an actor or provider id (M…, V…) nor an actor name"
+        "{0:?} in the allow-list is neither an actor or provider id (M…, V…), an actor name, nor @ingress"
     )]
     BadAllowEntry(String),
     #[error("not a secrets key: {0} (a seed starts with SX, a public key with X)")]
