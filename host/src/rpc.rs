@@ -134,33 +134,17 @@ impl Handler for ActorCalls {
                 "the deadline passed while waiting for an instance",
             ));
         }
-        let loaded = match handle.replica.begin_call() {
-            Some(code) => code,
-            None => tokio::time::timeout(remaining, serving.wake(handle))
-                .await
-                .map_err(|_| {
-                    InvocationError::new(
-                        ErrorKind::TimedOut,
-                        "the deadline passed while the dormant actor's code was loaded",
-                    )
-                })??,
-        };
-        let remaining = call.deadline.saturating_sub(started.elapsed());
-        let config = handle.config();
-        loaded
-            .invoke(
-                &serving.runtime,
-                &envelope.operation,
-                envelope.encoding,
-                &envelope.payload,
-                remaining,
-                &crate::runtime::CallEnv {
-                    invocation: envelope.id,
-                    trace: Some(&call.span),
-                    router: Some(&serving.router),
-                    config: &config,
-                    logs: Some(&serving.logs),
+        serving
+            .run_call(
+                handle,
+                Invocation {
+                    operation: &envelope.operation,
+                    encoding: envelope.encoding,
+                    payload: &envelope.payload,
+                    id: envelope.id,
+                    span: &call.span,
                 },
+                remaining,
             )
             .await
     }
@@ -188,7 +172,55 @@ impl Handler for ActorCalls {
     }
 }
 
+/// One call's input, however it arrived.
+struct Invocation<'a> {
+    operation: &'a str,
+    encoding: floe_wire::Encoding,
+    payload: &'a [u8],
+    id: uuid::Uuid,
+    span: &'a floe_wire::trace::TraceContext,
+}
+
 impl Serving {
+    /// Runs one call on `handle`'s version in force, waking a dormant
+    /// replica first, within `within`.
+    async fn run_call(
+        &self,
+        handle: &ActorHandle,
+        call: Invocation<'_>,
+        within: Duration,
+    ) -> Result<floe_wire::Answer, InvocationError> {
+        let started = Instant::now();
+        let loaded = match handle.replica.begin_call() {
+            Some(code) => code,
+            None => tokio::time::timeout(within, self.wake(handle))
+                .await
+                .map_err(|_| {
+                    InvocationError::new(
+                        ErrorKind::TimedOut,
+                        "the deadline passed while the dormant actor's code was loaded",
+                    )
+                })??,
+        };
+        let config = handle.config();
+        loaded
+            .invoke(
+                &self.runtime,
+                call.operation,
+                call.encoding,
+                call.payload,
+                within.saturating_sub(started.elapsed()),
+                &crate::runtime::CallEnv {
+                    invocation: call.id,
+                    trace: Some(call.span),
+                    router: Some(&self.router),
+                    config: &config,
+                    logs: Some(&self.logs),
+                },
+            )
+            .await
+    }
+
     /// Runs one call of `handle` here, without NATS (ingress, for a replica
     /// on this host): `None` when no instance slot is free now, so the
     /// caller sends it to another replica over the lattice instead.
@@ -207,38 +239,19 @@ impl Serving {
             serving: self.clone(),
             handle: handle.clone(),
         };
-        let result = async {
-            let loaded = match handle.replica.begin_call() {
-                Some(code) => code,
-                None => tokio::time::timeout(deadline, self.wake(handle))
-                    .await
-                    .map_err(|_| {
-                        InvocationError::new(
-                            ErrorKind::TimedOut,
-                            "the deadline passed while the dormant actor's code was loaded",
-                        )
-                    })??,
-            };
-            let config = handle.config();
-            let remaining = deadline.saturating_sub(started.elapsed());
-            loaded
-                .invoke(
-                    &self.runtime,
+        let result = self
+            .run_call(
+                handle,
+                Invocation {
                     operation,
-                    floe_wire::Encoding::Msgpack,
+                    encoding: floe_wire::Encoding::Msgpack,
                     payload,
-                    remaining,
-                    &crate::runtime::CallEnv {
-                        invocation: uuid::Uuid::now_v7(),
-                        trace: Some(span),
-                        router: Some(&self.router),
-                        config: &config,
-                        logs: Some(&self.logs),
-                    },
-                )
-                .await
-        }
-        .await;
+                    id: uuid::Uuid::now_v7(),
+                    span,
+                },
+                deadline.saturating_sub(started.elapsed()),
+            )
+            .await;
         let outcome = result.as_ref().map(|_| ()).map_err(|e| e.kind);
         calls.finished(operation, outcome, started.elapsed());
         Some(result)

@@ -184,24 +184,7 @@ fn failed(route: &Route, e: &InvocationError) -> Response<Full<Bytes>> {
     } else {
         tracing::warn!(route = %route.name, target = %route.target, kind = e.kind.as_str(), "request failed: {}", e.message);
     }
-    match e.kind {
-        ErrorKind::TimedOut => plain(
-            StatusCode::GATEWAY_TIMEOUT,
-            "the actor did not answer in time\n",
-        ),
-        ErrorKind::NotFound | ErrorKind::Busy => {
-            let mut response = plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "no replica of this route's actor is available; try again\n",
-            );
-            response
-                .headers_mut()
-                .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
-            response
-        }
-        ErrorKind::BadArguments => plain(StatusCode::BAD_REQUEST, "malformed request\n"),
-        _ => plain(StatusCode::INTERNAL_SERVER_ERROR, "internal server error\n"),
-    }
+    parts::failure(e.kind).map(Full::new)
 }
 
 /// A permanent redirect to the same URL over HTTPS.

@@ -22,7 +22,6 @@ use floe_provider::{Context, ErrorKind, InvocationError, TraceContext};
 use floe_wire::http::{HANDLE_OPERATION, HttpResponse, parts};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::HeaderValue;
 use hyper::{Request, Response, StatusCode};
 
 use crate::route::Route;
@@ -164,24 +163,7 @@ fn failed(route: &Route, e: &InvocationError) -> Response<Full<Bytes>> {
             e.message
         );
     }
-    match e.kind {
-        ErrorKind::TimedOut => plain(
-            StatusCode::GATEWAY_TIMEOUT,
-            "the actor did not answer in time\n",
-        ),
-        ErrorKind::NotFound | ErrorKind::Busy => {
-            let mut response = plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "no actor instance is available for this route; try again\n",
-            );
-            response
-                .headers_mut()
-                .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
-            response
-        }
-        ErrorKind::BadArguments => plain(StatusCode::BAD_REQUEST, "malformed request\n"),
-        _ => internal(),
-    }
+    parts::failure(e.kind).map(Full::new)
 }
 
 fn internal() -> Response<Full<Bytes>> {

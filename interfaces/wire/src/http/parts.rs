@@ -121,6 +121,36 @@ pub fn response(wire: HttpResponse) -> Option<http::Response<Bytes>> {
     Some(response)
 }
 
+/// The response to a request whose invocation failed with `kind`, with
+/// no internals: 504 for a deadline, 503 (`retry-after: 1`) when no
+/// instance is there or free, 400 for a request the actor could not take,
+/// else 500.
+pub fn failure(kind: crate::ErrorKind) -> http::Response<Bytes> {
+    use crate::ErrorKind;
+    match kind {
+        ErrorKind::TimedOut => plain(
+            http::StatusCode::GATEWAY_TIMEOUT,
+            "the actor did not answer in time\n",
+        ),
+        ErrorKind::NotFound | ErrorKind::Busy => {
+            let mut response = plain(
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                "no actor instance is available for this route; try again\n",
+            );
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+            response
+        }
+        ErrorKind::BadArguments => plain(http::StatusCode::BAD_REQUEST, "malformed request\n"),
+        _ => plain(
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal server error\n",
+        ),
+    }
+}
+
 /// A short plain-text response.
 pub fn plain(status: http::StatusCode, text: &str) -> http::Response<Bytes> {
     let mut response = http::Response::new(Bytes::from(text.to_owned()));
