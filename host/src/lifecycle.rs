@@ -218,8 +218,9 @@ impl Lifecycle {
         if let Some(config) = config {
             handle.set_spec(spec);
             handle.set_config(config);
-            self.live.refresh(&handle);
         }
+        // The new version's name may change what its allow-lists grant.
+        self.live.refresh(&handle);
         let reply = self.started(&handle, false);
         tracing::info!(actor = %reply.actor_id, from = %old.claims.floe.version, to = %reply.version, "actor updated");
         self.bus.publish(EventType::ActorUpdated, &reply).await;

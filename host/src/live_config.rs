@@ -76,7 +76,15 @@ impl LiveConfig {
         for key in spec.config.keys().chain(spec.secrets.keys()) {
             check_config_key(key).map_err(ConfigError::BadKey)?;
         }
-        futures::future::try_join_all(spec.secrets.values().map(|s| self.secrets.fetch(s))).await?;
+        let changed =
+            futures::future::try_join_all(spec.secrets.values().map(|s| self.secrets.fetch(s)))
+                .await?;
+        // A version read here first reaches the other actors reading it now.
+        for (secret, changed) in spec.secrets.values().zip(changed) {
+            if changed {
+                self.refresh_readers(secret);
+            }
+        }
         Ok(self.compose(id, name, spec, true)?)
     }
 
@@ -159,11 +167,15 @@ impl LiveConfig {
             self.key_record_changed.notify_one();
             return;
         }
-        let Some(name) = self.secrets.apply_entry(entry) else {
-            return;
-        };
+        if let Some(name) = self.secrets.apply_entry(entry) {
+            self.refresh_readers(&name);
+        }
+    }
+
+    /// Recomputes the config of every running actor reading secret `name`.
+    fn refresh_readers(&self, name: &str) {
         for handle in self.actors.all() {
-            if handle.spec().secrets.values().any(|s| *s == name) {
+            if handle.spec().secrets.values().any(|s| s == name) {
                 self.refresh(&handle);
             }
         }

@@ -66,6 +66,16 @@ async fn pass(secrets: &HostSecrets, lease: &Lease) -> Result<(), String> {
             }
         }
     }
+    // A put that raced the pass may have sealed to a retiring key: look
+    // again before declaring the rotation done.
+    let stale = bucket
+        .list()
+        .await
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter(|s| s.key != record.current)
+        .count();
+    let left = left.max(stale);
     if left > 0 {
         return Err(format!(
             "{left} secrets are still sealed to a retiring key; trying again"

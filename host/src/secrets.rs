@@ -65,6 +65,8 @@ pub struct HostSecrets {
     ring: SecretsKeyRing,
     bucket: Secrets,
     seen: RwLock<HashMap<String, Seen>>,
+    /// Per secret, the highest version seen deleted: older ones are stale.
+    floors: RwLock<HashMap<String, u64>>,
     /// Bumped at every change of what readers here get (ingress reloads
     /// its certificates on it).
     changed: tokio::sync::watch::Sender<u64>,
@@ -76,6 +78,7 @@ impl HostSecrets {
             ring,
             bucket,
             seen: RwLock::new(HashMap::new()),
+            floors: RwLock::new(HashMap::new()),
             changed: tokio::sync::watch::Sender::new(0),
         }
     }
@@ -115,7 +118,8 @@ impl HostSecrets {
                 }
                 changed.then_some(name)
             }
-            Ok(SecretChange::Removed(name)) => {
+            Ok(SecretChange::Removed { name, version }) => {
+                self.raise_floor(&name, version);
                 let removed = self.write().remove(&name).is_some();
                 if removed {
                     tracing::warn!(secret = %name, "secret deleted: actors reading it no longer see it");
@@ -135,6 +139,10 @@ impl HostSecrets {
     /// asked or when the version it replaces was open (someone here reads
     /// it). True when it changed what readers here would get.
     fn keep(&self, sealed: SealedSecret, open_now: bool) -> bool {
+        if self.floor(&sealed.name) >= sealed.version {
+            tracing::warn!(secret = %sealed.name, version = sealed.version, "ignoring a version of a secret deleted since");
+            return false;
+        }
         let mut seen = self.write();
         let name = sealed.name.clone();
         let eager = match seen.get_mut(&name) {
@@ -176,8 +184,29 @@ impl HostSecrets {
         opened
     }
 
-    /// Reads `name` from the bucket, keeps and opens it (a start's fresh read).
-    pub async fn fetch(&self, name: &str) -> Result<(), SecretUseError> {
+    /// The highest version of `name` deleted, as far as this host saw.
+    fn floor(&self, name: &str) -> u64 {
+        self.floors
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn raise_floor(&self, name: &str, version: u64) {
+        let mut floors = self
+            .floors
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let floor = floors.entry(name.to_owned()).or_default();
+        *floor = (*floor).max(version);
+    }
+
+    /// Reads `name` from the bucket and keeps it (a start's fresh read);
+    /// true when that changed what readers here get. It is opened only
+    /// by `value_for`, after the reader's allow-list check.
+    pub async fn fetch(&self, name: &str) -> Result<bool, SecretUseError> {
         let read = self.bucket.get(name).await.map_err(|e| match e {
             floe_lattice::secrets::SecretStoreError::Secret(e) => SecretUseError::Unopened(e),
             other => SecretUseError::Unreachable {
@@ -190,8 +219,11 @@ impl HostSecrets {
                 name: name.to_owned(),
             });
         };
-        self.keep(sealed, true);
-        Ok(())
+        let changed = self.keep(sealed, false);
+        if changed {
+            self.bump();
+        }
+        Ok(changed)
     }
 
     /// The value of `name` for the entity `id` (an actor named
@@ -274,20 +306,29 @@ pub fn keyring(
                     .map(|seed| SecretsKey::derive(seed, lattice)),
             ),
             SecretsKeySource::Seed(seed) => {
-                keys.push(SecretsKey::from_seed(seed).map_err(|e| KeyringError {
+                keys.push(SecretsKey::from_seed(seed).map_err(|_| KeyringError {
                     source_name: "given on the command line".into(),
-                    reason: e.to_string(),
+                    reason: "not a valid SX… seed".into(),
                 })?);
             }
             SecretsKeySource::File(path) => {
+                // A mistyped seed would be taken for a path: never echo
+                // what does not look like one.
+                let shown = path.to_str().filter(|p| p.contains('/')).map_or_else(
+                    || "given on the command line (neither a seed nor a path with /)".to_owned(),
+                    str::to_owned,
+                );
                 let failed = |reason: String| KeyringError {
-                    source_name: path.display().to_string(),
+                    source_name: shown.clone(),
                     reason,
                 };
                 let text = zeroize::Zeroizing::new(
                     std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?,
                 );
-                keys.push(SecretsKey::from_seed(&text).map_err(|e| failed(e.to_string()))?);
+                keys.push(
+                    SecretsKey::from_seed(&text)
+                        .map_err(|_| failed("not a valid SX… seed".into()))?,
+                );
             }
         }
     }

@@ -50,10 +50,25 @@ pub async fn serve(
             tokio::select! {
                 () = async {
                     match acceptor {
-                        None => connection(ingress, stream, peer, local, "http", timeout).await,
+                        None => {
+                            // A client must start its request within the
+                            // header timeout, or give its slot back.
+                            let mut first = [0u8; 1];
+                            match tokio::time::timeout(timeout, stream.peek(&mut first)).await {
+                                Ok(Ok(n)) if n > 0 => {
+                                    connection(ingress, stream, peer, local, "http", timeout, Protocol::Either).await;
+                                }
+                                _ => tracing::debug!(%peer, "closed a connection that sent nothing in time"),
+                            }
+                        }
                         Some(acceptor) => {
                             match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
-                                Ok(Ok(tls)) => connection(ingress, tls, peer, local, "https", timeout).await,
+                                Ok(Ok(tls)) => {
+                                    // ALPN decided the protocol: no preface to wait for.
+                                    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                                    let protocol = if h2 { Protocol::Http2 } else { Protocol::Http1 };
+                                    connection(ingress, tls, peer, local, "https", timeout, protocol).await;
+                                }
                                 Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
                                 Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                             }
@@ -69,6 +84,15 @@ pub async fn serve(
     Ok(local)
 }
 
+/// Which HTTP a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    /// Told by its first bytes (plain connections).
+    Either,
+    Http1,
+    Http2,
+}
+
 /// Serves one connection's requests until it closes.
 async fn connection<I>(
     ingress: Arc<Ingress>,
@@ -77,6 +101,7 @@ async fn connection<I>(
     local: SocketAddr,
     scheme: &'static str,
     header_timeout: Duration,
+    protocol: Protocol,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -90,10 +115,21 @@ async fn connection<I>(
     });
     let mut builder =
         hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    builder = match protocol {
+        Protocol::Either => builder,
+        Protocol::Http1 => builder.http1_only(),
+        Protocol::Http2 => builder.http2_only(),
+    };
     builder
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(header_timeout);
+    // An HTTP/2 connection that stops answering pings is closed.
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Some(header_timeout))
+        .keep_alive_timeout(header_timeout);
     let _ = builder
         .serve_connection(hyper_util::rt::TokioIo::new(io), service)
         .await;

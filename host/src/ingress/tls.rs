@@ -91,7 +91,13 @@ impl Certificates {
 
 /// The certificate chain and key in secret `name`.
 async fn load(name: &str, secrets: &HostSecrets) -> Result<CertifiedKey, String> {
-    secrets.fetch(name).await.map_err(|e| e.to_string())?;
+    if let Err(e) = secrets.fetch(name).await {
+        // Out of reach for now: the value already held, if any, serves on.
+        if !matches!(e, crate::secrets::SecretUseError::Unreachable { .. }) {
+            return Err(e.to_string());
+        }
+        tracing::warn!(secret = %name, "{e}");
+    }
     let value = secrets
         .value_for(name, INGRESS_READER, None)
         .map_err(|e| e.to_string())?;
@@ -102,14 +108,15 @@ async fn load(name: &str, secrets: &HostSecrets) -> Result<CertifiedKey, String>
 fn parse(pem: &[u8]) -> Result<CertifiedKey, String> {
     let chain = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("the certificate chain does not parse: {e}"))?;
+        // The parser's errors may quote the input (the key): never passed on.
+        .map_err(|_| "the certificate chain is not valid PEM".to_owned())?;
     if chain.is_empty() {
         return Err("the secret holds no PEM certificate".into());
     }
     let key = PrivateKeyDer::from_pem_slice(pem)
-        .map_err(|e| format!("the secret holds no usable PEM private key: {e}"))?;
+        .map_err(|_| "the secret holds no usable PEM private key".to_owned())?;
     let signer = rustls::crypto::ring::sign::any_supported_type(&key)
-        .map_err(|e| format!("the private key is not of a supported type: {e}"))?;
+        .map_err(|_| "the private key is not of a supported type".to_owned())?;
     let key = CertifiedKey::new(chain, signer);
     key.keys_match()
         .map_err(|e| format!("the private key does not match the certificate: {e}"))?;

@@ -41,7 +41,17 @@ pub enum SecretStoreError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecretChange {
     Put(SealedSecret),
-    Removed(String),
+    /// Deleted at `version` (the next put is version + 1).
+    Removed {
+        name: String,
+        version: u64,
+    },
+}
+
+/// What a delete stores: the version deleted, so versions keep rising.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Tombstone {
+    deleted_version: u64,
 }
 
 /// Why an entry was ignored. Names the secret, never a value.
@@ -105,12 +115,24 @@ impl Secrets {
                 source,
             })?;
         if body.is_empty() {
-            return Ok(SecretChange::Removed(name.to_owned()));
-        }
-        let sealed: SealedSecret =
-            serde_json::from_slice(body).map_err(|_| SecretEntryError::Malformed {
+            return Ok(SecretChange::Removed {
                 name: name.to_owned(),
-            })?;
+                version: 0,
+            });
+        }
+        let sealed: SealedSecret = match serde_json::from_slice(body) {
+            Ok(sealed) => sealed,
+            Err(_) => {
+                let tombstone: Tombstone =
+                    serde_json::from_slice(body).map_err(|_| SecretEntryError::Malformed {
+                        name: name.to_owned(),
+                    })?;
+                return Ok(SecretChange::Removed {
+                    name: name.to_owned(),
+                    version: tombstone.deleted_version,
+                });
+            }
+        };
         if sealed.name != name {
             return Err(SecretEntryError::WrongName {
                 name: name.to_owned(),
@@ -233,12 +255,15 @@ impl Secrets {
     ) -> Result<SealedSecret, SecretStoreError> {
         check_name(name)?;
         let allow = check_allow(allow)?;
-        let to = self.current_key(default).await?;
         let key = secret_key(name);
         for _ in 0..CAS_ATTEMPTS {
+            // Read again on each attempt: a rotation may have made another
+            // key current meanwhile.
+            let to = self.current_key(default).await?;
             let (entry, revision) = self.entry(&key).await?;
             let previous = match entry.map(|e| self.read_entry(&e)) {
                 Some(Ok(SecretChange::Put(sealed))) => sealed.version,
+                Some(Ok(SecretChange::Removed { version, .. })) => version,
                 _ => 0,
             };
             let sealed = seal(name, previous + 1, allow.clone(), value, &to, now_ms())?;
@@ -258,10 +283,17 @@ impl Secrets {
         check_name(name)?;
         let key = secret_key(name);
         for _ in 0..CAS_ATTEMPTS {
-            let Some((_, revision)) = self.get(name).await? else {
+            let Some((sealed, revision)) = self.get(name).await? else {
                 return Err(SecretStoreError::NotFound(name.to_owned()));
             };
-            if self.write_at(&key, &[], revision).await? {
+            let tombstone = serde_json::to_vec(&Tombstone {
+                deleted_version: sealed.version,
+            })
+            .map_err(|e| SecretStoreError::Write {
+                key: key.clone(),
+                reason: e.to_string(),
+            })?;
+            if self.write_at(&key, &tombstone, revision).await? {
                 return Ok(());
             }
         }
