@@ -24,8 +24,8 @@ use crate::tasks::Tasks;
 /// Why a start's or update's config was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{0}")]
-    BadKey(String),
+    #[error(transparent)]
+    BadKey(#[from] floe_wire::actor_config::BadConfigKey),
     #[error(transparent)]
     Secret(#[from] SecretUseError),
     #[error("cannot watch {what}: {reason}")]
@@ -74,7 +74,7 @@ impl LiveConfig {
         spec: &ConfigSpec,
     ) -> Result<ActorConfig, ConfigError> {
         for key in spec.config.keys().chain(spec.secrets.keys()) {
-            check_config_key(key).map_err(ConfigError::BadKey)?;
+            check_config_key(key)?;
         }
         let changed =
             futures::future::try_join_all(spec.secrets.values().map(|s| self.secrets.fetch(s)))

@@ -12,6 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use floe_lattice::lease::Lease;
+use floe_lattice::records::RecordError;
+use floe_lattice::secrets::SecretStoreError;
+use floe_wire::secrets::SecretError;
 use floe_wire::secrets::SecretsKey;
 use tokio::sync::Notify;
 
@@ -41,22 +44,35 @@ pub fn spawn(
     });
 }
 
+/// Why a pass did not finish the rotation (it tries again).
+#[derive(Debug, thiserror::Error)]
+enum RekeyError {
+    #[error(transparent)]
+    Store(#[from] SecretStoreError),
+    #[error("cannot read the reconciler's lease: {0}")]
+    Lease(#[from] RecordError),
+    #[error("the current secrets key is not a key: {0}")]
+    Current(#[from] SecretError),
+    #[error("{0} secrets are still sealed to a retiring key; trying again")]
+    Left(usize),
+}
+
 /// One pass: nothing unless a rotation is unfinished and this host leads.
-async fn pass(secrets: &HostSecrets, lease: &Lease) -> Result<(), String> {
+async fn pass(secrets: &HostSecrets, lease: &Lease) -> Result<(), RekeyError> {
     let bucket = secrets.bucket();
-    let Some((record, revision)) = bucket.key_record().await.map_err(|e| e.to_string())? else {
+    let Some((record, revision)) = bucket.key_record().await? else {
         return Ok(());
     };
     if record.retiring.is_empty() {
         return Ok(());
     }
-    let holder = lease.holder().await.map_err(|e| e.to_string())?;
+    let holder = lease.holder().await?;
     if holder.is_none_or(|h| h.host_id != lease.host_id()) {
         return Ok(());
     }
-    let to = SecretsKey::from_public_key(&record.current).map_err(|e| e.to_string())?;
+    let to = SecretsKey::from_public_key(&record.current)?;
     let (mut moved, mut left) = (0usize, 0usize);
-    for name in bucket.names().await.map_err(|e| e.to_string())? {
+    for name in bucket.names().await? {
         match bucket.reseal(&name, secrets.ring(), &to).await {
             Ok(true) => moved += 1,
             Ok(false) => {}
@@ -70,24 +86,17 @@ async fn pass(secrets: &HostSecrets, lease: &Lease) -> Result<(), String> {
     // again before declaring the rotation done.
     let stale = bucket
         .list()
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .iter()
         .filter(|s| s.key != record.current)
         .count();
     let left = left.max(stale);
     if left > 0 {
-        return Err(format!(
-            "{left} secrets are still sealed to a retiring key; trying again"
-        ));
+        return Err(RekeyError::Left(left));
     }
     let mut done = record.clone();
     done.retiring.clear();
-    if bucket
-        .write_key_record(&done, revision)
-        .await
-        .map_err(|e| e.to_string())?
-    {
+    if bucket.write_key_record(&done, revision).await? {
         tracing::info!(key = %record.current, moved, retired = ?record.retiring, "secrets re-sealed; retiring keys retired");
     }
     Ok(())

@@ -142,7 +142,7 @@ impl CtlClient {
         unset: &[String],
     ) -> Result<ActorConfigRecord, CtlError> {
         for key in set.keys().chain(unset) {
-            check_config_key(key).map_err(bad_request)?;
+            check_config_key(key).map_err(|e| bad_request(e.to_string()))?;
         }
         let store = self.bucket().await?;
         floe_lattice::actor_config::change(&store, &self.auth, actor, set, unset)

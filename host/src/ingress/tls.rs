@@ -18,7 +18,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-use crate::secrets::HostSecrets;
+use crate::secrets::{HostSecrets, SecretUseError};
 
 /// The certificates in force, by host name.
 #[derive(Debug, Default)]
@@ -89,37 +89,51 @@ impl Certificates {
     }
 }
 
+/// Why a route's certificate is not served. Never quotes the secret.
+#[derive(Debug, thiserror::Error)]
+enum CertificateError {
+    #[error(transparent)]
+    Secret(#[from] SecretUseError),
+    #[error("the certificate chain is not valid PEM")]
+    NotPem,
+    #[error("the secret holds no PEM certificate")]
+    NoCertificate,
+    #[error("the secret holds no usable PEM private key")]
+    NoKey,
+    #[error("the private key is not of a supported type")]
+    UnsupportedKey,
+    #[error("the private key does not match the certificate")]
+    KeyMismatch,
+}
+
 /// The certificate chain and key in secret `name`.
-async fn load(name: &str, secrets: &HostSecrets) -> Result<CertifiedKey, String> {
+async fn load(name: &str, secrets: &HostSecrets) -> Result<CertifiedKey, CertificateError> {
     if let Err(e) = secrets.fetch(name).await {
         // Out of reach for now: the value already held, if any, serves on.
-        if !matches!(e, crate::secrets::SecretUseError::Unreachable { .. }) {
-            return Err(e.to_string());
+        if !matches!(e, SecretUseError::Unreachable { .. }) {
+            return Err(e.into());
         }
         tracing::warn!(secret = %name, "{e}");
     }
-    let value = secrets
-        .value_for(name, INGRESS_READER, None)
-        .map_err(|e| e.to_string())?;
+    let value = secrets.value_for(name, INGRESS_READER, None)?;
     parse(value.expose())
 }
 
-/// A PEM certificate chain (leaf first) and private key.
-fn parse(pem: &[u8]) -> Result<CertifiedKey, String> {
+/// A PEM certificate chain (leaf first) and private key. The parser's
+/// errors may quote the input (the key): they are never passed on.
+fn parse(pem: &[u8]) -> Result<CertifiedKey, CertificateError> {
     let chain = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        // The parser's errors may quote the input (the key): never passed on.
-        .map_err(|_| "the certificate chain is not valid PEM".to_owned())?;
+        .map_err(|_| CertificateError::NotPem)?;
     if chain.is_empty() {
-        return Err("the secret holds no PEM certificate".into());
+        return Err(CertificateError::NoCertificate);
     }
-    let key = PrivateKeyDer::from_pem_slice(pem)
-        .map_err(|_| "the secret holds no usable PEM private key".to_owned())?;
+    let key = PrivateKeyDer::from_pem_slice(pem).map_err(|_| CertificateError::NoKey)?;
     let signer = rustls::crypto::ring::sign::any_supported_type(&key)
-        .map_err(|_| "the private key is not of a supported type".to_owned())?;
+        .map_err(|_| CertificateError::UnsupportedKey)?;
     let key = CertifiedKey::new(chain, signer);
     key.keys_match()
-        .map_err(|e| format!("the private key does not match the certificate: {e}"))?;
+        .map_err(|_| CertificateError::KeyMismatch)?;
     Ok(key)
 }
 

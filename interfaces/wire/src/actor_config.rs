@@ -28,13 +28,18 @@ pub struct ActorConfigRecord {
     pub values: StringMap,
 }
 
+/// A `wasi:config` key that cannot be one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not a valid config key: use 1 to 256 characters without '=' or control characters"
+)]
+pub struct BadConfigKey(pub String);
+
 /// Checks a `wasi:config` key: not empty, at most 256 bytes, no `=`, no
 /// control character.
-pub fn check_config_key(key: &str) -> Result<(), String> {
+pub fn check_config_key(key: &str) -> Result<(), BadConfigKey> {
     if key.is_empty() || key.len() > 256 || key.contains('=') || key.chars().any(char::is_control) {
-        return Err(format!(
-            "{key:?} is not a valid config key: use 1 to 256 characters without '=' or control characters"
-        ));
+        return Err(BadConfigKey(key.to_owned()));
     }
     Ok(())
 }

@@ -131,7 +131,7 @@ async fn a_secret_reaches_only_allowed_actors_and_appears_nowhere_else() {
         let lattice = Lattice::new().await;
         let raw = lattice.nats.connect().await.expect("raw");
         let mut events = raw
-            .subscribe(format!("floe.{}.evt.>", lattice.name))
+            .subscribe(floe_wire::Subject::AllEvents.render(lattice.client.lattice()))
             .await
             .expect("subscribe to every event");
         floe_lattice::confirm::subscriptions_registered(&raw, Duration::from_secs(5))

@@ -354,7 +354,7 @@ impl Component {
         }
         for (key, name) in &self.secrets {
             crate::actor_config::check_config_key(key)
-                .map_err(|e| err(format!("{at}.secrets.{key}"), e))?;
+                .map_err(|e| err(format!("{at}.secrets.{key}"), e.to_string()))?;
             crate::secrets::check_name(name)
                 .map_err(|e| err(format!("{at}.secrets.{key}"), e.to_string()))?;
         }

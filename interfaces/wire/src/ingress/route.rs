@@ -118,11 +118,11 @@ impl Route {
         }
         for host in &mut self.hosts {
             *host = host.trim().to_ascii_lowercase();
-            check_host(host).map_err(|reason| err("hosts", reason))?;
+            check_host(host)?;
         }
         self.hosts.sort();
         self.hosts.dedup();
-        self.path = normal_path(&self.path, self.path_kind).map_err(|r| err("path", r))?;
+        self.path = normal_path(&self.path, self.path_kind)?;
         for method in &mut self.methods {
             *method = method.trim().to_ascii_uppercase();
             if method.is_empty() || !method.chars().all(|c| c.is_ascii_uppercase()) {
@@ -212,7 +212,7 @@ impl Route {
 
 /// Checks a host pattern: a DNS name of labels of `a-z 0-9 -`, or
 /// `*.` followed by one.
-fn check_host(host: &str) -> Result<(), String> {
+fn check_host(host: &str) -> Result<(), RouteError> {
     let name = host.strip_prefix("*.").unwrap_or(host);
     let label_ok = |l: &str| {
         !l.is_empty()
@@ -222,8 +222,9 @@ fn check_host(host: &str) -> Result<(), String> {
             && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
     if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
-        return Err(format!(
-            "{host:?} is not a host name or a wildcard `*.example.com`"
+        return Err(err(
+            "hosts",
+            format!("{host:?} is not a host name or a wildcard `*.example.com`"),
         ));
     }
     Ok(())
@@ -231,14 +232,15 @@ fn check_host(host: &str) -> Result<(), String> {
 
 /// A path in canonical form: starts with `/`, no `?` or `#`, no empty or
 /// dot segments; a prefix without a trailing `/` (but the root).
-fn normal_path(path: &str, kind: PathKind) -> Result<String, String> {
+fn normal_path(path: &str, kind: PathKind) -> Result<String, RouteError> {
     let path = path.trim();
     if !path.starts_with('/') {
-        return Err(format!("{path:?} must start with /"));
+        return Err(err("path", format!("{path:?} must start with /")));
     }
     if path.contains(['?', '#']) || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "{path:?} must be a path alone, without query or spaces"
+        return Err(err(
+            "path",
+            format!("{path:?} must be a path alone, without query or spaces"),
         ));
     }
     let trimmed = match kind {
@@ -249,7 +251,7 @@ fn normal_path(path: &str, kind: PathKind) -> Result<String, String> {
     if trimmed.split('/').skip(1).any(|s| {
         s == "." || s == ".." || (s.is_empty() && trimmed != "/" && kind == PathKind::Prefix)
     }) {
-        return Err(format!("{path:?} has empty or dot segments"));
+        return Err(err("path", format!("{path:?} has empty or dot segments")));
     }
     Ok(trimmed.to_owned())
 }
