@@ -29,15 +29,17 @@ COMPONENTIZE_PY := 0.25.1
 COMPONENTIZE_JS := 0.23.0
 JSENV := $(TARGET_DIR)/jsenv
 EXAMPLES_ISSUER := examples-issuer
-ACTORS := echo misbehave greeter front settings counter http-hello kv-counter
+ACTORS := echo misbehave greeter greeter-async front settings counter http-hello http-hello-p3 kv-counter
 # Capabilities each example actor claims (empty for none).
 CAPS_echo :=
 CAPS_misbehave :=
 CAPS_greeter :=
+CAPS_greeter-async := wasi:keyvalue
 CAPS_front := acme:greet/greeter
 CAPS_settings :=
 CAPS_counter := wasi:keyvalue
 CAPS_http-hello :=
+CAPS_http-hello-p3 :=
 CAPS_kv-counter := wasi:keyvalue
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -1,4 +1,5 @@
-//! Names and prefixes to ids: actors and providers by unique name, hosts by
+//! Names and prefixes to ids: actors and providers by unique name (an
+//! actor also as `app/component`), hosts by
 //! a unique prefix of their id, all against what the lattice reports now.
 //! One rule for all of them: exactly one match, or an error that says what
 //! was not found or lists the candidates.
@@ -6,6 +7,7 @@
 use std::time::Duration;
 
 use floe_wire::KeyKind;
+use floe_wire::app::{APP_ANNOTATION, COMPONENT_ANNOTATION};
 use floe_wire::control::HostInventory;
 
 use crate::client::{CtlClient, CtlError};
@@ -91,6 +93,9 @@ impl CtlClient {
         if is_id(name_or_id, KeyKind::Actor) {
             return Ok(name_or_id.to_owned());
         }
+        if let Some((app, component)) = name_or_id.split_once('/') {
+            return Self::app_component_in(inventories, app, component);
+        }
         let ids = inventories
             .iter()
             .flat_map(|inv| &inv.actors)
@@ -101,6 +106,32 @@ impl CtlClient {
                 return no_host_answered(name_or_id);
             }
             format!("no running actor is named `{name_or_id}` (see `floe get inventory`)")
+        })
+    }
+
+    /// The actor that app `app` runs as its component `component`.
+    fn app_component_in(
+        inventories: &[HostInventory],
+        app: &str,
+        component: &str,
+    ) -> Result<String, CtlError> {
+        let name = format!("{app}/{component}");
+        let ids = inventories
+            .iter()
+            .flat_map(|inv| &inv.actors)
+            .filter(|a| {
+                a.annotations.get(APP_ANNOTATION).map(String::as_str) == Some(app)
+                    && a.annotations.get(COMPONENT_ANNOTATION).map(String::as_str)
+                        == Some(component)
+            })
+            .map(|a| a.actor_id.as_str());
+        unique(ids, &name, "actors", || {
+            if inventories.is_empty() {
+                return no_host_answered(&name);
+            }
+            format!(
+                "app {app} runs no actor as component `{component}` (see `floe app status {app}`)"
+            )
         })
     }
 

@@ -232,6 +232,7 @@ mod tests {
                     max_concurrent: 4,
                     annotations: Default::default(),
                     calls: *calls,
+                    instances: *calls,
                     failures: [("trapped".to_owned(), 1)].into(),
                     in_flight: 0,
                     claims: None,

@@ -139,6 +139,8 @@ impl Drop for InHost<'_> {
 #[derive(Debug, Default)]
 struct Stats {
     calls: AtomicU64,
+    /// Instances made for its calls (fewer than calls with `--reuse`).
+    instances: AtomicU64,
     in_flight: AtomicU64,
     /// Calls in the host (waiting for an instance or running) over time.
     presence: Mutex<Presence>,
@@ -339,6 +341,11 @@ impl ActorHandle {
         }
     }
 
+    /// Counts the instances made for its calls.
+    pub fn instances_made(&self) -> &AtomicU64 {
+        &self.stats.instances
+    }
+
     pub fn describe(&self) -> ActorDescription {
         let version = self.replica.version();
         let spec = self.spec();
@@ -360,6 +367,7 @@ impl ActorHandle {
             max_concurrent: self.max_concurrent(),
             annotations: self.annotations.clone(),
             calls: self.stats.calls.load(Ordering::Relaxed),
+            instances: self.stats.instances.load(Ordering::Relaxed),
             failures,
             in_flight: self.stats.in_flight.load(Ordering::Relaxed),
             claims: Some(version.claims.clone()),

@@ -112,6 +112,14 @@ pub struct HostConfig {
     /// How often to look for idle actors to put to sleep.
     #[arg(long, env = "FLOE_IDLE_CHECK", default_value = "1s", value_parser = parse_flag_duration)]
     pub idle_check: Duration,
+    /// Calls one instance of an actor may serve before it is replaced: 0
+    /// (the default) or 1 gives every call a fresh instance. Reuse is
+    /// faster, but keeps a guest's state from one call to the next of the
+    /// same actor (never across actors); see docs/security.md. An instance
+    /// is reused only after a call that ended normally and left nothing
+    /// open.
+    #[arg(long, env = "FLOE_REUSE", default_value_t = 0)]
+    pub reuse: u32,
     /// Instance slots in the pooling allocator (all actors together).
     #[arg(long, env = "FLOE_MAX_INSTANCES", default_value_t = 1000)]
     pub max_instances: u32,

@@ -116,6 +116,7 @@ impl Host {
                     .clone()
                     .unwrap_or_else(|| home.root().join("cache").join("compiled")),
             ),
+            reuse: config.reuse,
         })?;
         if config.allowed_issuers.is_empty() {
             tracing::warn!("no --allowed-issuer set: actors signed by any issuer are accepted");

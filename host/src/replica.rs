@@ -235,6 +235,7 @@ mod tests {
             max_instances: 2,
             max_memory_per_instance: 1 << 20,
             cache_dir: None,
+            reuse: 0,
         })
         .expect("runtime")
     }

@@ -216,6 +216,7 @@ impl Serving {
                     router: Some(&self.router),
                     config: &config,
                     logs: Some(&self.logs),
+                    instances: Some(handle.instances_made()),
                 },
             )
             .await

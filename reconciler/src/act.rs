@@ -101,6 +101,11 @@ pub async fn act(client: &CtlClient, action: &Action) -> Result<(), CtlError> {
             Err(CtlError::NotFound(_)) => Ok(()),
             other => other,
         },
+        Action::PutRoute(route) => client.put_route(route.clone()).await.map(|_| ()),
+        Action::DeleteRoute { name } => match client.delete_route(name).await {
+            Err(CtlError::NotFound(_)) => Ok(()),
+            other => other,
+        },
     }
 }
 
@@ -196,5 +201,7 @@ pub fn describe(action: &Action) -> String {
             package,
             link_name,
         } => format!("unlink {source} {package} {link_name}"),
+        Action::PutRoute(route) => format!("store route {} → {}", route.name, route.target),
+        Action::DeleteRoute { name } => format!("delete route {name}"),
     }
 }

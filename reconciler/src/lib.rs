@@ -14,12 +14,14 @@
 //! - `pass`: one leader pass over every app, statuses and app events.
 //! - `scale`: replicas that follow load (autoscaled components).
 //! - `views`: the leader's picture of the live hosts, read on change.
+//! - `stored_routes`: the ingress routes one pass reads, only when needed.
 
 mod act;
 mod hosts;
 mod pass;
 pub mod plan;
 mod scale;
+mod stored_routes;
 mod views;
 
 use std::sync::{Arc, Mutex};

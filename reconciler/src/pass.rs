@@ -20,6 +20,7 @@ use serde_json::json;
 use crate::hosts::HostTracker;
 use crate::plan::{self, Action, HostView, Memory, Stall};
 use crate::scale::{self, ScaleState};
+use crate::stored_routes::{SWEEP_EVERY, StoredRoutes};
 use crate::views::HostViews;
 use crate::{EventSink, Leadership, act};
 
@@ -170,7 +171,7 @@ impl Leader {
             }
         };
         // With no app, look for leftovers only now and then.
-        if heads.is_empty() && self.passes % 10 != 1 {
+        if heads.is_empty() && self.passes % SWEEP_EVERY != 1 {
             return;
         }
         let Some(views) = self.observe(tracker).await else {
@@ -183,15 +184,22 @@ impl Leader {
                 return;
             }
         };
+        let mut routes = StoredRoutes::default();
+        let sweep = self.passes % SWEEP_EVERY == 1;
         let names: BTreeSet<String> = heads.iter().map(|h| h.value.name.clone()).collect();
         for head in heads {
             if !self.leading() {
                 return;
             }
-            self.reconcile(&bucket, head, &views, &links).await;
+            self.reconcile(&bucket, head, &views, &links, (&mut routes, sweep))
+                .await;
         }
         // What apps without entries still own (an app forgotten mid-way).
-        for orphan in plan::owners(&views, &links).difference(&names) {
+        let mut owners = plan::owners(&views, &links);
+        if sweep && let Some(stored) = routes.get(&self.client).await {
+            owners.extend(plan::route_owners(stored));
+        }
+        for orphan in owners.difference(&names) {
             // Only an app whose head is really gone: one that exists but does
             // not open (a seal out of its window, a newer format) is left alone.
             match bucket.entry(floe_wire::app::head_key(orphan)).await {
@@ -206,7 +214,12 @@ impl Leader {
                     continue;
                 }
             }
-            for action in plan::plan_removal(orphan, &views, &links) {
+            let Some(stored) = routes.get(&self.client).await else {
+                continue;
+            };
+            let mut actions = plan::route_removal(orphan, stored);
+            actions.extend(plan::plan_removal(orphan, &views, &links));
+            for action in actions {
                 if !self.leading() {
                     return;
                 }
@@ -257,10 +270,11 @@ impl Leader {
         head: Record<AppHead>,
         views: &[HostView],
         links: &[Link],
+        (routes, sweep): (&mut StoredRoutes, bool),
     ) {
         let name = head.value.name.clone();
         if head.value.deleting {
-            self.remove(bucket, &head, views, links).await;
+            self.remove(bucket, &head, views, links, routes).await;
             return;
         }
         // The head is in hand: read only the version it names.
@@ -296,7 +310,14 @@ impl Leader {
                 )
                 .await;
         }
-        let plan = plan::plan_app(&version, views, links, &memory);
+        let mut plan = plan::plan_app(&version, views, links, &memory);
+        // Routes are read when the app declares some, and on sweeps (an app
+        // that dropped its last route loses it then).
+        if (!version.manifest.routes.is_empty() || sweep)
+            && let Some(stored) = routes.get(&self.client).await
+        {
+            plan::plan_routes(&version, views, stored, &mut plan);
+        }
         for action in &plan.actions {
             if !self.leading() {
                 return;
@@ -337,9 +358,15 @@ impl Leader {
         head: &Record<AppHead>,
         views: &[HostView],
         links: &[Link],
+        routes: &mut StoredRoutes,
     ) {
         let name = head.value.name.clone();
-        let actions = plan::plan_removal(&name, views, links);
+        // Its routes must be known before it may be forgotten.
+        let Some(stored) = routes.get(&self.client).await else {
+            return;
+        };
+        let mut actions = plan::route_removal(&name, stored);
+        actions.extend(plan::plan_removal(&name, views, links));
         if actions.is_empty() {
             if let Err(e) = apps::forget(bucket, &self.auth, &name, head.revision).await {
                 tracing::warn!(app = %name, "cannot forget a deleted app: {e}");

@@ -1,5 +1,5 @@
 //! The pure part of reconciling: from one app version, the live hosts (their
-//! labels and what runs there) and the links, the actions that bring the
+//! labels and what runs there), the links and the routes, the actions that bring the
 //! lattice closer to the manifest, what is still missing, and what cannot be
 //! done as things stand. No I/O, so every rule is unit-tested.
 //!
@@ -14,8 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use floe_wire::Link;
 use floe_wire::app::{APP_ANNOTATION, AppVersion, COMPONENT_ANNOTATION, Component, ComponentKind};
 use floe_wire::control::{ActorDescription, ProviderDescription, StringMap};
+use floe_wire::ingress::Route;
 
 use place::{place, stop};
+pub use routes::{plan_routes, route_owners, route_removal};
 
 /// A live host as the leader sees it.
 #[derive(Debug, Clone, Default)]
@@ -83,10 +85,15 @@ pub enum Action {
         package: String,
         link_name: String,
     },
+    PutRoute(Route),
+    DeleteRoute {
+        name: String,
+    },
 }
 
 impl Action {
-    /// The host it acts on (`None`: links, which live in the lattice).
+    /// The host it acts on (`None`: links and routes, which live in the
+    /// lattice).
     pub fn host(&self) -> Option<&str> {
         match self {
             Action::StartActor { host, .. }
@@ -95,7 +102,10 @@ impl Action {
             | Action::StopActor { host, .. }
             | Action::StartProvider { host, .. }
             | Action::StopProvider { host, .. } => Some(host),
-            Action::PutLink(_) | Action::DeleteLink { .. } => None,
+            Action::PutLink(_)
+            | Action::DeleteLink { .. }
+            | Action::PutRoute(_)
+            | Action::DeleteRoute { .. } => None,
         }
     }
 }
@@ -364,5 +374,6 @@ pub fn owners(hosts: &[HostView], links: &[Link]) -> BTreeSet<String> {
 }
 
 mod place;
+mod routes;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use floe_wire::ingress::{HostMatch, PathKind, Request, Route, RouteTable};
+use floe_wire::app::APP_ANNOTATION;
+use floe_wire::ingress::{Canary, HostMatch, PathKind, Request, Route, RouteTable};
 use serde::Serialize;
 
 use super::lattice::Lattice;
@@ -33,9 +34,12 @@ pub enum IngressCommand {
 pub struct PutArgs {
     /// The route's name: 1 to 64 letters, digits, `-` or `_`.
     pub name: String,
-    /// The actor that answers (id or unique name).
+    /// The actor that answers (id, unique name, or `app/component`).
     #[arg(long)]
     pub target: String,
+    /// Another actor answering a percentage of the requests, `ACTOR=PERCENT` (repeatable; the target answers the rest).
+    #[arg(long = "canary", value_parser = parse_key_value, value_name = "ACTOR=PERCENT")]
+    pub canaries: Vec<(String, String)>,
     /// A host name it serves: exact, or `*.example.com` (repeatable; none: any host).
     #[arg(long = "host", value_name = "HOST")]
     pub hosts: Vec<String>,
@@ -84,12 +88,26 @@ struct Listed {
     route: Route,
     /// Replicas of its target now (0: requests get 503).
     replicas: usize,
+    /// Its targets (canaries included) that have no replica now.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    without_replicas: Vec<String>,
 }
 
 pub async fn ingress(ctx: &Lattice, cmd: IngressCommand) -> anyhow::Result<()> {
     let window = ctx.global.window;
     match cmd {
         IngressCommand::Put(args) => {
+            refuse_app_route(ctx, &args.name).await?;
+            let mut canary = Vec::new();
+            for (actor, weight) in &args.canaries {
+                let Ok(weight) = weight.trim_end_matches('%').parse::<u32>() else {
+                    bail!("--canary {actor}={weight}: the weight is a percentage, 1 to 100");
+                };
+                canary.push(Canary {
+                    target: ctx.client.resolve_actor(actor, window).await?,
+                    weight,
+                });
+            }
             let route = Route {
                 name: args.name.clone(),
                 hosts: args.hosts,
@@ -102,13 +120,14 @@ pub async fn ingress(ctx: &Lattice, cmd: IngressCommand) -> anyhow::Result<()> {
                 methods: args.methods,
                 headers: args.headers.into_iter().collect(),
                 target: ctx.client.resolve_actor(&args.target, window).await?,
+                canary,
                 strip_prefix: args.strip_prefix,
                 timeout_ms: args
                     .request_timeout
                     .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
                 tls: args.tls,
                 https_redirect: args.https_redirect,
-                created_ms: 0,
+                ..Default::default()
             };
             let stored = ctx
                 .client
@@ -121,7 +140,7 @@ pub async fn ingress(ctx: &Lattice, cmd: IngressCommand) -> anyhow::Result<()> {
                         "Route {} stored: {} → {}",
                         stored.name,
                         describe(&stored),
-                        stored.target
+                        targets(&stored)
                     );
                     Ok(())
                 }
@@ -130,6 +149,7 @@ pub async fn ingress(ctx: &Lattice, cmd: IngressCommand) -> anyhow::Result<()> {
         }
         IngressCommand::List => list(ctx).await,
         IngressCommand::Del { name } => {
+            refuse_app_route(ctx, &name).await?;
             ctx.client.delete_route(&name).await?;
             match ctx.global.output {
                 OutputFormat::Text => {
@@ -143,6 +163,31 @@ pub async fn ingress(ctx: &Lattice, cmd: IngressCommand) -> anyhow::Result<()> {
         }
         IngressCommand::Test(args) => test(ctx, &args).await,
     }
+}
+
+/// An app's route is kept by the reconciler as the app's manifest says: a
+/// change made here would be undone.
+async fn refuse_app_route(ctx: &Lattice, name: &str) -> anyhow::Result<()> {
+    let routes = ctx.client.list_routes().await?;
+    if let Some(app) = routes
+        .iter()
+        .find(|r| r.name == name)
+        .and_then(|r| r.annotations.get(APP_ANNOTATION))
+    {
+        bail!(
+            "route {name} belongs to app {app}: change it in the app's manifest (`routes:`) and `floe app apply` it"
+        );
+    }
+    Ok(())
+}
+
+/// The actors a route sends to, with the canaries' shares.
+fn targets(route: &Route) -> String {
+    let mut text = route.target.clone();
+    for canary in &route.canary {
+        text.push_str(&format!(", {}% to {}", canary.weight, canary.target));
+    }
+    text
 }
 
 /// `hosts path` of a route, for people.
@@ -165,11 +210,22 @@ async fn list(ctx: &Lattice) -> anyhow::Result<()> {
     let listed: Vec<Listed> = routes
         .into_iter()
         .map(|route| {
-            let replicas = inventories
-                .iter()
-                .filter(|i| i.actors.iter().any(|a| a.actor_id == route.target))
-                .count();
-            Listed { route, replicas }
+            let replicas_of = |target: &str| {
+                inventories
+                    .iter()
+                    .filter(|i| i.actors.iter().any(|a| a.actor_id == target))
+                    .count()
+            };
+            let without_replicas = route
+                .targets()
+                .filter(|t| replicas_of(t) == 0)
+                .map(str::to_owned)
+                .collect();
+            Listed {
+                replicas: replicas_of(&route.target),
+                without_replicas,
+                route,
+            }
         })
         .collect();
     match ctx.global.output {
@@ -183,10 +239,19 @@ async fn list(ctx: &Lattice) -> anyhow::Result<()> {
             let rows: Vec<Vec<String>> = listed
                 .iter()
                 .map(|l| {
-                    let target = match l.replicas {
+                    let mut target = match l.replicas {
                         0 => format!("{} (no replica: 503)", l.route.target),
                         n => format!("{} ({n})", l.route.target),
                     };
+                    for canary in &l.route.canary {
+                        let missing = l.without_replicas.contains(&canary.target);
+                        target.push_str(&format!(
+                            ", {}% to {}{}",
+                            canary.weight,
+                            canary.target,
+                            if missing { " (no replica: 503)" } else { "" }
+                        ));
+                    }
                     vec![l.route.name.clone(), describe(&l.route), target]
                 })
                 .collect();
@@ -250,7 +315,7 @@ async fn test(ctx: &Lattice, args: &TestArgs) -> anyhow::Result<()> {
                 args.method,
                 args.url,
                 route.name,
-                route.target,
+                targets(route),
                 route.forwarded_path(uri.path_and_query().map_or("/", |p| p.as_str()))
             );
             Ok(())

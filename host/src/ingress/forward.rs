@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use floe_wire::envelope::Origin;
+use floe_wire::http::parts::BodyFault;
 use floe_wire::http::{HANDLE_OPERATION, HttpResponse, parts};
 use floe_wire::ingress::{Request as RouteRequest, Route};
 use floe_wire::trace::TraceContext;
@@ -100,7 +101,8 @@ pub async fn handle(
     );
     let payload = wire.to_payload();
     let left = timeout.saturating_sub(started.elapsed());
-    let answer = run(ingress, route, &payload, left, &span).await;
+    let target = route.pick(fastrand::u32(0..100));
+    let answer = run(ingress, route, target, &payload, left, &span).await;
     match answer.and_then(|bytes| {
         HttpResponse::from_payload(&bytes)
             .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()))
@@ -112,20 +114,21 @@ pub async fn handle(
                 plain(StatusCode::INTERNAL_SERVER_ERROR, "internal server error\n")
             }
         },
-        Err(e) => failed(route, &e),
+        Err(e) => failed(route, target, &e),
     }
 }
 
-/// Runs the request on a replica here when one has a free instance, else
-/// over the lattice.
+/// Runs the request on a replica of `target` here when one has a free
+/// instance, else over the lattice.
 async fn run(
     ingress: &Ingress,
     route: &Route,
+    target: &str,
     payload: &[u8],
     left: Duration,
     span: &TraceContext,
 ) -> Result<Vec<u8>, InvocationError> {
-    if let Some(handle) = ingress.actors.get(&route.target)
+    if let Some(handle) = ingress.actors.get(target)
         && !handle.is_stopped()
         && let Some(result) = ingress
             .serving
@@ -144,7 +147,7 @@ async fn run(
             link_name: None,
             host: Some(ingress.serving.bus.host_id().to_owned()),
         },
-        &route.target,
+        target,
         HANDLE_OPERATION,
         payload.to_vec(),
         Encoding::Msgpack,
@@ -161,28 +164,20 @@ async fn read_body(
     timeout: Duration,
     body: Incoming,
 ) -> Result<Bytes, Response<Full<Bytes>>> {
-    match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(plain(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("the request body is larger than {max} bytes\n"),
-        )),
-        Ok(Err(_)) => Err(plain(
-            StatusCode::BAD_REQUEST,
-            "the request body broke off\n",
-        )),
-        Err(_) => Err(plain(
-            StatusCode::REQUEST_TIMEOUT,
-            "the request body did not arrive in time\n",
-        )),
-    }
+    let fault = match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
+        Ok(Ok(collected)) => return Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => BodyFault::TooLarge { max },
+        Ok(Err(_)) => BodyFault::BrokeOff,
+        Err(_) => BodyFault::TimedOut,
+    };
+    Err(parts::body_refused(fault).map(Full::new))
 }
 
-fn failed(route: &Route, e: &InvocationError) -> Response<Full<Bytes>> {
+fn failed(route: &Route, target: &str, e: &InvocationError) -> Response<Full<Bytes>> {
     if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Busy) {
         tracing::debug!(route = %route.name, kind = e.kind.as_str(), "{}", e.message);
     } else {
-        tracing::warn!(route = %route.name, target = %route.target, kind = e.kind.as_str(), "request failed: {}", e.message);
+        tracing::warn!(route = %route.name, %target, kind = e.kind.as_str(), "request failed: {}", e.message);
     }
     parts::failure(e.kind).map(Full::new)
 }

@@ -124,7 +124,7 @@ impl Ingress {
         match change {
             RouteChange::Put(route) => {
                 tracing::info!(route = %route.name, target = %route.target, "route applied");
-                routes.insert(route.name.clone(), route);
+                routes.insert(route.name.clone(), *route);
             }
             RouteChange::Removed(name) => {
                 if routes.remove(&name).is_some() {

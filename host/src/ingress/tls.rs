@@ -5,11 +5,14 @@
 //! whole, so a rotated certificate is served from the next handshake. A
 //! certificate that does not parse, whose key does not match it, or that
 //! does not cover a route's exact host is not served for that host, and
-//! the host logs why by route and secret. A name no route serves gets no
+//! the host logs why by route and secret. An expired certificate is
+//! served, with a warning at each load (as one that expires within 14
+//! days). A name no route serves gets no
 //! certificate: its handshake fails. HTTP/2 and HTTP/1.1 by ALPN.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
 
 use floe_wire::ingress::Route;
 use floe_wire::secrets::INGRESS_READER;
@@ -60,8 +63,11 @@ impl Certificates {
             let Some(secret) = &route.tls else { continue };
             if !keys.contains_key(secret) {
                 let loaded = load(secret, secrets).await;
-                if let Err(e) = &loaded {
-                    tracing::warn!(route = %route.name, secret = %secret, "TLS certificate not served: {e}");
+                match &loaded {
+                    Err(e) => {
+                        tracing::warn!(route = %route.name, secret = %secret, "TLS certificate not served: {e}");
+                    }
+                    Ok(key) => warn_expiry(secret, key),
                 }
                 keys.insert(secret.clone(), loaded.ok().map(Arc::new));
             }
@@ -135,6 +141,38 @@ fn parse(pem: &[u8]) -> Result<CertifiedKey, CertificateError> {
     key.keys_match()
         .map_err(|_| CertificateError::KeyMismatch)?;
     Ok(key)
+}
+
+/// Certificates expiring within this are warned about at each load.
+const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// Warns when the leaf certificate of `key` has expired (it is still
+/// served: the client decides; docs/ingress.md) or expires soon.
+fn warn_expiry(secret: &str, key: &CertifiedKey) {
+    let Some(not_after) = key.end_entity_cert().ok().and_then(|leaf| expiry(leaf)) else {
+        return;
+    };
+    let now = SystemTime::now();
+    let at = humantime::format_rfc3339_seconds(not_after);
+    match not_after.duration_since(now) {
+        Err(_) => tracing::warn!(
+            secret = %secret,
+            "the certificate expired at {at}: still served, but clients will refuse it; put a renewed one with `floe secret put {secret}`"
+        ),
+        Ok(left) if left < EXPIRY_WARNING => tracing::warn!(
+            secret = %secret,
+            "the certificate expires at {at}, in {}: put a renewed one with `floe secret put {secret}`",
+            humantime::format_duration(Duration::from_secs(left.as_secs()))
+        ),
+        Ok(_) => {}
+    }
+}
+
+/// When a DER certificate stops being valid.
+fn expiry(der: &CertificateDer<'_>) -> Option<SystemTime> {
+    use x509_cert::der::Decode as _;
+    let cert = x509_cert::Certificate::from_der(der.as_ref()).ok()?;
+    Some(SystemTime::UNIX_EPOCH + cert.tbs_certificate.validity.not_after.to_unix_duration())
 }
 
 /// Whether the leaf certificate of `key` is valid for `host`.

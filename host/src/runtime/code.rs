@@ -12,10 +12,15 @@ use wasmtime::Engine;
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentExportIndex, InstancePre, Linker, Type};
 
+use wasmtime_wasi_http::p3::bindings::ServiceIndices;
+
 use super::cache::CompileCache;
 use super::imports::ImportError;
 use super::state::InstanceState;
 use crate::codec;
+
+/// WASI 0.3's HTTP handler, as the export table names it.
+pub const P3_HANDLE: &str = "wasi:http/handler.handle";
 
 /// One exported function, resolved once per code.
 #[derive(Debug, Clone)]
@@ -25,6 +30,8 @@ pub struct ExportedFunc {
     pub results: Vec<Type>,
     /// Set when bytes and strings can take the typed fast path.
     pub blob: Option<super::blobs::BlobSignature>,
+    /// A WASI 0.3 `async func`.
+    pub is_async: bool,
 }
 
 /// Where a load found its code.
@@ -46,6 +53,9 @@ pub struct CompiledCode {
     /// Whether the code imports anything routed by link (calls of code that
     /// does not need no routing context).
     pub routes: bool,
+    /// Set when the code exports WASI 0.3's `wasi:http/handler`: it serves
+    /// HTTP requests through it.
+    pub http_p3: Option<ServiceIndices>,
 }
 
 impl std::fmt::Debug for CompiledCode {
@@ -85,12 +95,18 @@ impl std::fmt::Debug for CodeRegistry {
 }
 
 impl CodeRegistry {
-    /// A registry whose code links against WASI 0.2 (import class 1).
+    /// A registry whose code links against WASI 0.2 and 0.3 (import class 1).
     pub fn new(engine: &Engine) -> Result<Self, CodeError> {
         let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+        // WASI 0.3 beside 0.2 (their versions differ, so both link; a 0.3
+        // component built from Rust still imports 0.2 through std).
+        wasmtime_wasi::p3::add_to_linker(&mut linker)
+            .map_err(|e| CodeError::Link(format!("{e:#}")))?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker)
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
         super::link_select::add_to_linker(&mut linker)
             .map_err(|e| CodeError::Link(format!("{e:#}")))?;
@@ -148,11 +164,23 @@ impl CodeRegistry {
             (pre, routes)
         };
         let exports = export_table(engine, &component);
+        let http_p3 = match exports.contains_key(P3_HANDLE) {
+            false => None,
+            true => match ServiceIndices::new(&pre) {
+                Ok(indices) => Some(indices),
+                Err(e) => {
+                    return Err(CodeError::Link(format!(
+                        "the component exports {P3_HANDLE} but not as WASI 0.3's wasi:http/handler: {e:#}"
+                    )));
+                }
+            },
+        };
         let code = Arc::new(CompiledCode {
             component,
             pre,
             exports,
             routes,
+            http_p3,
         });
         let mut live = self.lock();
         live.retain(|_, weak| weak.strong_count() > 0);
@@ -238,6 +266,7 @@ fn exported(index: ComponentExportIndex, f: &ComponentFunc) -> ExportedFunc {
     ExportedFunc {
         index,
         blob: super::blobs::signature(&params, &results),
+        is_async: f.async_(),
         params,
         results,
     }

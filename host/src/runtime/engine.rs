@@ -29,6 +29,9 @@ pub struct RuntimeLimits {
     pub max_memory_per_instance: u64,
     /// Where compiled code is cached; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
+    /// Calls one instance of an actor may serve before it is replaced
+    /// (`--reuse`); 0 or 1: a fresh instance for every call.
+    pub reuse: u32,
 }
 
 /// The engine, its limits and its cache; cheap to clone.
@@ -38,6 +41,8 @@ pub struct Runtime {
     pub(crate) limits: RuntimeLimits,
     pub(crate) cache: Arc<CompileCache>,
     pub(crate) code: Arc<CodeRegistry>,
+    /// Idle instances all warm pools together may keep (`--reuse`).
+    pub(crate) idle_budget: Arc<super::warm::IdleBudget>,
     /// Kept alive with the runtime; the ticker stops when the last clone drops.
     _ticker: Arc<Ticker>,
 }
@@ -57,11 +62,15 @@ impl Runtime {
         let cache = CompileCache::open(&engine, limits.cache_dir.clone())?;
         let code = CodeRegistry::new(&engine).map_err(|e| RuntimeError::Engine(e.to_string()))?;
         let ticker = Ticker::start(engine.clone());
+        let idle_budget = Arc::new(super::warm::IdleBudget::new(
+            usize::try_from(limits.max_instances / 2).unwrap_or(usize::MAX),
+        ));
         Ok(Runtime {
             engine,
             limits,
             cache: Arc::new(cache),
             code: Arc::new(code),
+            idle_budget,
             _ticker: Arc::new(ticker),
         })
     }
@@ -100,6 +109,8 @@ fn engine_config(limits: &RuntimeLimits) -> Config {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
+        // WASI 0.3: async exports and imports, streams and futures.
+        .wasm_component_model_async(true)
         .epoch_interruption(true)
         .memory_init_cow(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));

@@ -13,7 +13,7 @@ use floe_wire::{ErrorKind, InvocationError};
 use http_body_util::{BodyExt, Full, Limited};
 use serde_bytes::ByteBuf;
 use wasmtime::Store;
-use wasmtime::component::{ComponentExportIndex, InstancePre, Resource, ResourceTable};
+use wasmtime::component::{ComponentExportIndex, Instance, Resource, ResourceTable};
 use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::types::{HostIncomingRequest, HostResponseOutparam};
@@ -27,7 +27,7 @@ pub const MAX_RESPONSE_BODY: usize = 960 << 10;
 /// A request as hyper sees it, checked before any instance is made.
 pub struct IncomingRequest {
     scheme: Scheme,
-    request: http::Request<Full<Bytes>>,
+    pub(super) request: http::Request<Full<Bytes>>,
 }
 
 impl std::fmt::Debug for IncomingRequest {
@@ -89,17 +89,19 @@ pub fn decode_request(payload: &[u8]) -> Result<IncomingRequest, InvocationError
 }
 
 /// How one run of the handler ended, when the guest itself did not fail.
-type Handled = Result<Vec<u8>, InvocationError>;
+pub(super) type Handled = Result<Vec<u8>, InvocationError>;
 
-/// Instantiates `pre` in `store` and runs its incoming handler (`handle`,
-/// the export at `index`) on `request`, draining the response body while
-/// the guest writes it. The guest's own failure (a trap) is the outer error.
+/// Runs the incoming handler of `instance` (`handle`, the export at
+/// `index`) on `request`, draining the response body while the guest
+/// writes it. The guest's own failure (a trap) is the outer error; with
+/// the outcome comes whether the call left no resource behind in the
+/// store (an instance that did may not serve another call).
 pub async fn handle(
     store: &mut Store<InstanceState>,
-    pre: &InstancePre<InstanceState>,
+    instance: Instance,
     handle: ComponentExportIndex,
     request: IncomingRequest,
-) -> wasmtime::Result<Handled> {
+) -> wasmtime::Result<(Handled, bool)> {
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let (req, out) = {
         let mut view = store.data_mut().http();
@@ -107,7 +109,6 @@ pub async fn handle(
         let out = view.new_response_outparam(sender)?;
         (req, out)
     };
-    let instance = pre.instantiate_async(&mut *store).await?;
     let func = instance.get_typed_func::<(
         Resource<HostIncomingRequest>,
         Resource<HostResponseOutparam>,
@@ -116,11 +117,14 @@ pub async fn handle(
         let ran = func.call_async(&mut *store, (req, out)).await;
         // Whatever the guest left open (a response never set, a body never
         // finished) is dropped here, so the drain below always ends.
-        drop(std::mem::replace(
-            &mut store.data_mut().table,
-            ResourceTable::new(),
-        ));
-        ran
+        let clean = store.data().table.is_empty();
+        if !clean {
+            drop(std::mem::replace(
+                &mut store.data_mut().table,
+                ResourceTable::new(),
+            ));
+        }
+        ran.map(|()| clean)
     };
     let response = async {
         match receiver.await {
@@ -136,14 +140,15 @@ pub async fn handle(
         }
     };
     let (ran, response) = futures::join!(guest, response);
-    ran?;
-    Ok(response)
+    Ok((response, ran?))
 }
 
-/// The whole response, as the wire carries it.
-async fn collect(
-    response: http::Response<wasmtime_wasi_http::p2::body::HyperOutgoingBody>,
-) -> Handled {
+/// The whole response (of either WASI version), as the wire carries it.
+pub(super) async fn collect<B>(response: http::Response<B>) -> Handled
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let (parts, body) = response.into_parts();
     let body = Limited::new(body, MAX_RESPONSE_BODY)
         .collect()

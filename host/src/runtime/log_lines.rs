@@ -44,6 +44,12 @@ impl LoggedLines {
         });
     }
 
+    /// Forgets the lines (an instance reused for another call).
+    pub fn clear(&mut self) {
+        self.lines.clear();
+        self.dropped = 0;
+    }
+
     /// Appends the kept lines to `out`, and a line saying how many were
     /// dropped when some were.
     pub fn copy_into(&self, out: &mut Vec<LogLine>) {

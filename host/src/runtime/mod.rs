@@ -12,6 +12,7 @@
 //! - `route`: imports routed by link (dynamic functions over a `Router`);
 //!   `caller`: what such a call knows of its invocation, and the `Router`.
 //! - `http`: `wasi:http` — the incoming handler run from a wire request;
+//!   `http_p3`: the same for WASI 0.3's `wasi:http/handler`;
 //!   `http_hooks`: outgoing requests only when claimed.
 //! - `config`: `wasi:config`, served from `actor_config` (the actor's
 //!   config and secrets as the host held them when the call started).
@@ -21,6 +22,7 @@
 //!   `LogSink`; `log_lines`: the lines one instance logged, and the sink.
 //! - `error`: why the runtime cannot start.
 //! - `actor`: a loaded actor (`InstancePre`, export table) and one invocation.
+//! - `warm`: instances kept between calls of one actor (`--reuse`).
 //! - `blobs`: the typed fast path for exports taking and returning one
 //!   `list<u8>` or `string` (no `Val` per byte).
 
@@ -35,6 +37,7 @@ mod engine;
 mod error;
 mod http;
 mod http_hooks;
+mod http_p3;
 pub(crate) mod imports;
 mod keyvalue;
 mod link_select;
@@ -43,6 +46,7 @@ mod logging;
 mod output;
 mod route;
 mod state;
+mod warm;
 
 pub use actor::{CallEnv, LoadError, LoadedActor};
 pub use actor_config::{ActorConfig, ConfigValue};

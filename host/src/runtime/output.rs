@@ -35,6 +35,12 @@ impl CappedOutput {
         (kept, self.truncated.load(Ordering::Relaxed))
     }
 
+    /// Forgets what was written (an instance reused for another call).
+    pub fn clear(&self) {
+        self.lock().clear();
+        self.truncated.store(false, Ordering::Relaxed);
+    }
+
     fn append(&self, bytes: &[u8]) {
         let mut buffer = self.lock();
         let room = self.capacity.saturating_sub(buffer.len());

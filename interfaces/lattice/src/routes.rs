@@ -110,7 +110,7 @@ pub async fn delete(kv: &kv::Store, auth: &LatticeAuth, name: &str) -> Result<()
 /// What one entry of a watch says about a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteChange {
-    Put(Route),
+    Put(Box<Route>),
     Removed(String),
 }
 
@@ -128,5 +128,5 @@ pub fn read_entry(auth: &LatticeAuth, entry: &kv::Entry) -> Option<RouteChange> 
         return Some(RouteChange::Removed(name));
     }
     let mut route: Route = serde_json::from_slice(body).ok()?;
-    (route.name == name && route.normalize().is_ok()).then_some(RouteChange::Put(route))
+    (route.name == name && route.normalize().is_ok()).then(|| RouteChange::Put(Box::new(route)))
 }

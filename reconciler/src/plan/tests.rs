@@ -40,6 +40,7 @@ fn run_api(host: &mut HostView, reference: &str) {
         max_concurrent: 1,
         annotations: annotations("shop", "api"),
         calls: 0,
+        instances: 0,
         failures: Default::default(),
         in_flight: 0,
         claims: None,
@@ -255,5 +256,86 @@ fn links_wait_for_both_ends_then_carry_the_app() {
     assert_eq!(
         plan_removal("kv", std::slice::from_ref(&h), &[link]).len(),
         3
+    );
+}
+
+#[test]
+fn app_routes_are_stored_once_the_target_runs_kept_and_removed_with_the_app() {
+    let app = version(serde_json::json!({
+        "name": "shop", "version": "1",
+        "components": [{"name": "api", "kind": "actor", "image": "/api.wasm"}],
+        "routes": [{"name": "shop-api", "hosts": ["shop.example.com"], "path": "/api",
+                    "target": "api"}]
+    }));
+    let mut h = host("H1", "a");
+    let mut plan = Plan::default();
+    plan_routes(&app, std::slice::from_ref(&h), &[], &mut plan);
+    assert!(plan.actions.is_empty(), "{plan:?}");
+    assert_eq!(plan.missing, ["route shop-api: waits for api to run"]);
+
+    run_api(&mut h, "/api.wasm");
+    let id = format!("M{:A>55}", "");
+    h.actors[0].actor_id = id.clone();
+    let mut plan = Plan::default();
+    plan_routes(&app, std::slice::from_ref(&h), &[], &mut plan);
+    let Some(Action::PutRoute(route)) = plan.actions.first() else {
+        panic!("a route to store: {plan:?}");
+    };
+    assert_eq!(route.target, id);
+    assert_eq!(
+        route.annotations.get(APP_ANNOTATION).map(String::as_str),
+        Some("shop")
+    );
+    // Stored (with the time the store gave it): nothing more to do.
+    let mut stored = route.clone();
+    stored.created_ms = 1_234;
+    let mut plan = Plan::default();
+    plan_routes(
+        &app,
+        std::slice::from_ref(&h),
+        std::slice::from_ref(&stored),
+        &mut plan,
+    );
+    assert_eq!(plan, Plan::default());
+
+    // A route of that name stored by someone else is left alone, reported.
+    let mut foreign = stored.clone();
+    foreign.annotations.clear();
+    let mut plan = Plan::default();
+    plan_routes(
+        &app,
+        std::slice::from_ref(&h),
+        std::slice::from_ref(&foreign),
+        &mut plan,
+    );
+    assert!(plan.actions.is_empty());
+    assert!(plan.impossible[0].contains("floe ingress put"), "{plan:?}");
+
+    // Dropped from the manifest, or the app removed: deleted.
+    let mut without = app.clone();
+    without.manifest.routes.clear();
+    let mut plan = Plan::default();
+    plan_routes(
+        &without,
+        std::slice::from_ref(&h),
+        std::slice::from_ref(&stored),
+        &mut plan,
+    );
+    assert_eq!(
+        plan.actions,
+        [Action::DeleteRoute {
+            name: "shop-api".into()
+        }]
+    );
+    assert_eq!(
+        route_removal("shop", std::slice::from_ref(&stored)).len(),
+        1
+    );
+    assert!(route_removal("other", std::slice::from_ref(&stored)).is_empty());
+    assert_eq!(
+        route_owners(&[stored, foreign])
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["shop"]
     );
 }

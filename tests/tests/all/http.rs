@@ -28,7 +28,13 @@ const FLAGS: [&str; 6] = [
     "60s",
 ];
 
-fn http_link(server: &str, actor: &str, name: &str, port: u16, extra: &[(&str, &str)]) -> Link {
+pub(crate) fn http_link(
+    server: &str,
+    actor: &str,
+    name: &str,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> Link {
     let mut link = Link::new(server, actor, "wasi:http", &["incoming-handler"]);
     link.link_name = name.to_owned();
     link.source_config
@@ -39,13 +45,13 @@ fn http_link(server: &str, actor: &str, name: &str, port: u16, extra: &[(&str, &
     link
 }
 
-fn url(port: u16, path: &str) -> String {
+pub(crate) fn url(port: u16, path: &str) -> String {
     format!("http://127.0.0.1:{port}{path}")
 }
 
 /// GETs `url` until it answers with `status` (the link applies
 /// asynchronously), within 20 s.
-async fn eventually(client: &HttpClient, url: &str, status: u16) -> Answer {
+pub(crate) async fn eventually(client: &HttpClient, url: &str, status: u16) -> Answer {
     let started = Instant::now();
     loop {
         let answer = client.get(url).await;

@@ -42,21 +42,24 @@ pub fn signed_hello(dir: &std::path::Path, name: &str) -> (String, String) {
     (id, path.display().to_string())
 }
 
-/// Calls answered by `actor` on every host.
-async fn calls(lattice: &Lattice, actor: &str) -> u64 {
+/// Calls answered by `actor` on every host, and the instances made for
+/// them.
+pub async fn counters(lattice: &Lattice, actor: &str) -> (u64, u64) {
     lattice
         .client
         .inventories(Duration::from_millis(300))
         .await
         .expect("inventories")
         .iter()
-        .flat_map(|i| {
-            i.actors
-                .iter()
-                .filter(|a| a.actor_id == actor)
-                .map(|a| a.calls)
+        .flat_map(|i| i.actors.iter().filter(|a| a.actor_id == actor))
+        .fold((0, 0), |(calls, made), a| {
+            (calls + a.calls, made + a.instances)
         })
-        .sum()
+}
+
+/// Calls answered by `actor` on every host.
+pub async fn calls(lattice: &Lattice, actor: &str) -> u64 {
+    counters(lattice, actor).await.0
 }
 
 /// A counter of the ingress host's metrics.

@@ -36,8 +36,18 @@ impl Ca {
 
     /// A certificate for `name` and its key, as one PEM, and the leaf's DER.
     fn leaf(&self, name: &str) -> (String, Vec<u8>) {
+        self.leaf_with(name, |_| {})
+    }
+
+    /// As [`leaf`](Self::leaf), with its parameters changed by `change`.
+    fn leaf_with(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut rcgen::CertificateParams),
+    ) -> (String, Vec<u8>) {
         let key = rcgen::KeyPair::generate().expect("key");
-        let params = rcgen::CertificateParams::new(vec![name.to_owned()]).expect("params");
+        let mut params = rcgen::CertificateParams::new(vec![name.to_owned()]).expect("params");
+        change(&mut params);
         let cert = params.signed_by(&key, &self.cert, &self.key).expect("leaf");
         (
             format!("{}{}", cert.pem(), key.serialize_pem()),
@@ -263,6 +273,32 @@ async fn each_name_gets_its_certificate_over_both_protocols_and_a_new_one_within
             "{}",
             host.log()
         );
+
+        // An expired certificate: served, and the host warns (clients
+        // that check dates refuse it).
+        let (pem_old, _) = ca.leaf_with("b.example.com", |p| {
+            p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        });
+        put_pem(&cli, &lattice, "cert-b", &pem_old, dir.path());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !host.log().contains("the certificate expired at 2021-01-01") {
+            assert!(Instant::now() < deadline, "warned: {}", host.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Served from the swap that follows the warning: a client that
+        // checks dates refuses it.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match get(&ca, &tls, "b.example.com", b"h2", "/").await {
+                Err(refused) if refused.to_lowercase().contains("expired") => break,
+                other => assert!(
+                    Instant::now() < deadline,
+                    "the expired certificate is served: {other:?}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     })
     .await;
 }

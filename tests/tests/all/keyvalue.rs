@@ -35,7 +35,7 @@ async fn call(
     Ok(serde_json::from_slice(&bytes).expect("json"))
 }
 
-fn kv_link(counter: &str, provider: &str, buckets: &str) -> Link {
+pub(crate) fn kv_link(counter: &str, provider: &str, buckets: &str) -> Link {
     let mut link = Link::new(counter, provider, "wasi:keyvalue", &["store", "atomics"]);
     link.target_config
         .insert("buckets".to_owned(), buckets.to_owned());

@@ -156,8 +156,10 @@ async fn secret_versions_and_stored_config_reach_running_replicas_without_a_rest
 
         let caller = Caller::start(&lattice.client, &settings, "greeting");
         tokio::time::sleep(Duration::from_millis(300)).await;
+        // By id: a name would first be looked up across the hosts (up to
+        // the CLI's 1 s window) before the change is stored.
         let changed = Instant::now();
-        cli.ok(lattice.args(&["config", "put", "settings", "greeting=stored"]));
+        cli.ok(lattice.args(&["config", "put", &settings, "greeting=stored"]));
         let samples = caller.finish(changed).await;
         assert_switched(&samples, changed, "start", "stored", "config put");
         let shown = cli.json(lattice.args(&["get", "config", "settings"]));

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use floe_provider::{Context, ErrorKind, InvocationError, TraceContext};
+use floe_wire::http::parts::BodyFault;
 use floe_wire::http::{HANDLE_OPERATION, HttpResponse, parts};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -106,18 +107,14 @@ pub async fn forward(
 /// The request's body, whole, within the route's size and time limits;
 /// else the response that says which was broken.
 async fn read_body(route: &Route, body: Incoming) -> Result<Bytes, Response<Full<Bytes>>> {
-    match tokio::time::timeout(route.timeout, Limited::new(body, route.max_body).collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<LengthLimitError>() => Err(too_large(route)),
-        Ok(Err(_)) => Err(plain(
-            StatusCode::BAD_REQUEST,
-            "the request body broke off\n",
-        )),
-        Err(_) => Err(plain(
-            StatusCode::REQUEST_TIMEOUT,
-            "the request body did not arrive in time\n",
-        )),
-    }
+    let max = route.max_body;
+    let fault = match tokio::time::timeout(route.timeout, Limited::new(body, max).collect()).await {
+        Ok(Ok(collected)) => return Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => BodyFault::TooLarge { max },
+        Ok(Err(_)) => BodyFault::BrokeOff,
+        Err(_) => BodyFault::TimedOut,
+    };
+    Err(parts::body_refused(fault).map(Full::new))
 }
 
 /// The request's span: in the client's trace when it sent a `traceparent`,
@@ -171,10 +168,10 @@ fn internal() -> Response<Full<Bytes>> {
 }
 
 fn too_large(route: &Route) -> Response<Full<Bytes>> {
-    plain(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("the request body is larger than {} bytes\n", route.max_body),
-    )
+    parts::body_refused(BodyFault::TooLarge {
+        max: route.max_body,
+    })
+    .map(Full::new)
 }
 
 fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {

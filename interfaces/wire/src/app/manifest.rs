@@ -24,6 +24,9 @@ pub struct AppManifest {
     pub components: Vec<Component>,
     #[serde(default)]
     pub links: Vec<LinkSpec>,
+    /// Ingress routes to the app's actors, kept by the reconciler.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<super::RouteSpec>,
 }
 
 /// One actor or provider of an app.
@@ -292,7 +295,7 @@ impl AppManifest {
                 ));
             }
         }
-        Ok(())
+        super::routes::validate(self)
     }
 
     /// The component called `name`.

@@ -8,9 +8,11 @@
 //!   and [`AppManifest::validate`].
 //! - `records`: what the KV bucket holds per app, and its keys.
 //! - `spread`: replicas per spread group from the weights.
+//! - `routes`: the manifest's ingress routes.
 
 mod manifest;
 mod records;
+mod routes;
 mod spread;
 
 pub use manifest::{
@@ -21,6 +23,7 @@ pub use records::{
     APP_ANNOTATION, AppHead, AppState, AppStatus, AppVersion, COMPONENT_ANNOTATION, HEAD_PREFIX,
     STATUS_PREFIX, head_key, status_key, valid_app_name, version_key, version_prefix,
 };
+pub use routes::{CanarySpec, RouteSpec};
 pub use spread::replicas_per_group;
 
 #[cfg(test)]

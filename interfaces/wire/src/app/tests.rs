@@ -172,3 +172,70 @@ fn app_names_are_nats_safe() {
         assert!(!valid_app_name(bad), "{bad}");
     }
 }
+
+/// The shop with a second actor and two routes, one with a canary.
+fn shop_with_routes() -> AppManifest {
+    let mut app = shop();
+    let mut web = app.components[0].clone();
+    web.name = "web-v2".into();
+    app.components.push(web);
+    app.routes = serde_json::from_value(serde_json::json!([
+        {"name": "shop-api", "hosts": ["shop.example.com"], "path": "/api",
+         "target": "api", "canary": [{"target": "web-v2", "weight": 10}],
+         "strip-prefix": true, "timeout": "5s"},
+        {"name": "shop-health", "path": "/healthz", "exact": true, "target": "api"}
+    ]))
+    .expect("routes");
+    app
+}
+
+#[test]
+fn app_routes_become_routes_once_their_components_run() {
+    let app = shop_with_routes();
+    app.validate().expect("valid");
+    let id = |name: &str| match name {
+        "api" => Some(format!("M{:A>55}", "")),
+        "web-v2" => Some(format!("M{:B>55}", "")),
+        _ => None,
+    };
+    let mut route = app.routes[0].to_route("shop", id).expect("both run");
+    route.normalize().expect("valid");
+    assert_eq!(route.target, id("api").expect("id"));
+    assert_eq!(route.canary[0].weight, 10);
+    assert_eq!(route.timeout_ms, Some(5_000));
+    assert_eq!(route.annotations[APP_ANNOTATION], "shop");
+    let only_api = |name: &str| (name == "api").then(|| id(name)).flatten();
+    assert!(app.routes[0].to_route("shop", only_api).is_none());
+    assert!(app.routes[1].to_route("shop", only_api).is_some());
+}
+
+#[test]
+fn app_route_faults_name_their_field() {
+    type Break = fn(&mut AppManifest);
+    let cases: Vec<(&str, Break)> = vec![
+        ("routes[0].target", |a| a.routes[0].target = "kv".into()),
+        ("routes[0].target", |a| a.routes[0].target = "nope".into()),
+        ("routes[0].canary[0].target", |a| {
+            a.routes[0].canary[0].target = "api".into()
+        }),
+        ("routes[0].canary[0].weight", |a| {
+            a.routes[0].canary[0].weight = 101
+        }),
+        ("routes[0].hosts", |a| a.routes[0].hosts = vec!["*.".into()]),
+        ("routes[0].timeout", |a| {
+            a.routes[0].timeout = Some("soon".into())
+        }),
+        ("routes[1].name", |a| a.routes[1].name = "shop-api".into()),
+        ("routes[1]", |a| {
+            a.routes[1].path = "/api".into();
+            a.routes[1].exact = false;
+            a.routes[1].hosts = vec!["shop.example.com".into()];
+        }),
+    ];
+    for (field, break_it) in cases {
+        let mut app = shop_with_routes();
+        break_it(&mut app);
+        let e = app.validate().expect_err(field);
+        assert_eq!(e.field, field, "{e}");
+    }
+}

@@ -3,9 +3,10 @@
 //! starts) and the CLI (`floe build` claims exactly what a component
 //! imports that needs a claim).
 //!
-//! 1. WASI 0.2 (io, clocks, random, cli, filesystem, sockets, http): always
-//!    linked, with a context that grants nothing dangerous. An outgoing HTTP
-//!    request is refused at call time unless the claims grant
+//! 1. WASI 0.2 and 0.3 (io, clocks, random, cli, filesystem, sockets,
+//!    http): always linked, with a context that grants nothing dangerous.
+//!    An outgoing HTTP request (0.2's `outgoing-handler`, 0.3's `client`)
+//!    is refused at call time unless the claims grant
 //!    `wasi:http/outgoing-handler`, so a standard component that merely
 //!    links it still starts.
 //! 2. Host-provided capabilities (`wasi:keyvalue`): need a claim.
@@ -36,11 +37,14 @@ const HOST_PROVIDED: &[&str] = &["wasi:keyvalue"];
 /// The import whose claim lets an actor make outgoing HTTP requests.
 pub const OUTGOING_HTTP: &str = "wasi:http/outgoing-handler";
 
+/// WASI 0.3's outgoing HTTP interface: the same claim grants it.
+const OUTGOING_HTTP_P3: &str = "wasi:http/client";
+
 /// How an import is satisfied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportClass {
-    /// Linked for every actor without a claim: WASI 0.2 (`wasi:http`
-    /// included), `wasi:config`, `wasi:logging` and `floe:host`.
+    /// Linked for every actor without a claim: WASI 0.2 and 0.3
+    /// (`wasi:http` included), `wasi:config`, `wasi:logging` and `floe:host`.
     Wasi,
     HostProvided,
     Routed,
@@ -82,12 +86,17 @@ pub fn grant_of(capability: &str) -> &'static str {
 
 /// The capabilities a component with these imports must claim to start and
 /// to use them: every host-provided and routed import, and outgoing HTTP
-/// when imported; unversioned, sorted, each once.
+/// when imported (WASI 0.2's `outgoing-handler` or 0.3's `client`, both
+/// granted by [`OUTGOING_HTTP`]); unversioned, sorted, each once.
 pub fn needed_claims<'a>(imports: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut caps: Vec<String> = imports
         .into_iter()
-        .filter(|i| class_of(i) != ImportClass::Wasi || unversioned(i) == OUTGOING_HTTP)
-        .map(|i| unversioned(i).to_owned())
+        .filter_map(|i| match unversioned(i) {
+            OUTGOING_HTTP | OUTGOING_HTTP_P3 => Some(OUTGOING_HTTP),
+            _ if class_of(i) == ImportClass::Wasi => None,
+            name => Some(name),
+        })
+        .map(str::to_owned)
         .collect();
     caps.sort();
     caps.dedup();
@@ -153,6 +162,9 @@ mod tests {
             "wasi:keyvalue/store@0.2.0-draft",
             "wasi:http/outgoing-handler@0.2.0",
             "wasi:http/types@0.2.0",
+            "wasi:http/client@0.3.0",
+            "wasi:http/types@0.3.0",
+            "wasi:cli/stdout@0.3.0",
             "acme:greet/greeter",
             "acme:greet/greeter@1.0.0",
             "wasi:logging/logging",

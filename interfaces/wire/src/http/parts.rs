@@ -151,6 +151,36 @@ pub fn failure(kind: crate::ErrorKind) -> http::Response<Bytes> {
     }
 }
 
+/// Why a request's body was not read whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFault {
+    /// Larger than `max` bytes.
+    TooLarge { max: usize },
+    /// The client stopped sending it.
+    BrokeOff,
+    /// It did not arrive in time.
+    TimedOut,
+}
+
+/// The response to a request whose body was not read whole: 413, 400 or
+/// 408, saying which limit was broken.
+pub fn body_refused(fault: BodyFault) -> http::Response<Bytes> {
+    match fault {
+        BodyFault::TooLarge { max } => plain(
+            http::StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is larger than {max} bytes\n"),
+        ),
+        BodyFault::BrokeOff => plain(
+            http::StatusCode::BAD_REQUEST,
+            "the request body broke off\n",
+        ),
+        BodyFault::TimedOut => plain(
+            http::StatusCode::REQUEST_TIMEOUT,
+            "the request body did not arrive in time\n",
+        ),
+    }
+}
+
 /// A short plain-text response.
 pub fn plain(status: http::StatusCode, text: &str) -> http::Response<Bytes> {
     let mut response = http::Response::new(Bytes::from(text.to_owned()));

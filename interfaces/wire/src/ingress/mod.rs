@@ -9,8 +9,8 @@ mod route;
 mod table;
 
 pub use route::{
-    MAX_NAME_LEN, MAX_TIMEOUT_MS, PathKind, ROUTE_KEY_PREFIX, Route, RouteError, name_of_key,
-    route_key,
+    Canary, MAX_NAME_LEN, MAX_TIMEOUT_MS, PathKind, ROUTE_KEY_PREFIX, Route, RouteError,
+    name_of_key, route_key,
 };
 pub use table::{HostMatch, Request, RouteTable, normal_host};
 

@@ -21,17 +21,30 @@ pub fn name_of_key(key: &str) -> Option<&str> {
 }
 
 /// How a route's path matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PathKind {
     /// The request's path equals it.
     Exact,
     /// The request's path is it, or starts with it followed by `/`.
+    #[default]
     Prefix,
 }
 
-/// A route.
+/// Another actor that answers a share of a route's requests (a canary).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Canary {
+    /// The actor (id, `M…`).
+    pub target: String,
+    /// The percentage of requests it answers (1 to 100).
+    pub weight: u32,
+}
+
+/// A route.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Route {
     pub name: String,
@@ -50,8 +63,12 @@ pub struct Route {
     /// lower case).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
-    /// The actor (id, `M…`) that answers.
+    /// The actor (id, `M…`) that answers the requests no canary takes.
     pub target: String,
+    /// Other actors, each answering its percentage of the requests, picked
+    /// per request (their weights add up to at most 100).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub canary: Vec<Canary>,
     /// Remove the matched prefix from the path the actor sees.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub strip_prefix: bool,
@@ -69,6 +86,10 @@ pub struct Route {
     /// two otherwise equal matches wins.
     #[serde(default)]
     pub created_ms: u64,
+    /// Who stored it: an app's routes carry `floe.app` (the reconciler
+    /// keeps them as the app's manifest says).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 fn prefix() -> PathKind {
@@ -143,18 +164,13 @@ impl Route {
             }
             self.headers.insert(name, value);
         }
-        let is_actor = self.target.len() == 56
-            && self.target.starts_with('M')
-            && self
-                .target
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-        if !is_actor {
+        if !is_actor_id(&self.target) {
             return Err(err(
                 "target",
                 format!("{:?} is not an actor id (M…)", self.target),
             ));
         }
+        self.check_canary()?;
         if self.strip_prefix && self.path_kind == PathKind::Exact {
             return Err(err("strip-prefix", "applies to prefix paths only"));
         }
@@ -179,6 +195,59 @@ impl Route {
             return Err(err("timeout", "must be between 1 ms and 5 minutes"));
         }
         Ok(())
+    }
+
+    fn check_canary(&self) -> Result<(), RouteError> {
+        let mut total = 0u32;
+        for (i, canary) in self.canary.iter().enumerate() {
+            let at = format!("canary[{i}]");
+            if !is_actor_id(&canary.target) {
+                return Err(err(
+                    &format!("{at}.target"),
+                    format!("{:?} is not an actor id (M…)", canary.target),
+                ));
+            }
+            if canary.target == self.target
+                || self.canary[..i].iter().any(|c| c.target == canary.target)
+            {
+                return Err(err(
+                    &format!("{at}.target"),
+                    "names an actor the route already sends to",
+                ));
+            }
+            if !(1..=100).contains(&canary.weight) {
+                return Err(err(
+                    &format!("{at}.weight"),
+                    "is a percentage of the requests: 1 to 100",
+                ));
+            }
+            total += canary.weight;
+        }
+        if total > 100 {
+            return Err(err(
+                "canary",
+                format!("the weights add up to {total}%: at most 100"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The actor that answers a request whose roll (uniform in `0..100`)
+    /// is `roll`: the first canary whose share covers it, else `target`.
+    pub fn pick(&self, roll: u32) -> &str {
+        let mut upto = 0;
+        for canary in &self.canary {
+            upto += canary.weight;
+            if roll < upto {
+                return &canary.target;
+            }
+        }
+        &self.target
+    }
+
+    /// Every actor it sends to, `target` first.
+    pub fn targets(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.target.as_str()).chain(self.canary.iter().map(|c| c.target.as_str()))
     }
 
     /// What two routes may not both match: the same hosts (each), path,
@@ -208,6 +277,14 @@ impl Route {
             None => path_with_query.to_owned(),
         }
     }
+}
+
+fn is_actor_id(id: &str) -> bool {
+    id.len() == 56
+        && id.starts_with('M')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 /// Checks a host pattern: a DNS name of labels of `a-z 0-9 -`, or

@@ -17,7 +17,7 @@ fn route(name: &str, hosts: &[&str], path: &str, kind: PathKind, target: &str) -
         timeout_ms: None,
         tls: None,
         https_redirect: false,
-        created_ms: 0,
+        ..Default::default()
     };
     route.normalize().expect("valid");
     route
@@ -168,6 +168,14 @@ fn bad_routes_name_the_field() {
     bad(|r| r.path = "/a/../b".into(), "path");
     bad(|r| r.target = "echo".into(), "target");
     bad(|r| r.timeout_ms = Some(0), "timeout");
+    bad(|r| r.canary = vec![canary(A, 10)], "canary[0].target");
+    bad(|r| r.canary = vec![canary(B, 0)], "canary[0].weight");
+    bad(
+        |r| r.canary = vec![canary(B, 10), canary(B, 5)],
+        "canary[1].target",
+    );
+    bad(|r| r.canary = vec![canary("echo", 5)], "canary[0].target");
+    bad(|r| r.canary = vec![canary(B, 60), canary(C, 41)], "canary");
     bad(
         |r| {
             r.path_kind = PathKind::Exact;
@@ -213,4 +221,30 @@ fn strip_prefix_keeps_the_rest_of_the_path() {
     assert_eq!(r.forwarded_path("/api/users?id=1"), "/users?id=1");
     assert_eq!(r.forwarded_path("/api"), "/");
     assert_eq!(r.forwarded_path("/api?x"), "/?x");
+}
+
+fn canary(target: &str, weight: u32) -> Canary {
+    Canary {
+        target: target.into(),
+        weight,
+    }
+}
+
+#[test]
+fn canaries_take_their_share_of_the_rolls_and_the_target_the_rest() {
+    let mut r = route("r", &[], "/", PathKind::Prefix, A);
+    r.canary = vec![canary(B, 10), canary(C, 25)];
+    r.normalize().expect("valid");
+    let mut counts = std::collections::BTreeMap::new();
+    for roll in 0..100 {
+        *counts.entry(r.pick(roll)).or_insert(0) += 1;
+    }
+    assert_eq!(counts[A], 65);
+    assert_eq!(counts[B], 10);
+    assert_eq!(counts[C], 25);
+    assert_eq!(r.targets().collect::<Vec<_>>(), [A, B, C]);
+    // A canary at 100% takes every request.
+    r.canary = vec![canary(B, 100)];
+    r.normalize().expect("valid");
+    assert!((0..100).all(|roll| r.pick(roll) == B));
 }

@@ -57,13 +57,7 @@ pub async fn measure(
     report: &mut Report,
     quick: bool,
 ) -> anyhow::Result<()> {
-    if std::process::Command::new("wrk")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
+    if wrk_missing() {
         eprintln!("wrk is not installed: HTTP section skipped (apt-get install -y wrk)");
         report.row(
             "HTTP hello-world",
@@ -76,12 +70,7 @@ pub async fn measure(
 
     // The plain baseline, in its own process like the provider.
     let port = free_port();
-    let mut plain = Command::new(std::env::current_exe()?)
-        .args(["--plain-hello", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    wait_ready(&mut plain).await?;
+    let plain = spawn_plain(port).await?;
     let mut baseline = Vec::new();
     for c in CONNECTIONS {
         let run = wrk(port, c, secs).await?;
@@ -277,6 +266,28 @@ async fn wrk(port: u16, connections: u32, secs: u64) -> anyhow::Result<Wrk> {
 }
 
 /// [`wrk`] with a `Host` header (ingress routes by it).
+/// Whether `wrk` is missing (the HTTP sections are skipped then).
+pub fn wrk_missing() -> bool {
+    std::process::Command::new("wrk")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+}
+
+/// The plain hyper server (`floe-bench --plain-hello`) on `port`, in its
+/// own process, once it is ready.
+pub async fn spawn_plain(port: u16) -> anyhow::Result<tokio::process::Child> {
+    let mut plain = Command::new(std::env::current_exe()?)
+        .args(["--plain-hello", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    wait_ready(&mut plain).await?;
+    Ok(plain)
+}
+
 pub async fn wrk_with_host(
     port: u16,
     connections: u32,

@@ -6,55 +6,23 @@
 //! routes in the table; and how long a new route takes to serve (put →
 //! first 200). Skipped with a report line when `wrk` is missing.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use floe_tests::http::{HttpClient, free_port};
 use floe_tests::{HostOptions, HostProcess, NatsServer, paths, start_request};
 use floe_wire::ingress::{PathKind, Route, route_key};
-use tokio::process::Command;
 
 use crate::Report;
-use crate::http::{Wrk, wrk_with_host};
-use crate::load::{spread, wait_ready};
+use crate::http::{Wrk, spawn_plain, wrk_missing, wrk_with_host};
+use crate::load::spread;
 use crate::stats::percentile;
 
 const CONNECTIONS: [u32; 3] = [1, 16, 64];
 
-fn route(name: &str, host: &str, target: &str) -> Route {
-    Route {
-        name: name.into(),
-        hosts: vec![host.into()],
-        path: "/".into(),
-        path_kind: PathKind::Prefix,
-        methods: Vec::new(),
-        headers: Default::default(),
-        target: target.into(),
-        strip_prefix: false,
-        timeout_ms: None,
-        tls: None,
-        https_redirect: false,
-        created_ms: 0,
-    }
-}
-
-pub async fn measure(report: &mut Report, quick: bool) -> anyhow::Result<()> {
-    if std::process::Command::new("wrk")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
-        report.row("ingress", "skipped".into(), "wrk is not installed");
-        return Ok(());
-    }
-    let (secs, rounds) = if quick { (2, 2) } else { (5, 3) };
-    let nats = NatsServer::start().await?;
-    let lattice = "ingress";
-    let cache = tempfile::tempdir()?;
-    let port = free_port();
-    let options = |extra: &[&str]| HostOptions {
+/// A host sized for wrk's load (instances, concurrency and queue far
+/// above the connections), with `extra` flags, compiling into `cache`.
+pub fn loaded_host(cache: &std::path::Path, extra: &[&str]) -> HostOptions {
+    HostOptions {
         args: [
             "--max-concurrent",
             "512",
@@ -67,9 +35,61 @@ pub async fn measure(report: &mut Report, quick: bool) -> anyhow::Result<()> {
         .chain(extra)
         .map(|s| (*s).to_owned())
         .collect(),
-        cache_dir: Some(cache.path().to_owned()),
+        cache_dir: Some(cache.to_owned()),
         ..HostOptions::default()
-    };
+    }
+}
+
+/// Waits until ingress at `address` answers 200 for `host`.
+pub async fn wait_served(address: &str, host: &str) -> anyhow::Result<()> {
+    let http = HttpClient::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = http
+            .send(
+                "GET",
+                &format!("http://{address}/"),
+                &[("host", host)],
+                Vec::new(),
+            )
+            .await;
+        if answer.is_ok_and(|a| a.status == 200) {
+            return Ok(());
+        }
+        anyhow::ensure!(Instant::now() < deadline, "ingress never served {host}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A route for any path of `host` to `target`.
+pub fn route(name: &str, host: &str, target: &str) -> Route {
+    Route {
+        name: name.into(),
+        hosts: vec![host.into()],
+        path: "/".into(),
+        path_kind: PathKind::Prefix,
+        methods: Vec::new(),
+        headers: Default::default(),
+        target: target.into(),
+        strip_prefix: false,
+        timeout_ms: None,
+        tls: None,
+        https_redirect: false,
+        ..Default::default()
+    }
+}
+
+pub async fn measure(report: &mut Report, quick: bool) -> anyhow::Result<()> {
+    if wrk_missing() {
+        report.row("ingress", "skipped".into(), "wrk is not installed");
+        return Ok(());
+    }
+    let (secs, rounds) = if quick { (2, 2) } else { (5, 3) };
+    let nats = NatsServer::start().await?;
+    let lattice = "ingress";
+    let cache = tempfile::tempdir()?;
+    let port = free_port();
+    let options = |extra: &[&str]| loaded_host(cache.path(), extra);
     let address = format!("127.0.0.1:{port}");
     let ingress =
         HostProcess::start(nats.url(), lattice, options(&["--ingress", &address])).await?;
@@ -93,30 +113,10 @@ pub async fn measure(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     }
     let http = HttpClient::new();
     for name in ["local", "remote"] {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let answer = http
-                .send(
-                    "GET",
-                    &format!("http://{address}/"),
-                    &[("host", &format!("{name}.bench"))],
-                    Vec::new(),
-                )
-                .await;
-            if answer.is_ok_and(|a| a.status == 200) {
-                break;
-            }
-            anyhow::ensure!(Instant::now() < deadline, "ingress never served {name}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_served(&address, &format!("{name}.bench")).await?;
     }
     let plain_port = free_port();
-    let mut plain = Command::new(std::env::current_exe()?)
-        .args(["--plain-hello", &format!("127.0.0.1:{plain_port}")])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    wait_ready(&mut plain).await?;
+    let _plain = spawn_plain(plain_port).await?;
 
     for c in CONNECTIONS {
         let mut runs: [Vec<Wrk>; 3] = Default::default();

@@ -23,6 +23,7 @@ pub async fn measure(echo: &[u8], report: &mut Report, quick: bool) -> anyhow::R
         max_instances: 64,
         max_memory_per_instance: 64 << 20,
         cache_dir: None,
+        reuse: 0,
     })?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
@@ -43,6 +44,7 @@ pub async fn measure(echo: &[u8], report: &mut Report, quick: bool) -> anyhow::R
         router: None,
         config: &config,
         logs: None,
+        instances: None,
     };
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {

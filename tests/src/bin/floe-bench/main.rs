@@ -14,22 +14,28 @@
 //! the raw responder, `floe-bench --plain-hello ADDR` the plain HTTP server.
 //! `floe dev`'s edit-to-served on the Rust http template and its idle CPU;
 //! Ingress: hello at 1/16/64 connections, local and remote replica, 1,000
-//! routes, route propagation (`--ingress-only`).
+//! routes, route propagation, TLS handshakes per second against a bare
+//! tokio-rustls server (`floe-bench --plain-tls ADDR PEM`), lattice calls
+//! while the listener is flooded (`--ingress-only`).
 //! Secrets: put-to-visible, starts with 0/1/10 secrets, a full re-key.
+//! Instance reuse: hello at 64/256 connections, a fresh instance per
+//! request against `--reuse 128` (`--reuse-only`).
 //! `--quick` shortens runs; `--inhost-only`, `--http-only`, `--dev-only`,
-//! `--dormant-only`, `--secrets-only`, `--ingress-only` and `--scale-only` run one section
+//! `--dormant-only`, `--secrets-only`, `--ingress-only`, `--reuse-only` and `--scale-only` run one section
 //! (and print the report without writing it).
 
 mod dev;
 mod dormant;
 mod http;
 mod ingress;
+mod ingress_edges;
 mod inhost;
 mod linked;
 mod load;
 mod mac;
 mod many_dormant;
 mod responder;
+mod reuse;
 mod scale;
 mod secrets;
 mod stats;
@@ -46,6 +52,10 @@ async fn main() -> anyhow::Result<()> {
     if args.get(1).map(String::as_str) == Some("--responder") {
         let (url, subject) = (args.get(2).context("URL")?, args.get(3).context("SUBJECT")?);
         return responder::serve(url, subject).await;
+    }
+    if args.get(1).map(String::as_str) == Some("--plain-tls") {
+        let (addr, pem) = (args.get(2).context("ADDR")?, args.get(3).context("PEM")?);
+        return ingress_edges::serve_plain_tls(addr, pem).await;
     }
     if args.get(1).map(String::as_str) == Some("--plain-hello") {
         return http::serve_plain(args.get(2).context("ADDR")?).await;
@@ -109,6 +119,14 @@ async fn main() -> anyhow::Result<()> {
     if flag("--ingress-only") {
         eprintln!("== ingress");
         ingress::measure(&mut report, quick).await?;
+        eprintln!("== ingress TLS and flood");
+        ingress_edges::measure(&mut report, quick).await?;
+        println!("{}", report.render());
+        return Ok(());
+    }
+    if flag("--reuse-only") {
+        eprintln!("== instance reuse");
+        reuse::measure(&mut report, quick).await?;
         println!("{}", report.render());
         return Ok(());
     }
@@ -139,6 +157,10 @@ async fn main() -> anyhow::Result<()> {
     http::measure(&nats, lattice, &host, &mut report, quick).await?;
     eprintln!("== ingress");
     ingress::measure(&mut report, quick).await?;
+    eprintln!("== ingress TLS and flood");
+    ingress_edges::measure(&mut report, quick).await?;
+    eprintln!("== instance reuse");
+    reuse::measure(&mut report, quick).await?;
     eprintln!("== floe dev");
     dev::measure(&nats, lattice, &mut report, quick).await?;
     eprintln!("== starts and memory");

@@ -1,5 +1,6 @@
-//! A loaded actor — verified claims and its (shared) compiled code — and
-//! one invocation on a fresh instance.
+//! A loaded actor — verified claims, its (shared) compiled code, and the
+//! instances kept warm for it (`warm`, with `--reuse`) — and one
+//! invocation: on a warm instance when one is idle, else a fresh one.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,11 +13,13 @@ use wasmtime::{Store, UpdateDeadline};
 
 use super::blobs;
 use super::caller::{CallerContext, Router};
-use super::code::{CodeError, CodeOrigin, CompiledCode};
+use super::code::{CodeError, CodeOrigin, CompiledCode, P3_HANDLE};
 use super::engine::Runtime;
 use super::http;
+use super::http_p3;
 use super::imports;
 use super::state::InstanceState;
+use super::warm::{Warm, WarmPool};
 use crate::codec;
 
 /// Epoch ticks a guest may run before it yields to the executor (and its
@@ -34,6 +37,8 @@ pub struct LoadedActor {
     code: Arc<CompiledCode>,
     /// The claims grant `wasi:http/outgoing-handler`.
     outgoing_http: bool,
+    /// Instances kept between calls (`--reuse`); `None`: fresh per call.
+    warm: Option<WarmPool>,
 }
 
 impl std::fmt::Debug for LoadedActor {
@@ -119,14 +124,15 @@ impl LoadedActor {
             digest,
             origin,
             code,
+            warm: WarmPool::new(runtime.limits.reuse, &runtime.idle_budget),
         })
     }
 
     /// Whether this actor exports `operation` (version ignored).
     pub fn exports(&self, operation: &str) -> bool {
-        self.code
-            .exports
-            .contains_key(operation_key(operation).as_ref())
+        let key = operation_key(operation);
+        self.code.exports.contains_key(key.as_ref())
+            || (key == floe_wire::http::HANDLE_OPERATION && self.code.http_p3.is_some())
     }
 
     /// The operations this actor answers, sorted.
@@ -149,9 +155,11 @@ impl LoadedActor {
         Ok(())
     }
 
-    /// Runs `operation` on a fresh instance within `deadline`. The
-    /// incoming HTTP handler takes a wire request ([`floe_wire::http`]);
-    /// every other operation takes its parameters in `encoding`.
+    /// Runs `operation` within `deadline` on a warm instance of this actor
+    /// when one is idle, else on a fresh one. The incoming HTTP handler
+    /// takes a wire request ([`floe_wire::http`]); every other operation
+    /// takes its parameters in `encoding`. A warm instance goes back to the
+    /// pool only after a call that ended normally and left nothing behind.
     pub async fn invoke(
         &self,
         runtime: &Runtime,
@@ -162,7 +170,11 @@ impl LoadedActor {
         env: &CallEnv<'_>,
     ) -> Result<Answer, InvocationError> {
         let key = operation_key(operation);
-        let func = self.code.exports.get(key.as_ref()).ok_or_else(|| {
+        let is_http = key == floe_wire::http::HANDLE_OPERATION;
+        // A WASI 0.3 component serves HTTP through `wasi:http/handler`.
+        let http_p3 = is_http && self.code.http_p3.is_some();
+        let export = if http_p3 { P3_HANDLE } else { key.as_ref() };
+        let func = self.code.exports.get(export).ok_or_else(|| {
             InvocationError::new(
                 ErrorKind::NoSuchOperation,
                 format!(
@@ -176,7 +188,9 @@ impl LoadedActor {
         let blob = func
             .blob
             .and_then(|sig| Some((sig, blobs::decode_param(encoding, payload, sig.param)?)));
-        let args = if key == floe_wire::http::HANDLE_OPERATION {
+        let args = if http_p3 {
+            Args::HttpP3(Box::new(http::decode_request(payload)?))
+        } else if is_http {
             Args::Http(Box::new(http::decode_request(payload)?))
         } else if let Some((sig, arg)) = blob {
             Args::Blob(sig, arg)
@@ -188,24 +202,47 @@ impl LoadedActor {
         };
         let started = Instant::now();
         let deadline_at = started + deadline;
-        let (mut store, caller) = self.store(runtime, env, deadline_at);
+        let (mut store, warm, served) = match self.warm.as_ref().and_then(WarmPool::take) {
+            Some(warm) => (warm.store, Some(warm.instance), warm.served),
+            None => (self.new_store(runtime), None, 0),
+        };
+        let caller = self.prepare(&mut store, env, deadline_at);
         let call = async {
-            match args {
+            let instance = match warm {
+                Some(instance) => instance,
+                None => {
+                    if let Some(made) = env.instances {
+                        made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    self.code.pre.instantiate_async(&mut store).await?
+                }
+            };
+            let (answer, clean) = match args {
                 Args::Http(request) => {
-                    http::handle(&mut store, &self.code.pre, func.index, *request)
-                        .await
-                        .map(|encoded| encoded.map(Answer::from))
+                    let (encoded, clean) =
+                        http::handle(&mut store, instance, func.index, *request).await?;
+                    (encoded.map(Answer::from), clean)
+                }
+                Args::HttpP3(request) => {
+                    let indices = self.code.http_p3.as_ref().ok_or_else(|| {
+                        wasmtime::Error::msg("the WASI 0.3 handler vanished after loading")
+                    })?;
+                    let encoded = http_p3::handle(&mut store, indices, instance, *request).await?;
+                    let clean = store.data().table.is_empty();
+                    (encoded.map(Answer::from), clean)
                 }
                 Args::Blob(sig, arg) => {
-                    let instance = self.code.pre.instantiate_async(&mut store).await?;
                     let f = instance.get_func(&mut store, func.index).ok_or_else(|| {
                         wasmtime::Error::msg("export vanished after instantiation")
                     })?;
                     let result = blobs::call(&mut store, f, sig, arg).await?;
-                    Ok(blobs::encode_result(encoding, result).map(Answer::from))
+                    let clean = store.data().table.is_empty();
+                    (
+                        blobs::encode_result(encoding, result).map(Answer::from),
+                        clean,
+                    )
                 }
                 Args::Values(params) => {
-                    let instance = self.code.pre.instantiate_async(&mut store).await?;
                     let f = instance.get_func(&mut store, func.index).ok_or_else(|| {
                         wasmtime::Error::msg("export vanished after instantiation")
                     })?;
@@ -213,14 +250,26 @@ impl LoadedActor {
                     f.call_async(&mut store, &params, &mut results).await?;
                     // The function's own failure: its `result` came back `err`.
                     let err_case = matches!(results.first(), Some(Val::Result(Err(_))));
-                    Ok(codec::encode_results(encoding, &results, &func.results)
+                    let clean = store.data().table.is_empty();
+                    let answer = codec::encode_results(encoding, &results, &func.results)
                         .map(|bytes| Answer { bytes, err_case })
-                        .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string())))
+                        .map_err(|e| InvocationError::new(ErrorKind::Internal, e.to_string()));
+                    (answer, clean)
                 }
-            }
+            };
+            // Only an instance whose call ended normally and left nothing
+            // behind may serve another. A WASI 0.3 call may leave guest
+            // tasks running after it answers (in the store's own state,
+            // which the table does not show): its instance is not reused.
+            let reusable = (clean && !func.is_async && answer.is_ok()).then_some(instance);
+            Ok::<_, wasmtime::Error>((answer, reusable))
         };
+        let mut reusable = None;
         let outcome = match tokio::time::timeout(deadline, call).await {
-            Ok(Ok(encoded)) => encoded,
+            Ok(Ok((encoded, instance))) => {
+                reusable = instance;
+                encoded
+            }
             // A failed routed call aborts the guest; report that failure
             // (naming the interface and link, with the callee's cause).
             Ok(Err(e)) => Err(caller
@@ -233,22 +282,40 @@ impl LoadedActor {
             )),
         };
         super::logging::emit(&store, &self.claims.sub, env.invocation, started, env.logs);
+        if let (Some(pool), Some(instance)) = (&self.warm, reusable) {
+            pool.give_back(Warm {
+                store,
+                instance,
+                served,
+            });
+        }
         outcome
     }
 
-    /// A fresh store for one invocation ending at `deadline_at`, and the
-    /// caller context its routed imports use (when it has any).
-    fn store(
-        &self,
-        runtime: &Runtime,
-        env: &CallEnv<'_>,
-        deadline_at: Instant,
-    ) -> (Store<InstanceState>, Option<Arc<CallerContext>>) {
+    /// Instances of this actor kept warm and idle now.
+    pub fn warm_instances(&self) -> usize {
+        self.warm.as_ref().map_or(0, WarmPool::idle)
+    }
+
+    /// A store for a new instance.
+    fn new_store(&self, runtime: &Runtime) -> Store<InstanceState> {
         let mut store = Store::new(
             &runtime.engine,
             InstanceState::new(runtime.limits.max_memory_per_instance),
         );
         store.limiter(|state| &mut state.limits);
+        store
+    }
+
+    /// Readies `store` for one invocation ending at `deadline_at` (a warm
+    /// store forgets its last call's output and context); returns the
+    /// caller context its routed imports use (when it has any).
+    fn prepare(
+        &self,
+        store: &mut Store<InstanceState>,
+        env: &CallEnv<'_>,
+        deadline_at: Instant,
+    ) -> Option<Arc<CallerContext>> {
         // Only code with routed imports needs to know who calls and how long
         // is left; everything else skips this per-call allocation.
         let caller = env.router.filter(|_| self.code.routes).map(|router| {
@@ -262,6 +329,9 @@ impl LoadedActor {
             })
         });
         let state = store.data_mut();
+        state.stdout.clear();
+        state.stderr.clear();
+        state.logged.clear();
         state.caller = caller.clone();
         state.config = env.config.clone();
         state.http_hooks = super::http_hooks::HttpHooks {
@@ -279,7 +349,7 @@ impl LoadedActor {
                 Ok(UpdateDeadline::Yield(YIELD_EVERY_TICKS))
             }
         });
-        (store, caller)
+        caller
     }
 }
 
@@ -289,6 +359,8 @@ enum Args {
     /// One byte list or string in, by the typed fast path (`blobs`).
     Blob(blobs::BlobSignature, blobs::Blob),
     Http(Box<http::IncomingRequest>),
+    /// For WASI 0.3's `wasi:http/handler`.
+    HttpP3(Box<http::IncomingRequest>),
 }
 
 /// What an invocation runs with besides its payload.
@@ -304,6 +376,9 @@ pub struct CallEnv<'a> {
     pub config: &'a Arc<super::actor_config::ActorConfig>,
     /// Where log lines go besides the host log.
     pub logs: Option<&'a Arc<dyn super::LogSink>>,
+    /// Counts the instances made for calls (a warm one is not counted
+    /// again).
+    pub instances: Option<&'a std::sync::atomic::AtomicU64>,
 }
 
 /// Maps a wasmtime failure to a typed error carrying the trap and whatever
@@ -365,111 +440,4 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::runtime::RuntimeLimits;
-    use crate::runtime::imports::test_claims;
-
-    #[test]
-    fn imports_are_checked_against_claims_before_linking() {
-        let runtime = Runtime::new(RuntimeLimits {
-            max_instances: 4,
-            max_memory_per_instance: 1 << 20,
-            cache_dir: None,
-        })
-        .expect("runtime");
-        let component =
-            wat::parse_str(r#"(component (import "wasi:keyvalue/store@0.2.0-draft" (instance)))"#)
-                .expect("component");
-        let err = LoadedActor::load(&runtime, Some(&component), test_claims(&[]), "t".into())
-            .expect_err("unclaimed import refused");
-        let text = err.to_string();
-        assert!(text.contains("wasi:keyvalue/store@0.2.0-draft"), "{text}");
-        assert!(text.contains("--cap wasi:keyvalue/store"), "{text}");
-        // Shared code is checked again for each actor's own claims.
-        LoadedActor::load(
-            &runtime,
-            Some(&component),
-            test_claims(&["wasi:keyvalue"]),
-            "t".into(),
-        )
-        .expect("claimed: linked to the host's wasi:keyvalue");
-        // Outgoing HTTP links without a claim: each request is refused at
-        // call time instead.
-        let http =
-            wat::parse_str(r#"(component (import "wasi:http/outgoing-handler@0.2.0" (instance)))"#)
-                .expect("component");
-        let unclaimed =
-            LoadedActor::load(&runtime, Some(&http), test_claims(&[]), "t".into()).expect("links");
-        assert!(!unclaimed.outgoing_http);
-        let claimed = LoadedActor::load(
-            &runtime,
-            Some(&http),
-            test_claims(&["wasi:http/outgoing-handler"]),
-            "t".into(),
-        )
-        .expect("links");
-        assert!(claimed.outgoing_http);
-        let plain = wat::parse_str("(component)").expect("component");
-        let ok =
-            LoadedActor::load(&runtime, Some(&plain), test_claims(&[]), "t".into()).expect("loads");
-        assert!(ok.operations().is_empty());
-    }
-
-    #[test]
-    fn operations_ignore_versions() {
-        assert_eq!(
-            operation_key("floe:examples/echo.echo"),
-            "floe:examples/echo.echo"
-        );
-        assert_eq!(
-            operation_key("floe:examples/echo@0.1.0.echo"),
-            "floe:examples/echo.echo"
-        );
-        assert_eq!(operation_key("run"), "run");
-    }
-
-    fn cwasm_mapped(dir: &std::path::Path) -> bool {
-        std::fs::read_to_string("/proc/self/maps")
-            .expect("maps")
-            .lines()
-            .any(|l| l.contains(dir.to_str().expect("utf-8")) && l.contains(".cwasm"))
-    }
-
-    #[tokio::test]
-    async fn dropping_the_last_actor_of_some_code_unmaps_it() {
-        let dir = tempfile::tempdir().expect("dir");
-        let runtime = Runtime::new(RuntimeLimits {
-            max_instances: 4,
-            max_memory_per_instance: 1 << 20,
-            cache_dir: Some(dir.path().to_owned()),
-        })
-        .expect("runtime");
-        let component = wat::parse_str(
-            r#"(component
-                 (core module $m (memory (export "mem") 1) (data (i32.const 0) "hi") (func (export "f")))
-                 (core instance $i (instantiate $m)))"#,
-        )
-        .expect("component");
-        let actor = LoadedActor::load(&runtime, Some(&component), test_claims(&[]), "t".into())
-            .expect("loads");
-        drop(actor);
-        // From the cache alone, and instantiated: the instance's memory
-        // slot holds the code's image until the slot is returned.
-        let actor = LoadedActor::load(&runtime, None, test_claims(&[]), "t".into())
-            .expect("the compile cache holds it");
-        actor
-            .instantiate_once(&runtime)
-            .await
-            .expect("instantiates");
-        assert!(
-            cwasm_mapped(dir.path()),
-            "served from the mapped cache file"
-        );
-        drop(actor);
-        assert!(
-            !cwasm_mapped(dir.path()),
-            "the code is unmapped with its last actor"
-        );
-    }
-}
+mod tests;

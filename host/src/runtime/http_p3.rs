@@ -1,0 +1,47 @@
+//! `wasi:http@0.3.0` for actors (WASI 0.3, wasmtime-wasi-http's `p3`): the
+//! same wire request as the 0.2 handler becomes a `wasi:http/types.request`
+//! and the component's `wasi:http/handler.handle` (an `async func`) runs in
+//! the store's event loop, which keeps running until the response body
+//! the guest streams has been read whole (bounded as for 0.2).
+
+use floe_wire::{ErrorKind, InvocationError};
+use wasmtime::Store;
+use wasmtime::component::Instance;
+use wasmtime_wasi_http::p3::Request;
+use wasmtime_wasi_http::p3::bindings::{Service, ServiceIndices};
+
+use super::http::{Handled, IncomingRequest, collect};
+use super::state::InstanceState;
+
+/// Runs the `wasi:http/handler` of `instance` (found by `indices`) on
+/// `request`. The guest's own failure (a trap) is the outer error.
+pub async fn handle(
+    store: &mut Store<InstanceState>,
+    indices: &ServiceIndices,
+    instance: Instance,
+    request: IncomingRequest,
+) -> wasmtime::Result<Handled> {
+    let service: Service = indices.load(&mut *store, &instance)?;
+    let (request, io) = Request::from_http(&mut store.data_mut().http_hooks, request.request);
+    store
+        .run_concurrent(async |accessor| {
+            let answer = async {
+                let response = match service.handle(accessor, request).await? {
+                    Ok(response) => response,
+                    Err(code) => {
+                        return Ok(Err(InvocationError::new(
+                            ErrorKind::Trapped,
+                            format!("the handler answered with the error {code:?}"),
+                        )));
+                    }
+                };
+                let response =
+                    accessor.with(|store| response.into_http(store, async { Ok(()) }))?;
+                wasmtime::error::Ok(collect(response).await)
+            };
+            // The request body is fed to the guest while it answers.
+            let (answer, _) = futures::join!(answer, io);
+            answer
+        })
+        .await?
+}
