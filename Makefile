@@ -29,10 +29,11 @@ COMPONENTIZE_PY := 0.25.1
 COMPONENTIZE_JS := 0.23.0
 JSENV := $(TARGET_DIR)/jsenv
 EXAMPLES_ISSUER := examples-issuer
-ACTORS := echo misbehave greeter greeter-async front settings counter http-hello http-hello-p3 kv-counter
+ACTORS := echo misbehave misbehave-p3 greeter greeter-async front settings counter http-hello http-hello-p3 kv-counter
 # Capabilities each example actor claims (empty for none).
 CAPS_echo :=
 CAPS_misbehave :=
+CAPS_misbehave-p3 :=
 CAPS_greeter :=
 CAPS_greeter-async := wasi:keyvalue
 CAPS_front := acme:greet/greeter

@@ -120,6 +120,17 @@ pub struct HostConfig {
     /// open.
     #[arg(long, env = "FLOE_REUSE", default_value_t = 0)]
     pub reuse: u32,
+    /// Calls one instance of a WASI 0.3 actor runs at once, for its async
+    /// exports (`wasi:http/handler`, `async func`); 1 runs them one after
+    /// another. An actor with imports routed by link (wasi:keyvalue, links)
+    /// always runs one at a time per instance. See docs/operations.md.
+    #[arg(long, env = "FLOE_MAX_CONCURRENT_PER_INSTANCE", default_value_t = crate::runtime::SharedLimits::DEFAULT_MAX_CONCURRENT)]
+    pub max_concurrent_per_instance: u32,
+    /// Calls one instance of a WASI 0.3 actor serves (to its async
+    /// exports) before it is replaced; 0 or 1 gives every call a fresh
+    /// instance.
+    #[arg(long, env = "FLOE_MAX_CALLS_PER_INSTANCE", default_value_t = crate::runtime::SharedLimits::DEFAULT_MAX_CALLS)]
+    pub max_calls_per_instance: u32,
     /// Instance slots in the pooling allocator (all actors together).
     #[arg(long, env = "FLOE_MAX_INSTANCES", default_value_t = 1000)]
     pub max_instances: u32,

@@ -117,6 +117,10 @@ impl Host {
                     .unwrap_or_else(|| home.root().join("cache").join("compiled")),
             ),
             reuse: config.reuse,
+            shared: crate::runtime::SharedLimits {
+                max_concurrent: config.max_concurrent_per_instance,
+                max_calls: config.max_calls_per_instance,
+            },
         })?;
         if config.allowed_issuers.is_empty() {
             tracing::warn!("no --allowed-issuer set: actors signed by any issuer are accepted");

@@ -236,6 +236,7 @@ mod tests {
             max_memory_per_instance: 1 << 20,
             cache_dir: None,
             reuse: 0,
+            shared: Default::default(),
         })
         .expect("runtime")
     }

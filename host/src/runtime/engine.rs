@@ -32,6 +32,8 @@ pub struct RuntimeLimits {
     /// Calls one instance of an actor may serve before it is replaced
     /// (`--reuse`); 0 or 1: a fresh instance for every call.
     pub reuse: u32,
+    /// How instances of WASI 0.3 actors run several calls at once.
+    pub shared: super::SharedLimits,
 }
 
 /// The engine, its limits and its cache; cheap to clone.

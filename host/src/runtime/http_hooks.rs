@@ -10,7 +10,7 @@ use http_body_util::BodyExt;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 /// What `wasi:http` may do on behalf of one invocation.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct HttpHooks {
     /// The actor's claims grant `wasi:http/outgoing-handler`.
     pub outgoing_allowed: bool,

@@ -6,7 +6,7 @@
 
 use floe_wire::{ErrorKind, InvocationError};
 use wasmtime::Store;
-use wasmtime::component::Instance;
+use wasmtime::component::{Accessor, Instance};
 use wasmtime_wasi_http::p3::Request;
 use wasmtime_wasi_http::p3::bindings::{Service, ServiceIndices};
 
@@ -14,7 +14,8 @@ use super::http::{Handled, IncomingRequest, collect};
 use super::state::InstanceState;
 
 /// Runs the `wasi:http/handler` of `instance` (found by `indices`) on
-/// `request`. The guest's own failure (a trap) is the outer error.
+/// `request`, in a store of its own. The guest's own failure (a trap) is
+/// the outer error.
 pub async fn handle(
     store: &mut Store<InstanceState>,
     indices: &ServiceIndices,
@@ -22,26 +23,34 @@ pub async fn handle(
     request: IncomingRequest,
 ) -> wasmtime::Result<Handled> {
     let service: Service = indices.load(&mut *store, &instance)?;
-    let (request, io) = Request::from_http(&mut store.data_mut().http_hooks, request.request);
     store
-        .run_concurrent(async |accessor| {
-            let answer = async {
-                let response = match service.handle(accessor, request).await? {
-                    Ok(response) => response,
-                    Err(code) => {
-                        return Ok(Err(InvocationError::new(
-                            ErrorKind::Trapped,
-                            format!("the handler answered with the error {code:?}"),
-                        )));
-                    }
-                };
-                let response =
-                    accessor.with(|store| response.into_http(store, async { Ok(()) }))?;
-                wasmtime::error::Ok(collect(response).await)
-            };
-            // The request body is fed to the guest while it answers.
-            let (answer, _) = futures::join!(answer, io);
-            answer
-        })
+        .run_concurrent(async |accessor| serve(accessor, &service, request).await)
         .await?
+}
+
+/// Runs `service` on `request` within a store's event loop, beside any
+/// other call running there (`shared`), and reads the whole response.
+pub async fn serve(
+    accessor: &Accessor<InstanceState>,
+    service: &Service,
+    request: IncomingRequest,
+) -> wasmtime::Result<Handled> {
+    let mut hooks = accessor.with(|mut access| access.get().http_hooks.clone());
+    let (request, io) = Request::from_http(&mut hooks, request.request);
+    let answer = async {
+        let response = match service.handle(accessor, request).await? {
+            Ok(response) => response,
+            Err(code) => {
+                return Ok(Err(InvocationError::new(
+                    ErrorKind::Trapped,
+                    format!("the handler answered with the error {code:?}"),
+                )));
+            }
+        };
+        let response = accessor.with(|store| response.into_http(store, async { Ok(()) }))?;
+        wasmtime::error::Ok(collect(response).await)
+    };
+    // The request body is fed to the guest while it answers.
+    let (answer, _) = futures::join!(answer, io);
+    answer
 }

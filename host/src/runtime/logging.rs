@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::log_lines::{LogLine, LogSink, clip};
@@ -45,13 +44,12 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
 
 /// Writes what the invocation logged to the host log and hands it to `sink`.
 pub fn emit(
-    store: &Store<InstanceState>,
+    state: &InstanceState,
     actor: &str,
     invocation: uuid::Uuid,
     started: Instant,
     sink: Option<&Arc<dyn LogSink>>,
 ) {
-    let state = store.data();
     let mut lines = Vec::new();
     for (stream, pipe) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
         let (bytes, truncated) = pipe.contents();

@@ -23,6 +23,8 @@
 //! - `error`: why the runtime cannot start.
 //! - `actor`: a loaded actor (`InstancePre`, export table) and one invocation.
 //! - `warm`: instances kept between calls of one actor (`--reuse`).
+//! - `shared`: instances of a WASI 0.3 actor running several calls at once
+//!   (`--max-concurrent-per-instance`, `--max-calls-per-instance`).
 //! - `blobs`: the typed fast path for exports taking and returning one
 //!   `list<u8>` or `string` (no `Val` per byte).
 
@@ -45,6 +47,7 @@ mod log_lines;
 mod logging;
 mod output;
 mod route;
+mod shared;
 mod state;
 mod warm;
 
@@ -55,3 +58,4 @@ pub use code::CodeOrigin;
 pub use engine::{EPOCH_TICK, Runtime, RuntimeLimits};
 pub use error::RuntimeError;
 pub use log_lines::{LogLine, LogSink};
+pub use shared::SharedLimits;

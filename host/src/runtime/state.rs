@@ -70,6 +70,16 @@ impl InstanceState {
     }
 }
 
+impl InstanceState {
+    /// Forgets what earlier calls wrote and logged (a store serving
+    /// another call).
+    pub fn forget_output(&mut self) {
+        self.stdout.clear();
+        self.stderr.clear();
+        self.logged.clear();
+    }
+}
+
 impl WasiView for InstanceState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {

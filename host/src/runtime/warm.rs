@@ -45,7 +45,7 @@ impl IdleBudget {
     }
 
     /// Takes a place for one more idle instance, if there is one.
-    fn reserve(&self) -> bool {
+    pub(super) fn reserve(&self) -> bool {
         self.idle
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < self.max).then_some(n + 1)
@@ -53,7 +53,7 @@ impl IdleBudget {
             .is_ok()
     }
 
-    fn release(&self, n: usize) {
+    pub(super) fn release(&self, n: usize) {
         self.idle.fetch_sub(n, Ordering::AcqRel);
     }
 }

@@ -44,6 +44,7 @@ mod records;
 mod refusals;
 mod reuse;
 mod secrets;
+mod shared_instances;
 mod up;
 mod walkthrough;
 mod wasi_p3;

@@ -1,7 +1,8 @@
 //! Instance reuse (`floe-host --reuse N`, docs/security.md): off by
 //! default, every call gets a fresh instance; with it, HTTP requests
 //! through ingress are served by fewer instances than requests, and the
-//! inventory counts the instances made.
+//! inventory counts the instances made. WASI 0.3 instances follow
+//! `--max-calls-per-instance` instead.
 
 use std::time::Duration;
 
@@ -38,7 +39,17 @@ async fn reused_instances_serve_many_requests_and_the_default_stays_fresh() {
     with_timeout(Duration::from_secs(90), async {
         let lattice = Lattice::new().await;
         let reusing = lattice
-            .host(&[], &["--reuse", "16", "--ingress", "127.0.0.1:0"])
+            .host(
+                &[],
+                &[
+                    "--reuse",
+                    "16",
+                    "--max-calls-per-instance",
+                    "1",
+                    "--ingress",
+                    "127.0.0.1:0",
+                ],
+            )
             .await;
         let fresh = lattice.host(&[], &["--ingress", "127.0.0.1:0"]).await;
         let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
@@ -86,8 +97,9 @@ async fn reused_instances_serve_many_requests_and_the_default_stays_fresh() {
         );
         eprintln!("--reuse 16: {made} instances served {calls} requests");
 
-        // A WASI 0.3 component's instance is never reused: its tasks may
-        // outlive its answer.
+        // A WASI 0.3 component's instances are shared by concurrent calls
+        // whatever `--reuse` says; `--max-calls-per-instance 1` makes them
+        // fresh per call.
         let p3 = lattice.start(&reusing, "http-hello-p3").await;
         cli.ok(lattice.args(&["ingress", "put", "p3", "--host", "p3.test", "--target", &p3]));
         crate::apps::wait_for("the p3 route serves", Duration::from_secs(10), || async {
@@ -106,7 +118,7 @@ async fn reused_instances_serve_many_requests_and_the_default_stays_fresh() {
         let (calls, made) = counters(&lattice, &p3).await;
         assert_eq!(
             made, calls,
-            "{made} instances for {calls} WASI 0.3 requests"
+            "--max-calls-per-instance 1: {made} instances for {calls} WASI 0.3 requests"
         );
 
         let (cold_before, cold_made_before) = counters(&lattice, &ids[1]).await;

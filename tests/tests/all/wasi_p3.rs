@@ -44,6 +44,30 @@ async fn a_wasi_p3_http_component_answers_through_the_provider_and_ingress() {
         assert_eq!(echoed.status, 200);
         assert_eq!(echoed.body, sent, "the request body streams back whole");
 
+        // 64 requests at once through the provider share instances: each
+        // runs up to 16 calls at once (`--max-concurrent-per-instance`).
+        let (calls_before, made_before) = counters(&lattice, &p3).await;
+        let mut tasks = Vec::new();
+        for i in 0..64 {
+            let url = url(port, &format!("/c/{i}"));
+            tasks.push(tokio::spawn(async move {
+                let answer = HttpClient::new().get(&url).await.expect("answers");
+                assert_eq!(answer.status, 200, "{}", answer.text());
+                assert_eq!(
+                    answer.text(),
+                    format!("hello from floe (wasi 0.3) at /c/{i}\n")
+                );
+            }));
+        }
+        for task in tasks {
+            task.await.expect("requests");
+        }
+        let (calls, made) = counters(&lattice, &p3).await;
+        let (calls, made) = (calls - calls_before, made - made_before);
+        assert_eq!(calls, 64);
+        assert!(made < calls, "{made} instances served {calls} requests");
+        eprintln!("WASI 0.3 through the provider: {made} instances served {calls} requests");
+
         // Through ingress, in process.
         let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
         cli.ok(lattice.args(&["ingress", "put", "p3", "--host", "p3.test", "--target", &p3]));
@@ -86,8 +110,11 @@ async fn a_wasi_p3_http_component_answers_through_the_provider_and_ingress() {
             task.await.expect("requests");
         }
         let (calls, made) = counters(&lattice, &p3).await;
-        assert!(calls >= 19, "{calls} calls");
-        assert_eq!(made, calls, "a fresh instance per call by default");
+        assert!(calls >= 83, "{calls} calls");
+        assert!(
+            made < calls,
+            "instances are shared by default: {made} for {calls}"
+        );
     })
     .await;
 }

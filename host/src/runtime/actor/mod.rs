@@ -18,6 +18,7 @@ use super::engine::Runtime;
 use super::http;
 use super::http_p3;
 use super::imports;
+use super::shared::{Job, JobContext, SharedPool, Work};
 use super::state::InstanceState;
 use super::warm::{Warm, WarmPool};
 use crate::codec;
@@ -39,6 +40,9 @@ pub struct LoadedActor {
     outgoing_http: bool,
     /// Instances kept between calls (`--reuse`); `None`: fresh per call.
     warm: Option<WarmPool>,
+    /// Instances running several calls of async exports at once (WASI
+    /// 0.3); `None` for code without async exports.
+    shared: Option<SharedPool>,
 }
 
 impl std::fmt::Debug for LoadedActor {
@@ -117,8 +121,20 @@ impl LoadedActor {
             runtime
                 .code
                 .get_or_load(engine, &runtime.cache, bytes, &digest, &check)?;
+        let has_async = code.http_p3.is_some() || code.exports.values().any(|f| f.is_async);
+        let shared = has_async
+            .then(|| {
+                SharedPool::new(
+                    runtime.limits.shared,
+                    code.clone(),
+                    &claims.sub,
+                    &runtime.idle_budget,
+                )
+            })
+            .flatten();
         Ok(LoadedActor {
             outgoing_http: claims.grants(imports::OUTGOING_HTTP),
+            shared,
             claims,
             reference,
             digest,
@@ -184,6 +200,35 @@ impl LoadedActor {
                 ),
             )
         })?;
+        if let Some(pool) = self.shared.as_ref().filter(|_| http_p3 || func.is_async) {
+            // Arguments are checked before any instance is used.
+            let work = if http_p3 {
+                Work::Http(Box::new(http::decode_request(payload)?))
+            } else {
+                Work::Func {
+                    export: key.into_owned(),
+                    params: codec::decode_params(encoding, payload, &func.params).map_err(|e| {
+                        InvocationError::new(ErrorKind::BadArguments, e.to_string())
+                    })?,
+                    encoding,
+                }
+            };
+            let started = Instant::now();
+            let deadline_at = started + deadline;
+            let job = Job {
+                work,
+                context: JobContext {
+                    started,
+                    deadline_at,
+                    caller: self.caller_context(env, deadline_at),
+                    config: env.config.clone(),
+                    outgoing_http: self.outgoing_http,
+                    invocation: env.invocation,
+                    logs: env.logs.cloned(),
+                },
+            };
+            return pool.run(runtime, job, env.instances).await;
+        }
         // Arguments are checked before any instance is made.
         let blob = func
             .blob
@@ -275,13 +320,19 @@ impl LoadedActor {
             Ok(Err(e)) => Err(caller
                 .as_ref()
                 .and_then(|c| c.take_failure())
-                .unwrap_or_else(|| trap_error(&e, &store, deadline))),
+                .unwrap_or_else(|| trap_error(&e, store.data(), Some(deadline)))),
             Err(_) => Err(InvocationError::new(
                 ErrorKind::TimedOut,
                 format!("no answer within {} ms", deadline.as_millis()),
             )),
         };
-        super::logging::emit(&store, &self.claims.sub, env.invocation, started, env.logs);
+        super::logging::emit(
+            store.data(),
+            &self.claims.sub,
+            env.invocation,
+            started,
+            env.logs,
+        );
         if let (Some(pool), Some(instance)) = (&self.warm, reusable) {
             pool.give_back(Warm {
                 store,
@@ -295,6 +346,29 @@ impl LoadedActor {
     /// Instances of this actor kept warm and idle now.
     pub fn warm_instances(&self) -> usize {
         self.warm.as_ref().map_or(0, WarmPool::idle)
+    }
+
+    /// Instances of this actor shared by concurrent calls, alive now.
+    pub fn shared_instances(&self) -> usize {
+        self.shared.as_ref().map_or(0, SharedPool::instances)
+    }
+
+    /// The caller context routed imports use, for code that has them.
+    fn caller_context(
+        &self,
+        env: &CallEnv<'_>,
+        deadline_at: Instant,
+    ) -> Option<Arc<CallerContext>> {
+        env.router.filter(|_| self.code.routes).map(|router| {
+            Arc::new(CallerContext {
+                actor_id: self.claims.sub.clone(),
+                link_name: std::sync::Mutex::new(floe_wire::link::DEFAULT_LINK_NAME.to_owned()),
+                deadline_at,
+                trace: env.trace.cloned(),
+                router: router.clone(),
+                failure: std::sync::Mutex::new(None),
+            })
+        })
     }
 
     /// A store for a new instance.
@@ -318,20 +392,9 @@ impl LoadedActor {
     ) -> Option<Arc<CallerContext>> {
         // Only code with routed imports needs to know who calls and how long
         // is left; everything else skips this per-call allocation.
-        let caller = env.router.filter(|_| self.code.routes).map(|router| {
-            Arc::new(CallerContext {
-                actor_id: self.claims.sub.clone(),
-                link_name: std::sync::Mutex::new(floe_wire::link::DEFAULT_LINK_NAME.to_owned()),
-                deadline_at,
-                trace: env.trace.cloned(),
-                router: router.clone(),
-                failure: std::sync::Mutex::new(None),
-            })
-        });
+        let caller = self.caller_context(env, deadline_at);
         let state = store.data_mut();
-        state.stdout.clear();
-        state.stderr.clear();
-        state.logged.clear();
+        state.forget_output();
         state.caller = caller.clone();
         state.config = env.config.clone();
         state.http_hooks = super::http_hooks::HttpHooks {
@@ -383,23 +446,27 @@ pub struct CallEnv<'a> {
 
 /// Maps a wasmtime failure to a typed error carrying the trap and whatever
 /// the guest wrote to stderr (a Rust guest's panic message lands there).
-fn trap_error(
+pub(super) fn trap_error(
     e: &wasmtime::Error,
-    store: &Store<InstanceState>,
-    deadline: Duration,
+    state: &InstanceState,
+    deadline: Option<Duration>,
 ) -> InvocationError {
     let interrupted = matches!(
         e.downcast_ref::<wasmtime::Trap>(),
         Some(wasmtime::Trap::Interrupt)
     );
     if interrupted {
-        return InvocationError::new(
-            ErrorKind::TimedOut,
-            format!(
+        let message = match deadline {
+            Some(deadline) => format!(
                 "the guest ran past its deadline of {} ms and was interrupted",
                 deadline.as_millis()
             ),
-        );
+            // A shared instance: the earliest deadline of its calls.
+            None => "the guest ran past a deadline of a call in its instance and was \
+                     interrupted (with every call of that instance)"
+                .to_owned(),
+        };
+        return InvocationError::new(ErrorKind::TimedOut, message);
     }
     // Every slot of the host's pooling allocator is taken (all actors
     // together): the host is busy, the guest did nothing wrong.
@@ -414,7 +481,7 @@ fn trap_error(
         );
     }
     let mut message = format!("{e:#}");
-    let (stderr, _) = store.data().stderr.contents();
+    let (stderr, _) = state.stderr.contents();
     let stderr = String::from_utf8_lossy(&stderr);
     let stderr = stderr.trim();
     if !stderr.is_empty() {

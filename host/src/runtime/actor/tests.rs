@@ -12,6 +12,7 @@ fn imports_are_checked_against_claims_before_linking() {
         max_memory_per_instance: 1 << 20,
         cache_dir: None,
         reuse: 0,
+        shared: Default::default(),
     })
     .expect("runtime");
     let component =
@@ -80,6 +81,7 @@ async fn dropping_the_last_actor_of_some_code_unmaps_it() {
         max_memory_per_instance: 1 << 20,
         cache_dir: Some(dir.path().to_owned()),
         reuse: 0,
+        shared: Default::default(),
     })
     .expect("runtime");
     let component = wat::parse_str(
@@ -155,6 +157,7 @@ fn counter(reuse: u32) -> (Runtime, LoadedActor) {
         max_memory_per_instance: 1 << 20,
         cache_dir: None,
         reuse,
+        shared: Default::default(),
     })
     .expect("runtime");
     let component = wat::parse_str(COUNTER).expect("component");

@@ -116,7 +116,8 @@ pub struct ActorDescription {
     /// Calls answered, failed ones included.
     pub calls: u64,
     /// Instances made for those calls: as many as calls unless the host
-    /// reuses instances (`--reuse`). Older hosts do not report it (0).
+    /// reuses instances (`--reuse`) or shares them among concurrent calls
+    /// (WASI 0.3's async exports). Older hosts do not report it (0).
     #[serde(default)]
     pub instances: u64,
     /// Failed calls by error kind (`trapped`, `busy`, …).

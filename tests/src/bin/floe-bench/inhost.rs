@@ -24,6 +24,7 @@ pub async fn measure(echo: &[u8], report: &mut Report, quick: bool) -> anyhow::R
         max_memory_per_instance: 64 << 20,
         cache_dir: None,
         reuse: 0,
+        shared: Default::default(),
     })?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?

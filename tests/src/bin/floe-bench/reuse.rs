@@ -2,10 +2,11 @@
 //! through ingress with the replica on the ingress host — the WASI 0.2
 //! `http-hello` on a host giving every request a fresh instance (the
 //! default) and on one with `--reuse 128`, and the WASI 0.3
-//! `http-hello-p3` (never reused: a 0.3 guest's tasks may outlive its
-//! answer) — next to plain hyper in its own process, at 64 and 256
-//! connections, rounds interleaved (plain, then each mode). Skipped when
-//! `wrk` is missing.
+//! `http-hello-p3` with a fresh instance per request
+//! (`--max-calls-per-instance 1`) and with instances shared by up to 16
+//! requests at once (the default) — next to plain hyper in its own
+//! process, at 64 and 256 connections, rounds interleaved (plain, then
+//! each mode). Skipped when `wrk` is missing.
 
 use std::time::Duration;
 
@@ -31,10 +32,22 @@ pub async fn measure(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     let cache = tempfile::tempdir()?;
     let mut ports = Vec::new();
     let mut hosts = Vec::new();
-    for reuse in ["0", REUSE] {
+    // Host 0 runs the defaults; host 1 reuses 0.2 instances and gives
+    // every 0.3 call a fresh one.
+    for (reuse, calls) in [("0", "128"), (REUSE, "1")] {
         let port = free_port();
         let address = format!("127.0.0.1:{port}");
-        let options = loaded_host(cache.path(), &["--ingress", &address, "--reuse", reuse]);
+        let options = loaded_host(
+            cache.path(),
+            &[
+                "--ingress",
+                &address,
+                "--reuse",
+                reuse,
+                "--max-calls-per-instance",
+                calls,
+            ],
+        );
         hosts.push(HostProcess::start(nats.url(), lattice, options).await?);
         ports.push(port);
     }
@@ -44,7 +57,12 @@ pub async fn measure(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     let issuer = nkeys::KeyPair::new_account();
     let dir = tempfile::tempdir()?;
     // (route and actor name, code, host index)
-    let cases = [("fresh", &p2, 0), ("reuse", &p2, 1), ("p3", &p3, 0)];
+    let cases = [
+        ("fresh", &p2, 0),
+        ("reuse", &p2, 1),
+        ("p3", &p3, 1),
+        ("shared", &p3, 0),
+    ];
     for (name, code, host) in cases {
         let (id, signed) = floe_tests::sign_as_new_actor(code, &issuer, name, &[])?;
         let path = dir.path().join(format!("{name}.wasm"));
@@ -65,7 +83,7 @@ pub async fn measure(report: &mut Report, quick: bool) -> anyhow::Result<()> {
     let _plain = spawn_plain(plain_port).await?;
 
     for c in CONNECTIONS {
-        let mut runs: [Vec<Wrk>; 4] = Default::default();
+        let mut runs: [Vec<Wrk>; 5] = Default::default();
         for _ in 0..rounds {
             runs[0].push(wrk_with_host(plain_port, c, secs, None).await?);
             for (i, (name, _, host)) in cases.iter().enumerate() {
@@ -80,7 +98,14 @@ pub async fn measure(report: &mut Report, quick: bool) -> anyhow::Result<()> {
                 "WASI 0.2, a fresh instance per request (default)".to_owned(),
             ),
             (2, format!("WASI 0.2, --reuse {REUSE}")),
-            (3, "WASI 0.3, a fresh instance per request".to_owned()),
+            (
+                3,
+                "WASI 0.3, a fresh instance per request (--max-calls-per-instance 1)".to_owned(),
+            ),
+            (
+                4,
+                "WASI 0.3, instances shared by up to 16 requests at once (default)".to_owned(),
+            ),
         ] {
             let rate: Vec<f64> = runs[i].iter().map(|r| r.rate).collect();
             let p50: Vec<f64> = runs[i].iter().map(|r| r.p50.as_secs_f64() * 1e6).collect();

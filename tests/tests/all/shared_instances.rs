@@ -1,0 +1,151 @@
+//! Instances of WASI 0.3 actors shared by concurrent calls
+//! (`--max-concurrent-per-instance`, docs/operations.md): calls that wait
+//! share one instance; a trap fails only the calls of its instance, which
+//! is replaced; a guest that never yields is still interrupted at its
+//! deadline, and the instance after it serves again.
+
+use std::time::{Duration, Instant};
+
+use floe_tests::http::HttpClient;
+use floe_tests::{FloeCli, with_timeout};
+
+use crate::ingress::{counters, logged_address};
+use crate::lattice::Lattice;
+
+/// Calls of `actor` running now, on every host.
+async fn in_flight(lattice: &Lattice, actor: &str) -> u64 {
+    lattice
+        .client
+        .inventories(Duration::from_millis(300))
+        .await
+        .expect("inventories")
+        .iter()
+        .flat_map(|i| i.actors.iter().filter(|a| a.actor_id == actor))
+        .map(|a| a.in_flight)
+        .sum()
+}
+
+/// Sends `count` requests for `path` at once; their answers, in a task.
+fn send(
+    base: &str,
+    path: &str,
+    count: usize,
+) -> tokio::task::JoinHandle<Vec<floe_tests::http::Answer>> {
+    let url = format!("{base}{path}");
+    tokio::spawn(async move {
+        let mut calls = Vec::new();
+        for _ in 0..count {
+            let url = url.clone();
+            calls.push(tokio::spawn(async move {
+                HttpClient::new()
+                    .send("GET", &url, &[("host", "shared.test")], Vec::new())
+                    .await
+                    .expect("ingress answers")
+            }));
+        }
+        let mut answers = Vec::new();
+        for call in calls {
+            answers.push(call.await.expect("request"));
+        }
+        answers
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trap_fails_only_the_calls_sharing_its_instance() {
+    with_timeout(Duration::from_secs(100), async {
+        let lattice = Lattice::new().await;
+        let host = lattice
+            .host(
+                &[],
+                &[
+                    "--max-concurrent-per-instance",
+                    "4",
+                    "--ingress",
+                    "127.0.0.1:0",
+                ],
+            )
+            .await;
+        let actor = lattice.start(&host, "misbehave-p3").await;
+        let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
+        cli.ok(lattice.args(&[
+            "ingress",
+            "put",
+            "shared",
+            "--host",
+            "shared.test",
+            "--target",
+            &actor,
+            "--request-timeout",
+            "3s",
+        ]));
+        let base = format!("http://{}", logged_address(&host, "ingress"));
+        crate::apps::wait_for("the route serves", Duration::from_secs(10), || async {
+            HttpClient::new()
+                .send(
+                    "GET",
+                    &format!("{base}/"),
+                    &[("host", "shared.test")],
+                    Vec::new(),
+                )
+                .await
+                .is_ok_and(|a| a.status == 200)
+        })
+        .await;
+        let (_, made_before) = counters(&lattice, &actor).await;
+
+        // Four waiting calls fill one instance; two more start a second.
+        let first = send(&base, "/wait?ms=2000", 4);
+        crate::apps::wait_for("four calls run", Duration::from_secs(10), || async {
+            in_flight(&lattice, &actor).await == 4
+        })
+        .await;
+        let second = send(&base, "/wait?ms=2000", 2);
+        crate::apps::wait_for("six calls run", Duration::from_secs(10), || async {
+            in_flight(&lattice, &actor).await == 6
+        })
+        .await;
+        let (_, made) = counters(&lattice, &actor).await;
+        assert!(
+            made - made_before <= 2,
+            "six waiting calls share at most two instances, not {}",
+            made - made_before
+        );
+        // The trap joins the second instance, the only one with room.
+        let trapped = send(&base, "/trap", 1).await.expect("trap");
+        assert_eq!(trapped[0].status, 500, "{}", trapped[0].text());
+        for answer in second.await.expect("second") {
+            assert_eq!(
+                answer.status,
+                500,
+                "a call sharing the trapped instance fails: {}",
+                answer.text()
+            );
+        }
+        for answer in first.await.expect("first") {
+            assert_eq!(
+                answer.status,
+                200,
+                "calls of another instance never notice: {}",
+                answer.text()
+            );
+            assert!(answer.text().contains("/wait?ms=2000"), "{}", answer.text());
+        }
+        let after = send(&base, "/after", 1).await.expect("after");
+        assert_eq!(after[0].status, 200, "{}", after[0].text());
+
+        // A guest that never yields is interrupted at its deadline (3 s).
+        let started = Instant::now();
+        let spun = send(&base, "/spin", 1).await.expect("spin");
+        assert_eq!(spun[0].status, 504, "{}", spun[0].text());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "interrupted near its deadline, not after {:?}",
+            started.elapsed()
+        );
+        let again = send(&base, "/again", 1).await.expect("again");
+        assert_eq!(again[0].status, 200, "{}", again[0].text());
+        assert_eq!(in_flight(&lattice, &actor).await, 0);
+    })
+    .await;
+}
