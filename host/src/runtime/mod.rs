@@ -20,7 +20,8 @@
 //! - `link_select`: `floe:host/link`, the guest picking its link name.
 //! - `logging`: `wasi:logging` and the guest's output, to the host log and a
 //!   `LogSink`; `log_lines`: the lines one instance logged, and the sink.
-//! - `error`: why the runtime cannot start.
+//! - `error`: why the runtime cannot start; `trap`: how a guest's failure
+//!   reads to its caller.
 //! - `actor`: a loaded actor (`InstancePre`, export table) and one invocation.
 //! - `warm`: instances kept between calls of one actor (`--reuse`).
 //! - `shared`: instances of a WASI 0.3 actor running several calls at once
@@ -49,6 +50,7 @@ mod output;
 mod route;
 mod shared;
 mod state;
+mod trap;
 mod warm;
 
 pub use actor::{CallEnv, LoadError, LoadedActor};

@@ -46,6 +46,12 @@ use crate::codec;
 /// Epoch ticks a guest may run before it yields to the executor.
 const YIELD_EVERY_TICKS: u64 = 2;
 
+/// How long past a deadline a guest may still compute before it is
+/// interrupted: time for the caller whose deadline it was to give up its
+/// place, so a call that was only waiting does not take down the calls
+/// computing beside it (its instance takes no more calls instead).
+const INTERRUPT_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// How instances of 0.3 actors are shared.
 #[derive(Debug, Clone, Copy)]
 pub struct SharedLimits {
@@ -150,7 +156,8 @@ struct InstanceShared {
 struct Deadlines {
     /// Of the calls running, earliest first.
     running: BTreeSet<(Instant, u64)>,
-    /// The latest of every call taken: with none running, what the guest
+    /// The latest of every call taken (the deadline of a call whose
+    /// caller gave up, once one has): with none running, what the guest
     /// still computes (a task left behind) ends there.
     latest: Option<Instant>,
 }
@@ -163,10 +170,11 @@ impl Deadlines {
 
     /// Whether a guest computing now has run past its bound.
     fn overdue(&self, now: Instant) -> bool {
-        match self.running.first() {
-            Some((at, _)) => now >= *at,
-            None => self.latest.is_some_and(|at| now >= at),
-        }
+        let bound = match self.running.first() {
+            Some((at, _)) => Some(*at),
+            None => self.latest,
+        };
+        bound.is_some_and(|at| now >= at + INTERRUPT_GRACE)
     }
 }
 
@@ -249,9 +257,11 @@ impl SharedPool {
             })),
             Err(_elapsed) => {
                 // The guest's task may still run: the instance takes
-                // no more calls.
+                // no more calls, and what it computes once its other
+                // calls are gone ends now.
                 self.lock().retain(|e| !Arc::ptr_eq(e, &entry));
                 entry.load().retired = true;
+                entry.state.deadlines().latest = Some(deadline_at);
                 Err(InvocationError::new(
                     ErrorKind::TimedOut,
                     format!("no answer within {} ms", allowed.as_millis()),
@@ -268,8 +278,7 @@ impl SharedPool {
     /// The busiest instance that still has room, or a new one.
     fn take_slot(&self, runtime: &super::Runtime) -> Slot {
         let mut instances = self.lock();
-        // An instance whose driver stopped (a trap) takes no more calls.
-        instances.retain(|e| !e.load().retired && e.state.failure.get().is_none());
+        self.drop_stopped(&mut instances);
         let best = instances
             .iter()
             .filter(|e| e.load().in_flight < self.limits.max_concurrent)
@@ -301,6 +310,20 @@ impl SharedPool {
         Slot { entry, made }
     }
 
+    /// Forgets the instances that take no more calls: retired, or whose
+    /// driver stopped (a trap, a failed instantiation, a panic), giving
+    /// back the idle places they held.
+    fn drop_stopped(&self, instances: &mut Vec<Arc<Entry>>) {
+        instances.retain(|e| {
+            let mut load = e.load();
+            let keep = !load.retired && !e.stopped();
+            if !keep && std::mem::take(&mut load.idle_reserved) {
+                self.budget.release(1);
+            }
+            keep
+        });
+    }
+
     /// A call has ended: an instance left with nothing to do stays only if
     /// it is the actor's one idle instance and the host keeps few idle.
     fn release(&self, entry: &Arc<Entry>) {
@@ -310,9 +333,15 @@ impl SharedPool {
         if load.in_flight > 0 || load.retired {
             return;
         }
+        if entry.stopped() {
+            load.retired = true;
+            drop(load);
+            instances.retain(|e| !Arc::ptr_eq(e, entry));
+            return;
+        }
         let another_idle = instances
             .iter()
-            .any(|e| !Arc::ptr_eq(e, entry) && e.load().in_flight == 0);
+            .any(|e| !Arc::ptr_eq(e, entry) && !e.stopped() && e.load().in_flight == 0);
         if another_idle || !self.budget.reserve() {
             load.retired = true;
             drop(load);
@@ -381,6 +410,11 @@ impl Drop for Place<'_> {
 }
 
 impl Entry {
+    /// Its driver has stopped: it can answer nothing more.
+    fn stopped(&self) -> bool {
+        self.state.failure.get().is_some() || self.jobs.is_closed()
+    }
+
     fn load(&self) -> MutexGuard<'_, Load> {
         self.load.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -423,7 +457,7 @@ async fn drive(
         Err(e) => {
             let _ = shared
                 .failure
-                .set(super::actor::trap_error(&e, store.data(), None));
+                .set(super::trap::trap_error(&e, store.data(), None));
             return;
         }
     };
@@ -478,7 +512,14 @@ async fn drive(
     let failure = match ran {
         Ok(None) => return,
         Ok(Some(failure)) => failure,
-        Err(e) => super::actor::trap_error(&e, store.data(), None),
+        // Code with routed imports runs one call at a time: a routed call
+        // that failed and aborted the guest says why itself.
+        Err(e) => store
+            .data()
+            .caller
+            .as_ref()
+            .and_then(|c| c.take_failure())
+            .unwrap_or_else(|| super::trap::trap_error(&e, store.data(), None)),
     };
     let _ = shared.failure.set(failure.clone());
     // Every call left fails with the instance's failure.
@@ -517,22 +558,35 @@ async fn run_job(
             deadline_at: Some(deadline_at),
         };
     });
-    let outcome = match work {
-        Work::Http(request) => match service {
-            Some(service) => super::http_p3::serve(accessor, service, *request)
-                .await
-                .map(|handled| handled.map(Answer::from)),
-            None => Ok(Err(InvocationError::new(
-                ErrorKind::NoSuchOperation,
-                "this actor has no WASI 0.3 HTTP handler",
-            ))),
-        },
-        Work::Func {
-            export,
-            params,
-            encoding,
-        } => call_func(accessor, code, instance, &export, &params, encoding).await,
+    // A call whose caller has given up leaves the event loop too, so an
+    // instance never outlives its calls' deadlines waiting for one.
+    let deadline_at = tokio::time::Instant::from_std(context.deadline_at);
+    let work = async {
+        match work {
+            Work::Http(request) => match service {
+                Some(service) => super::http_p3::serve(accessor, service, *request)
+                    .await
+                    .map(|handled| handled.map(Answer::from)),
+                None => Ok(Err(InvocationError::new(
+                    ErrorKind::NoSuchOperation,
+                    "this actor has no WASI 0.3 HTTP handler",
+                ))),
+            },
+            Work::Func {
+                export,
+                params,
+                encoding,
+            } => call_func(accessor, code, instance, &export, &params, encoding).await,
+        }
     };
+    let outcome = tokio::time::timeout_at(deadline_at, work)
+        .await
+        .unwrap_or_else(|_| {
+            Ok(Err(InvocationError::new(
+                ErrorKind::TimedOut,
+                "no answer within the call's deadline",
+            )))
+        });
     (id, context, outcome)
 }
 
@@ -598,6 +652,43 @@ fn failed(
         .as_ref()
         .and_then(|c| c.take_failure())
         .unwrap_or_else(|| {
-            accessor.with(|mut access| super::actor::trap_error(e, access.get(), None))
+            accessor.with(|mut access| super::trap::trap_error(e, access.get(), None))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_guest_is_interrupted_past_the_earliest_running_deadline_else_the_latest() {
+        let now = Instant::now();
+        let mut deadlines = Deadlines::default();
+        assert!(
+            !deadlines.overdue(now + Duration::from_secs(3600)),
+            "no call taken: no bound"
+        );
+        deadlines.add(now + Duration::from_secs(1), 1);
+        deadlines.add(now + Duration::from_secs(5), 2);
+        let past_first = now + Duration::from_secs(1) + INTERRUPT_GRACE;
+        assert!(
+            !deadlines.overdue(now + Duration::from_secs(1)),
+            "a grace first"
+        );
+        assert!(
+            deadlines.overdue(past_first),
+            "the earliest running deadline"
+        );
+        // The first call answered: the second's deadline bounds it now.
+        deadlines.running.remove(&(now + Duration::from_secs(1), 1));
+        assert!(!deadlines.overdue(past_first));
+        deadlines.running.clear();
+        // None running: a task left behind ends at the latest deadline.
+        assert!(!deadlines.overdue(now + Duration::from_secs(4)));
+        assert!(deadlines.overdue(now + Duration::from_secs(5) + INTERRUPT_GRACE));
+        // A caller that gave up at its deadline ends it there.
+        deadlines.latest = Some(now + Duration::from_secs(1));
+        assert!(deadlines.overdue(past_first));
+    }
 }

@@ -25,9 +25,11 @@ async fn in_flight(lattice: &Lattice, actor: &str) -> u64 {
         .sum()
 }
 
-/// Sends `count` requests for `path` at once; their answers, in a task.
+/// Sends `count` requests for `path` on the route of `host` at once;
+/// their answers, in a task.
 fn send(
     base: &str,
+    host: &'static str,
     path: &str,
     count: usize,
 ) -> tokio::task::JoinHandle<Vec<floe_tests::http::Answer>> {
@@ -38,7 +40,7 @@ fn send(
             let url = url.clone();
             calls.push(tokio::spawn(async move {
                 HttpClient::new()
-                    .send("GET", &url, &[("host", "shared.test")], Vec::new())
+                    .send("GET", &url, &[("host", host)], Vec::new())
                     .await
                     .expect("ingress answers")
             }));
@@ -53,7 +55,7 @@ fn send(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trap_fails_only_the_calls_sharing_its_instance() {
-    with_timeout(Duration::from_secs(100), async {
+    with_timeout(Duration::from_secs(120), async {
         let lattice = Lattice::new().await;
         let host = lattice
             .host(
@@ -68,39 +70,43 @@ async fn a_trap_fails_only_the_calls_sharing_its_instance() {
             .await;
         let actor = lattice.start(&host, "misbehave-p3").await;
         let cli = FloeCli::for_lattice(&lattice.name).expect("cli");
-        cli.ok(lattice.args(&[
-            "ingress",
-            "put",
-            "shared",
-            "--host",
-            "shared.test",
-            "--target",
-            &actor,
-            "--request-timeout",
-            "3s",
-        ]));
+        // Waiting calls get time to spare; a spinning one 3 s.
+        for (name, timeout) in [("shared", "60s"), ("spin", "3s")] {
+            cli.ok(lattice.args(&[
+                "ingress",
+                "put",
+                name,
+                "--host",
+                &format!("{name}.test"),
+                "--target",
+                &actor,
+                "--request-timeout",
+                timeout,
+            ]));
+        }
         let base = format!("http://{}", logged_address(&host, "ingress"));
-        crate::apps::wait_for("the route serves", Duration::from_secs(10), || async {
-            HttpClient::new()
-                .send(
-                    "GET",
-                    &format!("{base}/"),
-                    &[("host", "shared.test")],
-                    Vec::new(),
-                )
-                .await
-                .is_ok_and(|a| a.status == 200)
+        crate::apps::wait_for("both routes serve", Duration::from_secs(10), || async {
+            let http = HttpClient::new();
+            let mut ok = true;
+            for host in ["shared.test", "spin.test"] {
+                ok &= http
+                    .send("GET", &format!("{base}/"), &[("host", host)], Vec::new())
+                    .await
+                    .is_ok_and(|a| a.status == 200);
+            }
+            ok
         })
         .await;
         let (_, made_before) = counters(&lattice, &actor).await;
 
         // Four waiting calls fill one instance; two more start a second.
-        let first = send(&base, "/wait?ms=2000", 4);
+        // They wait long enough for the trap to come while they run.
+        let first = send(&base, "shared.test", "/wait?ms=20000", 4);
         crate::apps::wait_for("four calls run", Duration::from_secs(10), || async {
             in_flight(&lattice, &actor).await == 4
         })
         .await;
-        let second = send(&base, "/wait?ms=2000", 2);
+        let second = send(&base, "shared.test", "/wait?ms=15000", 2);
         crate::apps::wait_for("six calls run", Duration::from_secs(10), || async {
             in_flight(&lattice, &actor).await == 6
         })
@@ -112,7 +118,7 @@ async fn a_trap_fails_only_the_calls_sharing_its_instance() {
             made - made_before
         );
         // The trap joins the second instance, the only one with room.
-        let trapped = send(&base, "/trap", 1).await.expect("trap");
+        let trapped = send(&base, "shared.test", "/trap", 1).await.expect("trap");
         assert_eq!(trapped[0].status, 500, "{}", trapped[0].text());
         for answer in second.await.expect("second") {
             assert_eq!(
@@ -129,21 +135,27 @@ async fn a_trap_fails_only_the_calls_sharing_its_instance() {
                 "calls of another instance never notice: {}",
                 answer.text()
             );
-            assert!(answer.text().contains("/wait?ms=2000"), "{}", answer.text());
+            assert!(
+                answer.text().contains("/wait?ms=20000"),
+                "{}",
+                answer.text()
+            );
         }
-        let after = send(&base, "/after", 1).await.expect("after");
+        let after = send(&base, "shared.test", "/after", 1)
+            .await
+            .expect("after");
         assert_eq!(after[0].status, 200, "{}", after[0].text());
 
         // A guest that never yields is interrupted at its deadline (3 s).
         let started = Instant::now();
-        let spun = send(&base, "/spin", 1).await.expect("spin");
+        let spun = send(&base, "spin.test", "/spin", 1).await.expect("spin");
         assert_eq!(spun[0].status, 504, "{}", spun[0].text());
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "interrupted near its deadline, not after {:?}",
             started.elapsed()
         );
-        let again = send(&base, "/again", 1).await.expect("again");
+        let again = send(&base, "spin.test", "/again", 1).await.expect("again");
         assert_eq!(again[0].status, 200, "{}", again[0].text());
         assert_eq!(in_flight(&lattice, &actor).await, 0);
     })
