@@ -10,7 +10,7 @@ use wasmtime::component::{Accessor, Instance};
 use wasmtime_wasi_http::p3::Request;
 use wasmtime_wasi_http::p3::bindings::{Service, ServiceIndices};
 
-use super::http::{Handled, IncomingRequest, collect};
+use super::http::{Handled, IncomingRequest, MAX_RESPONSE_BODY, collect};
 use super::state::InstanceState;
 
 /// Runs the `wasi:http/handler` of `instance` (found by `indices`) on
@@ -47,8 +47,21 @@ pub async fn serve(
                 )));
             }
         };
-        let response = accessor.with(|store| response.into_http(store, async { Ok(()) }))?;
-        wasmtime::error::Ok(collect(response).await)
+        // The guest learns how its response went through the future
+        // `wasi:http/types.response.new` gave it.
+        let (sent, delivered) = tokio::sync::oneshot::channel();
+        let response = accessor.with(|store| {
+            response.into_http(store, async move { delivered.await.unwrap_or(Ok(())) })
+        })?;
+        let handled = collect(response).await;
+        let _ = sent.send(match &handled {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind == ErrorKind::Internal => Err(
+                wasmtime_wasi_http::Error::HttpResponseBodySize(Some(MAX_RESPONSE_BODY as u64)),
+            ),
+            Err(_) => Err(wasmtime_wasi_http::Error::HttpResponseIncomplete),
+        });
+        wasmtime::error::Ok(handled)
     };
     // The request body is fed to the guest while it answers.
     let (answer, _) = futures::join!(answer, io);

@@ -42,19 +42,36 @@ pub fn signed_hello(dir: &std::path::Path, name: &str) -> (String, String) {
     (id, path.display().to_string())
 }
 
-/// Calls answered by `actor` on every host, and the instances made for
-/// them.
-pub async fn counters(lattice: &Lattice, actor: &str) -> (u64, u64) {
+/// How every host describes `actor`.
+async fn descriptions(lattice: &Lattice, actor: &str) -> Vec<floe_wire::control::ActorDescription> {
     lattice
         .client
         .inventories(Duration::from_millis(300))
         .await
         .expect("inventories")
+        .into_iter()
+        .flat_map(|i| i.actors.into_iter().filter(|a| a.actor_id == actor))
+        .collect()
+}
+
+/// Calls answered by `actor` on every host, and the instances made for
+/// them.
+pub async fn counters(lattice: &Lattice, actor: &str) -> (u64, u64) {
+    descriptions(lattice, actor)
+        .await
         .iter()
-        .flat_map(|i| i.actors.iter().filter(|a| a.actor_id == actor))
         .fold((0, 0), |(calls, made), a| {
             (calls + a.calls, made + a.instances)
         })
+}
+
+/// Calls of `actor` running now, on every host.
+pub async fn in_flight(lattice: &Lattice, actor: &str) -> u64 {
+    descriptions(lattice, actor)
+        .await
+        .iter()
+        .map(|a| a.in_flight)
+        .sum()
 }
 
 /// Calls answered by `actor` on every host.

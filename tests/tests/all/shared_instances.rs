@@ -9,21 +9,8 @@ use std::time::{Duration, Instant};
 use floe_tests::http::HttpClient;
 use floe_tests::{FloeCli, with_timeout};
 
-use crate::ingress::{counters, logged_address};
+use crate::ingress::{counters, in_flight, logged_address};
 use crate::lattice::Lattice;
-
-/// Calls of `actor` running now, on every host.
-async fn in_flight(lattice: &Lattice, actor: &str) -> u64 {
-    lattice
-        .client
-        .inventories(Duration::from_millis(300))
-        .await
-        .expect("inventories")
-        .iter()
-        .flat_map(|i| i.actors.iter().filter(|a| a.actor_id == actor))
-        .map(|a| a.in_flight)
-        .sum()
-}
 
 /// Sends `count` requests for `path` on the route of `host` at once;
 /// their answers, in a task.
