@@ -51,7 +51,12 @@ pub async fn serve(
         // `wasi:http/types.response.new` gave it.
         let (sent, delivered) = tokio::sync::oneshot::channel();
         let response = accessor.with(|store| {
-            response.into_http(store, async move { delivered.await.unwrap_or(Ok(())) })
+            // Dropped unsent (the call ended first): not delivered.
+            response.into_http(store, async move {
+                delivered
+                    .await
+                    .unwrap_or(Err(wasmtime_wasi_http::Error::HttpResponseIncomplete))
+            })
         })?;
         let handled = collect(response).await;
         let _ = sent.send(match &handled {

@@ -156,10 +156,13 @@ struct InstanceShared {
 struct Deadlines {
     /// Of the calls running, earliest first.
     running: BTreeSet<(Instant, u64)>,
-    /// The latest of every call taken (the deadline of a call whose
-    /// caller gave up, once one has): with none running, what the guest
+    /// The latest of every call taken: with none running, what the guest
     /// still computes (a task left behind) ends there.
     latest: Option<Instant>,
+    /// The deadline of a call whose caller gave up: the guest may still be
+    /// computing for it (a loop that never yields holds every call of the
+    /// instance), so computing ends there for the whole instance.
+    gave_up: Option<Instant>,
 }
 
 impl Deadlines {
@@ -168,13 +171,18 @@ impl Deadlines {
         self.latest = self.latest.max(Some(at));
     }
 
-    /// Whether a guest computing now has run past its bound.
+    /// Whether a guest computing now has run past its bound: the earliest
+    /// deadline of the calls running (with none, the latest it was given),
+    /// or that of a call whose caller gave up.
     fn overdue(&self, now: Instant) -> bool {
         let bound = match self.running.first() {
             Some((at, _)) => Some(*at),
             None => self.latest,
         };
-        bound.is_some_and(|at| now >= at + INTERRUPT_GRACE)
+        [bound, self.gave_up]
+            .into_iter()
+            .flatten()
+            .any(|at| now >= at + INTERRUPT_GRACE)
     }
 }
 
@@ -247,7 +255,12 @@ impl SharedPool {
         // A closed channel means the driver has stopped: `answer` then
         // reads as dropped, and the failure says why.
         let _ = entry.jobs.send((job, reply));
-        match tokio::time::timeout_at(tokio::time::Instant::from_std(deadline_at), answer).await {
+        let outcome = match tokio::time::timeout_at(
+            tokio::time::Instant::from_std(deadline_at),
+            answer,
+        )
+        .await
+        {
             Ok(Ok(answered)) => answered,
             Ok(Err(_dropped)) => Err(entry.state.failure.get().cloned().unwrap_or_else(|| {
                 InvocationError::new(
@@ -255,19 +268,28 @@ impl SharedPool {
                     "the instance serving this call stopped before it answered",
                 )
             })),
-            Err(_elapsed) => {
-                // The guest's task may still run: the instance takes
-                // no more calls, and what it computes once its other
-                // calls are gone ends now.
-                self.lock().retain(|e| !Arc::ptr_eq(e, &entry));
-                entry.load().retired = true;
-                entry.state.deadlines().latest = Some(deadline_at);
-                Err(InvocationError::new(
-                    ErrorKind::TimedOut,
-                    format!("no answer within {} ms", allowed.as_millis()),
-                ))
-            }
+            Err(_elapsed) => Err(InvocationError::new(
+                ErrorKind::TimedOut,
+                format!("no answer within {} ms", allowed.as_millis()),
+            )),
+        };
+        if outcome
+            .as_ref()
+            .is_err_and(|e| e.kind == ErrorKind::TimedOut)
+        {
+            // Whichever timer fired first, the guest's task may still run:
+            // the instance takes no more calls, and what it computes ends
+            // at this call's deadline.
+            self.lock().retain(|e| !Arc::ptr_eq(e, &entry));
+            entry.load().retired = true;
+            let mut deadlines = entry.state.deadlines();
+            deadlines.gave_up = Some(
+                deadlines
+                    .gave_up
+                    .map_or(deadline_at, |at| at.min(deadline_at)),
+            );
         }
+        outcome
     }
 
     /// Instances of this actor alive now.
@@ -463,7 +485,7 @@ async fn drive(
     };
     // The replies of the calls running, kept outside the event loop so
     // that when a trap ends it, the failure is set before they drop.
-    let replies: Mutex<HashMap<u64, Reply>> = Mutex::default();
+    let replies: Mutex<HashMap<u64, Waiting>> = Mutex::default();
     let take_reply = |id| {
         replies
             .lock()
@@ -479,20 +501,32 @@ async fn drive(
                 tokio::select! {
                     Some((id, context, outcome)) = running.next(), if !running.is_empty() => {
                         match outcome {
-                            Ok(answer) => answered(accessor, &actor, &context, take_reply(id), answer),
+                            Ok(answer) => answered(
+                                accessor,
+                                &actor,
+                                &context,
+                                take_reply(id).map(|w| w.reply),
+                                answer,
+                            ),
                             Err(e) => {
                                 // A trap poisons the store: every call left fails.
-                                return Some(failed(accessor, &context, &e));
+                                return Some((failed(accessor, &context, &e), Some(id)));
                             }
                         }
                     }
                     next = queue.recv(), if open => match next {
                         Some((job, reply)) => {
                             next_id += 1;
+                            let waiting = Waiting {
+                                reply,
+                                invocation: job.context.invocation,
+                                started: job.context.started,
+                                logs: job.context.logs.clone(),
+                            };
                             replies
                                 .lock()
                                 .unwrap_or_else(PoisonError::into_inner)
-                                .insert(next_id, reply);
+                                .insert(next_id, waiting);
                             running.push(run_job(
                                 accessor,
                                 &code,
@@ -509,24 +543,49 @@ async fn drive(
             }
         })
         .await;
-    let failure = match ran {
+    let (failure, failed_job) = match ran {
         Ok(None) => return,
-        Ok(Some(failure)) => failure,
+        Ok(Some(failed)) => failed,
         // Code with routed imports runs one call at a time: a routed call
         // that failed and aborted the guest says why itself.
-        Err(e) => store
-            .data()
-            .caller
-            .as_ref()
-            .and_then(|c| c.take_failure())
-            .unwrap_or_else(|| super::trap::trap_error(&e, store.data(), None)),
+        Err(e) => (
+            store
+                .data()
+                .caller
+                .as_ref()
+                .and_then(|c| c.take_failure())
+                .unwrap_or_else(|| super::trap::trap_error(&e, store.data(), None)),
+            None,
+        ),
     };
     let _ = shared.failure.set(failure.clone());
-    // Every call left fails with the instance's failure.
     let left = std::mem::take(&mut *replies.lock().unwrap_or_else(PoisonError::into_inner));
-    for (_, reply) in left {
-        let _ = reply.send(Err(failure.clone()));
+    // What the guest wrote goes to the log with the call that failed (when
+    // known, else the oldest left): its panic message is there.
+    let credited = failed_job
+        .filter(|id| left.contains_key(id))
+        .or_else(|| left.keys().min().copied());
+    if let Some(waiting) = credited.and_then(|id| left.get(&id)) {
+        super::logging::emit(
+            store.data(),
+            &actor,
+            waiting.invocation,
+            waiting.started,
+            waiting.logs.as_ref(),
+        );
     }
+    // Every call left fails with the instance's failure.
+    for (_, waiting) in left {
+        let _ = waiting.reply.send(Err(failure.clone()));
+    }
+}
+
+/// A call the driver has taken, until it answers.
+struct Waiting {
+    reply: Reply,
+    invocation: uuid::Uuid,
+    started: Instant,
+    logs: Option<Arc<dyn LogSink>>,
 }
 
 /// Runs job `id` in the instance's event loop; gives back its context for
@@ -687,8 +746,11 @@ mod tests {
         // None running: a task left behind ends at the latest deadline.
         assert!(!deadlines.overdue(now + Duration::from_secs(4)));
         assert!(deadlines.overdue(now + Duration::from_secs(5) + INTERRUPT_GRACE));
-        // A caller that gave up at its deadline ends it there.
-        deadlines.latest = Some(now + Duration::from_secs(1));
+        // A caller that gave up at its deadline ends it there, even with
+        // later deadlines running.
+        deadlines.add(now + Duration::from_secs(60), 3);
+        assert!(!deadlines.overdue(past_first));
+        deadlines.gave_up = Some(now + Duration::from_secs(1));
         assert!(deadlines.overdue(past_first));
     }
 }

@@ -2,7 +2,8 @@
 //! (`--max-concurrent-per-instance`, docs/operations.md): calls that wait
 //! share one instance; a trap fails only the calls of its instance, which
 //! is replaced; a guest that never yields is still interrupted at its
-//! deadline, and the instance after it serves again.
+//! deadline, with the calls sharing its instance, and the instance after
+//! it serves again.
 
 use std::time::{Duration, Instant};
 
@@ -133,13 +134,27 @@ async fn a_trap_fails_only_the_calls_sharing_its_instance() {
             .expect("after");
         assert_eq!(after[0].status, 200, "{}", after[0].text());
 
-        // A guest that never yields is interrupted at its deadline (3 s).
+        // A guest that never yields is interrupted at its deadline (3 s),
+        // even beside a call allowed a minute: that call fails with it at
+        // once instead of waiting behind the loop for its own deadline.
         let started = Instant::now();
+        let waiting = send(&base, "shared.test", "/wait?ms=20000", 1);
+        crate::apps::wait_for("the waiting call runs", Duration::from_secs(10), || async {
+            in_flight(&lattice, &actor).await == 1
+        })
+        .await;
         let spun = send(&base, "spin.test", "/spin", 1).await.expect("spin");
         assert_eq!(spun[0].status, 504, "{}", spun[0].text());
+        let waited = waiting.await.expect("waiting");
+        assert_eq!(
+            waited[0].status,
+            504,
+            "the call sharing the loop's instance fails with it: {}",
+            waited[0].text()
+        );
         assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "interrupted near its deadline, not after {:?}",
+            started.elapsed() < Duration::from_secs(15),
+            "interrupted near the loop's deadline, not after {:?}",
             started.elapsed()
         );
         let again = send(&base, "spin.test", "/again", 1).await.expect("again");
