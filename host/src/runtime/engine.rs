@@ -7,13 +7,20 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+};
 
 use super::cache::CompileCache;
 use super::code::CodeRegistry;
 use super::error::RuntimeError;
+use super::state::InstanceState;
 
 /// How often the epoch advances: the granularity of invocation deadlines.
+/// Epoch ticks a guest may run before it yields to the executor (and its
+/// deadline is checked).
+pub(crate) const YIELD_EVERY_TICKS: u64 = 2;
+
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// Linear memory per slot reset in place rather than decommitted: covers a
@@ -75,6 +82,17 @@ impl Runtime {
             idle_budget,
             _ticker: Arc::new(ticker),
         })
+    }
+
+    /// A store for a new instance of any actor: its WASI state and the
+    /// memory limit of one instance.
+    pub(crate) fn new_store(&self) -> Store<InstanceState> {
+        let mut store = Store::new(
+            &self.engine,
+            InstanceState::new(self.limits.max_memory_per_instance),
+        );
+        store.limiter(|state| &mut state.limits);
+        store
     }
 
     /// Epoch ticks that cover `deadline` (at least one).

@@ -14,7 +14,7 @@ use wasmtime::{Store, UpdateDeadline};
 use super::blobs;
 use super::caller::{CallerContext, Router};
 use super::code::{CodeError, CodeOrigin, CompiledCode, P3_HANDLE};
-use super::engine::Runtime;
+use super::engine::{Runtime, YIELD_EVERY_TICKS};
 use super::http;
 use super::http_p3;
 use super::imports;
@@ -22,10 +22,6 @@ use super::shared::{Job, JobContext, SharedPool, Work};
 use super::state::InstanceState;
 use super::warm::{Warm, WarmPool};
 use crate::codec;
-
-/// Epoch ticks a guest may run before it yields to the executor (and its
-/// deadline is checked).
-const YIELD_EVERY_TICKS: u64 = 2;
 
 /// An actor ready to serve: everything but the per-call instance.
 pub struct LoadedActor {
@@ -161,11 +157,7 @@ impl LoadedActor {
     /// Creates a store and a fresh instance, then drops both: what every
     /// call pays before the guest runs. For benchmarks.
     pub async fn instantiate_once(&self, runtime: &Runtime) -> Result<(), wasmtime::Error> {
-        let mut store = Store::new(
-            &runtime.engine,
-            InstanceState::new(runtime.limits.max_memory_per_instance),
-        );
-        store.limiter(|state| &mut state.limits);
+        let mut store = runtime.new_store();
         store.set_epoch_deadline(runtime.ticks_for(Duration::from_secs(10)));
         self.code.pre.instantiate_async(&mut store).await?;
         Ok(())
@@ -249,7 +241,7 @@ impl LoadedActor {
         let deadline_at = started + deadline;
         let (mut store, warm, served) = match self.warm.as_ref().and_then(WarmPool::take) {
             Some(warm) => (warm.store, Some(warm.instance), warm.served),
-            None => (self.new_store(runtime), None, 0),
+            None => (runtime.new_store(), None, 0),
         };
         let caller = self.prepare(&mut store, env, deadline_at);
         let call = async {
@@ -348,11 +340,6 @@ impl LoadedActor {
         self.warm.as_ref().map_or(0, WarmPool::idle)
     }
 
-    /// Instances of this actor shared by concurrent calls, alive now.
-    pub fn shared_instances(&self) -> usize {
-        self.shared.as_ref().map_or(0, SharedPool::instances)
-    }
-
     /// The caller context routed imports use, for code that has them.
     fn caller_context(
         &self,
@@ -369,16 +356,6 @@ impl LoadedActor {
                 failure: std::sync::Mutex::new(None),
             })
         })
-    }
-
-    /// A store for a new instance.
-    fn new_store(&self, runtime: &Runtime) -> Store<InstanceState> {
-        let mut store = Store::new(
-            &runtime.engine,
-            InstanceState::new(runtime.limits.max_memory_per_instance),
-        );
-        store.limiter(|state| &mut state.limits);
-        store
     }
 
     /// Readies `store` for one invocation ending at `deadline_at` (a warm
